@@ -1,0 +1,213 @@
+/**
+ * Built-in catalogues: GPU shapes and model architectures, as data. Every figure carries its source;
+ * prices and GPU facts decide sizing errors and cost estimates, so a wrong figure here is a wrong
+ * answer everywhere.
+ */
+
+export type Quantization = "none" | "fp8" | "int8_sq" | "int4_awq" | "int8_weight_only" | "int4_weight_only";
+
+export const QUANTIZATIONS: readonly Quantization[] = [
+  "none",
+  "fp8",
+  "int8_sq",
+  "int4_awq",
+  "int8_weight_only",
+  "int4_weight_only",
+];
+
+export type EngineDtype = "float16" | "bfloat16";
+
+export interface GpuShape {
+  readonly name: string;
+  readonly gpuModel: string;
+  readonly gpuCount: number;
+  /** Total memory of one GPU as nvidia-smi reports it. */
+  readonly gpuMemoryMiB: number;
+  /** CUDA compute capability, e.g. 8.6 for A10. Engines do not port across it. */
+  readonly computeCapability: number;
+  /** On-demand list price for the whole shape. */
+  readonly usdPerHour: number;
+  readonly priceDate: string;
+}
+
+// Prices: OCI compute price list as quoted by the walkthrough (Nov 2023) for the A10, A100-40GB and
+// H100 shapes (FACTS.md section 4); A100-80GB and L40S from the OCI price list per GPU-hour
+// ($4.00 and $3.50), same period. GPU memory: nvidia-smi totals for each board. Compute
+// capability: NVIDIA CUDA GPUs table (A10 8.6, A100 8.0, H100 9.0, L40S 8.9).
+export const GPU_SHAPES: readonly GpuShape[] = [
+  {
+    name: "VM.GPU.A10.1",
+    gpuModel: "A10",
+    gpuCount: 1,
+    gpuMemoryMiB: 23028,
+    computeCapability: 8.6,
+    usdPerHour: 2.0,
+    priceDate: "2023-11",
+  },
+  {
+    name: "VM.GPU.A10.2",
+    gpuModel: "A10",
+    gpuCount: 2,
+    gpuMemoryMiB: 23028,
+    computeCapability: 8.6,
+    usdPerHour: 4.0,
+    priceDate: "2023-11",
+  },
+  {
+    name: "BM.GPU.A10.4",
+    gpuModel: "A10",
+    gpuCount: 4,
+    gpuMemoryMiB: 23028,
+    computeCapability: 8.6,
+    usdPerHour: 8.0,
+    priceDate: "2023-11",
+  },
+  {
+    name: "BM.GPU.L40S.4",
+    gpuModel: "L40S",
+    gpuCount: 4,
+    gpuMemoryMiB: 46068,
+    computeCapability: 8.9,
+    usdPerHour: 14.0,
+    priceDate: "2023-11",
+  },
+  {
+    name: "BM.GPU4.8",
+    gpuModel: "A100-40GB",
+    gpuCount: 8,
+    gpuMemoryMiB: 40960,
+    computeCapability: 8.0,
+    usdPerHour: 24.4,
+    priceDate: "2023-11",
+  },
+  {
+    name: "BM.GPU.A100-v2.8",
+    gpuModel: "A100-80GB",
+    gpuCount: 8,
+    gpuMemoryMiB: 81920,
+    computeCapability: 8.0,
+    usdPerHour: 32.0,
+    priceDate: "2023-11",
+  },
+  {
+    name: "BM.GPU.H100.8",
+    gpuModel: "H100",
+    gpuCount: 8,
+    gpuMemoryMiB: 81559,
+    computeCapability: 9.0,
+    usdPerHour: 80.0,
+    priceDate: "2023-11",
+  },
+];
+
+export function findShape(name: string): GpuShape | undefined {
+  return GPU_SHAPES.find((shape) => shape.name === name);
+}
+
+/**
+ * Lowest compute capability whose tensor cores run each scheme in TensorRT-LLM (its support
+ * matrix): FP8 needs Ada or Hopper; AWQ and SmoothQuant kernels start at Ampere.
+ */
+export const MIN_COMPUTE_CAPABILITY: Record<Quantization, number> = {
+  none: 7.0,
+  fp8: 8.9,
+  int8_sq: 8.0,
+  int4_awq: 8.0,
+  int8_weight_only: 7.0,
+  int4_weight_only: 7.0,
+};
+
+/** TensorRT-LLM example family whose checkpoint converter builds the model. */
+export type ModelFamily = "falcon" | "llama";
+
+export interface ModelArchitecture {
+  readonly family: ModelFamily;
+  readonly layers: number;
+  readonly hiddenSize: number;
+  readonly queryHeads: number;
+  readonly kvHeads: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  readonly contextLength: number;
+  /** Total parameters, embeddings included. */
+  readonly parameterCount: number;
+  readonly eosTokenId: number;
+  /** Models without a pad token pad with eos, which generation never emits past. */
+  readonly padTokenId: number;
+}
+
+/** Quantization schemes each family's TensorRT-LLM example supports (its README matrix). */
+export const FAMILY_QUANTIZATIONS: Record<ModelFamily, readonly Quantization[]> = {
+  falcon: ["none", "fp8", "int4_awq", "int8_weight_only", "int4_weight_only"],
+  llama: QUANTIZATIONS,
+};
+
+// Falcon: Hugging Face config.json of tiiuae/falcon-7b(-instruct) and tiiuae/falcon-40b(-instruct)
+// (FACTS.md section 2); `<|endoftext|>` is id 11 and there is no pad token.
+const FALCON_7B: ModelArchitecture = {
+  family: "falcon",
+  layers: 32,
+  hiddenSize: 4544,
+  queryHeads: 71,
+  kvHeads: 1,
+  intermediateSize: 18176,
+  vocabSize: 65024,
+  contextLength: 2048,
+  parameterCount: 6.92e9,
+  eosTokenId: 11,
+  padTokenId: 11,
+};
+
+const FALCON_40B: ModelArchitecture = {
+  family: "falcon",
+  layers: 60,
+  hiddenSize: 8192,
+  queryHeads: 128,
+  kvHeads: 8,
+  intermediateSize: 32768,
+  vocabSize: 65024,
+  contextLength: 2048,
+  parameterCount: 41.8e9,
+  eosTokenId: 11,
+  padTokenId: 11,
+};
+
+// Llama 3.1 8B Instruct: Hugging Face config.json and generation_config.json (eos <|eot_id|> 128009).
+const LLAMA_31_8B_INSTRUCT: ModelArchitecture = {
+  family: "llama",
+  layers: 32,
+  hiddenSize: 4096,
+  queryHeads: 32,
+  kvHeads: 8,
+  intermediateSize: 14336,
+  vocabSize: 128256,
+  contextLength: 131072,
+  parameterCount: 8.03e9,
+  eosTokenId: 128009,
+  padTokenId: 128009,
+};
+
+// Mistral 7B Instruct v0.2: Hugging Face config.json (eos </s> 2, no pad token); TensorRT-LLM
+// builds it with the llama converter.
+const MISTRAL_7B_INSTRUCT: ModelArchitecture = {
+  family: "llama",
+  layers: 32,
+  hiddenSize: 4096,
+  queryHeads: 32,
+  kvHeads: 8,
+  intermediateSize: 14336,
+  vocabSize: 32000,
+  contextLength: 32768,
+  parameterCount: 7.24e9,
+  eosTokenId: 2,
+  padTokenId: 2,
+};
+
+export const MODELS: Readonly<Record<string, ModelArchitecture>> = {
+  "tiiuae/falcon-7b": FALCON_7B,
+  "tiiuae/falcon-7b-instruct": FALCON_7B,
+  "tiiuae/falcon-40b": FALCON_40B,
+  "tiiuae/falcon-40b-instruct": FALCON_40B,
+  "meta-llama/Llama-3.1-8B-Instruct": LLAMA_31_8B_INSTRUCT,
+  "mistralai/Mistral-7B-Instruct-v0.2": MISTRAL_7B_INSTRUCT,
+};

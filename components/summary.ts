@@ -1,0 +1,83 @@
+/**
+ * The sizing summary and cost estimate the program exports and `check` prints: what the engine
+ * needs from each GPU, what the shape offers, and what the stack costs while it runs.
+ */
+import { findShape } from "./catalog";
+import type { StackConfig } from "./config";
+import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
+
+export interface SizingSummary {
+  readonly model: string;
+  readonly deploymentShape: string;
+  readonly gpu: string;
+  readonly tensorParallel: number;
+  readonly perGpuGiB: {
+    readonly weights: number;
+    readonly kvCache: number;
+    readonly activations: number;
+    readonly runtimeReserve: number;
+    readonly required: number;
+    readonly available: number;
+    readonly headroom: number;
+  };
+  readonly kvCacheKiBPerToken: number;
+  readonly cost: {
+    readonly deploymentUsdPerHour: number;
+    /** Zero when the engine comes from `engine.prebuiltDir`: no build instance is created. */
+    readonly buildUsdPerHour: number;
+    /** Deployment cost over `evaluation.ttlHours`, when set. */
+    readonly evaluationUsd?: number;
+    readonly priceDate: string;
+  };
+}
+
+export function sizingSummary(config: StackConfig): SizingSummary {
+  const deployment = findShape(config.deployment.shape);
+  const build = findShape(config.build.shape);
+  if (deployment === undefined || build === undefined) throw new Error("shape missing from catalogue");
+  const budget = memoryBudget(config.model.resolved, config.engine, deployment);
+  const deploymentUsdPerHour = round(deployment.usdPerHour * config.deployment.instanceCount);
+  const ttl = config.evaluation.ttlHours;
+  return {
+    model: config.model.huggingFaceId,
+    deploymentShape: deployment.name,
+    gpu: `${deployment.gpuCount} x ${deployment.gpuModel}`,
+    tensorParallel: config.engine.tensorParallel,
+    perGpuGiB: {
+      weights: gib(budget.weightsBytes),
+      kvCache: gib(budget.kvCacheBytes),
+      activations: gib(budget.activationBytes),
+      runtimeReserve: gib(budget.runtimeReserveBytes),
+      required: gib(budget.requiredBytes),
+      available: gib(budget.gpuMemoryBytes),
+      headroom: gib(budget.gpuMemoryBytes - budget.requiredBytes),
+    },
+    kvCacheKiBPerToken: kvBytesPerToken(config.model.resolved, config.engine) / 1024,
+    cost: {
+      deploymentUsdPerHour,
+      buildUsdPerHour: config.engine.prebuiltDir === undefined ? build.usdPerHour : 0,
+      ...(ttl === undefined ? {} : { evaluationUsd: round(deploymentUsdPerHour * ttl) }),
+      priceDate: deployment.priceDate,
+    },
+  };
+}
+
+function round(usd: number): number {
+  return Math.round(usd * 100) / 100;
+}
+
+export function formatSizingSummary(summary: SizingSummary): string {
+  const m = summary.perGpuGiB;
+  const lines = [
+    `model            ${summary.model}`,
+    `deployment       ${summary.deploymentShape} (${summary.gpu}), tensor parallel ${summary.tensorParallel}`,
+    `per GPU (GiB)    weights ${m.weights} + KV cache ${m.kvCache} (${summary.kvCacheKiBPerToken} KiB/token) + activations ${m.activations} + runtime ${m.runtimeReserve} = ${m.required} of ${m.available} (headroom ${m.headroom})`,
+    `cost (USD/h)     deployment ${summary.cost.deploymentUsdPerHour}, build instance ${summary.cost.buildUsdPerHour} while building (list prices ${summary.cost.priceDate})`,
+  ];
+  if (summary.cost.evaluationUsd !== undefined) {
+    lines.push(
+      `evaluation       ${summary.cost.evaluationUsd} USD for the deployment over evaluation.ttlHours`,
+    );
+  }
+  return lines.join("\n");
+}
