@@ -82,6 +82,8 @@ const DEFAULT_IMAGE_SOURCE = "nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py
 
 const schema = z.strictObject({
   compartmentId: ocid("compartment", "tenancy"),
+  /** The tenancy (root compartment): dynamic groups can only live there. */
+  tenancyId: ocid("tenancy").optional(),
   projectId: ocid("datascienceproject").optional(),
   model: z
     .strictObject({

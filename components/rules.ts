@@ -222,7 +222,44 @@ export const buildAccessRule: Rule = (config) => {
   ];
 };
 
+export const artifactSourcesRule: Rule = (config) => {
+  const errors: ConfigError[] = [];
+  if (config.engine.prebuiltDir === undefined) {
+    errors.push({
+      key: "engine.prebuiltDir",
+      value: undefined,
+      message:
+        "is required: this release packs an engine built by hand (the GPU build instance is not part of it yet)",
+      fix: "build the engine as in docs/engine-by-hand.md and set: pulumi config set --path engine.prebuiltDir <engine dir>",
+    });
+  }
+  if (config.model.localDir === undefined) {
+    errors.push({
+      key: "model.localDir",
+      value: undefined,
+      message: "is required: the artifact's tokenizer files come from a local snapshot of the model",
+      fix: `download the snapshot (huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>`,
+    });
+  }
+  return errors;
+};
+
+export const iamRule: Rule = (config) =>
+  config.iam.create && config.tenancyId === undefined
+    ? [
+        {
+          key: "tenancyId",
+          value: undefined,
+          message:
+            "is required when iam.create is true: OCI keeps dynamic groups in the tenancy (root compartment)",
+          fix: "pulumi config set tenancyId ocid1.tenancy.oc1..<yours>, or set iam.create false and hand the exported statements to an administrator",
+        },
+      ]
+    : [];
+
 export const RULES: readonly Rule[] = [
+  artifactSourcesRule,
+  iamRule,
   quantizationRule,
   tensorParallelRule,
   contextLengthRule,
