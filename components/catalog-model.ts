@@ -1,0 +1,100 @@
+import * as oci from "@pulumi/oci";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Where the real artifact lives: the export copies it from the bucket into the catalog. */
+export interface ArtifactLocation {
+  bucket: pulumi.Input<string>;
+  namespace: pulumi.Input<string>;
+  objectName: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  sha256: pulumi.Input<string>;
+}
+
+export interface CatalogModelArgs {
+  compartmentId: pulumi.Input<string>;
+  /** An existing Data Science project; a new one is created when absent. */
+  projectId?: pulumi.Input<string>;
+  displayName: pulumi.Input<string>;
+  artifact: ArtifactLocation;
+  /** Local path and byte size of the small zip the model is created with before the export. */
+  placeholder: { path: pulumi.Input<string>; bytes: pulumi.Input<number> };
+  /** Provenance recorded on the model: model id and revision, engine parameters, image digest... */
+  metadata: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** What the export needs first: the service policies that let Data Science read the bucket. */
+  exportDependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Custom metadata entries: OCI's `Other` category holds free keys; values are capped at 255 chars. */
+export function customMetadata(metadata: Record<string, string>): oci.types.input.DataScience.ModelCustomMetadataList[] {
+  return Object.keys(metadata)
+    .sort()
+    .map((key) => ({ key, value: metadata[key].slice(0, 255), category: "Other" }));
+}
+
+/** The description carries the artifact digest so a new artifact forces a new model. */
+export function modelDescription(sha256: string): string {
+  return `Triton TensorRT-LLM model repository, artifact sha256:${sha256}`;
+}
+
+/**
+ * A Data Science catalog model whose artifact is exported from Object Storage, so a multi-GB
+ * artifact never streams through one API request. The model is created with a small placeholder
+ * zip, then `ModelArtifactExport` copies the real artifact in.
+ */
+export class CatalogModel extends pulumi.ComponentResource {
+  public readonly projectId: pulumi.Output<string>;
+  /** Resolves once the artifact export has finished, so consumers never see an empty model. */
+  public readonly modelId: pulumi.Output<string>;
+
+  constructor(name: string, args: CatalogModelArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("triton-trtllm-oci:catalog:CatalogModel", name, {}, opts);
+    const projectId =
+      args.projectId ??
+      new oci.datascience.Project(
+        `${name}-project`,
+        { compartmentId: args.compartmentId, displayName: args.displayName, freeformTags: args.freeformTags },
+        { parent: this },
+      ).id;
+
+    const model = new oci.datascience.Model(
+      `${name}-model`,
+      {
+        compartmentId: args.compartmentId,
+        projectId,
+        displayName: args.displayName,
+        description: pulumi.output(args.artifact.sha256).apply(modelDescription),
+        modelArtifact: args.placeholder.path,
+        artifactContentLength: pulumi.output(args.placeholder.bytes).apply(String),
+        artifactContentDisposition: "attachment; filename=placeholder.zip",
+        customMetadataLists: pulumi.output(args.metadata).apply(customMetadata),
+        freeformTags: args.freeformTags,
+      },
+      {
+        parent: this,
+        // After the export OCI reports the real artifact's size; the placeholder fields must not
+        // turn that into a replacement. A new artifact digest (in the description) does replace.
+        ignoreChanges: ["modelArtifact", "artifactContentLength", "artifactContentDisposition"],
+        replaceOnChanges: ["description"],
+      },
+    );
+
+    const exported = new oci.datascience.ModelArtifactExport(
+      `${name}-export`,
+      {
+        artifactSourceType: "ORACLE_OBJECT_STORAGE",
+        modelId: model.id,
+        namespace: args.artifact.namespace,
+        sourceBucket: args.artifact.bucket,
+        sourceObjectName: args.artifact.objectName,
+        sourceRegion: args.artifact.region,
+      },
+      // Copying a 15 GB object between services takes minutes, not the provider's default.
+      { parent: this, dependsOn: args.exportDependsOn, customTimeouts: { create: "60m" } },
+    );
+
+    this.projectId = pulumi.output(projectId);
+    this.modelId = pulumi.all([model.id, exported.id]).apply(([modelId]) => modelId);
+    this.registerOutputs({ projectId: this.projectId, modelId: this.modelId });
+  }
+}
