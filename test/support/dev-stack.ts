@@ -1,0 +1,95 @@
+// How the launch test and the launch benchmark run this project's `dev` stack: its committed config,
+// plaintext stand-ins for the secrets the CLI would decrypt, canned answers for OCI data sources, and the
+// shape the registered graph must have.
+
+import assert from "node:assert/strict";
+import path from "node:path";
+
+import {
+  loadStackConfig,
+  type InvokeHandler,
+  type LaunchOptions,
+  type LaunchResult,
+  type RegisteredResource,
+} from "./pulumi-host";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const PROJECT = "triton-trtllm-oci";
+export const DEV_STACK = "dev";
+export const STACK_TYPE = "pulumi:pulumi:Stack";
+export const DEV_STACK_NAME = `${PROJECT}-${DEV_STACK}`;
+
+/** Stand-ins for the `secure:` values `pulumi config set --secret` would store for the dev stack. */
+export const DEV_SECRET_STAND_INS: Record<string, string> = {
+  [`${PROJECT}:ocirUsername`]: "standinnamespace/standin.user@example.com",
+  [`${PROJECT}:ocirAuthToken`]: "standin-auth-token",
+};
+
+const TENANCY = "ocid1.tenancy.oc1..aaaaaaaastandinstandinstandinstandinstandinstandinstandin";
+
+/** Data sources the program may call during a preview, answered like a small single-region tenancy. */
+export const DEV_STACK_INVOKES: Record<string, InvokeHandler> = {
+  "oci:objectstorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
+  "oci:identity/getRegionSubscriptions:getRegionSubscriptions": (args) => ({
+    id: "IdentityRegionSubscriptionsDataSource",
+    tenancyId: args["tenancyId"] ?? TENANCY,
+    regionSubscriptions: [
+      {
+        isHomeRegion: true,
+        regionKey: "IAD",
+        regionName: "us-ashburn-1",
+        state: "READY",
+        tenancyId: args["tenancyId"] ?? TENANCY,
+      },
+    ],
+  }),
+};
+
+/** Launch options for `pulumi preview` of the dev stack, with config overrides applied last. */
+export async function devStackLaunchOptions(
+  overrides: Record<string, string> = {},
+): Promise<LaunchOptions & { projectDir: string }> {
+  const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
+  return {
+    projectDir: PROJECT_DIR,
+    stack: DEV_STACK,
+    config: { ...config, ...overrides },
+    secretKeys,
+    invokes: DEV_STACK_INVOKES,
+  };
+}
+
+export function stackResource(result: LaunchResult): RegisteredResource | undefined {
+  return result.resources.find((r) => r.type === STACK_TYPE);
+}
+
+/**
+ * What a successful dev-stack preview must register. Kept to what holds today (the stack and its
+ * outputs, every resource under it, every data source answered on purpose); tighten it here as
+ * components land, e.g. require the project's component types and the resources each one owns.
+ */
+export function assertDevStackGraph(result: LaunchResult): void {
+  const stack = stackResource(result);
+  assert.ok(stack, "the stack resource was registered");
+  assert.ok(stack.outputs, "the stack registered its outputs");
+  assert.ok(Object.keys(stack.outputs).length > 0, "the stack exports at least one output");
+
+  const urns = new Set(result.resources.map((r) => r.urn));
+  for (const r of result.resources) {
+    if (r === stack) continue;
+    assert.ok(urns.has(r.parent), `${r.urn} has a registered parent`);
+    for (const dep of r.dependencies) assert.ok(urns.has(dep), `${r.urn} depends on registered ${dep}`);
+  }
+  const components = result.resources.filter((r) => !r.custom && r !== stack);
+  for (const c of components) {
+    assert.ok(c.type.startsWith(`${PROJECT}:`), `component ${c.urn} uses the project's type namespace`);
+    assert.ok(c.outputs, `component ${c.urn} registered its outputs`);
+  }
+
+  const uncanned = result.invokes.map((i) => i.token).filter((t) => !(t in DEV_STACK_INVOKES));
+  assert.deepEqual(
+    uncanned,
+    [],
+    "every data source the program calls has a canned answer in DEV_STACK_INVOKES",
+  );
+}
