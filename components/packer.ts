@@ -1,0 +1,675 @@
+/**
+ * Deterministic, streaming zip of a model artifact: the Triton model repository, the TensorRT-LLM
+ * engine (tens of GB) and the tokenizer files, combined from several directories without copying.
+ *
+ * Built on archiver (zip-stream). What makes the bytes reproducible:
+ * - entries are written in byte order of their UTF-8 zip path, whatever the directory listing order;
+ * - every entry carries the same time, ZIP_ENTRY_TIME (1980-01-01 00:00:00, the DOS epoch, the
+ *   earliest a zip can hold), and no extended-time fields, so mtimes never reach the archive;
+ * - files are 0644 and directories 0755, whatever the disk says. The executable bit is dropped on
+ *   purpose: nothing in the artifact is executed by path (Triton loads engines through its backend
+ *   and runs model.py through its Python stub), and a bit that differs between checkouts must not
+ *   change the artifact's hash;
+ * - a directory entry is written for every folder that holds an entry, plus every empty folder
+ *   (Triton needs `ensemble/1/` even though it is empty), so `PackResult.entries` counts files and
+ *   folders alike and equals the length of the zip's central directory;
+ * - DEFLATE output comes from Node's bundled zlib: the same inputs give the same bytes under the
+ *   same Node release; another release may compress text files differently.
+ *
+ * Symlinks are followed and stored as the content of their target, never as links: the artifact is
+ * unpacked by OCI, where a link could point anywhere. A link must resolve to a regular file under its
+ * source's `symlinkRoot` (the source dir by default); links to directories are refused because they
+ * can loop or duplicate a tree.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, type ReadStream, type Stats } from "node:fs";
+import { lstat, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import { ZipArchive } from "archiver";
+
+export interface PackSource {
+  /** Directory whose files go into the zip. */
+  dir: string;
+  /** Zip folder the files land under: posix, relative, no `.` or `..`; "" for the zip root. */
+  zipPrefix: string;
+  /**
+   * Chooses what to pack, by path relative to `dir` (posix). Called for every file, and for every
+   * empty directory with a trailing "/". A folder is written when something under it is chosen.
+   * Default: everything.
+   */
+  include?: (relativePosixPath: string) => boolean;
+  /**
+   * Symlinks under `dir` may resolve anywhere below this directory (default: `dir` itself). A
+   * Hugging Face cache snapshot links its files to `../../blobs/`: pass the model's cache folder,
+   * the one that holds `snapshots/` and `blobs/`.
+   */
+  symlinkRoot?: string;
+}
+
+export interface PackProgress {
+  zipPath: string;
+  entriesWritten: number;
+  entriesTotal: number;
+  /** Bytes of zip output so far. */
+  bytesWritten: number;
+}
+
+export interface PackOptions {
+  /** Refuse, before writing anything, unless the zip holds a complete model repository under this folder. */
+  requireCompleteArtifact?: { repositoryFolder: string };
+  /** Write ZIP64 end-of-archive records even for a small zip (entries over 4 GiB get ZIP64 fields anyway). */
+  forceZip64?: boolean;
+  /** Aborting stops the run, removes the partial output and rejects with PackError "ABORTED". */
+  signal?: AbortSignal;
+  /** Called after each entry is written; throwing from it fails the run like any other error. */
+  onEntryWritten?: (progress: PackProgress) => void;
+}
+
+export interface PackResult {
+  /** Hex SHA-256 of the zip file. */
+  sha256: string;
+  /** Size of the zip file. */
+  bytes: number;
+  /** Entries in the zip's central directory, files and directories alike. */
+  entries: number;
+}
+
+export type PackErrorCode =
+  | "NO_SOURCES"
+  | "SOURCE_MISSING"
+  | "EMPTY_SOURCE"
+  | "BAD_ZIP_PATH"
+  | "DUPLICATE_PATH"
+  | "SYMLINK_OUTSIDE"
+  | "UNSUPPORTED_FILE"
+  | "BAD_OUTPUT"
+  | "INCOMPLETE_ARTIFACT"
+  | "FILE_CHANGED"
+  | "ABORTED";
+
+/** An expected refusal: the message says what is wrong and how to fix it. */
+export class PackError extends Error {
+  readonly code: PackErrorCode;
+
+  constructor(code: PackErrorCode, message: string) {
+    super(message);
+    this.name = "PackError";
+    this.code = code;
+  }
+}
+
+export const ZIP_ENTRY_TIME = new Date(Date.UTC(1980, 0, 1));
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
+
+/** Formats that are already compressed or are dense binary; deflating them costs time and saves nothing. */
+const STORED_EXTENSIONS = new Set([
+  ".engine",
+  ".plan",
+  ".safetensors",
+  ".bin",
+  ".pt",
+  ".pth",
+  ".ckpt",
+  ".onnx",
+  ".h5",
+  ".msgpack",
+  ".gguf",
+  ".npy",
+  ".npz",
+  ".so",
+  ".gz",
+  ".bz2",
+  ".xz",
+  ".zst",
+  ".zip",
+  ".tgz",
+]);
+/** Above this an unknown file is most likely weights or another binary: store it rather than deflate GBs. */
+const DEFLATE_MAX_BYTES = 64 * 1024 * 1024;
+/** Large reads keep the per-chunk cost of the stream chain small; measured in bench/artifact.ts. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+function isStored(zipPath: string, size: number): boolean {
+  return (
+    size === 0 || size > DEFLATE_MAX_BYTES || STORED_EXTENSIONS.has(path.posix.extname(zipPath).toLowerCase())
+  );
+}
+
+const TOKENIZER_FILES = new Set([
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "tokenizer.model",
+  "vocab.json",
+  "merges.txt",
+  "vocab.txt",
+  "added_tokens.json",
+  "generation_config.json",
+  // AutoTokenizer reads the model config to pick the tokenizer class.
+  "config.json",
+]);
+
+/**
+ * Whether a file of a Hugging Face model snapshot belongs in the artifact's tokenizer folder. Takes
+ * the path relative to the snapshot root; only top-level files qualify, because AutoTokenizer reads
+ * the root, and subfolders of a snapshot hold other variants (onnx/, original/...). Weights, indexes
+ * and READMEs never qualify. Usable as `PackSource.include` as is.
+ */
+export function isTokenizerFile(name: string): boolean {
+  return !name.includes("/") && TOKENIZER_FILES.has(name);
+}
+
+const TRITON_MODELS = ["ensemble", "preprocessing", "postprocessing", "tensorrt_llm"] as const;
+const PYTHON_MODELS = ["preprocessing", "postprocessing"] as const;
+
+/**
+ * Problems that keep a zip from being a servable artifact, one sentence each (what is missing, how to
+ * fix it); empty when complete. `entryPaths` are zip paths, directories ending in "/";
+ * `repositoryFolder` is the zip folder of the Triton model repository ("" for the zip root).
+ */
+export function checkArtifactLayout(entryPaths: string[], repositoryFolder: string): string[] {
+  const folder = normalizeZipFolder(repositoryFolder, "repositoryFolder");
+  const at = (rel: string): string => (folder === "" ? rel : `${folder}/${rel}`);
+  const entries = new Set(entryPaths);
+  const problems: string[] = [];
+  for (const model of TRITON_MODELS) {
+    if (!entries.has(at(`${model}/config.pbtxt`))) {
+      problems.push(
+        `missing ${at(`${model}/config.pbtxt`)}: Triton cannot load model '${model}' without it; render the model repository into the packed folder`,
+      );
+    }
+  }
+  for (const model of PYTHON_MODELS) {
+    if (!entries.has(at(`${model}/1/model.py`))) {
+      problems.push(
+        `missing ${at(`${model}/1/model.py`)}: the Python backend runs version 1 of '${model}' from it; render the model repository into the packed folder`,
+      );
+    }
+  }
+  const ensembleVersion = at("ensemble/1/");
+  if (!entryPaths.some((p) => p.startsWith(ensembleVersion))) {
+    problems.push(
+      `missing folder ${ensembleVersion}: Triton needs a version folder for the ensemble even though it is empty; create it (mkdir) in the packed folder`,
+    );
+  }
+  const engineDir = at("tensorrt_llm/1/");
+  const engineFiles = entryPaths
+    .filter((p) => p.startsWith(engineDir))
+    .map((p) => p.slice(engineDir.length))
+    .filter((name) => name !== "" && !name.includes("/"));
+  if (!engineFiles.some((name) => name.endsWith(".engine"))) {
+    problems.push(
+      `missing engine in ${engineDir}: it must hold the rank<N>.engine files written by trtllm-build; copy the build's output dir there`,
+    );
+  }
+  if (!engineFiles.includes("config.json")) {
+    problems.push(
+      `missing ${engineDir}config.json: the TensorRT-LLM backend reads the engine's build config from it; copy it from the trtllm-build output dir beside the engine`,
+    );
+  }
+  const tokenizerDir = at("tokenizer/");
+  if (!entries.has(`${tokenizerDir}tokenizer.json`) && !entries.has(`${tokenizerDir}tokenizer.model`)) {
+    problems.push(
+      `missing tokenizer in ${tokenizerDir}: pre/postprocessing load tokenizer.json or tokenizer.model from it; pack the model snapshot's tokenizer files there (include: isTokenizerFile)`,
+    );
+  }
+  return problems;
+}
+
+/** A zip folder in canonical form: segments joined by "/", no leading slash, one trailing slash dropped. */
+function normalizeZipFolder(folder: string, what: string): string {
+  const trimmed = folder.endsWith("/") ? folder.slice(0, -1) : folder;
+  if (trimmed === "") return "";
+  for (const segment of trimmed.split("/")) checkZipSegment(segment, `${what} '${folder}'`);
+  return trimmed;
+}
+
+function checkZipSegment(segment: string, where: string): void {
+  const problem =
+    segment === ""
+      ? "has an empty segment (leading or doubled '/')"
+      : segment === "." || segment === ".."
+        ? `has a '${segment}' segment, which would escape or alias the folder when unpacked`
+        : /[\\:]/.test(segment)
+          ? "contains '\\' or ':', which Windows-style unzippers read as path separators or drive letters"
+          : // eslint-disable-next-line no-control-regex
+            /[\u0000-\u001f\u007f\ufffd]/.test(segment)
+            ? "contains a control character or bytes that are not UTF-8"
+            : undefined;
+  if (problem !== undefined) {
+    throw new PackError("BAD_ZIP_PATH", `${where} ${problem}; use a relative posix path of plain names`);
+  }
+}
+
+function checkRelativePath(rel: string, abs: string): void {
+  for (const segment of rel.split("/")) checkZipSegment(segment, `${abs}: name '${segment}'`);
+}
+
+interface FileEntry {
+  kind: "file";
+  zipPath: string;
+  /** What to read: the file, or the target of a followed symlink. */
+  readPath: string;
+  /** How the user knows it, for messages. */
+  displayPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+interface DirEntry {
+  kind: "dir";
+  /** Ends with "/". */
+  zipPath: string;
+}
+
+type PlannedEntry = FileEntry | DirEntry;
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PackError("ABORTED", "packing was aborted; nothing was written");
+}
+
+async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await stat(p);
+  } catch (err) {
+    if (
+      (err as NodeJS.ErrnoException).code === "ENOENT" ||
+      (err as NodeJS.ErrnoException).code === "ENOTDIR"
+    ) {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+interface ResolvedSource {
+  source: PackSource;
+  realDir: string;
+  realSymlinkRoot: string;
+  prefix: string;
+}
+
+async function resolveSource(source: PackSource): Promise<ResolvedSource> {
+  const prefix = normalizeZipFolder(source.zipPrefix, "zipPrefix");
+  const dirStats = await statOrUndefined(source.dir);
+  if (dirStats === undefined || !dirStats.isDirectory()) {
+    throw new PackError(
+      "SOURCE_MISSING",
+      `source dir ${source.dir} ${dirStats === undefined ? "does not exist" : "is not a directory"}; check the path (zip folder '${prefix}')`,
+    );
+  }
+  const realDir = await realpath(source.dir);
+  let realSymlinkRoot = realDir;
+  if (source.symlinkRoot !== undefined) {
+    const rootStats = await statOrUndefined(source.symlinkRoot);
+    if (rootStats === undefined || !rootStats.isDirectory()) {
+      throw new PackError(
+        "SOURCE_MISSING",
+        `symlinkRoot ${source.symlinkRoot} of source ${source.dir} is not an existing directory; check the path`,
+      );
+    }
+    realSymlinkRoot = await realpath(source.symlinkRoot);
+  }
+  return { source, realDir, realSymlinkRoot, prefix };
+}
+
+/** Files and empty directories chosen from one source, with paths relative to it. */
+async function walkSource(
+  resolved: ResolvedSource,
+  signal: AbortSignal | undefined,
+): Promise<{ files: Omit<FileEntry, "zipPath">[]; relFiles: string[]; emptyDirs: string[] }> {
+  const { source, realSymlinkRoot } = resolved;
+  const include = source.include ?? (() => true);
+  const files: Omit<FileEntry, "zipPath">[] = [];
+  const relFiles: string[] = [];
+  const emptyDirs: string[] = [];
+
+  const walk = async (absDir: string, relDir: string): Promise<void> => {
+    throwIfAborted(signal);
+    const names = await readdir(absDir);
+    if (names.length === 0 && relDir !== "" && include(`${relDir}/`)) {
+      checkRelativePath(relDir, absDir);
+      emptyDirs.push(relDir);
+    }
+    for (const name of names) {
+      const rel = relDir === "" ? name : `${relDir}/${name}`;
+      const abs = path.join(absDir, name);
+      const info = await lstat(abs);
+      if (info.isDirectory()) {
+        await walk(abs, rel);
+        continue;
+      }
+      if (!include(rel)) continue;
+      checkRelativePath(rel, abs);
+      let readPath = abs;
+      let target = info;
+      if (info.isSymbolicLink()) {
+        const resolvedPath = await realpath(abs).catch((err: NodeJS.ErrnoException) => {
+          throw new PackError(
+            "UNSUPPORTED_FILE",
+            `symlink ${abs} cannot be resolved (${err.code ?? err.message}); fix or remove the link`,
+          );
+        });
+        if (!isInside(resolvedPath, realSymlinkRoot)) {
+          throw new PackError(
+            "SYMLINK_OUTSIDE",
+            `symlink ${abs} points to ${resolvedPath}, outside ${source.symlinkRoot ?? source.dir}; copy the file in, or set the source's symlinkRoot to a folder that holds the target`,
+          );
+        }
+        readPath = resolvedPath;
+        target = await stat(resolvedPath);
+        if (target.isDirectory()) {
+          throw new PackError(
+            "UNSUPPORTED_FILE",
+            `symlink ${abs} points to a directory (${resolvedPath}); links to directories are not followed, because they can loop or duplicate a tree: copy the directory in, or make it a source of its own`,
+          );
+        }
+      }
+      if (!target.isFile()) {
+        throw new PackError(
+          "UNSUPPORTED_FILE",
+          `${abs} is not a regular file, directory or symlink to a file; remove it or exclude it with the source's include filter`,
+        );
+      }
+      files.push({ kind: "file", readPath, displayPath: abs, size: target.size, mtimeMs: target.mtimeMs });
+      relFiles.push(rel);
+    }
+  };
+
+  await walk(resolved.realDir, "");
+  return { files, relFiles, emptyDirs };
+}
+
+function byZipPathBytes(a: PlannedEntry, b: PlannedEntry): number {
+  return Buffer.compare(Buffer.from(a.zipPath), Buffer.from(b.zipPath));
+}
+
+/** The entries a pack would write, sorted as written. Reads directory listings only. */
+async function planEntries(sources: PackSource[], signal: AbortSignal | undefined): Promise<PlannedEntry[]> {
+  if (sources.length === 0) {
+    throw new PackError("NO_SOURCES", "nothing to pack: give at least one source directory");
+  }
+  const files = new Map<string, FileEntry>();
+  const dirs = new Set<string>();
+  const addDirWithAncestors = (zipDir: string): void => {
+    const segments = zipDir.split("/");
+    for (let i = 1; i <= segments.length; i++) dirs.add(`${segments.slice(0, i).join("/")}/`);
+  };
+  for (const source of sources) {
+    const resolved = await resolveSource(source);
+    const walked = await walkSource(resolved, signal);
+    if (walked.files.length === 0) {
+      throw new PackError(
+        "EMPTY_SOURCE",
+        `source dir ${source.dir} (zip folder '${resolved.prefix}') has no files${source.include ? " that its include filter accepts" : ""}; check the path, or drop the source`,
+      );
+    }
+    const toZip = (rel: string): string => (resolved.prefix === "" ? rel : `${resolved.prefix}/${rel}`);
+    if (resolved.prefix !== "") addDirWithAncestors(resolved.prefix);
+    for (const rel of walked.emptyDirs) addDirWithAncestors(toZip(rel));
+    walked.files.forEach((file, i) => {
+      const zipPath = toZip(walked.relFiles[i]);
+      const earlier = files.get(zipPath);
+      if (earlier !== undefined) {
+        throw new PackError(
+          "DUPLICATE_PATH",
+          `zip path ${zipPath} comes from both ${earlier.displayPath} and ${file.displayPath}; exclude one with an include filter or give the sources different zip folders`,
+        );
+      }
+      files.set(zipPath, { ...file, zipPath });
+      const parent = path.posix.dirname(zipPath);
+      if (parent !== ".") addDirWithAncestors(parent);
+    });
+  }
+  for (const [zipPath, file] of files) {
+    if (dirs.has(`${zipPath}/`)) {
+      throw new PackError(
+        "DUPLICATE_PATH",
+        `zip path ${zipPath} is both a file (${file.displayPath}) and a folder of another source; give the sources different zip folders`,
+      );
+    }
+    if (Buffer.byteLength(zipPath) > 0xffff) {
+      throw new PackError("BAD_ZIP_PATH", `zip path of ${file.displayPath} exceeds 65535 bytes; shorten it`);
+    }
+  }
+  const entries: PlannedEntry[] = [
+    ...files.values(),
+    ...[...dirs].map((zipPath): DirEntry => ({ kind: "dir", zipPath })),
+  ];
+  return entries.sort(byZipPathBytes);
+}
+
+async function checkOutput(outPath: string, sources: PackSource[]): Promise<string> {
+  const absOut = path.resolve(outPath);
+  const outDir = path.dirname(absOut);
+  const dirStats = await statOrUndefined(outDir);
+  if (dirStats === undefined || !dirStats.isDirectory()) {
+    throw new PackError("BAD_OUTPUT", `output folder ${outDir} does not exist; create it first`);
+  }
+  if ((await statOrUndefined(absOut))?.isDirectory()) {
+    throw new PackError("BAD_OUTPUT", `output path ${absOut} is a directory; name the zip file to write`);
+  }
+  const realOut = path.join(await realpath(outDir), path.basename(absOut));
+  for (const source of sources) {
+    const realDir = await realpath(source.dir).catch(() => undefined);
+    if (realDir !== undefined && isInside(realOut, realDir)) {
+      throw new PackError(
+        "BAD_OUTPUT",
+        `output ${absOut} lies inside source dir ${source.dir}, so a later run would pack the zip into itself; write it elsewhere`,
+      );
+    }
+  }
+  return absOut;
+}
+
+let fastCrc32: boolean | undefined;
+
+/**
+ * zip-stream checksums every byte with the pure-JavaScript `crc-32` package (about 1 GB/s here), the
+ * main CPU cost of packing a multi-GB engine. Node's zlib.crc32 (native, several GB/s) computes the
+ * same function, so this swaps it into the copies of `crc-32` that archiver's zip engine loads, found
+ * along archiver's own dependency chain. Every swap is checked against the original on probe data
+ * and undone if they disagree; when the chain or zlib.crc32 is missing, the JavaScript path stays
+ * (slower, same bytes). Returns whether the native path is in use. Idempotent.
+ */
+export function ensureFastCrc32(): boolean {
+  if (fastCrc32 !== undefined) return fastCrc32;
+  fastCrc32 = false;
+  const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+  if (typeof native !== "function") return fastCrc32;
+  type Crc32Module = { buf: (data: Uint8Array, seed?: unknown) => number };
+  const modules = new Set<Crc32Module>();
+  try {
+    const resolveFrom = (from: string, id: string): string => createRequire(from).resolve(id);
+    const zipStream = resolveFrom(resolveFrom(__filename, "archiver"), "zip-stream");
+    const compressCommons = resolveFrom(zipStream, "compress-commons");
+    const crc32Stream = resolveFrom(compressCommons, "crc32-stream");
+    for (const from of [compressCommons, crc32Stream]) {
+      const mod = createRequire(from)("crc-32") as Crc32Module;
+      if (typeof mod.buf === "function") modules.add(mod);
+    }
+  } catch {
+    return fastCrc32;
+  }
+  const probe = randomBytes(4099);
+  for (const mod of modules) {
+    const original = mod.buf;
+    // crc-32 takes the running CRC as a signed int32 (zip-stream's first seed is a zeroed Buffer,
+    // which coerces to 0) and returns a signed int32; zlib.crc32 works unsigned.
+    const swapped = (data: Uint8Array, seed?: unknown): number => native(data, Number(seed ?? 0) >>> 0) | 0;
+    const agrees = [undefined, 0, -1, 0x1234567, Buffer.alloc(4)].every(
+      (seed) =>
+        swapped(probe, seed) === original(probe, seed) &&
+        swapped(probe.subarray(1, 7), seed) === original(probe.subarray(1, 7), seed),
+    );
+    if (!agrees) return fastCrc32;
+    mod.buf = swapped;
+  }
+  fastCrc32 = modules.size > 0;
+  return fastCrc32;
+}
+
+function temporaryPathBeside(absOut: string): string {
+  return path.join(
+    path.dirname(absOut),
+    `.${path.basename(absOut)}.${process.pid}.${randomBytes(6).toString("hex")}.partial`,
+  );
+}
+
+type ZipArchiveInstance = InstanceType<typeof ZipArchive>;
+
+/** Appends one entry and waits until archiver has written it, so only one source file is open at a time. */
+function appendEntry(
+  archive: ZipArchiveInstance,
+  source: ReadStream | Buffer,
+  data: { name: string; date: Date; mode: number; store?: boolean; type?: "directory" },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onEntry = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error(`the zip stream closed before ${data.name} was written`));
+    };
+    const cleanup = (): void => {
+      archive.off("entry", onEntry);
+      archive.off("error", onError);
+      archive.off("close", onClose);
+    };
+    archive.once("entry", onEntry);
+    archive.once("error", onError);
+    archive.once("close", onClose);
+    archive.append(source, data);
+  });
+}
+
+async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackOptions): Promise<PackResult> {
+  const internal = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal;
+  const archive = new ZipArchive({ forceZip64: options.forceZip64 === true, zlib: { level: 9 } });
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const written = pipeline(archive, tap, createWriteStream(tmpPath, { flags: "wx" }), { signal });
+  let reading: ReadStream | undefined;
+
+  const feed = async (): Promise<void> => {
+    let entriesWritten = 0;
+    for (const entry of entries) {
+      throwIfAborted(options.signal);
+      if (entry.kind === "dir") {
+        await appendEntry(archive, Buffer.alloc(0), {
+          name: entry.zipPath,
+          type: "directory",
+          date: ZIP_ENTRY_TIME,
+          mode: DIR_MODE,
+        });
+      } else {
+        reading = createReadStream(entry.readPath, { highWaterMark: READ_CHUNK_BYTES });
+        await appendEntry(archive, reading, {
+          name: entry.zipPath,
+          date: ZIP_ENTRY_TIME,
+          mode: FILE_MODE,
+          store: isStored(entry.zipPath, entry.size),
+        });
+        const after = await stat(entry.readPath);
+        if (
+          reading.bytesRead !== entry.size ||
+          after.size !== entry.size ||
+          after.mtimeMs !== entry.mtimeMs
+        ) {
+          throw new PackError(
+            "FILE_CHANGED",
+            `${entry.displayPath} changed while it was being packed (${entry.size} bytes when listed, ${reading.bytesRead} read, ${after.size} now); let whatever writes it finish, then pack again`,
+          );
+        }
+        reading = undefined;
+      }
+      entriesWritten++;
+      options.onEntryWritten?.({
+        zipPath: entry.zipPath,
+        entriesWritten,
+        entriesTotal: entries.length,
+        bytesWritten: bytes,
+      });
+    }
+    await archive.finalize();
+  };
+
+  const [fed, piped] = await Promise.allSettled([
+    feed().catch((err: unknown) => {
+      internal.abort(err);
+      throw err;
+    }),
+    written,
+  ]);
+  reading?.destroy();
+  if (options.signal?.aborted) {
+    throw new PackError("ABORTED", "packing was aborted; the partial zip was removed");
+  }
+  if (fed.status === "rejected" && fed.reason instanceof PackError) throw fed.reason;
+  if (piped.status === "rejected") throw piped.reason;
+  if (fed.status === "rejected") throw fed.reason;
+  return { sha256: hash.digest("hex"), bytes, entries: entries.length };
+}
+
+/**
+ * Packs the sources into one zip at `outPath`, streaming (memory does not grow with file sizes) and
+ * hashing as it writes. Everything that can be refused is refused before the output is touched; the
+ * zip is written to a hidden temporary file beside `outPath` and renamed into place only when
+ * complete, so a failed or aborted run leaves nothing at `outPath` (and an earlier zip there intact).
+ */
+export async function packZip(
+  sources: PackSource[],
+  outPath: string,
+  options: PackOptions = {},
+): Promise<PackResult> {
+  throwIfAborted(options.signal);
+  const absOut = await checkOutput(outPath, sources);
+  const entries = await planEntries(sources, options.signal);
+  if (options.requireCompleteArtifact !== undefined) {
+    const problems = checkArtifactLayout(
+      entries.map((e) => e.zipPath),
+      options.requireCompleteArtifact.repositoryFolder,
+    );
+    if (problems.length > 0) {
+      throw new PackError(
+        "INCOMPLETE_ARTIFACT",
+        `not a complete model artifact (${problems.length} problem(s)):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      );
+    }
+  }
+  throwIfAborted(options.signal);
+  ensureFastCrc32();
+  const tmpPath = temporaryPathBeside(absOut);
+  try {
+    const result = await writeZip(entries, tmpPath, options);
+    await rename(tmpPath, absOut);
+    return result;
+  } catch (err) {
+    await unlink(tmpPath).catch(() => undefined);
+    throw err;
+  }
+}
