@@ -21,6 +21,7 @@ import {
   languageHostConfigEnv,
   launchProgram,
   readProject,
+  ResourceReference,
   splitArgs,
   stackConfigToPulumiConfig,
   UNKNOWN,
@@ -125,6 +126,7 @@ const second = new pulumi.CustomResource(
     tags: settings.tags,
     later: first.computed,
     upstream: first.id,
+    peer: first,
   },
   {
     parent: group,
@@ -231,6 +233,7 @@ describe("engine stand-in and launcher", { timeout: LAUNCH_TIMEOUT_MS * 2 }, () 
       tags: ["a", "b"],
       later: UNKNOWN,
       upstream: first.id,
+      peer: new ResourceReference(first.urn, first.id, ""),
     });
     assert.deepEqual(second.secretInputs, ["token"]);
   });

@@ -238,7 +238,7 @@ function engineOutputs(v: unknown, acceptSecrets: boolean, acceptResources: bool
     }
     case RESOURCE_SIG:
       if (acceptResources) return v;
-      return typeof v["id"] === "string" ? v["id"] : v["urn"];
+      return typeof v["id"] === "string" && v["id"] !== "" ? v["id"] : v["urn"];
     default:
       return v;
   }
