@@ -1,0 +1,190 @@
+// The offline `check` command, run as a process against stack files in a temporary project folder.
+// Every run starts at once in `before` (each tsx start costs about a second), and the tests read
+// the results.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { COMPARTMENT_ID, TENANCY_ID } from "./support/stack-fixtures";
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function check(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/check.ts", ...args], {
+      cwd: PROJECT_DIR,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const PLAINTEXT_TOKEN = "plain-auth-token-7f3a";
+
+// Four schema errors in one file, and a secret written in plain text.
+const BROKEN_STACK = `config:
+  oci:region: us-ashburn-1
+  triton-trtllm-oci:compartmentId: my-compartment
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+  triton-trtllm-oci:ocirAuthToken: ${PLAINTEXT_TOKEN}
+  triton-trtllm-oci:engine:
+    dtype: fp32
+    maxBatchSise: 8
+  triton-trtllm-oci:deployment:
+    httpPort: port
+`;
+
+// Schema-valid, but three cross-field rules fail.
+const RULE_ERRORS_STACK = `config:
+  oci:region: us-ashburn-1
+  triton-trtllm-oci:compartmentId: ${COMPARTMENT_ID}
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+  triton-trtllm-oci:model:
+    localDir: ./models/falcon-7b-instruct
+  triton-trtllm-oci:engine:
+    quantization: fp8
+    prebuiltDir: ./engines/x
+  triton-trtllm-oci:deployment:
+    httpPort: 8446
+    environment:
+      TENANCY_OCID: x
+`;
+
+describe("check CLI", () => {
+  let dir = "";
+  const runs: Record<string, Run> = {};
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "check-cli-"));
+    await copyFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+    await writeFile(path.join(dir, "Pulumi.broken.yaml"), BROKEN_STACK);
+    await writeFile(path.join(dir, "Pulumi.rules.yaml"), RULE_ERRORS_STACK);
+    const commands: Record<string, string[]> = {
+      dev: ["--stack", "dev", "--dir", dir],
+      devJson: ["--stack", "dev", "--dir", dir, "--json"],
+      broken: ["--stack", "broken", "--dir", dir],
+      rulesJson: ["--stack", "rules", "--dir", dir, "--json"],
+      missingFile: ["--stack", "staging", "--dir", dir],
+      missingStack: ["--dir", dir],
+      unknownOption: ["--stak", "dev", "--dir", dir],
+    };
+    const results = await Promise.all(Object.values(commands).map((args) => check(args)));
+    Object.keys(commands).forEach((name, i) => (runs[name] = results[i]));
+  });
+
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("dev: exit 0 with the sizing summary of Falcon-7B on one A10", () => {
+    const { code, stdout, stderr } = runs.dev;
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+    // Per GPU, worked by hand: weights (6.92e9 + 65024 x 4544) x 2 B = 13.44 GiB; KV cache
+    // 32 x 2048 x 8 KiB = 0.5 GiB; activations 8192 x (2 x 18176 + 4 x 4544) x 2 B + 32 x 65024 x 4 B
+    // = 0.84 GiB; runtime 1.5 GiB; total 16.28 of 23028 MiB = 22.49 GiB, headroom 6.21 GiB.
+    assert.match(stdout, /model\s+tiiuae\/falcon-7b-instruct/);
+    assert.match(stdout, /deployment\s+VM\.GPU\.A10\.1 \(1 x A10\), tensor parallel 1/);
+    assert.match(
+      stdout,
+      /weights 13\.44 \+ KV cache 0\.5 \(8 KiB\/token\) \+ activations 0\.84 \+ runtime 1\.5 = 16\.28 of 22\.49 \(headroom 6\.21\)/,
+    );
+    assert.match(stdout, /cost \(USD\/h\)\s+deployment 2, build instance 0/);
+    assert.match(stdout, /evaluation\s+16 USD/);
+    assert.match(stdout, /Pulumi\.dev\.yaml: ok$/m);
+    // The committed stack tracks a branch and an undigested image, and holds no secrets.
+    assert.match(stdout, /^warning: model\.revision = "main"/m);
+    assert.match(stdout, /^warning: image\.source = /m);
+    assert.match(stdout, /^note .*ocirUsername.*pulumi config set --secret ocirUsername/m);
+    assert.match(stdout, /^note .*ocirAuthToken/m);
+  });
+
+  test("--json prints one parseable document with the summary", () => {
+    const { code, stdout, stderr } = runs.devJson;
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout) as {
+      ok: boolean;
+      errors: unknown[];
+      missingSecrets: { key: string }[];
+      summary: { perGpuGiB: { kvCache: number; weights: number }; kvCacheKiBPerToken: number };
+    };
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(report.missingSecrets.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
+    assert.equal(report.summary.kvCacheKiBPerToken, 8);
+    assert.equal(report.summary.perGpuGiB.kvCache, 0.5);
+    assert.equal(report.summary.perGpuGiB.weights, 13.44);
+  });
+
+  test("a bad file: exit 1, every error on stderr, one line per key", () => {
+    const { code, stdout, stderr } = runs.broken;
+    assert.equal(code, 1);
+    assert.match(stderr, /Pulumi\.broken\.yaml: 4 error\(s\)/);
+    const lines = stderr.split("\n").filter((line) => line.startsWith("error: "));
+    assert.equal(lines.length, 4, stderr);
+    assert.match(stderr, /^error: compartmentId = "my-compartment": .*Fix: /m);
+    assert.match(stderr, /^error: engine\.dtype = "fp32": .*Fix: use one of: float16, bfloat16/m);
+    assert.match(stderr, /^error: engine\.maxBatchSise = 8: .*did you mean 'engine\.maxBatchSize'/m);
+    assert.match(stderr, /^error: deployment\.httpPort = "port": /m);
+    assert.doesNotMatch(stdout, /: ok$/m);
+  });
+
+  test("a secret in plain text is warned about, without printing it", () => {
+    const { stdout, stderr } = runs.broken;
+    assert.match(
+      stdout,
+      /^warning: ocirAuthToken is stored in plain text .*pulumi config set --secret ocirAuthToken/m,
+    );
+    assert.ok(!(stdout + stderr).includes(PLAINTEXT_TOKEN), "the plain-text token was printed");
+  });
+
+  test("rule errors with --json: exit 1 and every error as data", () => {
+    const { code, stdout } = runs.rulesJson;
+    assert.equal(code, 1);
+    const report = JSON.parse(stdout) as { ok: boolean; errors: { key: string }[]; summary?: unknown };
+    assert.equal(report.ok, false);
+    assert.equal(report.summary, undefined);
+    assert.deepEqual(report.errors.map((error) => error.key).sort(), [
+      "deployment.environment.TENANCY_OCID",
+      "deployment.httpPort",
+      "engine.quantization",
+    ]);
+  });
+
+  test("a missing stack file: exit 2, naming the file and how to create it", () => {
+    const { code, stderr } = runs.missingFile;
+    assert.equal(code, 2);
+    assert.match(stderr, /Pulumi\.staging\.yaml does not exist/);
+    assert.match(stderr, /pulumi stack init staging/);
+  });
+
+  test("no --stack: exit 2 with the usage line", () => {
+    const { code, stderr } = runs.missingStack;
+    assert.equal(code, 2);
+    assert.match(stderr, /usage: .*--stack <name>/);
+  });
+
+  // Found while writing these tests: parseArgs throws on an unknown option, so a mistyped flag ends
+  // in a stack trace and exit 1, the code that means "the stack file has errors".
+  test("a mistyped option is a usage error (exit 2), not a config error", () => {
+    const { code, stderr } = runs.unknownOption;
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /--stak/);
+  });
+});
