@@ -1,0 +1,131 @@
+/**
+ * Iam: who may do what for the deployment, and nothing more. The model deployment runs as a
+ * resource principal matched by a dynamic group; it pulls the image, writes its logs and reads the
+ * artifact bucket. Data Science and Object Storage themselves need to manage objects in that one
+ * bucket to export a large artifact into the model catalog (FACTS.md section 4).
+ *
+ * Tenancies where the deploying user may not touch IAM set `create: false`: nothing is created and
+ * the exact statements are exported for an administrator (see docs/iam.md).
+ */
+import * as oci from "@pulumi/oci";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface IamStatementsInput {
+  readonly compartmentId: string;
+  readonly dynamicGroupName: string;
+  readonly bucketName: string;
+  /** Region identifier, e.g. `us-ashburn-1`: Object Storage acts as `objectstorage-<region>`. */
+  readonly region: string;
+}
+
+export interface IamStatements {
+  readonly dynamicGroupName: string;
+  readonly dynamicGroupMatchingRule: string;
+  /** Grants to the deployments' dynamic group. */
+  readonly policyStatements: string[];
+  /** Grants to the OCI services that export the artifact from the bucket into the catalog. */
+  readonly servicePolicyStatements: string[];
+}
+
+export function iamStatements(input: IamStatementsInput): IamStatements {
+  const { compartmentId, dynamicGroupName: group, bucketName, region } = input;
+  const inCompartment = `in compartment id ${compartmentId}`;
+  const inBucket = `${inCompartment} where ALL {target.bucket.name='${bucketName}'}`;
+  return {
+    dynamicGroupName: group,
+    dynamicGroupMatchingRule: `ALL {resource.type='datasciencemodeldeployment', resource.compartment.id='${compartmentId}'}`,
+    policyStatements: [
+      `allow dynamic-group ${group} to read repos ${inCompartment}`,
+      `allow dynamic-group ${group} to use log-content ${inCompartment}`,
+      `allow dynamic-group ${group} to read objects ${inBucket}`,
+    ],
+    servicePolicyStatements: [
+      `allow service datascience to manage object-family ${inBucket}`,
+      `allow service objectstorage-${region} to manage object-family ${inBucket}`,
+    ],
+  };
+}
+
+export interface IamArgs {
+  /** Create the dynamic group and policies; `false` only exports the statements. */
+  readonly create: boolean;
+  /** Compartment of the deployments, the repository and the bucket; the policies live here. */
+  readonly compartmentId: pulumi.Input<string>;
+  /** The tenancy (root compartment), where OCI keeps dynamic groups. Required when `create`. */
+  readonly tenancyId?: pulumi.Input<string>;
+  /** Unique in the tenancy; also the prefix of the policy names. */
+  readonly dynamicGroupName: pulumi.Input<string>;
+  readonly bucketName: pulumi.Input<string>;
+  readonly region: pulumi.Input<string>;
+  readonly freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export class Iam extends pulumi.ComponentResource {
+  /** The dynamic group rule and every statement, created here or to be created by an administrator. */
+  public readonly statements: pulumi.Output<IamStatements>;
+  /** What the deployment and the artifact export must wait for; empty when `create` is false. */
+  public readonly resources: pulumi.Resource[];
+
+  constructor(name: string, args: IamArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything registers, so a refused configuration leaves nothing behind.
+    const tenancyId = args.create ? args.tenancyId : undefined;
+    if (args.create && tenancyId === undefined) {
+      throw new Error(
+        `${name}: tenancyId is required to create the dynamic group (OCI keeps them in the tenancy)`,
+      );
+    }
+    super("triton-trtllm-oci:iam:Iam", name, {}, opts);
+
+    this.statements = pulumi
+      .all([args.compartmentId, args.dynamicGroupName, args.bucketName, args.region])
+      .apply(([compartmentId, dynamicGroupName, bucketName, region]) =>
+        iamStatements({ compartmentId, dynamicGroupName, bucketName, region }),
+      );
+
+    if (tenancyId === undefined) {
+      this.resources = [];
+      this.registerOutputs({ statements: this.statements });
+      return;
+    }
+
+    const dynamicGroup = new oci.identity.DynamicGroup(
+      `${name}-dg`,
+      {
+        compartmentId: tenancyId,
+        name: args.dynamicGroupName,
+        description: "OCI Data Science model deployments serving Triton TensorRT-LLM",
+        matchingRule: this.statements.apply((s) => s.dynamicGroupMatchingRule),
+        freeformTags: args.freeformTags,
+      },
+      { parent: this },
+    );
+
+    // OCI rejects a policy that names a dynamic group which does not exist yet.
+    const deploymentPolicy = new oci.identity.Policy(
+      `${name}-deployment`,
+      {
+        compartmentId: args.compartmentId,
+        name: pulumi.interpolate`${args.dynamicGroupName}-deployment`,
+        description: "Model deployments: pull the image, write logs, read the artifact bucket",
+        statements: this.statements.apply((s) => s.policyStatements),
+        freeformTags: args.freeformTags,
+      },
+      { parent: this, dependsOn: [dynamicGroup] },
+    );
+
+    const servicePolicy = new oci.identity.Policy(
+      `${name}-services`,
+      {
+        compartmentId: args.compartmentId,
+        name: pulumi.interpolate`${args.dynamicGroupName}-services`,
+        description: "Data Science and Object Storage: export the model artifact from its bucket",
+        statements: this.statements.apply((s) => s.servicePolicyStatements),
+        freeformTags: args.freeformTags,
+      },
+      { parent: this },
+    );
+
+    this.resources = [dynamicGroup, deploymentPolicy, servicePolicy];
+    this.registerOutputs({ statements: this.statements });
+  }
+}

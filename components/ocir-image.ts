@@ -1,0 +1,179 @@
+/**
+ * OcirImage: mirrors the Triton TensorRT-LLM image into a private OCI Container Registry (OCIR)
+ * repository and hands out the pushed image pinned by digest, so a deployment never follows a
+ * moving tag and always serves with the TensorRT-LLM version the engine was built with.
+ *
+ * The pull and push run on whatever Docker daemon `dockerHost` names. The image is 12-34 GB
+ * compressed (FACTS.md section 3); pushing that from a laptop uplink takes hours, so the usual setup
+ * is a daemon on a VM in the deployment's region, reached over SSH:
+ *
+ *     pulumi config set --path docker.host ssh://opc@<vm public ip>
+ *
+ * (the VM needs Docker and the user's SSH key in `authorized_keys`; `ssh opc@<ip> docker info` must
+ * work without a prompt). Pull and push then stay inside OCI's network.
+ */
+import * as docker from "@pulumi/docker";
+import * as oci from "@pulumi/oci";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface OcirImageArgs {
+  /** Compartment that owns the repository. */
+  readonly compartmentId: pulumi.Input<string>;
+  /** Region identifier, e.g. `us-ashburn-1`: the registry is `<region>.ocir.io`. */
+  readonly region: pulumi.Input<string>;
+  /**
+   * Registry host when `<region>.ocir.io` does not apply (realms other than OC1 use
+   * `<region-key>.ocir.<realm domain>`).
+   */
+  readonly registry?: pulumi.Input<string>;
+  /** Object Storage namespace of the tenancy; looked up when omitted. */
+  readonly namespace?: pulumi.Input<string>;
+  /** Image to mirror, e.g. `nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3[@sha256:...]`. */
+  readonly source: pulumi.Input<string>;
+  /** Repository path inside the namespace, e.g. `triton-trtllm`. */
+  readonly repository: pulumi.Input<string>;
+  /** Tag the mirrored image gets in OCIR. */
+  readonly tag: pulumi.Input<string>;
+  /** OCIR user: `<user>`, `<domain>/<user>` or already `<namespace>/...`. Kept secret. */
+  readonly username: pulumi.Input<string>;
+  /** OCI auth token of that user. Kept secret. */
+  readonly authToken: pulumi.Input<string>;
+  /** Docker daemon address; the local socket (or `DOCKER_HOST`) when omitted. */
+  readonly dockerHost?: pulumi.Input<string>;
+  readonly freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+// OCI's model deployment hosts are x86_64; newer Triton images also ship arm64 variants, which a
+// daemon on an Arm machine would otherwise pick.
+export const IMAGE_PLATFORM = "linux/amd64";
+
+/** The registry host for an OC1 region: OCIR accepts the region identifier as well as its key. */
+export function ocirRegistry(region: string): string {
+  return `${region}.ocir.io`;
+}
+
+/** OCIR's login name is `<namespace>/<user>`; accept users given with or without the namespace. */
+export function ocirLoginUser(namespace: string, username: string): string {
+  return username.startsWith(`${namespace}/`) ? username : `${namespace}/${username}`;
+}
+
+export function ocirImageName(registry: string, namespace: string, repository: string, tag: string): string {
+  return `${registry}/${namespace}/${repository}:${tag}`;
+}
+
+/**
+ * `<registry>/<namespace>/<repository>:<tag>@sha256:<digest>`: the form OCI's model deployment
+ * documents for `image`; the digest decides what is pulled, the tag only labels it.
+ */
+export function pinnedImageRef(imageName: string, digest: string): string {
+  if (!DIGEST.test(digest))
+    throw new Error(`registry returned no sha256 digest for ${imageName}: '${digest}'`);
+  return `${imageName}@${digest}`;
+}
+
+// Custom timeouts for moving the image. The bridged docker resources otherwise stop after the
+// Terraform SDK's default 20 minutes (FACTS.md section 5); 180 minutes covers pushing about 17 GB
+// over a 15 Mbit/s uplink. The upstream registry-image resource declares no timeouts of its own
+// (kreuzwerker/terraform-provider-docker#767), so the remote daemon above is the dependable fix.
+const PULL_TIMEOUTS: pulumi.CustomTimeouts = { create: "120m", update: "120m", delete: "10m" };
+const PUSH_TIMEOUTS: pulumi.CustomTimeouts = { create: "180m", update: "180m", delete: "10m" };
+
+export class OcirImage extends pulumi.ComponentResource {
+  /** `<registry>/<namespace>/<repository>:<tag>@sha256:...`, pinned by digest. */
+  public readonly imageRef: pulumi.Output<string>;
+  /** `sha256:...` of the pushed manifest, as OCIR reports it. */
+  public readonly digest: pulumi.Output<string>;
+  public readonly repositoryId: pulumi.Output<string>;
+
+  constructor(name: string, args: OcirImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("triton-trtllm-oci:ocir:OcirImage", name, {}, opts);
+
+    const namespace =
+      args.namespace !== undefined
+        ? pulumi.output(args.namespace)
+        : oci.objectstorage
+            .getNamespaceOutput({ compartmentId: args.compartmentId }, { parent: this })
+            .apply((result) => result.namespace);
+    const registry =
+      args.registry !== undefined
+        ? pulumi.output(args.registry)
+        : pulumi.output(args.region).apply(ocirRegistry);
+
+    // Created explicitly and first: a push to a missing path auto-creates the repository in the
+    // tenancy's root compartment, public or not as the tenancy default says.
+    const repository = new oci.artifacts.ContainerRepository(
+      `${name}-repo`,
+      {
+        compartmentId: args.compartmentId,
+        displayName: args.repository,
+        isPublic: false,
+        freeformTags: args.freeformTags,
+      },
+      { parent: this },
+    );
+
+    const provider = new docker.Provider(
+      `${name}-docker`,
+      {
+        host: args.dockerHost,
+        registryAuth: [
+          {
+            address: registry,
+            username: pulumi.secret(
+              pulumi.all([namespace, args.username]).apply(([ns, user]) => ocirLoginUser(ns, user)),
+            ),
+            password: pulumi.secret(args.authToken),
+          },
+        ],
+      },
+      { parent: this },
+    );
+
+    const source = new docker.RemoteImage(
+      `${name}-source`,
+      {
+        name: args.source,
+        platform: IMAGE_PLATFORM,
+        // A destroy followed by an up should not download tens of gigabytes again.
+        keepLocally: true,
+      },
+      { parent: this, provider, customTimeouts: PULL_TIMEOUTS },
+    );
+
+    const targetName = pulumi
+      .all([registry, namespace, args.repository, args.tag])
+      .apply(([host, ns, repo, tag]) => ocirImageName(host, ns, repo, tag));
+
+    const tag = new docker.Tag(
+      `${name}-tag`,
+      {
+        sourceImage: source.imageId,
+        targetImage: targetName,
+        tagTriggers: [source.imageId],
+      },
+      { parent: this, provider },
+    );
+
+    const pushed = new docker.RegistryImage(
+      `${name}-push`,
+      {
+        name: tag.targetImage,
+        triggers: { sourceImageId: source.imageId },
+        // A replaced push must not delete the manifest a running deployment still pulls when it
+        // restarts or scales; the repository's own deletion removes the images on destroy.
+        keepRemotely: true,
+      },
+      { parent: this, provider, dependsOn: [repository], customTimeouts: PUSH_TIMEOUTS },
+    );
+
+    this.digest = pushed.sha256Digest;
+    this.imageRef = pulumi
+      .all([tag.targetImage, pushed.sha256Digest])
+      .apply(([image, digest]) => pinnedImageRef(image, digest));
+    this.repositoryId = repository.id;
+
+    this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, repositoryId: this.repositoryId });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * TritonDeployment: the OCI Data Science model deployment that runs Triton from our OCIR image
+ * (pinned by digest) on the registered model artifact, with its access and predict logs.
+ */
+import * as oci from "@pulumi/oci";
+import * as pulumi from "@pulumi/pulumi";
+import type { ContainerSpec } from "./container-spec";
+
+export interface TritonDeploymentArgs {
+  readonly compartmentId: pulumi.Input<string>;
+  readonly projectId: pulumi.Input<string>;
+  /** The catalog model whose artifact holds the Triton model repository. */
+  readonly modelId: pulumi.Input<string>;
+  /** Image reference pinned by digest, as `OcirImage.imageRef`. */
+  readonly imageRef: pulumi.Input<string>;
+  /** `sha256:...`, as `OcirImage.digest`. */
+  readonly imageDigest: pulumi.Input<string>;
+  /** Command, environment and port, from `containerSpec()` (already checked against OCI's limits). */
+  readonly container: ContainerSpec;
+  /** Deployment shape, e.g. `VM.GPU.A10.1`. */
+  readonly shape: pulumi.Input<string>;
+  readonly instanceCount: pulumi.Input<number>;
+  /** Load balancer bandwidth. */
+  readonly bandwidthMbps: pulumi.Input<number>;
+  readonly displayName: pulumi.Input<string>;
+  /** Evaluation deployments: tag the deployment with the time it should be torn down. */
+  readonly ttlHours?: number;
+  /** Resources the deployment needs before it can pull and log, e.g. `Iam.resources`. */
+  readonly dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+  /** Extra tags; `managed-by`, `stack` and `expires-at` are set here. */
+  readonly freeformTags?: Record<string, string>;
+}
+
+export const EXPIRES_AT_TAG = "expires-at";
+export const LOG_RETENTION_DAYS = 30;
+
+// OCI fails a deployment whose image pull exceeds 20 minutes or whose container does not answer
+// health checks within 10 minutes (FACTS.md section 4); add GPU instance provisioning and load
+// balancer setup (typically 10-20 minutes) and a healthy create or update is over within about 50
+// minutes. 60 minutes stops `pulumi up` soon after OCI has given up, instead of the provider's 245.
+// Deleting drains and releases the instance and load balancer, well within 30 minutes.
+export const DEPLOYMENT_TIMEOUTS: pulumi.CustomTimeouts = { create: "60m", update: "60m", delete: "30m" };
+
+/** `now + ttlHours`, as an ISO 8601 UTC time to the second. */
+export function expiresAt(now: Date, ttlHours: number): string {
+  return new Date(now.getTime() + ttlHours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export function deploymentTags(
+  stack: string,
+  now: Date,
+  ttlHours: number | undefined,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  return {
+    ...extra,
+    "managed-by": "pulumi",
+    stack,
+    ...(ttlHours === undefined ? {} : { [EXPIRES_AT_TAG]: expiresAt(now, ttlHours) }),
+  };
+}
+
+/** Log names allow letters, digits, `-`, `_` and `.`; display names may hold anything. */
+export function logName(displayName: string, kind: string): string {
+  const base = displayName
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/-{2,}/g, "-")
+    .replace(/^-|-$/g, "");
+  return `${base}-${kind}`;
+}
+
+export function streamingEnabled(container: ContainerSpec): boolean {
+  return container.environment.MODEL_DEPLOY_ENABLE_STREAMING === "true";
+}
+
+export class TritonDeployment extends pulumi.ComponentResource {
+  public readonly modelDeploymentId: pulumi.Output<string>;
+  public readonly modelDeploymentUrl: pulumi.Output<string>;
+  /** `POST` target for a signed generate request. */
+  public readonly predictUrl: pulumi.Output<string>;
+  /** Server-sent events endpoint; only when the container enables streaming. */
+  public readonly predictStreamUrl?: pulumi.Output<string>;
+  /** When an evaluation deployment should be torn down, as recorded on the deployment. */
+  public readonly expiresAt: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: TritonDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("triton-trtllm-oci:deployment:TritonDeployment", name, {}, opts);
+
+    const logGroup = new oci.logging.LogGroup(
+      `${name}-logs`,
+      {
+        compartmentId: args.compartmentId,
+        displayName: pulumi.output(args.displayName).apply((d) => logName(d, "logs")),
+        description: "Access and predict logs of the Triton model deployment",
+      },
+      { parent: this },
+    );
+    const log = (kind: "access" | "predict") =>
+      new oci.logging.Log(
+        `${name}-${kind}`,
+        {
+          logGroupId: logGroup.id,
+          displayName: pulumi.output(args.displayName).apply((d) => logName(d, kind)),
+          logType: "CUSTOM",
+          isEnabled: true,
+          retentionDuration: LOG_RETENTION_DAYS,
+        },
+        { parent: this },
+      );
+    const accessLog = log("access");
+    const predictLog = log("predict");
+
+    const { container } = args;
+    const deployment = new oci.datascience.ModelDeployment(
+      `${name}-md`,
+      {
+        compartmentId: args.compartmentId,
+        projectId: args.projectId,
+        displayName: args.displayName,
+        description: "Triton Inference Server with the TensorRT-LLM backend",
+        modelDeploymentConfigurationDetails: {
+          deploymentType: "SINGLE_MODEL",
+          modelConfigurationDetails: {
+            modelId: args.modelId,
+            bandwidthMbps: args.bandwidthMbps,
+            instanceConfiguration: { instanceShapeName: args.shape },
+            scalingPolicy: { policyType: "FIXED_SIZE", instanceCount: args.instanceCount },
+          },
+          environmentConfigurationDetails: {
+            environmentConfigurationType: "OCIR_CONTAINER",
+            image: args.imageRef,
+            imageDigest: args.imageDigest,
+            cmds: container.cmds,
+            // An empty list would read back as absent and show a diff on every run.
+            ...(container.entrypoints.length > 0 ? { entrypoints: container.entrypoints } : {}),
+            environmentVariables: container.environment,
+            serverPort: container.port,
+            healthCheckPort: container.port,
+          },
+        },
+        categoryLogDetails: {
+          access: { logGroupId: logGroup.id, logId: accessLog.id },
+          predict: { logGroupId: logGroup.id, logId: predictLog.id },
+        },
+        freeformTags: deploymentTags(pulumi.getStack(), new Date(), args.ttlHours, args.freeformTags),
+      },
+      {
+        parent: this,
+        dependsOn: args.dependsOn,
+        customTimeouts: DEPLOYMENT_TIMEOUTS,
+        // The expiry is fixed when the deployment is created; a later `pulumi up` must not move it.
+        ignoreChanges: [`freeformTags["${EXPIRES_AT_TAG}"]`],
+      },
+    );
+
+    this.modelDeploymentId = deployment.id;
+    this.modelDeploymentUrl = deployment.modelDeploymentUrl;
+    this.predictUrl = pulumi.interpolate`${deployment.modelDeploymentUrl}/predict`;
+    if (streamingEnabled(container)) {
+      this.predictStreamUrl = pulumi.interpolate`${deployment.modelDeploymentUrl}/predictWithResponseStream`;
+    }
+    this.expiresAt = deployment.freeformTags.apply((tags) => tags?.[EXPIRES_AT_TAG]);
+
+    this.registerOutputs({
+      modelDeploymentId: this.modelDeploymentId,
+      modelDeploymentUrl: this.modelDeploymentUrl,
+      predictUrl: this.predictUrl,
+      predictStreamUrl: this.predictStreamUrl,
+      expiresAt: this.expiresAt,
+    });
+  }
+}

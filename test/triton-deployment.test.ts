@@ -1,0 +1,276 @@
+// TritonDeployment against Pulumi mocks: the model deployment's inputs as OCI receives them, its
+// logs, and the resource options (dependsOn, customTimeouts, ignoreChanges) recorded by a
+// transformation the test passes to the component: children inherit it and it sees the options
+// exactly as the component wrote them (see OptionsRecorder in support/mocks.ts).
+
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+
+import type { ContainerSpecInput } from "../components/container-spec";
+import { installMocks, OptionsRecorder, promiseOf, type RecordedResource } from "./support/mocks";
+
+const record = installMocks();
+let mod: typeof import("../components/triton-deployment");
+let spec: typeof import("../components/container-spec");
+let iamMod: typeof import("../components/iam");
+before(async () => {
+  mod = await import("../components/triton-deployment.js");
+  spec = await import("../components/container-spec.js");
+  iamMod = await import("../components/iam.js");
+});
+
+const COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaexampleexampleexampleexampleexample";
+const TENANCY = "ocid1.tenancy.oc1..aaaaaaaaexampleexampleexampleexampleexampletn";
+const PROJECT = "ocid1.datascienceproject.oc1.iad.aaaaaaaaexampleexampleexampleexample";
+const MODEL = "ocid1.datasciencemodel.oc1.iad.aaaaaaaaexampleexampleexampleexampleex";
+const DIGEST = `sha256:${"5".repeat(64)}`;
+const IMAGE = `us-ashburn-1.ocir.io/testns/triton-trtllm:25.04@${DIGEST}`;
+
+const MD_TYPE = "oci:DataScience/modelDeployment:ModelDeployment";
+
+function containerInput(overrides: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
+  return {
+    repositoryFolder: "triton",
+    httpPort: 9000,
+    tensorParallel: 1,
+    streaming: false,
+    storageSizeInGBs: 500,
+    environment: {},
+    ...overrides,
+  };
+}
+
+async function deploy(
+  name: string,
+  overrides: Partial<import("../components/triton-deployment").TritonDeploymentArgs> = {},
+  container: Partial<ContainerSpecInput> = {},
+) {
+  const recorder = new OptionsRecorder();
+  const started = Date.now();
+  const deployment = new mod.TritonDeployment(
+    name,
+    {
+      compartmentId: COMPARTMENT,
+      projectId: PROJECT,
+      modelId: MODEL,
+      imageRef: IMAGE,
+      imageDigest: DIGEST,
+      container: spec.containerSpec(containerInput(container)),
+      shape: "VM.GPU.A10.1",
+      instanceCount: 1,
+      bandwidthMbps: 10,
+      displayName: "falcon 7b (dev)",
+      ...overrides,
+    },
+    { transformations: [recorder.transformation] },
+  );
+  await recorder.settled();
+  const finished = Date.now();
+  const find = (type: string, suffix: string): RecordedResource => {
+    const found = record.resources.find((r) => r.type === type && r.name === `${name}-${suffix}`);
+    assert.ok(found, `${type} ${name}-${suffix} registered`);
+    return found;
+  };
+  const md = find(MD_TYPE, "md").inputs as {
+    modelDeploymentConfigurationDetails: {
+      deploymentType: string;
+      modelConfigurationDetails: Record<string, unknown>;
+      environmentConfigurationDetails: Record<string, unknown> & {
+        cmds: string[];
+        environmentVariables: Record<string, string>;
+      };
+    };
+    categoryLogDetails: unknown;
+    freeformTags: Record<string, string>;
+    [key: string]: unknown;
+  };
+  return { deployment, recorder, find, md, started, finished };
+}
+
+describe("TritonDeployment", () => {
+  test("a single model from the catalogue, in our OCIR container pinned by digest", async () => {
+    const { md } = await deploy("basic");
+    assert.equal(md.compartmentId, COMPARTMENT);
+    assert.equal(md.projectId, PROJECT);
+    assert.equal(md.displayName, "falcon 7b (dev)");
+    const details = md.modelDeploymentConfigurationDetails;
+    assert.equal(details.deploymentType, "SINGLE_MODEL");
+    assert.deepEqual(details.modelConfigurationDetails, {
+      modelId: MODEL,
+      bandwidthMbps: 10,
+      instanceConfiguration: { instanceShapeName: "VM.GPU.A10.1" },
+      scalingPolicy: { policyType: "FIXED_SIZE", instanceCount: 1 },
+    });
+    const env = details.environmentConfigurationDetails;
+    assert.equal(env.environmentConfigurationType, "OCIR_CONTAINER");
+    assert.equal(env.image, IMAGE);
+    assert.equal(env.imageDigest, DIGEST);
+    assert.equal(env.serverPort, 9000);
+    assert.equal(env.healthCheckPort, 9000);
+    assert.equal("entrypoints" in env, false, "the image's own entrypoint runs the command");
+  });
+
+  test("maps OCI's predict and health routes onto Triton's generate and readiness", async () => {
+    const { md } = await deploy("env", {}, { environment: { NCCL_DEBUG: "WARN" } });
+    const env = md.modelDeploymentConfigurationDetails.environmentConfigurationDetails;
+    assert.deepEqual(env.environmentVariables, {
+      NCCL_DEBUG: "WARN",
+      MODEL_DEPLOY_PREDICT_ENDPOINT: "/v2/models/ensemble/versions/1/generate",
+      MODEL_DEPLOY_HEALTH_ENDPOINT: "/v2/health/ready",
+      STORAGE_SIZE_IN_GB: "500",
+    });
+    assert.deepEqual(env.cmds, [
+      "tritonserver",
+      "--model-repository=/opt/ds/model/deployed_model/triton",
+      "--http-port=9000",
+      "--allow-grpc=false",
+      "--allow-metrics=false",
+      "--disable-auto-complete-config",
+      "--model-control-mode=explicit",
+      "--load-model=preprocessing",
+      "--load-model=tensorrt_llm",
+      "--load-model=postprocessing",
+      "--load-model=ensemble",
+    ]);
+  });
+
+  test("streaming switches the predict route, enables OCI streaming and exposes the stream URL", async () => {
+    const { md, deployment } = await deploy("stream", {}, { streaming: true });
+    const env = md.modelDeploymentConfigurationDetails.environmentConfigurationDetails;
+    assert.equal(env.environmentVariables.MODEL_DEPLOY_ENABLE_STREAMING, "true");
+    assert.equal(
+      env.environmentVariables.MODEL_DEPLOY_PREDICT_ENDPOINT,
+      "/v2/models/ensemble/versions/1/generate_stream",
+    );
+    const base = await promiseOf(deployment.modelDeploymentUrl);
+    assert.equal(await promiseOf(deployment.predictUrl), `${base}/predict`);
+    assert.ok(deployment.predictStreamUrl);
+    assert.equal(await promiseOf(deployment.predictStreamUrl), `${base}/predictWithResponseStream`);
+  });
+
+  test("without streaming there is no stream URL and no streaming variable", async () => {
+    const { md, deployment } = await deploy("nostream");
+    const env = md.modelDeploymentConfigurationDetails.environmentConfigurationDetails;
+    assert.equal("MODEL_DEPLOY_ENABLE_STREAMING" in env.environmentVariables, false);
+    assert.equal(deployment.predictStreamUrl, undefined);
+    assert.equal(await promiseOf(deployment.modelDeploymentId), "nostream-md_id");
+    assert.equal(
+      await promiseOf(deployment.predictUrl),
+      "https://modeldeployment.us-ashburn-1.oci.customer-oci.com/nostream-md_id/predict",
+    );
+  });
+
+  test("tensor parallel 8 on BM.GPU.A100-v2.8 runs Triton under mpirun with 1 + 7 ranks", async () => {
+    const { md } = await deploy(
+      "tp8",
+      { shape: "BM.GPU.A100-v2.8", instanceCount: 2 },
+      { tensorParallel: 8 },
+    );
+    const config = md.modelDeploymentConfigurationDetails;
+    assert.deepEqual(config.modelConfigurationDetails.instanceConfiguration, {
+      instanceShapeName: "BM.GPU.A100-v2.8",
+    });
+    assert.deepEqual(config.modelConfigurationDetails.scalingPolicy, {
+      policyType: "FIXED_SIZE",
+      instanceCount: 2,
+    });
+    const cmds = config.environmentConfigurationDetails.cmds;
+    assert.deepEqual(cmds.slice(0, 5), ["mpirun", "--allow-run-as-root", "-n", "1", "tritonserver"]);
+    const split = cmds.indexOf(":");
+    assert.deepEqual(cmds.slice(split, split + 4), [":", "-n", "7", "tritonserver"]);
+    assert.equal(cmds.filter((arg) => arg === "tritonserver").length, 2);
+    // Only rank 0 serves HTTP, on the deployment's port.
+    assert.ok(cmds.slice(0, split).includes("--http-port=9000"));
+    assert.ok(cmds.slice(split).includes("--allow-http=false"));
+  });
+
+  test("access and predict go to two custom logs in the deployment's log group", async () => {
+    const { md, find } = await deploy("logs");
+    const group = find("oci:Logging/logGroup:LogGroup", "logs");
+    assert.equal(group.inputs.compartmentId, COMPARTMENT);
+    assert.equal(group.inputs.displayName, "falcon-7b-dev-logs");
+    for (const kind of ["access", "predict"]) {
+      const log = find("oci:Logging/log:Log", kind);
+      assert.deepEqual(log.inputs, {
+        logGroupId: group.id,
+        displayName: `falcon-7b-dev-${kind}`,
+        logType: "CUSTOM",
+        isEnabled: true,
+        retentionDuration: 30,
+      });
+    }
+    assert.deepEqual(md.categoryLogDetails, {
+      access: { logGroupId: "logs-logs_id", logId: "logs-access_id" },
+      predict: { logGroupId: "logs-logs_id", logId: "logs-predict_id" },
+    });
+  });
+
+  test("waits for IAM and allows OCI's real durations, not the provider's 245 minutes", async () => {
+    const iamRecorder = new OptionsRecorder();
+    const iam = new iamMod.Iam(
+      "dep-iam",
+      {
+        create: true,
+        compartmentId: COMPARTMENT,
+        tenancyId: TENANCY,
+        dynamicGroupName: "triton-dev-md",
+        bucketName: "b",
+        region: "us-ashburn-1",
+      },
+      { transformations: [iamRecorder.transformation] },
+    );
+    const { recorder } = await deploy("deps", { dependsOn: iam.resources });
+    const opts = recorder.get(MD_TYPE).opts;
+    assert.equal(iam.resources.length, 3);
+    assert.deepEqual(opts.dependsOn, iam.resources);
+    assert.deepEqual(opts.customTimeouts, { create: "60m", update: "60m", delete: "30m" });
+    assert.equal(
+      recorder.get(MD_TYPE).opts.parent,
+      recorder.get("triton-trtllm-oci:deployment:TritonDeployment").resource,
+    );
+  });
+
+  test("an evaluation deployment is tagged with its expiry, which later updates leave alone", async () => {
+    const { md, recorder, started, finished, deployment } = await deploy("ttl", { ttlHours: 8 });
+    const tags = md.freeformTags;
+    assert.equal(tags["managed-by"], "pulumi");
+    assert.equal(tags.stack, "dev");
+    const expiry = Date.parse(tags["expires-at"]);
+    const eightHours = 8 * 3_600_000;
+    // Second resolution: the tag may be up to 999 ms before the exact creation time + 8 h.
+    assert.ok(expiry >= started + eightHours - 1000 && expiry <= finished + eightHours, tags["expires-at"]);
+    assert.match(tags["expires-at"], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(recorder.get(MD_TYPE).opts.ignoreChanges, ['freeformTags["expires-at"]']);
+    assert.equal(await promiseOf(deployment.expiresAt), tags["expires-at"]);
+  });
+
+  test("without a TTL there is no expiry tag", async () => {
+    const { md, deployment } = await deploy("no-ttl", { freeformTags: { owner: "ml-team" } });
+    assert.deepEqual(md.freeformTags, { owner: "ml-team", "managed-by": "pulumi", stack: "dev" });
+    assert.equal(await promiseOf(deployment.expiresAt), undefined);
+  });
+});
+
+describe("deployment helpers", () => {
+  test("expiresAt adds the hours and drops the milliseconds", () => {
+    assert.equal(mod.expiresAt(new Date("2025-01-01T00:00:00.999Z"), 8), "2025-01-01T08:00:00Z");
+    assert.equal(mod.expiresAt(new Date("2025-02-28T20:30:00Z"), 24 * 2), "2025-03-02T20:30:00Z");
+  });
+
+  test("deploymentTags: ours win over extra tags of the same name", () => {
+    assert.deepEqual(
+      mod.deploymentTags("prod", new Date("2025-01-01T00:00:00Z"), 1, { stack: "x", team: "a" }),
+      {
+        stack: "prod",
+        team: "a",
+        "managed-by": "pulumi",
+        "expires-at": "2025-01-01T01:00:00Z",
+      },
+    );
+  });
+
+  test("logName keeps only characters OCI log names allow", () => {
+    assert.equal(mod.logName("falcon 7b (dev)", "access"), "falcon-7b-dev-access");
+    assert.equal(mod.logName("a_b.c-d", "predict"), "a_b.c-d-predict");
+  });
+});
