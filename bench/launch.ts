@@ -190,6 +190,12 @@ async function main(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
   report(outcomes);
+  const load = loadavg()[0] ?? 0;
+  if (load > cpus().length) {
+    console.log(
+      `\nload average ${load.toFixed(2)} > ${cpus().length} CPUs: other work shared the machine, figures are inflated`,
+    );
+  }
 }
 
 main().catch((err: unknown) => {
