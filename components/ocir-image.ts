@@ -146,13 +146,10 @@ export class OcirImage extends pulumi.ComponentResource {
       .all([registry, namespace, args.repository, args.tag])
       .apply(([host, ns, repo, tag]) => ocirImageName(host, ns, repo, tag));
 
+    // Tagging by image ID re-tags whenever the pulled image changes.
     const tag = new docker.Tag(
       `${name}-tag`,
-      {
-        sourceImage: source.imageId,
-        targetImage: targetName,
-        tagTriggers: [source.imageId],
-      },
+      { sourceImage: source.imageId, targetImage: targetName },
       { parent: this, provider },
     );
 
@@ -160,6 +157,7 @@ export class OcirImage extends pulumi.ComponentResource {
       `${name}-push`,
       {
         name: tag.targetImage,
+        // The pushed name stays the same when the source changes; the image ID forces the push.
         triggers: { sourceImageId: source.imageId },
         // A replaced push must not delete the manifest a running deployment still pulls when it
         // restarts or scales; the repository's own deletion removes the images on destroy.

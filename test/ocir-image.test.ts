@@ -93,7 +93,6 @@ describe("OcirImage", () => {
     assert.deepEqual(inputs(TYPES.tag), {
       sourceImage: sourceId,
       targetImage: target,
-      tagTriggers: [sourceId],
     });
     assert.deepEqual(inputs(TYPES.push), {
       name: target,
