@@ -22,11 +22,11 @@
  * can loop or duplicate a tree.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type ReadStream, type Stats } from "node:fs";
+import { close, createReadStream, open, read, type Stats, writev } from "node:fs";
 import { lstat, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { Transform } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { ZipArchive } from "archiver";
@@ -526,12 +526,160 @@ function temporaryPathBeside(absOut: string): string {
   );
 }
 
+/**
+ * Read buffers for stored entries, reused once the output writer has written them. Allocating a
+ * fresh 1 MiB buffer per read cost page faults and garbage collection that showed up as a large
+ * share of the packer's time on multi-GB engines (bench/artifact.ts). Reuse is safe because every
+ * stage between reader and writer (archiver, zip-stream's CRC pass-through) forwards the same chunk
+ * object without keeping it, and the writer hands a buffer back only after the write completed.
+ * Deflated entries never reach the writer as read, so they read into fresh buffers instead.
+ */
+class ChunkPool {
+  private readonly free: Buffer[] = [];
+  private readonly lent = new Set<ArrayBufferLike>();
+
+  constructor(
+    private readonly chunkBytes: number,
+    private readonly maxFree: number,
+  ) {}
+
+  take(): Buffer {
+    const chunk = this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkBytes);
+    this.lent.add(chunk.buffer);
+    return chunk;
+  }
+
+  /** Accepts any chunk; only buffers this pool lent (or views of them) are kept for reuse. */
+  release(chunk: Buffer): void {
+    if (!this.lent.delete(chunk.buffer)) return;
+    if (this.free.length < this.maxFree) this.free.push(Buffer.from(chunk.buffer, 0, this.chunkBytes));
+  }
+}
+
+/** A file as a stream of chunks read into pooled buffers. */
+class PooledFileReader extends Readable {
+  bytesRead = 0;
+  private fd: number | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly pool: ChunkPool,
+  ) {
+    super({ highWaterMark: 1 });
+  }
+
+  override _construct(callback: (err?: Error | null) => void): void {
+    open(this.file, "r", (err, fd) => {
+      this.fd = fd;
+      callback(err);
+    });
+  }
+
+  override _read(): void {
+    const chunk = this.pool.take();
+    read(this.fd as number, chunk, 0, chunk.length, this.bytesRead, (err, n) => {
+      if (err !== null || n === 0) this.pool.release(chunk);
+      if (err !== null) {
+        this.destroy(err);
+        return;
+      }
+      this.bytesRead += n;
+      this.push(n === 0 ? null : n === chunk.length ? chunk : chunk.subarray(0, n));
+    });
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.fd === undefined) {
+      callback(err);
+      return;
+    }
+    close(this.fd, (closeErr) => callback(err ?? closeErr));
+    this.fd = undefined;
+  }
+}
+
+/** Writes the zip to a new file, hashing and counting the bytes on the way, and returns read buffers to the pool. */
+class HashingFileWriter extends Writable {
+  bytes = 0;
+  private readonly hash = createHash("sha256");
+  private fd: number | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly pool: ChunkPool,
+  ) {
+    super({ highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  sha256(): string {
+    return this.hash.digest("hex");
+  }
+
+  override _construct(callback: (err?: Error | null) => void): void {
+    open(this.file, "wx", 0o644, (err, fd) => {
+      this.fd = fd;
+      callback(err);
+    });
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    for (const buffer of buffers) this.hash.update(buffer);
+    const position = this.bytes;
+    this.bytes += buffers.reduce((sum, b) => sum + b.length, 0);
+    writeFully(this.fd as number, buffers, position, (err) => {
+      if (err === null) for (const buffer of buffers) this.pool.release(buffer);
+      callback(err);
+    });
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    close(this.fd as number, callback);
+    this.fd = undefined;
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.fd === undefined) {
+      callback(err);
+      return;
+    }
+    close(this.fd, (closeErr) => callback(err ?? closeErr));
+    this.fd = undefined;
+  }
+}
+
+/** writev until every byte is down: a regular file may take fewer bytes than asked (near a full disk). */
+function writeFully(
+  fd: number,
+  buffers: Buffer[],
+  position: number,
+  callback: (err: NodeJS.ErrnoException | null) => void,
+): void {
+  writev(fd, buffers, position, (err, written) => {
+    if (err !== null) {
+      callback(err);
+      return;
+    }
+    const rest: Buffer[] = [];
+    let skip = written;
+    for (const buffer of buffers) {
+      if (skip >= buffer.length) skip -= buffer.length;
+      else {
+        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+        skip = 0;
+      }
+    }
+    if (rest.length === 0) callback(null);
+    else writeFully(fd, rest, position + written, callback);
+  });
+}
+
 type ZipArchiveInstance = InstanceType<typeof ZipArchive>;
 
 /** Appends one entry and waits until archiver has written it, so only one source file is open at a time. */
 function appendEntry(
   archive: ZipArchiveInstance,
-  source: ReadStream | Buffer,
+  source: Readable | Buffer,
   data: { name: string; date: Date; mode: number; store?: boolean; type?: "directory" },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -563,17 +711,10 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
   const internal = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal;
   const archive = new ZipArchive({ forceZip64: options.forceZip64 === true, zlib: { level: 9 } });
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  const written = pipeline(archive, tap, createWriteStream(tmpPath, { flags: "wx" }), { signal });
-  let reading: ReadStream | undefined;
+  const pool = new ChunkPool(READ_CHUNK_BYTES, 16);
+  const writer = new HashingFileWriter(tmpPath, pool);
+  const written = pipeline(archive, writer, { signal });
+  let reading: (Readable & { bytesRead: number }) | undefined;
 
   const feed = async (): Promise<void> => {
     let entriesWritten = 0;
@@ -587,12 +728,15 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
           mode: DIR_MODE,
         });
       } else {
-        reading = createReadStream(entry.readPath, { highWaterMark: READ_CHUNK_BYTES });
+        const store = isStored(entry.zipPath, entry.size);
+        reading = store
+          ? new PooledFileReader(entry.readPath, pool)
+          : createReadStream(entry.readPath, { highWaterMark: READ_CHUNK_BYTES });
         await appendEntry(archive, reading, {
           name: entry.zipPath,
           date: ZIP_ENTRY_TIME,
           mode: FILE_MODE,
-          store: isStored(entry.zipPath, entry.size),
+          store,
         });
         const after = await stat(entry.readPath);
         if (
@@ -612,7 +756,7 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
         zipPath: entry.zipPath,
         entriesWritten,
         entriesTotal: entries.length,
-        bytesWritten: bytes,
+        bytesWritten: writer.bytes,
       });
     }
     await archive.finalize();
@@ -632,7 +776,7 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
   if (fed.status === "rejected" && fed.reason instanceof PackError) throw fed.reason;
   if (piped.status === "rejected") throw piped.reason;
   if (fed.status === "rejected") throw fed.reason;
-  return { sha256: hash.digest("hex"), bytes, entries: entries.length };
+  return { sha256: writer.sha256(), bytes: writer.bytes, entries: entries.length };
 }
 
 /**
