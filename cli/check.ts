@@ -6,19 +6,27 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatConfigError, parseStackConfig } from "../components/config";
-import { readStackFile, stackFilePath } from "../components/stack-file";
+import { readStackFile, StackFile, stackFilePath } from "../components/stack-file";
 import { formatSizingSummary, sizingSummary } from "../components/summary";
 
+const USAGE = "usage: npm run -s check -- --stack <name> [--dir <project dir>] [--json]";
+
 function main(): number {
-  const { values } = parseArgs({
-    options: {
-      stack: { type: "string" },
-      dir: { type: "string", default: process.cwd() },
-      json: { type: "boolean" },
-    },
-  });
+  let values: { stack?: string; dir?: string; json?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        stack: { type: "string" },
+        dir: { type: "string", default: process.cwd() },
+        json: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
   if (values.stack === undefined) {
-    console.error("usage: npm run -s check -- --stack <name> [--dir <project dir>] [--json]");
+    console.error(USAGE);
     return 2;
   }
   const projectDir = values.dir ?? process.cwd();
@@ -28,7 +36,15 @@ function main(): number {
     );
     return 2;
   }
-  const stackFile = readStackFile(projectDir, values.stack);
+  let stackFile: StackFile;
+  try {
+    stackFile = readStackFile(projectDir, values.stack);
+  } catch (error) {
+    console.error(
+      `${stackFilePath(projectDir, values.stack)} is not a readable stack file: ${(error as Error).message}`,
+    );
+    return 2;
+  }
   const result = parseStackConfig(stackFile.raw);
   const summary = result.config ? sizingSummary(result.config) : undefined;
   if (values.json) {

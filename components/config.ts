@@ -41,7 +41,7 @@ export interface RawStackConfig {
 
 const OCID = /^ocid1\.([a-z0-9]+)\.(oc[0-9]+)\.[a-z0-9-]*\.[a-z0-9]{20,}$/;
 const HF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
-const REGION = /^[a-z]{2,}-[a-z]+-[0-9]+$/;
+const REGION = /^[a-z]{2,}(-[a-z]+)+-[0-9]+$/;
 
 // Pulumi hands every value over as a string unless it sits inside an object, and YAML lets users
 // quote numbers: accept "9000" and 9000 alike, but nothing else.
@@ -238,7 +238,7 @@ function schemaIssueToError(issue: z.core.$ZodIssue, values: unknown): ConfigErr
         {
           key,
           value,
-          message: issue.message.replace(/^Too (small|big): expected \w+ to (have )?/, "must be "),
+          message: issue.message.replace(/^Too (small|big): expected \w+ to (have |be )?/, "must be "),
           fix: `set a value ${issue.code === "too_small" ? "at least" : "at most"} ${String(
             issue.code === "too_small" ? issue.minimum : issue.maximum,
           )}: ${setCommand(key)}`,
@@ -380,20 +380,20 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
       fix: "pin the 40-hex commit of the model snapshot: pulumi config set --path model.revision <commit>",
     });
   }
-  if (errors.length > 0 || resolved === undefined || raw.ociRegion === undefined) {
+  if (resolved === undefined || errors.some((error) => error.key !== "oci:region")) {
     return { errors, warnings, missingSecrets };
   }
 
   const config: StackConfig = {
     ...data,
-    region: raw.ociRegion,
+    region: raw.ociRegion ?? "",
     model: { ...data.model, resolved },
     build: { ...data.build, shape: data.build.shape ?? data.deployment.shape },
     image: { ...data.image, tag: data.image.tag ?? defaultTag(data.image.source) },
   };
   warnings.push(...WARNING_RULES.flatMap((rule) => rule(config)));
-  const ruleErrors = RULES.flatMap((rule) => rule(config));
-  if (ruleErrors.length > 0) return { errors: ruleErrors, warnings, missingSecrets };
+  errors.push(...RULES.flatMap((rule) => rule(config)));
+  if (errors.length > 0) return { errors, warnings, missingSecrets };
   return { config, errors, warnings, missingSecrets };
 }
 

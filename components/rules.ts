@@ -165,7 +165,7 @@ export const ociLimitsRule: Rule = (config) => {
     if (name.endsWith("_")) problems.push("must not end with _");
     if (name.length >= 32) problems.push("must be shorter than 32 characters");
     if (RESERVED_ENV.includes(name)) problems.push("is reserved by OCI");
-    if (name in managed) problems.push("is set by this stack from other settings");
+    if (Object.hasOwn(managed, name)) problems.push("is set by this stack from other settings");
     if (problems.length > 0) {
       errors.push({
         key,
@@ -274,18 +274,18 @@ export const WARNING_RULES: readonly Rule[] = [
   (config) => {
     const shape = shapes(config).deployment;
     const tp = config.engine.tensorParallel;
-    if (
-      tp >= shape.gpuCount ||
-      !validTensorParallelDegrees(config.model.resolved, shape.gpuCount).includes(shape.gpuCount)
-    ) {
-      return [];
-    }
+    if (tp >= shape.gpuCount) return [];
+    const canUseAll = validTensorParallelDegrees(config.model.resolved, shape.gpuCount).includes(
+      shape.gpuCount,
+    );
     return [
       {
         key: "engine.tensorParallel",
         value: tp,
         message: `uses ${tp} of ${shape.name}'s ${shape.gpuCount} GPUs; the rest are paid for and idle`,
-        fix: `set engine.tensorParallel ${shape.gpuCount}, or a smaller shape`,
+        fix: canUseAll
+          ? `set engine.tensorParallel ${shape.gpuCount}, or pick a shape with ${tp} GPU(s)`
+          : `pick a shape with ${tp} GPU(s): the model's heads do not split ${shape.gpuCount} ways`,
       },
     ];
   },
