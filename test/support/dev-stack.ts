@@ -3,6 +3,8 @@
 // shape the registered graph must have.
 
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 import {
@@ -29,7 +31,7 @@ const TENANCY = "ocid1.tenancy.oc1..aaaaaaaastandinstandinstandinstandinstandins
 
 /** Data sources the program may call during a preview, answered like a small single-region tenancy. */
 export const DEV_STACK_INVOKES: Record<string, InvokeHandler> = {
-  "oci:objectstorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
+  "oci:ObjectStorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
   "oci:identity/getRegionSubscriptions:getRegionSubscriptions": (args) => ({
     id: "IdentityRegionSubscriptionsDataSource",
     tenancyId: args["tenancyId"] ?? TENANCY,
@@ -45,19 +47,70 @@ export const DEV_STACK_INVOKES: Record<string, InvokeHandler> = {
   }),
 };
 
-/** Launch options for `pulumi preview` of the dev stack, with config overrides applied last. */
+/**
+ * A scratch folder standing in for what a user has on disk before `pulumi up`: an engine built by
+ * hand (a small stand-in `rank0.engine` + `config.json`), a model snapshot whose weights must stay out
+ * of the artifact, and the artifact cache.
+ */
+export function devStackWorkspace(): { engineDir: string; modelDir: string; cacheDir: string } {
+  const root = mkdtempSync(path.join(tmpdir(), "dev-stack-"));
+  const engineDir = path.join(root, "engine");
+  const modelDir = path.join(root, "model");
+  mkdirSync(engineDir);
+  mkdirSync(modelDir);
+  writeFileSync(path.join(engineDir, "rank0.engine"), Buffer.alloc(64 * 1024, 7));
+  writeFileSync(
+    path.join(engineDir, "config.json"),
+    JSON.stringify({ build_config: { max_batch_size: 32 } }),
+  );
+  writeFileSync(
+    path.join(modelDir, "tokenizer.json"),
+    JSON.stringify({ model: { vocab: { "<|endoftext|>": 11 } } }),
+  );
+  writeFileSync(path.join(modelDir, "tokenizer_config.json"), JSON.stringify({ eos_token: "<|endoftext|>" }));
+  writeFileSync(path.join(modelDir, "model-00001-of-00002.safetensors"), Buffer.alloc(1024, 1));
+  return { engineDir, modelDir, cacheDir: path.join(root, "cache") };
+}
+
+function withDirs(json: string | undefined, fields: Record<string, string>): string {
+  return JSON.stringify({ ...(json ? (JSON.parse(json) as Record<string, unknown>) : {}), ...fields });
+}
+
+/**
+ * Launch options for `pulumi preview` of the dev stack: its committed config with the engine and
+ * model folders pointed at a fresh `devStackWorkspace()`, then the overrides.
+ */
 export async function devStackLaunchOptions(
   overrides: Record<string, string> = {},
 ): Promise<LaunchOptions & { projectDir: string }> {
   const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
+  const workspace = devStackWorkspace();
+  const engineKey = `${PROJECT}:engine`;
+  const modelKey = `${PROJECT}:model`;
   return {
     projectDir: PROJECT_DIR,
     stack: DEV_STACK,
-    config: { ...config, ...overrides },
+    config: {
+      ...config,
+      [engineKey]: withDirs(config[engineKey], { prebuiltDir: workspace.engineDir }),
+      [modelKey]: withDirs(config[modelKey], { localDir: workspace.modelDir }),
+      ...overrides,
+    },
     secretKeys,
     invokes: DEV_STACK_INVOKES,
+    env: { TRITON_TRTLLM_OCI_CACHE_DIR: workspace.cacheDir },
   };
 }
+
+/** The components a dev-stack preview registers, each directly under the stack. */
+export const DEV_STACK_COMPONENTS = [
+  "triton-trtllm-oci:ocir:OcirImage",
+  "triton-trtllm-oci:storage:ArtifactBucket",
+  "triton-trtllm-oci:artifact:ModelArtifact",
+  "triton-trtllm-oci:iam:Iam",
+  "triton-trtllm-oci:catalog:CatalogModel",
+  "triton-trtllm-oci:deployment:TritonDeployment",
+];
 
 export function stackResource(result: LaunchResult): RegisteredResource | undefined {
   return result.resources.find((r) => r.type === STACK_TYPE);
@@ -81,6 +134,12 @@ export function assertDevStackGraph(result: LaunchResult): void {
     for (const dep of r.dependencies) assert.ok(urns.has(dep), `${r.urn} depends on registered ${dep}`);
   }
   const components = result.resources.filter((r) => !r.custom && r !== stack);
+  assert.deepEqual(
+    components.map((c) => c.type).sort(),
+    [...DEV_STACK_COMPONENTS].sort(),
+    "the dev stack registers each component once",
+  );
+  for (const c of components) assert.equal(c.parent, stack.urn, `${c.urn} sits directly under the stack`);
   for (const c of components) {
     assert.ok(c.type.startsWith(`${PROJECT}:`), `component ${c.urn} uses the project's type namespace`);
     assert.ok(c.outputs, `component ${c.urn} registered its outputs`);
