@@ -27,7 +27,9 @@ async function main(args: string[]): Promise<number> {
     console.log(JSON.stringify({ sha256: result.sha256, bytes: result.bytes, entries: result.entries }));
     return 0;
   } catch (err) {
-    console.error(err instanceof PackError ? `package-artifact: ${err.message}` : err);
+    // Refusals and system errors (EACCES, ENOSPC...) are the user's to fix: the message says it all.
+    const expected = err instanceof PackError || (err instanceof Error && "syscall" in err);
+    console.error(expected ? `package-artifact: ${(err as Error).message}` : err);
     return 1;
   } finally {
     process.off("SIGINT", abort);

@@ -28,7 +28,7 @@ export interface CatalogModelArgs {
 /** Custom metadata entries: OCI's `Other` category holds free keys; values are capped at 255 chars. */
 export function customMetadata(
   metadata: Record<string, string>,
-): oci.types.input.DataScience.ModelCustomMetadataList[] {
+): { key: string; value: string; category: string }[] {
   return Object.keys(metadata)
     .sort()
     .map((key) => ({ key, value: metadata[key].slice(0, 255), category: "Other" }));

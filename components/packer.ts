@@ -16,17 +16,23 @@
  * - DEFLATE output comes from Node's bundled zlib: the same inputs give the same bytes under the
  *   same Node release; another release may compress text files differently.
  *
+ * ZIP64 is zip-stream's: an entry over 4 GiB gets ZIP64 sizes in its data descriptor and central
+ * directory record, and an archive whose central directory starts past 4 GiB gets ZIP64 end
+ * records (`forceZip64` writes those for any size). Info-ZIP unzip and Python's zipfile accept both
+ * (test/packer.test.ts forces them; bench/artifact.ts packs and checks a 5 GiB engine).
+ *
  * Symlinks are followed and stored as the content of their target, never as links: the artifact is
  * unpacked by OCI, where a link could point anywhere. A link must resolve to a regular file under its
  * source's `symlinkRoot` (the source dir by default); links to directories are refused because they
  * can loop or duplicate a tree.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { close, createReadStream, open, read, type Stats, writev } from "node:fs";
 import { lstat, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Readable, Writable } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { ZipArchive } from "archiver";
@@ -131,7 +137,7 @@ const STORED_EXTENSIONS = new Set([
 ]);
 /** Above this an unknown file is most likely weights or another binary: store it rather than deflate GBs. */
 const DEFLATE_MAX_BYTES = 64 * 1024 * 1024;
-/** Large reads keep the per-chunk cost of the stream chain small; measured in bench/artifact.ts. */
+/** Read size: 1 MiB was the fastest of 256 KiB to 4 MiB on a 3 GiB engine (larger reads cost more page faults). */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 function isStored(zipPath: string, size: number): boolean {
@@ -476,11 +482,11 @@ let fastCrc32: boolean | undefined;
 
 /**
  * zip-stream checksums every byte with the pure-JavaScript `crc-32` package (about 1 GB/s here), the
- * main CPU cost of packing a multi-GB engine. Node's zlib.crc32 (native, several GB/s) computes the
- * same function, so this swaps it into the copies of `crc-32` that archiver's zip engine loads, found
- * along archiver's own dependency chain. Every swap is checked against the original on probe data
- * and undone if they disagree; when the chain or zlib.crc32 is missing, the JavaScript path stays
- * (slower, same bytes). Returns whether the native path is in use. Idempotent.
+ * main CPU cost of packing a multi-GB engine. Node's zlib.crc32 (native, about 5 GB/s here) computes
+ * the same function, so this swaps it into the copies of `crc-32` that archiver's zip engine loads,
+ * found along archiver's own dependency chain. The swap happens only if the native function agrees
+ * with every copy on probe data; otherwise, or when the chain or zlib.crc32 is missing, the
+ * JavaScript path stays (slower, same bytes). Returns whether the native path is in use. Idempotent.
  */
 export function ensureFastCrc32(): boolean {
   if (fastCrc32 !== undefined) return fastCrc32;
@@ -501,21 +507,17 @@ export function ensureFastCrc32(): boolean {
   } catch {
     return fastCrc32;
   }
+  // crc-32 takes the running CRC as a signed int32 (zip-stream's first seed is a zeroed Buffer,
+  // which coerces to 0) and returns a signed int32; zlib.crc32 works unsigned.
+  const swapped = (data: Uint8Array, seed?: unknown): number => native(data, Number(seed ?? 0) >>> 0) | 0;
   const probe = randomBytes(4099);
-  for (const mod of modules) {
-    const original = mod.buf;
-    // crc-32 takes the running CRC as a signed int32 (zip-stream's first seed is a zeroed Buffer,
-    // which coerces to 0) and returns a signed int32; zlib.crc32 works unsigned.
-    const swapped = (data: Uint8Array, seed?: unknown): number => native(data, Number(seed ?? 0) >>> 0) | 0;
-    const agrees = [undefined, 0, -1, 0x1234567, Buffer.alloc(4)].every(
-      (seed) =>
-        swapped(probe, seed) === original(probe, seed) &&
-        swapped(probe.subarray(1, 7), seed) === original(probe.subarray(1, 7), seed),
+  const agrees = (mod: Crc32Module): boolean =>
+    [undefined, 0, -1, 0x1234567, Buffer.alloc(4)].every((seed) =>
+      [probe, probe.subarray(1, 7)].every((data) => swapped(data, seed) === mod.buf(data, seed)),
     );
-    if (!agrees) return fastCrc32;
-    mod.buf = swapped;
-  }
-  fastCrc32 = modules.size > 0;
+  if (modules.size === 0 || ![...modules].every(agrees)) return fastCrc32;
+  for (const mod of modules) mod.buf = swapped;
+  fastCrc32 = true;
   return fastCrc32;
 }
 
@@ -531,8 +533,9 @@ function temporaryPathBeside(absOut: string): string {
  * fresh 1 MiB buffer per read cost page faults and garbage collection that showed up as a large
  * share of the packer's time on multi-GB engines (bench/artifact.ts). Reuse is safe because every
  * stage between reader and writer (archiver, zip-stream's CRC pass-through) forwards the same chunk
- * object without keeping it, and the writer hands a buffer back only after the write completed.
- * Deflated entries never reach the writer as read, so they read into fresh buffers instead.
+ * object without keeping it, and the writer hands a buffer back only once it is written and hashed.
+ * Deflated entries never reach the writer as read, so they read into fresh buffers instead. The
+ * buffers live in shared memory so the hashing thread reads them without a copy.
  */
 class ChunkPool {
   private readonly free: Buffer[] = [];
@@ -544,7 +547,7 @@ class ChunkPool {
   ) {}
 
   take(): Buffer {
-    const chunk = this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkBytes);
+    const chunk = this.free.pop() ?? Buffer.from(new SharedArrayBuffer(this.chunkBytes));
     this.lent.add(chunk.buffer);
     return chunk;
   }
@@ -598,10 +601,76 @@ class PooledFileReader extends Readable {
   }
 }
 
+const HASHER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const hash = require("node:crypto").createHash("sha256");
+parentPort.on("message", ({ id, chunks }) => {
+  if (chunks === undefined) {
+    parentPort.postMessage({ id, digest: hash.digest("hex") });
+    return;
+  }
+  for (const chunk of chunks) hash.update(chunk);
+  parentPort.postMessage({ id });
+});
+`;
+
+/**
+ * SHA-256 on a worker thread. Hashing was the largest cost left on the main thread, which also
+ * checksums and drives the streams; on its own thread it overlaps with them. Chunks on shared memory
+ * (the pooled read buffers) are hashed in place, the rest (headers, deflated text) are copied.
+ */
+class WorkerSha256 {
+  private readonly worker = new Worker(HASHER_SOURCE, { eval: true });
+  private nextId = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (digest: string) => void; reject: (err: Error) => void }
+  >();
+  private failure: Error | undefined;
+
+  constructor() {
+    this.worker.on("message", ({ id, digest }: { id: number; digest?: string }) => {
+      this.waiting.get(id)?.resolve(digest ?? "");
+      this.waiting.delete(id);
+    });
+    this.worker.on("error", (err: Error) => this.fail(err));
+    this.worker.on("exit", (code) => this.fail(new Error(`the hashing thread exited with code ${code}`)));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const waiter of this.waiting.values()) waiter.reject(this.failure);
+    this.waiting.clear();
+  }
+
+  private request(chunks: Uint8Array[] | undefined): Promise<string> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, chunks });
+    });
+  }
+
+  /** Resolves once the worker has hashed the chunks (in call order), so they may be reused. */
+  async update(chunks: Buffer[]): Promise<void> {
+    await this.request(chunks.map((c) => (c.buffer instanceof SharedArrayBuffer ? c : new Uint8Array(c))));
+  }
+
+  digest(): Promise<string> {
+    return this.request(undefined);
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners("exit");
+    await this.worker.terminate();
+  }
+}
+
 /** Writes the zip to a new file, hashing and counting the bytes on the way, and returns read buffers to the pool. */
 class HashingFileWriter extends Writable {
   bytes = 0;
-  private readonly hash = createHash("sha256");
+  readonly hash = new WorkerSha256();
   private fd: number | undefined;
 
   constructor(
@@ -609,10 +678,6 @@ class HashingFileWriter extends Writable {
     private readonly pool: ChunkPool,
   ) {
     super({ highWaterMark: READ_CHUNK_BYTES });
-  }
-
-  sha256(): string {
-    return this.hash.digest("hex");
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
@@ -624,13 +689,15 @@ class HashingFileWriter extends Writable {
 
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
     const buffers = chunks.map((c) => c.chunk);
-    for (const buffer of buffers) this.hash.update(buffer);
     const position = this.bytes;
     this.bytes += buffers.reduce((sum, b) => sum + b.length, 0);
-    writeFully(this.fd as number, buffers, position, (err) => {
-      if (err === null) for (const buffer of buffers) this.pool.release(buffer);
-      callback(err);
-    });
+    const written = new Promise<void>((resolve, reject) =>
+      writeFully(this.fd as number, buffers, position, (err) => (err === null ? resolve() : reject(err))),
+    );
+    Promise.all([this.hash.update(buffers), written]).then(() => {
+      for (const buffer of buffers) this.pool.release(buffer);
+      callback();
+    }, callback);
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -737,6 +804,13 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
           date: ZIP_ENTRY_TIME,
           mode: FILE_MODE,
           store,
+        }).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === "ENOENT"
+            ? new PackError(
+                "FILE_CHANGED",
+                `${entry.displayPath} disappeared while the zip was being written; let whatever removes it finish, then pack again`,
+              )
+            : err;
         });
         const after = await stat(entry.readPath);
         if (
@@ -762,21 +836,25 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
     await archive.finalize();
   };
 
-  const [fed, piped] = await Promise.allSettled([
-    feed().catch((err: unknown) => {
-      internal.abort(err);
-      throw err;
-    }),
-    written,
-  ]);
-  reading?.destroy();
-  if (options.signal?.aborted) {
-    throw new PackError("ABORTED", "packing was aborted; the partial zip was removed");
+  try {
+    const [fed, piped] = await Promise.allSettled([
+      feed().catch((err: unknown) => {
+        internal.abort(err);
+        throw err;
+      }),
+      written,
+    ]);
+    reading?.destroy();
+    if (options.signal?.aborted) {
+      throw new PackError("ABORTED", "packing was aborted; the partial zip was removed");
+    }
+    if (fed.status === "rejected" && fed.reason instanceof PackError) throw fed.reason;
+    if (piped.status === "rejected") throw piped.reason;
+    if (fed.status === "rejected") throw fed.reason;
+    return { sha256: await writer.hash.digest(), bytes: writer.bytes, entries: entries.length };
+  } finally {
+    await writer.hash.close();
   }
-  if (fed.status === "rejected" && fed.reason instanceof PackError) throw fed.reason;
-  if (piped.status === "rejected") throw piped.reason;
-  if (fed.status === "rejected") throw fed.reason;
-  return { sha256: writer.sha256(), bytes: writer.bytes, entries: entries.length };
 }
 
 /**

@@ -491,6 +491,23 @@ describe("packZip refusals", () => {
     assert.deepEqual(partialFiles(outDir), []);
   });
 
+  test("a file removed during the run fails it the same way", async () => {
+    const repo = writeTree(freshDir("repo"), REPOSITORY);
+    const outDir = freshDir("out");
+    await assert.rejects(
+      packZip([{ dir: repo, zipPrefix: "m" }], path.join(outDir, "a.zip"), {
+        onEntryWritten: ({ entriesWritten }) => {
+          if (entriesWritten === 1) rmSync(path.join(repo, "tensorrt_llm/1/rank0.engine"));
+        },
+      }),
+      (err: unknown) =>
+        err instanceof PackError &&
+        err.code === "FILE_CHANGED" &&
+        /rank0\.engine disappeared/.test(err.message),
+    );
+    assert.deepEqual(readdirSync(outDir), []);
+  });
+
   test("aborting stops the run and leaves no output", async () => {
     const repo = writeTree(freshDir("repo"), REPOSITORY);
     const outDir = freshDir("out");
