@@ -581,7 +581,8 @@ class PooledFileReader extends Readable {
   override _read(): void {
     const chunk = this.pool.take();
     read(this.fd as number, chunk, 0, chunk.length, this.bytesRead, (err, n) => {
-      if (err !== null || n === 0) this.pool.release(chunk);
+      if (err !== null || n === 0 || this.destroyed) this.pool.release(chunk);
+      if (this.destroyed) return;
       if (err !== null) {
         this.destroy(err);
         return;
@@ -766,10 +767,13 @@ function appendEntry(
       archive.off("entry", onEntry);
       archive.off("error", onError);
       archive.off("close", onClose);
+      if (source instanceof Readable) source.off("error", onError);
     };
     archive.once("entry", onEntry);
     archive.once("error", onError);
     archive.once("close", onClose);
+    // archiver pipes the source into a stream of its own, and pipe() does not forward errors.
+    if (source instanceof Readable) source.once("error", onError);
     archive.append(source, data);
   });
 }
