@@ -14,7 +14,12 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-import { assertDevStackGraph, devStackLaunchOptions } from "../test/support/dev-stack";
+import {
+  assertDevStackGraph,
+  devStackLaunchOptions,
+  devStackWorkspace,
+  type DevStackWorkspace,
+} from "../test/support/dev-stack";
 import { launchProgram, type LaunchResult, type RuntimeOptions } from "../test/support/pulumi-host";
 
 const GOALS_MS = { cold: 4000, warm: 2000 };
@@ -66,24 +71,38 @@ function failureOf(result: LaunchResult): string | undefined {
   }
 }
 
-async function runOnce(variant: Variant, cacheDir: string): Promise<LaunchResult> {
+// A warm run is a second preview of the same stack on the same machine: compile caches and the
+// packed-artifact cache are kept. A cold run starts from a fresh workspace, so it packs again.
+async function runOnce(
+  variant: Variant,
+  cacheDir: string,
+  workspace: DevStackWorkspace,
+): Promise<LaunchResult> {
+  const options = await devStackLaunchOptions({}, workspace);
   return launchProgram({
-    ...(await devStackLaunchOptions()),
+    ...options,
     runtimeOptions: variant.runtimeOptions,
-    env: { ...variant.env, TMPDIR: cacheDir, NODE_COMPILE_CACHE: path.join(cacheDir, "node-compile-cache") },
+    env: {
+      ...options.env,
+      ...variant.env,
+      TMPDIR: cacheDir,
+      NODE_COMPILE_CACHE: path.join(cacheDir, "node-compile-cache"),
+    },
   });
 }
 
 async function measure(variant: Variant, scratch: string): Promise<Outcome> {
   const outcome: Outcome = { variant, samples: [], failures: [] };
   const shared = await mkdtemp(path.join(scratch, "warm-"));
+  const sharedWorkspace = devStackWorkspace();
   if (variant.cache === "warm") {
-    const priming = failureOf(await runOnce(variant, shared));
+    const priming = failureOf(await runOnce(variant, shared, sharedWorkspace));
     if (priming !== undefined) outcome.failures.push(`priming run: ${priming}`);
   }
   for (let i = 0; i < variant.runs; i += 1) {
     const cacheDir = variant.cache === "cold" ? await mkdtemp(path.join(scratch, "cold-")) : shared;
-    const result = await runOnce(variant, cacheDir);
+    const workspace = variant.cache === "cold" ? devStackWorkspace() : sharedWorkspace;
+    const result = await runOnce(variant, cacheDir, workspace);
     const failure = failureOf(result);
     const t = result.timings;
     if (failure !== undefined || t.firstRegisterAt === undefined || t.lastRegisterAt === undefined) {

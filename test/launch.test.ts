@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -316,7 +317,15 @@ describe("config the CLI hands the language host", () => {
     assert.equal(project.name, PROJECT);
     assert.equal(project.runtime, "nodejs");
     assert.equal(project.options.typescript, false);
-    assert.ok(splitArgs(project.options.nodeargs).includes("tsx"));
+    // The TypeScript loader the program starts under must be a runtime dependency, so `npm ci` on a
+    // machine that only runs `pulumi up` installs it.
+    const args = splitArgs(project.options.nodeargs);
+    const preload = args[args.findIndex((a) => a === "--require" || a === "--import") + 1];
+    const loaderPackage = preload.split("/")[0];
+    const manifest = JSON.parse(readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    assert.ok(loaderPackage in manifest.dependencies, `${loaderPackage} is a runtime dependency`);
     assert.equal(project.programDirectory, PROJECT_DIR);
   });
 });

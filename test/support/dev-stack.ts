@@ -52,7 +52,13 @@ export const DEV_STACK_INVOKES: Record<string, InvokeHandler> = {
  * hand (a small stand-in `rank0.engine` + `config.json`), a model snapshot whose weights must stay out
  * of the artifact, and the artifact cache.
  */
-export function devStackWorkspace(): { engineDir: string; modelDir: string; cacheDir: string } {
+export interface DevStackWorkspace {
+  readonly engineDir: string;
+  readonly modelDir: string;
+  readonly cacheDir: string;
+}
+
+export function devStackWorkspace(): DevStackWorkspace {
   const root = mkdtempSync(path.join(tmpdir(), "dev-stack-"));
   const engineDir = path.join(root, "engine");
   const modelDir = path.join(root, "model");
@@ -78,13 +84,13 @@ function withDirs(json: string | undefined, fields: Record<string, string>): str
 
 /**
  * Launch options for `pulumi preview` of the dev stack: its committed config with the engine and
- * model folders pointed at a fresh `devStackWorkspace()`, then the overrides.
+ * model folders pointed at a workspace (a fresh one unless given), then the overrides.
  */
 export async function devStackLaunchOptions(
   overrides: Record<string, string> = {},
+  workspace: DevStackWorkspace = devStackWorkspace(),
 ): Promise<LaunchOptions & { projectDir: string }> {
   const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
-  const workspace = devStackWorkspace();
   const engineKey = `${PROJECT}:engine`;
   const modelKey = `${PROJECT}:model`;
   return {
