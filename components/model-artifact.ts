@@ -7,6 +7,10 @@ import { packCached, PackedArtifact } from "./artifact-cache";
 import { engineFolder, RepositoryEntry, tokenizerFolder } from "./model-repository";
 import { isTokenizerFile, PackSource } from "./packer";
 
+/**
+ * The local paths are plain strings, not Inputs: the zip is packed on this machine before any
+ * resource exists, and its digest names the object.
+ */
 export interface ModelArtifactArgs {
   /** Bucket and namespace the artifact is uploaded to (the `ArtifactBucket`). */
   bucket: pulumi.Input<string>;
