@@ -560,6 +560,16 @@ class ChunkPool {
 }
 
 /** A file as a stream of chunks read into pooled buffers. */
+/** Closes a stream's descriptor, if it opened one, reporting the stream's own error first. */
+function closeAfterError(
+  fd: number | undefined,
+  err: Error | null,
+  callback: (err?: Error | null) => void,
+): void {
+  if (fd === undefined) callback(err);
+  else close(fd, (closeErr) => callback(err ?? closeErr));
+}
+
 class PooledFileReader extends Readable {
   bytesRead = 0;
   private fd: number | undefined;
@@ -593,11 +603,7 @@ class PooledFileReader extends Readable {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    if (this.fd === undefined) {
-      callback(err);
-      return;
-    }
-    close(this.fd, (closeErr) => callback(err ?? closeErr));
+    closeAfterError(this.fd, err, callback);
     this.fd = undefined;
   }
 }
@@ -707,11 +713,7 @@ class HashingFileWriter extends Writable {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    if (this.fd === undefined) {
-      callback(err);
-      return;
-    }
-    close(this.fd, (closeErr) => callback(err ?? closeErr));
+    closeAfterError(this.fd, err, callback);
     this.fd = undefined;
   }
 }
