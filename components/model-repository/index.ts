@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config";
 import { repositoryPath } from "../container-spec";
-import { DataType, ModelConfig, ModelInput, toTextFormat } from "./model-config";
+import { DataType, ModelConfig, ModelInput, ModelOutput, toTextFormat } from "./model-config";
 import { checkEnsembleWiring } from "./wiring";
 
 export { checkEnsembleWiring } from "./wiring";
@@ -92,6 +92,22 @@ const engineScalar = (name: string, dataType: DataType, optional = false): Model
   reshape: [],
 });
 
+/** What a `/generate` request may send: the ensemble's inputs, handed to preprocessing as they are. */
+const REQUEST_INPUTS: readonly ModelInput[] = [
+  scalar("text_input", "TYPE_STRING"),
+  scalar("max_tokens", "TYPE_INT32"),
+  { name: "bad_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
+  { name: "stop_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
+  scalar("end_id", "TYPE_INT32", true),
+  scalar("pad_id", "TYPE_INT32", true),
+];
+
+/** What the engine returns and postprocessing detokenizes. */
+const ENGINE_OUTPUTS: readonly ModelOutput[] = [
+  { name: "output_ids", dataType: "TYPE_INT32", dims: [-1, -1] },
+  { name: "sequence_length", dataType: "TYPE_INT32", dims: [-1] },
+];
+
 /** `[2, L]`: row 0 the concatenated token ids of all words, row 1 each word's end offset. */
 const wordList = (name: string): ModelInput => ({
   name,
@@ -123,14 +139,7 @@ function preprocessing(spec: ModelRepositorySpec): ModelConfig {
     name: "preprocessing",
     backend: "python",
     maxBatchSize: spec.maxBatchSize,
-    input: [
-      scalar("text_input", "TYPE_STRING"),
-      scalar("max_tokens", "TYPE_INT32"),
-      { name: "bad_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
-      { name: "stop_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
-      scalar("end_id", "TYPE_INT32", true),
-      scalar("pad_id", "TYPE_INT32", true),
-    ],
+    input: REQUEST_INPUTS,
     output: [
       { name: "input_ids", dataType: "TYPE_INT32", dims: [-1] },
       { name: "input_lengths", dataType: "TYPE_INT32", dims: [1] },
@@ -179,10 +188,7 @@ function tensorrtLlm(spec: ModelRepositorySpec): ModelConfig {
       wordList("stop_words_list"),
       ...SAMPLING.map(([, engineName, dataType]) => engineScalar(engineName, dataType, true)),
     ],
-    output: [
-      { name: "output_ids", dataType: "TYPE_INT32", dims: [-1, -1] },
-      { name: "sequence_length", dataType: "TYPE_INT32", dims: [-1] },
-    ],
+    output: ENGINE_OUTPUTS,
     // The backend places the engine on the GPUs itself (one MPI rank per GPU); a GPU instance
     // group would make Triton load one copy per device.
     instanceGroup: [{ count: 1, kind: "KIND_CPU" }],
@@ -206,10 +212,7 @@ function postprocessing(spec: ModelRepositorySpec): ModelConfig {
     name: "postprocessing",
     backend: "python",
     maxBatchSize: spec.maxBatchSize,
-    input: [
-      { name: "output_ids", dataType: "TYPE_INT32", dims: [-1, -1] },
-      { name: "sequence_length", dataType: "TYPE_INT32", dims: [-1] },
-    ],
+    input: ENGINE_OUTPUTS,
     output: [{ name: "text_output", dataType: "TYPE_STRING", dims: [-1] }],
     instanceGroup: [{ count: spec.postprocessingInstances, kind: "KIND_CPU" }],
     dynamicBatching: {},
@@ -227,28 +230,13 @@ function ensemble(spec: ModelRepositorySpec): ModelConfig {
     maxBatchSize: spec.maxBatchSize,
     // Triton derives this from the steps; written out so the file states what the server does.
     decoupled: spec.decoupled,
-    input: [
-      scalar("text_input", "TYPE_STRING"),
-      scalar("max_tokens", "TYPE_INT32"),
-      { name: "bad_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
-      { name: "stop_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
-      scalar("end_id", "TYPE_INT32", true),
-      scalar("pad_id", "TYPE_INT32", true),
-      ...SAMPLING.map(([name, , dataType]) => scalar(name, dataType, true)),
-    ],
+    input: [...REQUEST_INPUTS, ...SAMPLING.map(([name, , dataType]) => scalar(name, dataType, true))],
     output: [{ name: "text_output", dataType: "TYPE_STRING", dims: [-1] }],
     ensembleSteps: [
       {
         modelName: "preprocessing",
         modelVersion: -1,
-        inputMap: {
-          text_input: "text_input",
-          max_tokens: "max_tokens",
-          bad_words: "bad_words",
-          stop_words: "stop_words",
-          end_id: "end_id",
-          pad_id: "pad_id",
-        },
+        inputMap: Object.fromEntries(REQUEST_INPUTS.map(({ name }) => [name, name])),
         outputMap: {
           input_ids: "_input_ids",
           input_lengths: "_input_lengths",
