@@ -9,7 +9,7 @@ import { cheapestFittingShape, gib, memoryBudget, validTensorParallelDegrees } f
 
 export type Rule = (config: StackConfig) => ConfigError[];
 
-function shapes(config: StackConfig): { deployment: GpuShape; build: GpuShape } {
+export function shapes(config: StackConfig): { deployment: GpuShape; build: GpuShape } {
   const deployment = findShape(config.deployment.shape);
   const build = findShape(config.build.shape);
   // parseStackConfig only hands over configurations whose shapes are catalogued.
@@ -42,9 +42,10 @@ export const quantizationRule: Rule = (config) => {
   }
   const needed = MIN_COMPUTE_CAPABILITY[quantization];
   const seen = new Set<string>();
+  const { deployment, build } = shapes(config);
   for (const [key, shape] of [
-    ["deployment.shape", shapes(config).deployment],
-    ["build.shape", shapes(config).build],
+    ["deployment.shape", deployment],
+    ["build.shape", build],
   ] as const) {
     if (shape.computeCapability >= needed || seen.has(shape.name)) continue;
     seen.add(shape.name);

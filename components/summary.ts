@@ -2,8 +2,8 @@
  * The sizing summary and cost estimate the program exports and `check` prints: what the engine
  * needs from each GPU, what the shape offers, and what the stack costs while it runs.
  */
-import { findShape } from "./catalog";
 import type { StackConfig } from "./config";
+import { shapes } from "./rules";
 import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
 
 export interface SizingSummary {
@@ -32,9 +32,7 @@ export interface SizingSummary {
 }
 
 export function sizingSummary(config: StackConfig): SizingSummary {
-  const deployment = findShape(config.deployment.shape);
-  const build = findShape(config.build.shape);
-  if (deployment === undefined || build === undefined) throw new Error("shape missing from catalogue");
+  const { deployment, build } = shapes(config);
   const budget = memoryBudget(config.model.resolved, config.engine, deployment);
   const deploymentUsdPerHour = round(deployment.usdPerHour * config.deployment.instanceCount);
   const ttl = config.evaluation.ttlHours;
