@@ -1,139 +1,281 @@
 /**
  * triton-trtllm-oci: configuration in, a signed Triton endpoint on OCI Data Science out.
  * Config is parsed and validated once, before any resource is registered; every error is reported
- * together, each naming its key. Components are wired by their outputs only.
+ * together, each naming its key. The engine cache is looked up next, still before any resource, and
+ * decides where the artifact comes from: packed here (a hand-built engine), found in the bucket, or
+ * built on a GPU instance. Components are wired by their outputs only.
  */
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
-import { resolve } from "node:path";
-import { placeholderArtifact } from "./components/artifact-cache";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { artifactKey, engineKey, engineKeyInputs } from "./components/artifact/cache-keys";
+import { chooseEngineSource, describeEngineSource, lookupEngineCache } from "./components/artifact/engine-cache";
+import { DEFAULT_CACHE_MAX_BYTES, placeholderArtifact } from "./components/artifact-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
-import { CatalogModel } from "./components/catalog-model";
+import { ASSEMBLE_SHAPE, estimateBuild } from "./components/build-estimate";
+import { CatalogModel, modelProvenance } from "./components/catalog-model";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config";
 import { containerSpec } from "./components/container-spec";
+import { EngineBuild } from "./components/engine-build";
+import {
+  buildHostFiles,
+  buildSettings,
+  bundlePacker,
+  stageBuildHostFiles,
+} from "./components/engine-build-plan";
+import { buildPreconditionErrors, pickAvailabilityDomain, pickPlatformImage } from "./components/engine-build-inputs";
+import { expiryClock } from "./components/expiry";
 import { Iam } from "./components/iam";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
-import { OcirImage } from "./components/ocir-image";
+import { OcirImage, ocirRegistry } from "./components/ocir-image";
 import { readPulumiConfig } from "./components/pulumi-config";
 import { containerSpecInput } from "./components/rules";
+import { exampleRequestBody, signedCallCommand } from "./components/stack-outputs";
 import { sizingSummary } from "./components/summary";
 import { TritonDeployment } from "./components/triton-deployment";
-import { catalogMetadata, signedCallCommand } from "./components/stack-outputs";
+
+function fail(errors: { key: string; value: unknown; message: string; fix: string }[]): never {
+  throw new pulumi.RunError(
+    `invalid stack configuration (${errors.length} error(s)):\n${errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}`,
+  );
+}
 
 function loadConfig(): StackConfig {
   const result = parseStackConfig(readPulumiConfig());
   for (const warning of result.warnings) pulumi.log.warn(formatConfigError(warning));
   const errors = [...result.errors, ...result.missingSecrets];
-  if (errors.length > 0 || result.config === undefined) {
-    throw new pulumi.RunError(
-      `invalid stack configuration (${errors.length} error(s)):\n${errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}`,
-    );
-  }
+  if (errors.length > 0 || result.config === undefined) fail(errors);
   return result.config;
 }
 
-const config = loadConfig();
-const secrets = new pulumi.Config();
-const stack = pulumi.getStack();
-const baseName = `${PROJECT}-${stack}`;
-// Packed artifacts are kept between runs; tests point this at a scratch folder.
-const cacheDir = resolve(process.env.TRITON_TRTLLM_OCI_CACHE_DIR ?? ".cache");
-const tags = { "managed-by": "pulumi", project: PROJECT, stack };
-const namespace = oci.objectstorage.getNamespaceOutput({ compartmentId: config.compartmentId }).namespace;
-const bucketName = config.artifact.bucketName ?? `${baseName}-artifacts`;
+// Local caches live under the project and are named relative to it: state must hold no path that
+// only exists on this machine. Tests point this at a scratch folder.
+const CACHE_DIR = process.env.TRITON_TRTLLM_OCI_CACHE_DIR ?? ".cache";
+const BUILD_INSTANCE_TTL_HOURS = 12;
 
-const image = new OcirImage("image", {
-  compartmentId: config.compartmentId,
-  region: config.region,
-  namespace,
-  source: config.image.source,
-  repository: config.image.repository,
-  tag: config.image.tag,
-  username: secrets.requireSecret("ocirUsername"),
-  authToken: secrets.requireSecret("ocirAuthToken"),
-  dockerHost: config.docker.host,
-  freeformTags: tags,
-});
+async function main(): Promise<Record<string, unknown>> {
+  const config = loadConfig();
+  const secrets = new pulumi.Config();
+  const ociProfile = new pulumi.Config("oci").get("configFileProfile");
+  const stack = pulumi.getStack();
+  const baseName = `${PROJECT}-${stack}`;
+  const tags = { "managed-by": "pulumi", project: PROJECT, stack };
+  const { namespace } = await oci.objectstorage.getNamespace({ compartmentId: config.compartmentId });
+  const bucketName = config.artifact.bucketName ?? `${baseName}-artifacts`;
 
-const bucket = new ArtifactBucket("artifacts", {
-  compartmentId: config.compartmentId,
-  namespace,
-  bucketName,
-  freeformTags: tags,
-});
+  const repository = renderModelRepository(modelRepositorySpec(config));
+  const keys = { engineKey: engineKey(engineKeyInputs(config)), artifactKey: "" };
+  keys.artifactKey = artifactKey(keys.engineKey, repository, config.serving.repositoryFolder);
+  const lookup = await lookupEngineCache({ compartmentId: config.compartmentId, namespace, bucketName }, keys);
+  const engineSource = chooseEngineSource(config.engine.prebuiltDir !== undefined, lookup);
+  const buildMode =
+    engineSource.kind === "build" ? "build" : engineSource.kind === "engine-hit" ? "assemble" : undefined;
+  const preconditions = buildPreconditionErrors(config, { buildMode, lookup, bucketName });
+  if (preconditions.length > 0) fail(preconditions);
+  pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
 
-const artifact = new ModelArtifact("artifact", {
-  bucket: bucket.bucketName,
-  namespace: bucket.namespace,
-  repositoryFolder: config.serving.repositoryFolder,
-  repository: renderModelRepository(modelRepositorySpec(config)),
-  // Required by the config rules; the GPU build instance will supply engines built in the stack.
-  engineDir: resolve(config.engine.prebuiltDir ?? ""),
-  modelDir: resolve(config.model.localDir ?? ""),
-  cacheDir: resolve(cacheDir, "artifacts"),
-});
+  const expiresAt =
+    config.evaluation.ttlHours === undefined ? undefined : expiryClock("expiry", config.evaluation.ttlHours);
 
-const iam = new Iam("iam", {
-  create: config.iam.create,
-  compartmentId: config.compartmentId,
-  tenancyId: config.tenancyId,
-  dynamicGroupName: `${baseName}-deployments`,
-  bucketName,
-  region: config.region,
-  freeformTags: tags,
-});
-
-const placeholder = pulumi.output(placeholderArtifact(cacheDir));
-const model = new CatalogModel("model", {
-  compartmentId: config.compartmentId,
-  projectId: config.projectId,
-  displayName: baseName,
-  artifact: {
-    bucket: artifact.bucket,
-    namespace: artifact.namespace,
-    objectName: artifact.objectName,
+  const image = new OcirImage("image", {
+    compartmentId: config.compartmentId,
     region: config.region,
-    sha256: artifact.sha256,
-  },
-  placeholder: { path: placeholder.path, bytes: placeholder.bytes },
-  metadata: pulumi
-    .all([image.digest, artifact.sha256])
-    .apply(([imageDigest, artifactSha256]) => catalogMetadata(config, imageDigest, artifactSha256)),
-  freeformTags: tags,
-  exportDependsOn: iam.resources,
-});
+    namespace,
+    source: config.image.source,
+    // OCIR repository names are unique per region across the tenancy: one per stack.
+    repository: config.image.repository ?? `${baseName}/triton-trtllm`,
+    tag: config.image.tag,
+    username: secrets.requireSecret("ocirUsername"),
+    authToken: secrets.requireSecret("ocirAuthToken"),
+    dockerHost: config.docker.host,
+    freeformTags: tags,
+  });
 
-const deployment = new TritonDeployment("triton", {
-  compartmentId: config.compartmentId,
-  projectId: model.projectId,
-  modelId: model.modelId,
-  imageRef: image.imageRef,
-  imageDigest: image.digest,
-  container: containerSpec(containerSpecInput(config)),
-  shape: config.deployment.shape,
-  instanceCount: config.deployment.instanceCount,
-  bandwidthMbps: config.deployment.bandwidthMbps,
-  displayName: baseName,
-  ttlHours: config.evaluation.ttlHours,
-  dependsOn: iam.resources,
-  freeformTags: tags,
-});
+  const bucket = new ArtifactBucket("artifacts", {
+    compartmentId: config.compartmentId,
+    namespace,
+    bucketName,
+    adopt: lookup.bucketExists,
+    freeformTags: tags,
+  });
 
-export const predictUrl = deployment.predictUrl;
-export const predictStreamUrl = deployment.predictStreamUrl;
-export const exampleSignedCall = deployment.predictUrl.apply((url) => signedCallCommand(url, config));
-export const modelDeploymentId = deployment.modelDeploymentId;
-export const expiresAt = deployment.expiresAt;
-export const imageRef = image.imageRef;
-export const imageDigest = image.digest;
-export const modelId = model.modelId;
-export const artifactObject = {
-  bucket: artifact.bucket,
-  object: artifact.objectName,
-  sha256: artifact.sha256,
-  bytes: artifact.bytes,
-};
-export const iamStatements = config.iam.create ? undefined : iam.statements;
-export const sizing = sizingSummary(config);
-export const estimatedUsdPerHour = sizing.cost.deploymentUsdPerHour;
+  const container = containerSpec(containerSpecInput(config));
+  let engineBuild: EngineBuild | undefined;
+  let artifact: ModelArtifact;
+  if (engineSource.kind === "prebuilt") {
+    artifact = new ModelArtifact("artifact", {
+      bucket: bucket.bucketName,
+      namespace: bucket.namespace,
+      repositoryFolder: config.serving.repositoryFolder,
+      source: {
+        kind: "local",
+        repository,
+        engineDir: config.engine.prebuiltDir ?? "",
+        modelDir: config.model.localDir ?? "",
+        cacheDir: join(CACHE_DIR, "artifacts"),
+        cacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
+        region: config.region,
+        ociProfile,
+      },
+    });
+  } else if (engineSource.kind === "artifact-hit") {
+    artifact = new ModelArtifact("artifact", {
+      bucket: bucket.bucketName,
+      namespace: bucket.namespace,
+      repositoryFolder: config.serving.repositoryFolder,
+      source: { kind: "uploaded", manifest: engineSource.manifest },
+    });
+  } else {
+    const mode = engineSource.kind === "build" ? "build" : "assemble";
+    const gpu = mode === "build";
+    const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
+    const [availabilityDomains, images] = await Promise.all([
+      oci.identity.getAvailabilityDomains({ compartmentId: config.compartmentId }),
+      oci.core.getImages({
+        compartmentId: config.compartmentId,
+        operatingSystem: "Oracle Linux",
+        operatingSystemVersion: "8",
+        shape,
+        sortBy: "TIMECREATED",
+        sortOrder: "DESC",
+      }),
+    ]);
+    const exampleRequest = exampleRequestBody(config);
+    const hostFilesDir = stageBuildHostFiles(
+      buildHostFiles({
+        projectDir: process.cwd(),
+        repositoryFolder: config.serving.repositoryFolder,
+        repository,
+        exampleRequest,
+        packerBundle: bundlePacker(process.cwd()),
+      }),
+      join(CACHE_DIR, "build-host"),
+      process.cwd(),
+      repository.filter((entry) => entry.kind === "directory").map((entry) => `repository/${entry.path}`),
+    );
+    engineBuild = new EngineBuild("engine", {
+      mode,
+      compartmentId: config.compartmentId,
+      tenancyId: config.tenancyId ?? "",
+      availabilityDomain: config.build.availabilityDomain ?? pickAvailabilityDomain(availabilityDomains),
+      subnetId: config.build.subnetId,
+      sshAllowedCidr: config.build.sshAllowedCidr ?? "",
+      shape,
+      shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
+      imageId: pickPlatformImage(images.images, { gpu, shape }),
+      bootVolumeSizeInGbs: estimateBuild(config, mode).bootVolumeGB,
+      cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
+      hostFilesDir,
+      settings: image.imageRef.apply((imageRef) =>
+        buildSettings(config, {
+          mode,
+          imageRef,
+          ocirRegistry: ocirRegistry(config.region),
+          bucketName,
+          namespace,
+          engineKey: keys.engineKey,
+          artifactKey: keys.artifactKey,
+          containerCmd: container.cmds,
+          prompt: String(exampleRequest.text_input),
+          endToken: config.model.resolved.eosToken ?? "",
+        }),
+      ),
+      artifactKey: keys.artifactKey,
+      bucketName: bucket.bucketName,
+      ocirUsername: secrets.requireSecret("ocirUsername"),
+      ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
+      hfToken: secrets.getSecret("hfToken"),
+      keepInstance: config.build.keepInstance,
+      expiresInHours: BUILD_INSTANCE_TTL_HOURS,
+      region: config.region,
+      ociProfile,
+      freeformTags: tags,
+      dependsOn: [image],
+    });
+    artifact = new ModelArtifact("artifact", {
+      bucket: bucket.bucketName,
+      namespace: bucket.namespace,
+      repositoryFolder: config.serving.repositoryFolder,
+      source: { kind: "uploaded", manifest: engineBuild.manifest },
+    });
+  }
+
+  const iam = new Iam("iam", {
+    create: config.iam.create,
+    compartmentId: config.compartmentId,
+    tenancyId: config.tenancyId,
+    dynamicGroupName: `${baseName}-deployments`,
+    bucketName,
+    region: config.region,
+    freeformTags: tags,
+  });
+
+  const placeholder = pulumi.output(placeholderArtifact(CACHE_DIR));
+  const model = new CatalogModel("model", {
+    compartmentId: config.compartmentId,
+    projectId: config.projectId,
+    displayName: baseName,
+    artifact: {
+      bucket: artifact.bucket,
+      namespace: artifact.namespace,
+      objectName: artifact.ready,
+      region: config.region,
+      sha256: artifact.sha256,
+      bytes: artifact.bytes,
+    },
+    placeholder: { path: placeholder.path, bytes: placeholder.bytes },
+    metadata: artifact.sha256.apply((sha256) => modelProvenance(config, sha256)),
+    freeformTags: tags,
+    exportDependsOn: iam.resources,
+  });
+
+  const deployment = new TritonDeployment("triton", {
+    compartmentId: config.compartmentId,
+    projectId: model.projectId,
+    modelId: model.modelId,
+    imageRef: image.imageRef,
+    imageDigest: image.digest,
+    container,
+    shape: config.deployment.shape,
+    instanceCount: config.deployment.instanceCount,
+    bandwidthMbps: config.deployment.bandwidthMbps,
+    displayName: baseName,
+    expiresAt,
+    dependsOn: iam.resources,
+    freeformTags: tags,
+  });
+
+  const sizing = sizingSummary(config);
+  return {
+    predictUrl: deployment.predictUrl,
+    predictStreamUrl: deployment.predictStreamUrl,
+    exampleSignedCall: deployment.predictUrl.apply((url) => signedCallCommand(url, config)),
+    modelDeploymentId: deployment.modelDeploymentId,
+    expiresAt: deployment.expiresAt,
+    imageRef: image.imageRef,
+    imageDigest: image.digest,
+    modelId: model.modelId,
+    artifactObject: {
+      bucket: artifact.bucket,
+      object: artifact.objectName,
+      sha256: artifact.sha256,
+      bytes: artifact.bytes,
+    },
+    engine: {
+      source: engineSource.kind,
+      detail: describeEngineSource(engineSource),
+      engineKey: keys.engineKey,
+      artifactKey: keys.artifactKey,
+      ...(buildMode === undefined ? {} : { estimate: estimateBuild(config, buildMode) }),
+      ...(engineBuild === undefined ? {} : { buildInstanceId: engineBuild.instanceId }),
+    },
+    iamStatements: config.iam.create ? undefined : iam.statements,
+    sizing,
+    estimatedUsdPerHour: sizing.cost.deploymentUsdPerHour,
+  };
+}
+
+// Pulumi awaits the exported promise and takes its value as the stack outputs.
+export = main();

@@ -5,16 +5,33 @@ export interface ArtifactBucketArgs {
   /** Compartment that owns the bucket. */
   compartmentId: pulumi.Input<string>;
   /** Object Storage namespace of the tenancy. */
-  namespace: pulumi.Input<string>;
+  namespace: string;
   /** Bucket name; the IAM statements scope the export and read grants to it. */
-  bucketName: pulumi.Input<string>;
+  bucketName: string;
+  /**
+   * The bucket already exists (an earlier stack's, kept on destroy, or one named by
+   * `artifact.bucketName`): adopt it instead of failing with 409 BucketAlreadyExists.
+   */
+  adopt: boolean;
   freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * The provider's import id of a bucket (terraform-provider-oci
+ * internal/service/objectstorage/objectstorage_bucket_resource.go, `GetBucketCompositeId`).
+ */
+export function bucketImportId(namespace: string, bucketName: string): string {
+  return `n/${namespace}/b/${bucketName}`;
 }
 
 /**
  * The private, versioned bucket that holds model artifacts. It outlives the stack: `pulumi destroy`
  * of an evaluation leaves it (and the artifacts in it) in place, so a later stack reuses a 15 GB
- * upload instead of paying for it again.
+ * upload instead of paying for it again. When the bucket is already there it is adopted with the
+ * `import` option: Pulumi imports it on the first run that sees it and, once it is in the stack's state
+ * under the same id, treats the option as satisfied (pulumi/pulumi#12587, maintainers' comment), so the
+ * same program serves the first `up`, every later one and a destroy-then-up. Tags of an adopted
+ * bucket are left as they are: another stack may share it.
  */
 export class ArtifactBucket extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
@@ -32,7 +49,13 @@ export class ArtifactBucket extends pulumi.ComponentResource {
         versioning: "Enabled",
         freeformTags: args.freeformTags,
       },
-      { parent: this, retainOnDelete: true },
+      {
+        parent: this,
+        retainOnDelete: true,
+        ...(args.adopt
+          ? { import: bucketImportId(args.namespace, args.bucketName), ignoreChanges: ["freeformTags"] }
+          : {}),
+      },
     );
     this.bucketName = bucket.name;
     this.namespace = bucket.namespace;

@@ -12,7 +12,9 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { join, posix } from "node:path";
@@ -71,6 +73,9 @@ export async function packCached(
   if (existsSync(indexPath) && existsSync(zipPath)) {
     const entry = JSON.parse(readFileSync(indexPath, "utf8")) as CacheEntry;
     if (statSync(zipPath).size === entry.zipBytes) {
+      // The index's mtime is the entry's last use: eviction keeps what was used recently.
+      const now = new Date();
+      utimesSync(indexPath, now, now);
       return { zipPath, sha256: entry.sha256, bytes: entry.bytes, entries: entry.entries };
     }
   }
@@ -79,6 +84,43 @@ export async function packCached(
   writeFileSync(`${indexPath}.tmp`, JSON.stringify(entry));
   renameSync(`${indexPath}.tmp`, indexPath);
   return { zipPath, ...result };
+}
+
+/** Default bound of the pack cache: room for two 7B engines in bf16 beside the one in use. */
+export const DEFAULT_CACHE_MAX_BYTES = 40e9;
+
+/**
+ * Evicts the least recently used zips until the cache holds at most `maxBytes`; the entry in use is
+ * never evicted, even alone over the bound. Torn entries (a zip without its index, from a run that
+ * was killed) go first.
+ */
+export function pruneArtifactCache(cacheDir: string, maxBytes: number, keepZip: string): string[] {
+  if (!existsSync(cacheDir)) return [];
+  const removed: string[] = [];
+  const entries: { zip: string; index: string; bytes: number; usedAt: number }[] = [];
+  for (const name of readdirSync(cacheDir)) {
+    if (!name.endsWith(".zip")) continue;
+    const zip = join(cacheDir, name);
+    const index = zip.replace(/\.zip$/, ".json");
+    if (!existsSync(index)) {
+      if (zip !== keepZip) {
+        rmSync(zip, { force: true });
+        removed.push(zip);
+      }
+      continue;
+    }
+    entries.push({ zip, index, bytes: statSync(zip).size, usedAt: statSync(index).mtimeMs });
+  }
+  let total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+  for (const entry of entries.sort((a, b) => a.usedAt - b.usedAt)) {
+    if (total <= maxBytes) break;
+    if (entry.zip === keepZip) continue;
+    rmSync(entry.index, { force: true });
+    rmSync(entry.zip, { force: true });
+    removed.push(entry.zip);
+    total -= entry.bytes;
+  }
+  return removed;
 }
 
 const PLACEHOLDER_README =

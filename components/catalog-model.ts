@@ -1,5 +1,6 @@
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
 
 /** Where the real artifact lives: the export copies it from the bucket into the catalog. */
 export interface ArtifactLocation {
@@ -8,6 +9,8 @@ export interface ArtifactLocation {
   objectName: pulumi.Input<string>;
   region: pulumi.Input<string>;
   sha256: pulumi.Input<string>;
+  /** Size of the zip: the catalog must report exactly this after the export. */
+  bytes: pulumi.Input<number>;
 }
 
 export interface CatalogModelArgs {
@@ -25,6 +28,21 @@ export interface CatalogModelArgs {
   exportDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+/**
+ * Provenance of the catalog model: what its artifact was built from. Only what the artifact's digest
+ * already fixes is recorded, so this never changes without the model being replaced; the image
+ * digest and the deployment shape, which change without a new artifact, are tags on the deployment.
+ */
+export function modelProvenance(config: StackConfig, artifactSha256: string): Record<string, string> {
+  const engine = config.engine;
+  return {
+    huggingFaceId: config.model.huggingFaceId,
+    revision: config.model.revision,
+    engine: `dtype=${engine.dtype} quantization=${engine.quantization} tp=${engine.tensorParallel} maxBatchSize=${engine.maxBatchSize} maxInputLen=${engine.maxInputLen} maxOutputLen=${engine.maxOutputLen}`,
+    artifactSha256,
+  };
+}
+
 /** Custom metadata entries: OCI's `Other` category holds free keys; values are capped at 255 chars. */
 export function customMetadata(
   metadata: Record<string, string>,
@@ -32,6 +50,21 @@ export function customMetadata(
   return Object.keys(metadata)
     .sort()
     .map((key) => ({ key, value: metadata[key].slice(0, 255), category: "Other" }));
+}
+
+/**
+ * The export is checked, not trusted: the provider's `ModelArtifactExport` treats HTTP 409 (an
+ * artifact already there, e.g. the placeholder) as success and never reads back
+ * (terraform-provider-oci internal/service/datascience/datascience_model_artifact_export_resource.go),
+ * so a refused export would leave the model on its placeholder and fail the deployment's health
+ * check 10+ GPU minutes later. `getModel` HEADs the model artifact (datascience_model_data_source.go,
+ * `HeadModelArtifact` sets `artifact_content_length`); anything but the zip's size stops the run here.
+ */
+export function verifyExportedArtifact(modelId: string, contentLength: string | undefined, expectedBytes: number): string {
+  if (contentLength !== undefined && Number(contentLength) === expectedBytes) return modelId;
+  throw new Error(
+    `the catalog model ${modelId} holds a ${contentLength ?? "missing"}-byte artifact after the export, not the ${expectedBytes}-byte zip from the bucket: the export was refused or incomplete. Nothing was deployed. Delete the model (pulumi state delete, then 'oci data-science model delete --model-id ${modelId}') and run pulumi up again; docs/operations.md has the details`,
+  );
 }
 
 /** The description carries the artifact digest so a new artifact forces a new model. */
@@ -46,7 +79,7 @@ export function modelDescription(sha256: string): string {
  */
 export class CatalogModel extends pulumi.ComponentResource {
   public readonly projectId: pulumi.Output<string>;
-  /** Resolves once the artifact export has finished, so consumers never see an empty model. */
+  /** Resolves once the export has finished and the catalog reports the real artifact. */
   public readonly modelId: pulumi.Output<string>;
 
   constructor(name: string, args: CatalogModelArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -96,7 +129,11 @@ export class CatalogModel extends pulumi.ComponentResource {
     );
 
     this.projectId = pulumi.output(projectId);
-    this.modelId = pulumi.all([model.id, exported.id]).apply(([modelId]) => modelId);
+    const exportedModelId = pulumi.all([model.id, exported.id]).apply(([modelId]) => modelId);
+    const head = oci.datascience.getModelOutput({ modelId: exportedModelId }, { parent: this });
+    this.modelId = pulumi
+      .all([exportedModelId, head.artifactContentLength, args.artifact.bytes])
+      .apply(([modelId, length, bytes]) => verifyExportedArtifact(modelId, length, bytes));
     this.registerOutputs({ projectId: this.projectId, modelId: this.modelId });
   }
 }

@@ -112,6 +112,8 @@ const schema = z.strictObject({
       shape: z.string().optional(),
       sshAllowedCidr: z.string().optional(),
       keepInstance: flag.default(false),
+      subnetId: ocid("subnet").optional(),
+      availabilityDomain: z.string().min(1).optional(),
     })
     .prefault({}),
   image: z
@@ -120,7 +122,7 @@ const schema = z.strictObject({
       repository: z
         .string()
         .regex(/^[a-z0-9][a-z0-9._/-]*$/, "not an OCIR repository path (lower case, digits, . _ - /)")
-        .default("triton-trtllm"),
+        .optional(),
       tag: z
         .string()
         .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "not a Docker tag")

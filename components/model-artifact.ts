@@ -1,33 +1,54 @@
-import * as oci from "@pulumi/oci";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { packCached, PackedArtifact } from "./artifact-cache";
+import type { BuildManifest } from "./artifact/engine-cache";
+import { packCached, PackedArtifact, pruneArtifactCache } from "./artifact-cache";
+import { shellQuote } from "./engine-build-plan";
 import { engineFolder, RepositoryEntry, tokenizerFolder } from "./model-repository";
 import { isTokenizerFile, PackSource } from "./packer";
 
 /**
- * The local paths are plain strings, not Inputs: the zip is packed on this machine before any
- * resource exists, and its digest names the object.
+ * An engine built by hand, packed on this machine and uploaded from it. The local paths are plain
+ * strings, not Inputs: the zip is packed before any resource exists, and its digest names the object.
  */
-export interface ModelArtifactArgs {
-  /** Bucket and namespace the artifact is uploaded to (the `ArtifactBucket`). */
-  bucket: pulumi.Input<string>;
-  namespace: pulumi.Input<string>;
-  /** Top folder of the zip: OCI mounts it at `/opt/ds/model/deployed_model/<folder>`. */
-  repositoryFolder: string;
+export interface LocalArtifactSource {
+  readonly kind: "local";
   /** The rendered Triton model repository (configs, Python models, version folders). */
-  repository: readonly RepositoryEntry[];
+  readonly repository: readonly RepositoryEntry[];
   /** Engine directory built by hand (`rank<N>.engine`, `config.json`). */
-  engineDir: string;
+  readonly engineDir: string;
   /** Local Hugging Face snapshot; only its tokenizer files are packed. */
-  modelDir: string;
-  /** Where packed zips are kept between runs, keyed by what went into them. */
-  cacheDir: string;
+  readonly modelDir: string;
+  /** Where packed zips are kept between runs, relative to the project (state holds it). */
+  readonly cacheDir: string;
+  /** Upper bound of the pack cache; older zips are evicted beyond it. */
+  readonly cacheMaxBytes: number;
+  /** Region and OCI CLI profile of the upload, as the OCI provider uses them. */
+  readonly region: string;
+  readonly ociProfile?: string;
 }
 
-/** Object names carry the content digest, so equal content is one object and new content a new one. */
+/** An artifact already in the bucket: found by the cache lookup, or uploaded by `EngineBuild`. */
+export interface UploadedArtifactSource {
+  readonly kind: "uploaded";
+  readonly manifest: pulumi.Input<BuildManifest>;
+}
+
+export interface ModelArtifactArgs {
+  /** Bucket and namespace the artifact lives in (the `ArtifactBucket`). */
+  readonly bucket: pulumi.Input<string>;
+  readonly namespace: pulumi.Input<string>;
+  /** Top folder of the zip: OCI mounts it at `/opt/ds/model/deployed_model/<folder>`. */
+  readonly repositoryFolder: string;
+  readonly source: LocalArtifactSource | UploadedArtifactSource;
+}
+
+/**
+ * Hand-built artifacts are named by the zip's digest (known only after packing); built ones by their
+ * artifact key (known at preview). Either way equal content is one object and new content a new one.
+ */
 export function artifactObjectName(repositoryFolder: string, sha256: string): string {
   return `artifacts/${repositoryFolder}-${sha256}.zip`;
 }
@@ -98,10 +119,31 @@ function renameIntoPlace(from: string, to: string): void {
   }
 }
 
+/** The command that uploads a locally packed zip unless the bucket already has it (`cli/oci-task.ts`). */
+export function uploadArtifactCommand(args: {
+  namespace: string;
+  bucket: string;
+  object: string;
+  sha256: string;
+  bytes: number;
+  cacheDir: string;
+  region: string;
+  profile?: string;
+}): string {
+  const quote = shellQuote;
+  const profile = args.profile === undefined ? "" : ` --profile ${quote(args.profile)}`;
+  return (
+    `node --import tsx cli/oci-task.ts upload-artifact --namespace ${quote(args.namespace)} --bucket ${quote(args.bucket)}` +
+    ` --object ${quote(args.object)} --sha256 ${args.sha256} --bytes ${args.bytes} --cache-dir ${quote(args.cacheDir)}` +
+    ` --region ${quote(args.region)}${profile}`
+  );
+}
+
 /**
- * The model artifact: the Triton repository, the engine and the tokenizer in one deterministic zip,
- * uploaded to the artifact bucket under a content-addressed name. Objects are kept on destroy and
- * when replaced, so a later stack with the same content finds its artifact already there.
+ * The model artifact in the bucket, whichever way it got there: one object named by content, with
+ * its sha256 and size. A hand-built engine is packed here and uploaded by a local command that skips
+ * the upload when the object exists; nothing in state points at this machine's disk, and nothing is
+ * ever deleted from the bucket by this stack.
  */
 export class ModelArtifact extends pulumi.ComponentResource {
   public readonly objectName: pulumi.Output<string>;
@@ -109,37 +151,55 @@ export class ModelArtifact extends pulumi.ComponentResource {
   public readonly bytes: pulumi.Output<number>;
   public readonly bucket: pulumi.Output<string>;
   public readonly namespace: pulumi.Output<string>;
+  /** Resolves once the object is in the bucket. */
+  public readonly ready: pulumi.Output<string>;
 
   constructor(name: string, args: ModelArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
     super("triton-trtllm-oci:artifact:ModelArtifact", name, {}, opts);
-    const packed: pulumi.Output<PackedArtifact> = pulumi.output(
-      Promise.resolve().then(() =>
-        packCached(stageArtifactSources(args), args.cacheDir, args.repositoryFolder),
-      ),
-    );
-    this.sha256 = packed.sha256;
-    this.bytes = packed.bytes;
-    this.objectName = packed.sha256.apply((sha) => artifactObjectName(args.repositoryFolder, sha));
-    const object = new oci.objectstorage.StorageObject(
-      `${name}-object`,
-      {
-        bucket: args.bucket,
-        namespace: args.namespace,
-        object: this.objectName,
-        source: packed.zipPath,
-        contentType: "application/zip",
-        metadata: { sha256: packed.sha256 },
-      },
-      {
-        parent: this,
-        retainOnDelete: true,
-        // The name already carries the content digest; a re-packed zip with a new mtime is the
-        // same object and must not trigger a same-name replace (which would delete it).
-        ignoreChanges: ["source"],
-      },
-    );
-    this.bucket = object.bucket;
-    this.namespace = object.namespace;
+    this.bucket = pulumi.output(args.bucket);
+    this.namespace = pulumi.output(args.namespace);
+    const source = args.source;
+    if (source.kind === "uploaded") {
+      const manifest = pulumi.output(source.manifest);
+      this.objectName = manifest.apply((m) => m.object);
+      this.sha256 = manifest.apply((m) => m.sha256);
+      this.bytes = manifest.apply((m) => m.bytes);
+      this.ready = this.objectName;
+    } else {
+      const packed: pulumi.Output<PackedArtifact> = pulumi.output(
+        Promise.resolve().then(async () => {
+          const sources = stageArtifactSources({ ...source, repositoryFolder: args.repositoryFolder });
+          const result = await packCached(sources, source.cacheDir, args.repositoryFolder);
+          pruneArtifactCache(source.cacheDir, source.cacheMaxBytes, result.zipPath);
+          return result;
+        }),
+      );
+      this.sha256 = packed.sha256;
+      this.bytes = packed.bytes;
+      this.objectName = packed.sha256.apply((sha) => artifactObjectName(args.repositoryFolder, sha));
+      const upload = new command.local.Command(
+        `${name}-upload`,
+        {
+          create: pulumi
+            .all([this.namespace, this.bucket, this.objectName, this.sha256, this.bytes])
+            .apply(([namespace, bucket, object, sha256, bytes]) =>
+              uploadArtifactCommand({
+                namespace,
+                bucket,
+                object,
+                sha256,
+                bytes,
+                cacheDir: source.cacheDir,
+                region: source.region,
+                profile: source.ociProfile,
+              }),
+            ),
+        },
+        // Uploading 15 GB from a laptop takes long; the object itself is never deleted by this stack.
+        { parent: this, customTimeouts: { create: "180m", update: "180m" } },
+      );
+      this.ready = pulumi.all([upload.stdout, this.objectName]).apply(([, object]) => object);
+    }
     this.registerOutputs({
       objectName: this.objectName,
       sha256: this.sha256,

@@ -118,6 +118,11 @@ export class OcirImage extends pulumi.ComponentResource {
       `${name}-docker`,
       {
         host: args.dockerHost,
+        // Destroying this stack removes nothing from the daemon (the source is kept locally, the
+        // push remotely, and docker_tag's delete is a no-op: kreuzwerker/terraform-provider-docker
+        // internal/provider/resource_docker_tag_funcs.go), so skip the daemon ping that would make
+        // `pulumi destroy` fail once a throwaway ssh:// push host is gone.
+        disableDockerDaemonCheck: true,
         registryAuth: [
           {
             address: registry,

@@ -223,27 +223,18 @@ export const buildAccessRule: Rule = (config) => {
   ];
 };
 
-export const artifactSourcesRule: Rule = (config) => {
-  const errors: ConfigError[] = [];
-  if (config.engine.prebuiltDir === undefined) {
-    errors.push({
-      key: "engine.prebuiltDir",
-      value: undefined,
-      message:
-        "is required: this release packs an engine built by hand (the GPU build instance is not part of it yet)",
-      fix: "build the engine as in docs/engine-by-hand.md and set: pulumi config set --path engine.prebuiltDir <engine dir>",
-    });
-  }
-  if (config.model.localDir === undefined) {
-    errors.push({
-      key: "model.localDir",
-      value: undefined,
-      message: "is required: the artifact's tokenizer files come from a local snapshot of the model",
-      fix: `download the snapshot (huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>`,
-    });
-  }
-  return errors;
-};
+/** A hand-built engine needs the snapshot its tokenizer files come from; a built one brings its own. */
+export const artifactSourcesRule: Rule = (config) =>
+  config.engine.prebuiltDir !== undefined && config.model.localDir === undefined
+    ? [
+        {
+          key: "model.localDir",
+          value: undefined,
+          message: "is required with engine.prebuiltDir: the artifact's tokenizer files come from a local snapshot",
+          fix: `download the snapshot (huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>, or unset engine.prebuiltDir to let the stack build the engine`,
+        },
+      ]
+    : [];
 
 export const iamRule: Rule = (config) =>
   config.iam.create && config.tenancyId === undefined

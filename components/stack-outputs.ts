@@ -1,23 +1,6 @@
 /** Pure builders for what the stack records and exports beside resource outputs. */
 import type { StackConfig } from "./config";
 
-/** Provenance of the catalog model: what it was built from, so a model OCID explains itself. */
-export function catalogMetadata(
-  config: StackConfig,
-  imageDigest: string,
-  artifactSha256: string,
-): Record<string, string> {
-  const engine = config.engine;
-  return {
-    huggingFaceId: config.model.huggingFaceId,
-    revision: config.model.revision,
-    engine: `dtype=${engine.dtype} quantization=${engine.quantization} tp=${engine.tensorParallel} maxBatchSize=${engine.maxBatchSize} maxInputLen=${engine.maxInputLen} maxOutputLen=${engine.maxOutputLen}`,
-    gpu: config.deployment.shape,
-    imageDigest,
-    artifactSha256,
-  };
-}
-
 /** The request body of a first call: the model's real end and pad ids, never the walkthrough's 2/3. */
 export function exampleRequestBody(config: StackConfig): Record<string, unknown> {
   return {

@@ -23,11 +23,11 @@ export interface TritonDeploymentArgs {
   /** Load balancer bandwidth. */
   readonly bandwidthMbps: pulumi.Input<number>;
   readonly displayName: pulumi.Input<string>;
-  /** Evaluation deployments: tag the deployment with the time it should be torn down. */
-  readonly ttlHours?: number;
+  /** Evaluation deployments: when the stack should be torn down (ISO 8601 UTC), as a tag. */
+  readonly expiresAt?: pulumi.Input<string>;
   /** Resources the deployment needs before it can pull and log, e.g. `Iam.resources`. */
   readonly dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
-  /** Extra tags; `managed-by`, `stack` and `expires-at` are set here. */
+  /** Extra tags; `managed-by`, `stack`, `image-digest`, `shape` and `expires-at` are set here. */
   readonly freeformTags?: Record<string, string>;
 }
 
@@ -41,22 +41,23 @@ export const LOG_RETENTION_DAYS = 30;
 // Deleting drains and releases the instance and load balancer, well within 30 minutes.
 export const DEPLOYMENT_TIMEOUTS: pulumi.CustomTimeouts = { create: "60m", update: "60m", delete: "30m" };
 
-/** `now + ttlHours`, as an ISO 8601 UTC time to the second. */
-export function expiresAt(now: Date, ttlHours: number): string {
-  return new Date(now.getTime() + ttlHours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
+/**
+ * The deployment's tags. What changes with the image or the shape lives here rather than in the
+ * catalog model's metadata: a tag update leaves a serving model alone, where a metadata update is
+ * deactivate, update, activate (FACTS.md section 5).
+ */
 export function deploymentTags(
   stack: string,
-  now: Date,
-  ttlHours: number | undefined,
+  details: { imageDigest: string; shape: string; expiresAt?: string },
   extra: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   return {
     ...extra,
     "managed-by": "pulumi",
     stack,
-    ...(ttlHours === undefined ? {} : { [EXPIRES_AT_TAG]: expiresAt(now, ttlHours) }),
+    "image-digest": details.imageDigest,
+    shape: details.shape,
+    ...(details.expiresAt === undefined ? {} : { [EXPIRES_AT_TAG]: details.expiresAt }),
   };
 }
 
@@ -142,14 +143,19 @@ export class TritonDeployment extends pulumi.ComponentResource {
           access: { logGroupId: logGroup.id, logId: accessLog.id },
           predict: { logGroupId: logGroup.id, logId: predictLog.id },
         },
-        freeformTags: deploymentTags(pulumi.getStack(), new Date(), args.ttlHours, args.freeformTags),
+        freeformTags: pulumi
+          .all([args.imageDigest, args.shape, args.expiresAt])
+          .apply(([imageDigest, shape, expiresAt]) =>
+            deploymentTags(pulumi.getStack(), { imageDigest, shape, expiresAt }, args.freeformTags),
+          ),
       },
       {
         parent: this,
         dependsOn: args.dependsOn,
         customTimeouts: DEPLOYMENT_TIMEOUTS,
-        // The expiry is fixed when the deployment is created; a later `pulumi up` must not move it.
-        ignoreChanges: [`freeformTags["${EXPIRES_AT_TAG}"]`],
+        // Replacing (a new project) must not hold two deployments' GPUs at once, which a tenancy's
+        // quota often cannot: the old one goes first. Every other change updates in place.
+        deleteBeforeReplace: true,
       },
     );
 

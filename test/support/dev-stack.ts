@@ -3,7 +3,7 @@
 // shape the registered graph must have.
 
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -27,25 +27,98 @@ export const DEV_SECRET_STAND_INS: Record<string, string> = {
   [`${PROJECT}:ocirAuthToken`]: "standin-auth-token",
 };
 
-const TENANCY = "ocid1.tenancy.oc1..aaaaaaaastandinstandinstandinstandinstandinstandinstandin";
 
-/** Data sources the program may call during a preview, answered like a small single-region tenancy. */
-export const DEV_STACK_INVOKES: Record<string, InvokeHandler> = {
-  "oci:ObjectStorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
-  "oci:identity/getRegionSubscriptions:getRegionSubscriptions": (args) => ({
-    id: "IdentityRegionSubscriptionsDataSource",
-    tenancyId: args["tenancyId"] ?? TENANCY,
-    regionSubscriptions: [
-      {
-        isHomeRegion: true,
-        regionKey: "IAD",
-        regionName: "us-ashburn-1",
-        state: "READY",
-        tenancyId: args["tenancyId"] ?? TENANCY,
-      },
-    ],
-  }),
-};
+/** What the artifact bucket holds when the program looks the engine cache up. */
+export interface BucketContents {
+  /** The bucket exists (a later run, or a destroy-then-up); absent on a new stack. */
+  readonly exists: boolean;
+  readonly accessType?: string;
+  /** Object name → its text, for the manifests the lookup reads. */
+  readonly objects?: Readonly<Record<string, string>>;
+}
+
+export const GPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandingpuimagestandingpuimagestandin";
+export const CPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandincpuimagestandincpuimagestandin";
+
+/**
+ * Data sources the program may call, answered like a small single-region tenancy and its bucket.
+ * `catalogArtifactBytes` is what the catalog reports for a model's artifact after the export (the
+ * HEAD that `getModel` makes); undefined answers with the placeholder's size, as a refused export would.
+ */
+export function devStackInvokes(
+  bucket: BucketContents = { exists: false },
+  catalogArtifactBytes: () => number | undefined = () => undefined,
+): Record<string, InvokeHandler> {
+  const objects = bucket.objects ?? {};
+  return {
+    "oci:DataScience/getModel:getModel": (args) => ({
+      id: args["modelId"],
+      artifactContentLength: String(catalogArtifactBytes() ?? PLACEHOLDER_BYTES),
+    }),
+    "oci:ObjectStorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
+    "oci:ObjectStorage/getBucketSummaries:getBucketSummaries": (args) => ({
+      id: "buckets",
+      compartmentId: args["compartmentId"],
+      namespace: args["namespace"],
+      bucketSummaries: bucket.exists
+        ? [
+            {
+              name: ((args["filters"] as { values: string[] }[] | undefined)?.[0]?.values ?? [])[0],
+              namespace: args["namespace"],
+              accessType: bucket.accessType ?? "NoPublicAccess",
+            },
+          ]
+        : [],
+    }),
+    "oci:ObjectStorage/getObjects:getObjects": (args) => {
+      if (!bucket.exists) throw new Error("BucketNotFound: the bucket does not exist");
+      const prefix = String(args["prefix"] ?? "");
+      return {
+        id: "objects",
+        objects: Object.keys(objects)
+          .filter((name) => name.startsWith(prefix))
+          .map((name) => ({ name, size: String(objects[name].length) })),
+      };
+    },
+    "oci:ObjectStorage/getObject:getObject": (args) => {
+      const name = String(args["object"]);
+      if (!(name in objects)) throw new Error(`ObjectNotFound: ${name}`);
+      return { id: name, object: name, content: objects[name], contentLength: String(objects[name].length) };
+    },
+    "oci:Identity/getAvailabilityDomains:getAvailabilityDomains": {
+      id: "ads",
+      availabilityDomains: [
+        { name: "Uocm:US-ASHBURN-AD-1", id: "ad1" },
+        { name: "Uocm:US-ASHBURN-AD-2", id: "ad2" },
+      ],
+    },
+    "oci:Core/getImages:getImages": {
+      id: "images",
+      images: [
+        { id: GPU_IMAGE_ID, displayName: "Oracle-Linux-8.10-Gen2-GPU-2025.10.31-0" },
+        { id: CPU_IMAGE_ID, displayName: "Oracle-Linux-8.10-2025.10.31-0" },
+        { id: "ocid1.image.oc1.iad.arm", displayName: "Oracle-Linux-8.10-aarch64-2025.10.31-0" },
+      ],
+    },
+  };
+}
+
+// Size of `.cache/placeholder.zip`: what a model reports while its real artifact is not exported.
+const PLACEHOLDER_BYTES = 361;
+
+/** The size of the zip the program packed into a workspace's cache (a hand-built engine's artifact). */
+export function packedZipBytes(workspace: DevStackWorkspace): number | undefined {
+  const dir = path.join(workspace.cacheDir, "artifacts");
+  if (!existsSync(dir)) return undefined;
+  const zips = readdirSync(dir).filter((name) => name.endsWith(".zip"));
+  return zips.length === 1 ? statSync(path.join(dir, zips[0])).size : undefined;
+}
+
+/** Every data-source token the program may call, for the "every invoke is canned" check. */
+export const DEV_STACK_INVOKES = devStackInvokes();
+
+/** SSH source the dev-stack tests set: builds need one, and the committed file has none. */
+export const TEST_SSH_CIDR = "203.0.113.7/32";
 
 /**
  * A scratch folder standing in for what a user has on disk before `pulumi up`: an engine built by
@@ -82,33 +155,53 @@ function withDirs(json: string | undefined, fields: Record<string, string>): str
   return JSON.stringify({ ...(json ? (JSON.parse(json) as Record<string, unknown>) : {}), ...fields });
 }
 
+/** Config overrides that point the dev stack at a hand-built engine in a workspace. */
+export function prebuiltEngineOverrides(
+  config: Record<string, string>,
+  workspace: DevStackWorkspace,
+): Record<string, string> {
+  const engineKey = `${PROJECT}:engine`;
+  const modelKey = `${PROJECT}:model`;
+  return {
+    [engineKey]: withDirs(config[engineKey], { prebuiltDir: workspace.engineDir }),
+    [modelKey]: withDirs(config[modelKey], { localDir: workspace.modelDir }),
+  };
+}
+
+/** The dev stack's committed config (secrets as stand-ins) with an SSH source for builds. */
+export async function devStackConfig(): Promise<{ config: Record<string, string>; secretKeys: string[] }> {
+  const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
+  const buildKey = `${PROJECT}:build`;
+  return { config: { ...config, [buildKey]: withDirs(config[buildKey], { sshAllowedCidr: TEST_SSH_CIDR }) }, secretKeys };
+}
+
 /**
- * Launch options for `pulumi preview` of the dev stack: its committed config with the engine and
- * model folders pointed at a workspace (a fresh one unless given), then the overrides.
+ * Launch options for `pulumi preview` of the dev stack: its committed config, an SSH source for the
+ * build, the bucket as given (none by default: a new stack, a cache miss), then the overrides.
+ * With a workspace, the engine and model folders point at its hand-built engine.
  */
 export async function devStackLaunchOptions(
   overrides: Record<string, string> = {},
-  workspace: DevStackWorkspace = devStackWorkspace(),
+  workspace?: DevStackWorkspace,
+  bucket: BucketContents = { exists: false },
 ): Promise<LaunchOptions & { projectDir: string }> {
-  const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
-  const engineKey = `${PROJECT}:engine`;
-  const modelKey = `${PROJECT}:model`;
+  const { config, secretKeys } = await devStackConfig();
+  const scratch = workspace ?? devStackWorkspace();
   return {
     projectDir: PROJECT_DIR,
     stack: DEV_STACK,
     config: {
       ...config,
-      [engineKey]: withDirs(config[engineKey], { prebuiltDir: workspace.engineDir }),
-      [modelKey]: withDirs(config[modelKey], { localDir: workspace.modelDir }),
+      ...(workspace === undefined ? {} : prebuiltEngineOverrides(config, workspace)),
       ...overrides,
     },
     secretKeys,
-    invokes: DEV_STACK_INVOKES,
-    env: { TRITON_TRTLLM_OCI_CACHE_DIR: workspace.cacheDir },
+    invokes: devStackInvokes(bucket, () => (workspace === undefined ? undefined : packedZipBytes(workspace))),
+    env: { TRITON_TRTLLM_OCI_CACHE_DIR: scratch.cacheDir },
   };
 }
 
-/** The components a dev-stack preview registers, each directly under the stack. */
+/** The components every dev-stack preview registers, each directly under the stack. */
 export const DEV_STACK_COMPONENTS = [
   "triton-trtllm-oci:ocir:OcirImage",
   "triton-trtllm-oci:storage:ArtifactBucket",
@@ -127,7 +220,7 @@ export function stackResource(result: LaunchResult): RegisteredResource | undefi
  * outputs, every resource under it, every data source answered on purpose); tighten it here as
  * components land, e.g. require the project's component types and the resources each one owns.
  */
-export function assertDevStackGraph(result: LaunchResult): void {
+export function assertDevStackGraph(result: LaunchResult, options: { engineBuild: boolean } = { engineBuild: true }): void {
   const stack = stackResource(result);
   assert.ok(stack, "the stack resource was registered");
   assert.ok(stack.outputs, "the stack registered its outputs");
@@ -142,7 +235,7 @@ export function assertDevStackGraph(result: LaunchResult): void {
   const components = result.resources.filter((r) => !r.custom && r !== stack);
   assert.deepEqual(
     components.map((c) => c.type).sort(),
-    [...DEV_STACK_COMPONENTS].sort(),
+    [...DEV_STACK_COMPONENTS, ...(options.engineBuild ? ["triton-trtllm-oci:build:EngineBuild"] : [])].sort(),
     "the dev stack registers each component once",
   );
   for (const c of components) assert.equal(c.parent, stack.urn, `${c.urn} sits directly under the stack`);

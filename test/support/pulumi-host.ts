@@ -134,11 +134,19 @@ export interface CallRecord {
 export type InvokeHandler =
   Record<string, unknown> | ((args: Record<string, unknown>) => Record<string, unknown>);
 
+/** Computes a resource's provider outputs from its inputs and name. */
+export type ResourceOutputsHandler = (inputs: Record<string, unknown>, name: string) => Record<string, unknown>;
+
 export interface EngineStandInOptions {
   project: string;
   stack: string;
   /** Canned invoke results per token (`oci:objectstorage/getNamespace:getNamespace`); others return {}. */
   invokes?: Record<string, InvokeHandler>;
+  /**
+   * Outputs a provider would compute, per resource type, merged over the echoed inputs (e.g. a
+   * command's `stdout` in an `up`); a thrown error fails the registration like a failed create.
+   */
+  resourceOutputs?: Record<string, ResourceOutputsHandler>;
   /**
    * Answers to SupportsFeature. Features backed by engine callbacks (transforms, hooks, parameterized
    * packages) default to false because this stand-in cannot run them; a program that needs them fails
@@ -422,8 +430,9 @@ export class EngineStandIn {
       secretOutputs: [],
       registeredAt: at,
     });
+    const computed = custom ? this.options.resourceOutputs?.[type]?.(inputs.values, name) : undefined;
     const echoed = engineOutputs(
-      object?.toJavaScript() ?? {},
+      { ...(object?.toJavaScript() ?? {}), ...computed },
       req.getAcceptsecrets(),
       req.getAcceptresources(),
     );
@@ -834,6 +843,7 @@ export interface LaunchOptions {
   /** Extra environment for the program, applied over this process's environment. */
   env?: Record<string, string | undefined>;
   invokes?: Record<string, InvokeHandler>;
+  resourceOutputs?: Record<string, ResourceOutputsHandler>;
   features?: Record<string, boolean>;
   /** Overrides Pulumi.yaml's runtime options, e.g. to compare `typescript: true`. */
   runtimeOptions?: Partial<RuntimeOptions>;
@@ -890,6 +900,7 @@ export async function launchProgram(options: LaunchOptions): Promise<LaunchResul
     project: project.name,
     stack: options.stack,
     invokes: options.invokes,
+    resourceOutputs: options.resourceOutputs,
     features: options.features,
   });
   // The language host always passes a directory for synchronous invokes; the SDK only opens it on demand.

@@ -1,0 +1,179 @@
+/**
+ * What the build host is told, as pure functions: the settings file, the commands the Pulumi
+ * component runs over SSH, the folder copied to the host, and the instance's boot volume. Kept out of
+ * the component so each is tested on its own; `engine-build/build-host.sh` documents the receiving
+ * side of every name used here.
+ */
+import { buildSync } from "esbuild";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { ENGINE_RECIPE_VERSION, cacheObjects } from "./artifact/cache-keys";
+import type { StackConfig } from "./config";
+import type { RepositoryEntry } from "./model-repository";
+
+export const BUILD_HOST_USER = "opc";
+export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
+
+/** Waits for cloud-init and, when it failed, shows why in the Pulumi error. */
+export const CLOUD_INIT_WAIT_COMMAND =
+  "cloud-init status --wait >/dev/null 2>&1 || { sudo tail -n 80 /var/log/cloud-init-output.log >&2; exit 1; }";
+
+export function buildHostCommand(): string {
+  return `sudo bash ${REMOTE_BUILD_DIR}/build-host.sh run`;
+}
+
+/** Shell-quotes a value for a file that bash `source`s. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** `build.env`: one `NAME='value'` line per setting, sorted, no secret among them. */
+export function renderBuildEnv(settings: Readonly<Record<string, string>>): string {
+  return Object.keys(settings)
+    .sort()
+    .map((name) => {
+      if (!SETTING_NAME.test(name)) throw new Error(`build setting name ${JSON.stringify(name)} is not NAME_LIKE_THIS`);
+      if (/[\n\0]/.test(settings[name])) throw new Error(`build setting ${name} holds a newline or NUL`);
+      return `${name}=${shellQuote(settings[name])}\n`;
+    })
+    .join("");
+}
+
+/** Writes `build.env` on the host; base64 keeps the command free of quoting surprises. */
+export function buildSettingsCommand(settings: Readonly<Record<string, string>>): string {
+  const encoded = Buffer.from(renderBuildEnv(settings), "utf8").toString("base64");
+  return `printf '%s' '${encoded}' | base64 -d > ${REMOTE_BUILD_DIR}/build.env`;
+}
+
+/** The local command that terminates the build instance (`cli/oci-task.ts`), idempotently. */
+export function terminateInstanceCommand(args: { instanceId: string; region: string; profile?: string }): string {
+  const profile = args.profile === undefined ? "" : ` --profile ${shellQuote(args.profile)}`;
+  return `node --import tsx cli/oci-task.ts terminate-instance --instance-id "${args.instanceId}" --region ${shellQuote(args.region)}${profile}`;
+}
+
+export interface BuildSettingsInput {
+  readonly mode: "build" | "assemble";
+  readonly imageRef: string;
+  readonly ocirRegistry: string;
+  readonly bucketName: string;
+  readonly namespace: string;
+  readonly engineKey: string;
+  readonly artifactKey: string;
+  /** The exact command the model deployment runs; the validation runs Triton with it. */
+  readonly containerCmd: readonly string[];
+  readonly prompt: string;
+  readonly endToken: string;
+}
+
+/** Every setting `build-host.sh` reads, from the validated configuration. */
+export function buildSettings(config: StackConfig, input: BuildSettingsInput): Record<string, string> {
+  const { engine } = config;
+  return {
+    BUILD_MODE: input.mode,
+    IMAGE_REF: input.imageRef,
+    OCIR_REGISTRY: input.ocirRegistry,
+    HF_MODEL_ID: config.model.huggingFaceId,
+    HF_REVISION: config.model.revision,
+    MODEL_FAMILY: config.model.resolved.family,
+    DTYPE: engine.dtype,
+    QUANTIZATION: engine.quantization,
+    TP: String(engine.tensorParallel),
+    MAX_BATCH_SIZE: String(engine.maxBatchSize),
+    MAX_INPUT_LEN: String(engine.maxInputLen),
+    MAX_OUTPUT_LEN: String(engine.maxOutputLen),
+    REPOSITORY_FOLDER: config.serving.repositoryFolder,
+    HTTP_PORT: String(config.deployment.httpPort),
+    STREAMING: String(config.deployment.streaming),
+    CONTAINER_CMD: JSON.stringify(input.containerCmd),
+    PROMPT: input.prompt,
+    END_TOKEN: input.endToken,
+    BUCKET: input.bucketName,
+    NAMESPACE: input.namespace,
+    REGION: config.region,
+    ENGINE_KEY: input.engineKey,
+    ARTIFACT_KEY: input.artifactKey,
+    ENGINE_PREFIX: cacheObjects.enginePrefix(input.engineKey),
+    ARTIFACT_PREFIX: cacheObjects.artifactPrefix(input.artifactKey),
+    SCRIPT_VERSION: String(ENGINE_RECIPE_VERSION),
+  };
+}
+
+/**
+ * The project's packer as one file the host runs with plain Node, so the host's zip has the bytes
+ * and sha256 a local pack of the same tree would have.
+ */
+export function bundlePacker(projectDir: string): string {
+  const result = buildSync({
+    entryPoints: [join(projectDir, "cli", "package-artifact.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    write: false,
+    logLevel: "silent",
+    legalComments: "none",
+  });
+  return result.outputFiles[0].text;
+}
+
+/** The files `build-host.sh` expects beside it on the host, by relative path. */
+export function buildHostFiles(args: {
+  projectDir: string;
+  repositoryFolder: string;
+  repository: readonly RepositoryEntry[];
+  exampleRequest: unknown;
+  packerBundle: string;
+}): Map<string, { contents: string; mode: number }> {
+  const files = new Map<string, { contents: string; mode: number }>();
+  const scriptsDir = join(args.projectDir, "engine-build");
+  for (const name of readdirSync(scriptsDir).sort()) {
+    if (name.endsWith(".sh")) files.set(name, { contents: readFileSync(join(scriptsDir, name), "utf8"), mode: 0o755 });
+  }
+  files.set("package-artifact.cjs", { contents: args.packerBundle, mode: 0o644 });
+  files.set("example-request.json", { contents: `${JSON.stringify(args.exampleRequest)}\n`, mode: 0o644 });
+  for (const entry of args.repository) {
+    if (entry.kind === "file") files.set(`repository/${entry.path}`, { contents: entry.contents, mode: entry.mode });
+  }
+  return files;
+}
+
+/**
+ * Writes the host files into `<cacheDir>/build-host/<digest>/engine-build` (written once, never
+ * changed, so the copy resource sees the same archive on every run) and returns that folder relative
+ * to `projectDir`: state must not hold a path that only exists on this machine.
+ */
+export function stageBuildHostFiles(
+  files: Map<string, { contents: string; mode: number }>,
+  cacheDir: string,
+  projectDir: string,
+  emptyDirectories: readonly string[] = [],
+): string {
+  const digest = createHash("sha256");
+  for (const [path, file] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    digest.update(`${path}\0${file.mode}\0${file.contents}\0`);
+  }
+  for (const dir of emptyDirectories) digest.update(`dir\0${dir}\0`);
+  const root = join(cacheDir, "build-host", digest.digest("hex").slice(0, 32));
+  const folder = join(root, "engine-build");
+  if (!existsSync(folder)) {
+    const partial = `${root}.partial-${process.pid}`;
+    rmSync(partial, { recursive: true, force: true });
+    for (const [path, file] of files) {
+      const target = join(partial, "engine-build", path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.contents, { mode: file.mode });
+    }
+    for (const dir of emptyDirectories) mkdirSync(join(partial, "engine-build", dir), { recursive: true });
+    mkdirSync(dirname(root), { recursive: true });
+    try {
+      renameSync(partial, root);
+    } catch (error) {
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(folder)) throw error;
+    }
+  }
+  return relative(projectDir, folder);
+}
