@@ -2,6 +2,7 @@
  * The sizing summary and cost estimate the program exports and `check` prints: what the engine
  * needs from each GPU, what the shape offers, and what the stack costs while it runs.
  */
+import { estimateBuild, type BuildEstimate } from "./build-estimate";
 import type { StackConfig } from "./config";
 import { shapes } from "./rules";
 import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
@@ -29,6 +30,12 @@ export interface SizingSummary {
     readonly evaluationUsd?: number;
     readonly priceDate: string;
   };
+  /**
+   * What building the engine costs when the bucket's cache misses (`build`, GPU) and when only the
+   * engine is cached (`assemble`, CPU); absent with `engine.prebuiltDir`. Which one a run takes is
+   * decided at preview and exported as the `engine` output.
+   */
+  readonly build?: { readonly onMiss: BuildEstimate; readonly onEngineHit: BuildEstimate };
 }
 
 export function sizingSummary(config: StackConfig): SizingSummary {
@@ -57,6 +64,9 @@ export function sizingSummary(config: StackConfig): SizingSummary {
       ...(ttl === undefined ? {} : { evaluationUsd: round(deploymentUsdPerHour * ttl) }),
       priceDate: deployment.priceDate,
     },
+    ...(config.engine.prebuiltDir === undefined
+      ? { build: { onMiss: estimateBuild(config, "build"), onEngineHit: estimateBuild(config, "assemble") } }
+      : {}),
   };
 }
 
@@ -75,6 +85,12 @@ export function formatSizingSummary(summary: SizingSummary): string {
   if (summary.cost.evaluationUsd !== undefined) {
     lines.push(
       `evaluation       ${summary.cost.evaluationUsd} USD for the deployment over evaluation.ttlHours`,
+    );
+  }
+  if (summary.build !== undefined) {
+    const { onMiss, onEngineHit } = summary.build;
+    lines.push(
+      `engine build     on a cache miss about ${onMiss.totalMinutes} min on ${onMiss.shape} (${onMiss.bootVolumeGB} GB boot volume), about ${onMiss.usd} USD; on an engine-cache hit about ${onEngineHit.totalMinutes} min on ${onEngineHit.shape}, about ${onEngineHit.usd} USD; nothing on an artifact-cache hit (estimates)`,
     );
   }
   return lines.join("\n");

@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 
 import { fingerprintSources, packCached, placeholderArtifact } from "../components/artifact-cache";
-import { customMetadata, modelDescription } from "../components/catalog-model";
+import { customMetadata, modelDescription, modelProvenance } from "../components/catalog-model";
 import { artifactObjectName, stageArtifactSources } from "../components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
-import { catalogMetadata, exampleRequestBody, signedCallCommand } from "../components/stack-outputs";
+import { exampleRequestBody, signedCallCommand } from "../components/stack-outputs";
 import { validConfig } from "./support/stack-fixtures";
 
 function workspace() {
@@ -126,10 +126,10 @@ describe("what the catalog model and the outputs record", () => {
     assert.equal(modelDescription("ab12"), "Triton TensorRT-LLM model repository, artifact sha256:ab12");
   });
 
-  test("catalog metadata names model, revision, engine, image digest and artifact digest", () => {
-    const metadata = catalogMetadata(validConfig(), "sha256:beef", "c0ffee");
+  test("model provenance names model, revision, engine and artifact digest, and nothing the artifact does not fix", () => {
+    const metadata = modelProvenance(validConfig(), "c0ffee");
     assert.equal(metadata.huggingFaceId, "tiiuae/falcon-7b-instruct");
-    assert.equal(metadata.imageDigest, "sha256:beef");
+    assert.deepEqual(Object.keys(metadata).sort(), ["artifactSha256", "engine", "huggingFaceId", "revision"]);
     assert.equal(metadata.artifactSha256, "c0ffee");
     assert.equal(
       metadata.engine,

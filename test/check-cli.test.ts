@@ -105,7 +105,7 @@ describe("check CLI", () => {
       stdout,
       /weights 13\.44 \+ KV cache 0\.5 \(8 KiB\/token\) \+ activations 0\.84 \+ runtime 1\.5 = 16\.28 of 22\.49 \(headroom 6\.21\)/,
     );
-    assert.match(stdout, /cost \(USD\/h\)\s+deployment 2, build instance 0/);
+    assert.match(stdout, /cost \(USD\/h\)\s+deployment 2, build instance 2 while building/);
     assert.match(stdout, /evaluation\s+16 USD/);
     assert.match(stdout, /Pulumi\.dev\.yaml: ok$/m);
     // The committed stack tracks a branch and an undigested image, and holds no secrets.

@@ -341,20 +341,17 @@ describe("buildAccessRule", () => {
 });
 
 describe("artifactSourcesRule", () => {
-  test("engine.prebuiltDir is required, with the command that sets it", () => {
-    expectError(artifactSourcesRule(configWith({ "engine.prebuiltDir": undefined })), "engine.prebuiltDir", {
-      value: undefined,
-      message: [/required/],
-      fix: [/pulumi config set --path engine\.prebuiltDir/],
-    });
+  test("without engine.prebuiltDir the stack builds the engine: no local folder is required", () => {
+    assert.deepEqual(artifactSourcesRule(configWith({ "engine.prebuiltDir": undefined, "model.localDir": undefined })), []);
   });
 
-  test("model.localDir is required, with the download for this model and revision", () => {
+  test("a hand-built engine needs the snapshot its tokenizer comes from, with the download for this model and revision", () => {
     expectError(artifactSourcesRule(configWith({ "model.localDir": undefined })), "model.localDir", {
       value: undefined,
       fix: [
         /huggingface-cli download tiiuae\/falcon-7b-instruct --revision main/,
         /pulumi config set --path model\.localDir/,
+        /unset engine\.prebuiltDir/,
       ],
     });
   });

@@ -230,40 +230,49 @@ describe("TritonDeployment", () => {
     );
   });
 
-  test("an evaluation deployment is tagged with its expiry, which later updates leave alone", async () => {
-    const { md, recorder, started, finished, deployment } = await deploy("ttl", { ttlHours: 8 });
+  test("an evaluation deployment is tagged with its expiry, which a later TTL change may move", async () => {
+    const { md, recorder, deployment } = await deploy("ttl", { expiresAt: "2026-01-01T08:00:00Z" });
     const tags = md.freeformTags;
     assert.equal(tags["managed-by"], "pulumi");
     assert.equal(tags.stack, "dev");
-    const expiry = Date.parse(tags["expires-at"]);
-    const eightHours = 8 * 3_600_000;
-    // Second resolution: the tag may be up to 999 ms before the exact creation time + 8 h.
-    assert.ok(expiry >= started + eightHours - 1000 && expiry <= finished + eightHours, tags["expires-at"]);
-    assert.match(tags["expires-at"], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    assert.deepEqual(recorder.get(MD_TYPE).opts.ignoreChanges, ['freeformTags["expires-at"]']);
+    assert.equal(tags["expires-at"], "2026-01-01T08:00:00Z");
+    assert.deepEqual(recorder.get(MD_TYPE).opts.ignoreChanges ?? [], [], "the expiry is not frozen by ignoreChanges");
     assert.equal(await promiseOf(deployment.expiresAt), tags["expires-at"]);
+  });
+
+  test("the image digest and the shape are tags of the deployment; a replacement deletes first", async () => {
+    const { md, recorder } = await deploy("tags", { freeformTags: { owner: "ml-team" } });
+    assert.deepEqual(md.freeformTags, {
+      owner: "ml-team",
+      "managed-by": "pulumi",
+      stack: "dev",
+      "image-digest": DIGEST,
+      shape: "VM.GPU.A10.1",
+    });
+    assert.equal((recorder.get(MD_TYPE).opts as { deleteBeforeReplace?: boolean }).deleteBeforeReplace, true);
   });
 
   test("without a TTL there is no expiry tag", async () => {
     const { md, deployment } = await deploy("no-ttl", { freeformTags: { owner: "ml-team" } });
-    assert.deepEqual(md.freeformTags, { owner: "ml-team", "managed-by": "pulumi", stack: "dev" });
+    assert.equal(md.freeformTags["expires-at"], undefined);
     assert.equal(await promiseOf(deployment.expiresAt), undefined);
   });
 });
 
 describe("deployment helpers", () => {
-  test("expiresAt adds the hours and drops the milliseconds", () => {
-    assert.equal(mod.expiresAt(new Date("2025-01-01T00:00:00.999Z"), 8), "2025-01-01T08:00:00Z");
-    assert.equal(mod.expiresAt(new Date("2025-02-28T20:30:00Z"), 24 * 2), "2025-03-02T20:30:00Z");
-  });
-
   test("deploymentTags: ours win over extra tags of the same name", () => {
     assert.deepEqual(
-      mod.deploymentTags("prod", new Date("2025-01-01T00:00:00Z"), 1, { stack: "x", team: "a" }),
+      mod.deploymentTags(
+        "prod",
+        { imageDigest: DIGEST, shape: "VM.GPU.A10.1", expiresAt: "2025-01-01T01:00:00Z" },
+        { stack: "x", team: "a", shape: "y" },
+      ),
       {
         stack: "prod",
         team: "a",
         "managed-by": "pulumi",
+        "image-digest": DIGEST,
+        shape: "VM.GPU.A10.1",
         "expires-at": "2025-01-01T01:00:00Z",
       },
     );
