@@ -229,6 +229,8 @@ async function main(): Promise<Record<string, unknown>> {
     metadata: artifact.sha256.apply((sha256) => modelProvenance(config, sha256)),
     freeformTags: tags,
     exportDependsOn: iam.resources,
+    region: config.region,
+    ociProfile,
   });
 
   const deployment = new TritonDeployment("triton", {

@@ -4,18 +4,29 @@
  *
  *   node --import tsx cli/oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir D] [--profile P]
  *   node --import tsx cli/oci-task.ts terminate-instance --instance-id ID --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]
  *
  * Exit 0 done (or nothing to do), 1 failed, 2 usage.
  */
 import { parseArgs } from "node:util";
 import * as common from "oci-common";
 import * as core from "oci-core";
+import * as datascience from "oci-datascience";
 import * as objectstorage from "oci-objectstorage";
-import { Compute, ObjectStore, TaskError, terminateInstance, uploadArtifact } from "../components/oci-tasks";
+import {
+  Compute,
+  ModelCatalog,
+  ObjectStore,
+  TaskError,
+  terminateInstance,
+  uploadArtifact,
+  verifyModelArtifact,
+} from "../components/oci-tasks";
 
 const USAGE = `usage:
   oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir .cache/artifacts] [--profile P]
-  oci-task.ts terminate-instance --instance-id ID --region R [--profile P]`;
+  oci-task.ts terminate-instance --instance-id ID --region R [--profile P]
+  oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]`;
 
 // 128 MiB parts, 8 at a time: a 15 GB zip in about 120 parts, within OCI's 10,000-part limit.
 const PART_BYTES = 128 * 1024 * 1024;
@@ -79,6 +90,27 @@ function compute(region: string, profile: string | undefined): Compute {
   };
 }
 
+function modelCatalog(region: string, profile: string | undefined): ModelCatalog {
+  const client = new datascience.DataScienceClient({ authenticationDetailsProvider: auth(profile) });
+  client.regionId = region;
+  return {
+    async artifactBytes(modelId) {
+      try {
+        return (await client.headModelArtifact({ modelId })).contentLength;
+      } catch (error) {
+        if (notFound(error)) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+function positiveInteger(value: string, name: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0) throw new UsageError(`--${name} must be a positive whole number`);
+  return number;
+}
+
 function required(value: string | undefined, name: string): string {
   if (value === undefined || value === "") throw new UsageError(`--${name} is required`);
   return value;
@@ -100,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: "string" },
       "cache-dir": { type: "string", default: ".cache/artifacts" },
       "instance-id": { type: "string" },
+      "model-id": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -110,8 +143,7 @@ async function main(argv: string[]): Promise<number> {
   const task = positionals[0];
   const region = required(values.region, "region");
   if (task === "upload-artifact") {
-    const bytes = Number(required(values.bytes, "bytes"));
-    if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new UsageError(`--bytes must be a positive whole number`);
+    const bytes = positiveInteger(required(values.bytes, "bytes"), "bytes");
     console.log(
       await uploadArtifact(objectStore(region, values.profile), {
         namespace: required(values.namespace, "namespace"),
@@ -126,6 +158,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (task === "terminate-instance") {
     console.log(await terminateInstance(compute(region, values.profile), required(values["instance-id"], "instance-id")));
+    return 0;
+  }
+  if (task === "verify-model-artifact") {
+    const bytes = positiveInteger(required(values.bytes, "bytes"), "bytes");
+    console.log(await verifyModelArtifact(modelCatalog(region, values.profile), required(values["model-id"], "model-id"), bytes));
     return 0;
   }
   throw new UsageError(task === undefined ? "name a task" : `unknown task '${task}'`);

@@ -1,6 +1,8 @@
+import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
+import { shellQuote } from "./engine-build-plan";
 
 /** Where the real artifact lives: the export copies it from the bucket into the catalog. */
 export interface ArtifactLocation {
@@ -26,6 +28,28 @@ export interface CatalogModelArgs {
   freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** What the export needs first: the service policies that let Data Science read the bucket. */
   exportDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Region and OCI CLI profile of the check that reads the exported artifact back. */
+  region: string;
+  ociProfile?: string;
+}
+
+/**
+ * The export is checked, not trusted: the provider's `ModelArtifactExport` treats HTTP 409 (an
+ * artifact already there, e.g. the placeholder) as success and never reads back
+ * (terraform-provider-oci internal/service/datascience/datascience_model_artifact_export_resource.go),
+ * so a refused export would leave the model on its placeholder and fail the deployment's health check
+ * 10+ GPU minutes later. A local command HEADs the model artifact (`cli/oci-task.ts
+ * verify-model-artifact`, the SDK's `HeadModelArtifact`, as the provider's own `getModel` does) and
+ * fails the run, before the deployment, unless it has the zip's size.
+ */
+export function verifyModelArtifactCommand(args: {
+  modelId: string;
+  bytes: number;
+  region: string;
+  profile?: string;
+}): string {
+  const profile = args.profile === undefined ? "" : ` --profile ${shellQuote(args.profile)}`;
+  return `node --import tsx cli/oci-task.ts verify-model-artifact --model-id ${shellQuote(args.modelId)} --bytes ${args.bytes} --region ${shellQuote(args.region)}${profile}`;
 }
 
 /**
@@ -50,21 +74,6 @@ export function customMetadata(
   return Object.keys(metadata)
     .sort()
     .map((key) => ({ key, value: metadata[key].slice(0, 255), category: "Other" }));
-}
-
-/**
- * The export is checked, not trusted: the provider's `ModelArtifactExport` treats HTTP 409 (an
- * artifact already there, e.g. the placeholder) as success and never reads back
- * (terraform-provider-oci internal/service/datascience/datascience_model_artifact_export_resource.go),
- * so a refused export would leave the model on its placeholder and fail the deployment's health
- * check 10+ GPU minutes later. `getModel` HEADs the model artifact (datascience_model_data_source.go,
- * `HeadModelArtifact` sets `artifact_content_length`); anything but the zip's size stops the run here.
- */
-export function verifyExportedArtifact(modelId: string, contentLength: string | undefined, expectedBytes: number): string {
-  if (contentLength !== undefined && Number(contentLength) === expectedBytes) return modelId;
-  throw new Error(
-    `the catalog model ${modelId} holds a ${contentLength ?? "missing"}-byte artifact after the export, not the ${expectedBytes}-byte zip from the bucket: the export was refused or incomplete. Nothing was deployed. Delete the model (pulumi state delete, then 'oci data-science model delete --model-id ${modelId}') and run pulumi up again; docs/operations.md has the details`,
-  );
 }
 
 /** The description carries the artifact digest so a new artifact forces a new model. */
@@ -129,11 +138,18 @@ export class CatalogModel extends pulumi.ComponentResource {
     );
 
     this.projectId = pulumi.output(projectId);
-    const exportedModelId = pulumi.all([model.id, exported.id]).apply(([modelId]) => modelId);
-    const head = oci.datascience.getModelOutput({ modelId: exportedModelId }, { parent: this });
-    this.modelId = pulumi
-      .all([exportedModelId, head.artifactContentLength, args.artifact.bytes])
-      .apply(([modelId, length, bytes]) => verifyExportedArtifact(modelId, length, bytes));
+    const verified = new command.local.Command(
+      `${name}-verify`,
+      {
+        create: pulumi
+          .all([model.id, args.artifact.bytes])
+          .apply(([modelId, bytes]) =>
+            verifyModelArtifactCommand({ modelId, bytes, region: args.region, profile: args.ociProfile }),
+          ),
+      },
+      { parent: this, dependsOn: [exported] },
+    );
+    this.modelId = pulumi.all([model.id, verified.stdout]).apply(([modelId]) => modelId);
     this.registerOutputs({ projectId: this.projectId, modelId: this.modelId });
   }
 }

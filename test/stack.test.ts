@@ -1,18 +1,38 @@
-// The whole program, started as `pulumi preview` starts it, against the stand-in engine: what the dev
-// stack registers, with which inputs and resource options, wired by which dependencies. The stand-in
-// records options from the real RegisterResource requests, so retainOnDelete, ignoreChanges and
-// dependsOn are asserted as the engine would receive them.
+// The whole program, started as `pulumi preview` (or `up`) starts it, against the stand-in engine:
+// what the dev stack registers on a cache miss, an engine-cache hit, an artifact-cache hit and with a
+// hand-built engine, with which inputs and resource options, wired by which dependencies, and what
+// the run after a build keeps. The stand-in records options from the real RegisterResource requests,
+// so retainOnDelete, ignoreChanges and dependsOn are asserted as the engine would receive them; the
+// bucket's contents and the catalog's HEAD are canned answers of the OCI data sources.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
 import { before, describe, test } from "node:test";
 
-import { DEV_SECRET_STAND_INS, devStackLaunchOptions, PROJECT } from "./support/dev-stack";
-import { launchProgram, type LaunchResult, type RegisteredResource } from "./support/pulumi-host";
+import {
+  type BucketContents,
+  CPU_IMAGE_ID,
+  DEV_SECRET_STAND_INS,
+  devStackLaunchOptions,
+  devStackWorkspace,
+  GPU_IMAGE_ID,
+  PROJECT,
+  PROJECT_DIR,
+  TEST_SSH_CIDR,
+} from "./support/dev-stack";
+import { launchProgram, type LaunchResult, type RegisteredResource, UNKNOWN } from "./support/pulumi-host";
 
 const TIMEOUT_MS = 120_000;
+const ENGINE_BUILD = "triton-trtllm-oci:build:EngineBuild";
+const REMOTE = "command:remote:Command";
+const LOCAL = "command:local:Command";
+
+function all(result: LaunchResult, type: string): RegisteredResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
 
 function one(result: LaunchResult, type: string, name?: string): RegisteredResource {
   const found = result.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
@@ -26,154 +46,462 @@ function stackOutputs(result: LaunchResult): Record<string, unknown> {
   return stack.outputs;
 }
 
-describe("dev stack graph", { timeout: TIMEOUT_MS * 2 }, () => {
+function engineKeys(result: LaunchResult): { engineKey: string; artifactKey: string } {
+  return stackOutputs(result).engine as { engineKey: string; artifactKey: string };
+}
+
+/** Resources under the EngineBuild component, at any depth. */
+function underEngineBuild(result: LaunchResult): Set<string> {
+  const build = result.resources.find((r) => r.type === ENGINE_BUILD);
+  const inside = new Set<string>();
+  if (build === undefined) return inside;
+  let grew = true;
+  inside.add(build.urn);
+  while (grew) {
+    grew = false;
+    for (const r of result.resources) {
+      if (!inside.has(r.urn) && inside.has(r.parent)) {
+        inside.add(r.urn);
+        grew = true;
+      }
+    }
+  }
+  return inside;
+}
+
+function decodeSettings(create: unknown): Record<string, string> {
+  const match = /printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d/.exec(String(create));
+  assert.ok(match, `settings command writes base64: ${String(create)}`);
+  const settings: Record<string, string> = {};
+  for (const line of Buffer.from(match[1], "base64").toString("utf8").trim().split("\n")) {
+    const eq = line.indexOf("=");
+    settings[line.slice(0, eq)] = line.slice(eq + 2, -1).replace(/'\\''/g, "'");
+  }
+  return settings;
+}
+
+function manifestFor(keys: { engineKey: string; artifactKey: string }, mode = "build") {
+  return {
+    schema: 1,
+    mode,
+    engineKey: keys.engineKey,
+    artifactKey: keys.artifactKey,
+    object: `artifacts/${keys.artifactKey}/model.zip`,
+    sha256: "a".repeat(64),
+    bytes: 14_987_654_321,
+    entries: 14,
+    imageRef: "us-ashburn-1.ocir.io/standinnamespace/triton/triton-trtllm:25.04@sha256:" + "1".repeat(64),
+    trtllmVersion: "0.18.2",
+    gpu: "NVIDIA A10",
+    finishedAt: "2026-11-25T12:00:00Z",
+  };
+}
+
+/** What providers compute in an `up`: command output, the pushed digest, the deployment's URL. */
+function upOutputs(buildStdout: string, local: (name: string) => Record<string, unknown> = () => ({ stdout: "" })) {
+  return {
+    [REMOTE]: (_inputs: Record<string, unknown>, name: string) =>
+      name === "engine-build" ? { stdout: buildStdout, stderr: "" } : { stdout: "", stderr: "" },
+    [LOCAL]: (_inputs: Record<string, unknown>, name: string) =>
+      name.endsWith("expiry") ? { stdout: "2026-11-25T20:00:00Z\n" } : local(name),
+    "oci:DataScience/modelDeployment:ModelDeployment": () => ({
+      modelDeploymentUrl: "https://modeldeployment.us-ashburn-1.oci.customer-oci.com/ocid1.md",
+    }),
+    "docker:index/registryImage:RegistryImage": () => ({ sha256Digest: `sha256:${"1".repeat(64)}` }),
+  };
+}
+
+async function preview(bucket: BucketContents = { exists: false }, overrides: Record<string, string> = {}) {
+  const result = await launchProgram({
+    ...(await devStackLaunchOptions(overrides, undefined, bucket)),
+    timeoutMs: TIMEOUT_MS,
+  });
+  assert.equal(result.exitCode, 0, result.stderr);
+  return result;
+}
+
+describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT_MS * 2 }, () => {
   let result: LaunchResult;
   before(async () => {
-    result = await launchProgram({ ...(await devStackLaunchOptions()), timeoutMs: TIMEOUT_MS });
-    assert.equal(result.exitCode, 0, result.stderr);
+    result = await preview();
   });
 
-  test("the artifact bucket is private, versioned and kept on destroy", () => {
+  test("a VCN whose only inbound rule is SSH from build.sshAllowedCidr", () => {
+    one(result, "oci:Core/vcn:Vcn");
+    const security = one(result, "oci:Core/securityList:SecurityList");
+    assert.deepEqual(
+      (security.inputs.ingressSecurityRules as { source: string; protocol: string; tcpOptions: unknown }[]).map(
+        (rule) => [rule.source, rule.protocol, rule.tcpOptions],
+      ),
+      [[TEST_SSH_CIDR, "6", { min: 22, max: 22 }]],
+    );
+    const subnet = one(result, "oci:Core/subnet:Subnet");
+    assert.deepEqual(subnet.inputs.securityListIds, [security.id]);
+  });
+
+  test("the instance: the build shape, the newest Oracle Linux GPU image, a sized boot volume, cloud-init without secrets", () => {
+    const instance = one(result, "oci:Core/instance:Instance");
+    assert.equal(instance.inputs.shape, "VM.GPU.A10.1");
+    const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
+    assert.equal(source.sourceId, GPU_IMAGE_ID);
+    assert.equal(source.bootVolumeSizeInGbs, "170");
+    assert.equal(instance.inputs.availabilityDomain, "Uocm:US-ASHBURN-AD-1");
+    const metadata = instance.inputs.metadata as { user_data: string };
+    const userData = Buffer.from(metadata.user_data, "base64").toString("utf8");
+    assert.equal(userData, readFileSync(path.join(PROJECT_DIR, "engine-build", "cloud-init.yaml"), "utf8"));
+    for (const secret of Object.values(DEV_SECRET_STAND_INS)) assert.equal(userData.includes(secret), false);
+    assert.deepEqual(instance.ignoreChanges, ["sourceDetails.sourceId"]);
+    assert.equal(instance.retainOnDelete, true, "state forgets it; the terminate command removes it");
+    assert.ok(instance.dependencies.includes(one(result, "oci:Core/subnet:Subnet").urn));
+  });
+
+  test("the instance carries an expires-at tag of its own clock", () => {
+    const instance = one(result, "oci:Core/instance:Instance");
+    const clock = one(result, LOCAL, "engine-expiry");
+    assert.match(String(clock.inputs.create), /12 \* 3600000/);
+    assert.ok(instance.propertyDependencies.freeformTags.includes(clock.urn));
+  });
+
+  test("remote steps in order: cloud-init, files, settings, build; then the instance is terminated", () => {
+    const wait = one(result, REMOTE, "engine-cloud-init");
+    const files = one(result, "command:remote:CopyToRemote", "engine-files");
+    const settings = one(result, REMOTE, "engine-settings");
+    const build = one(result, REMOTE, "engine-build");
+    const terminate = one(result, LOCAL, "engine-terminate");
+    assert.ok(files.dependencies.includes(wait.urn));
+    assert.ok(settings.dependencies.includes(files.urn));
+    assert.ok(build.dependencies.includes(settings.urn));
+    assert.ok(build.dependencies.includes(one(result, "oci:Identity/policy:Policy", "engine-policy").urn));
+    assert.ok(build.dependencies.includes(one(result, "docker:index/registryImage:RegistryImage").urn) ||
+      build.dependencies.some((urn) => urn.includes("OcirImage")), "the build waits for the pushed image");
+    assert.ok(terminate.dependencies.includes(build.urn));
+    assert.match(String(build.inputs.create), /^sudo bash \/home\/opc\/engine-build\/build-host\.sh run$/);
+    assert.match(String(terminate.inputs.create), /cli\/oci-task\.ts terminate-instance --instance-id "\$\{INSTANCE_ID\}"/);
+    assert.equal(terminate.inputs.delete, terminate.inputs.create, "dropping the build also terminates");
+    assert.deepEqual(build.customTimeouts, { create: "300m", update: "300m", delete: "10m" });
+  });
+
+  test("secrets reach the host on stdin only, as a secret", () => {
+    const build = one(result, REMOTE, "engine-build");
+    assert.ok(build.secretInputs.includes("stdin"));
+    assert.equal(
+      build.inputs.stdin,
+      `${DEV_SECRET_STAND_INS[`${PROJECT}:ocirUsername`]}\n${DEV_SECRET_STAND_INS[`${PROJECT}:ocirAuthToken`]}\n\n`,
+    );
+    for (const r of result.resources) {
+      const plain = JSON.stringify(
+        Object.fromEntries(Object.entries(r.inputs).filter(([key]) => !r.secretInputs.includes(key))),
+      );
+      for (const secret of Object.values(DEV_SECRET_STAND_INS)) {
+        assert.equal(plain.includes(secret), false, `${r.urn} carries a secret in a plain input`);
+      }
+    }
+  });
+
+  test("the build host gets the engine settings, the keys and the exact container command", () => {
+    const settings = one(result, REMOTE, "engine-settings");
+    // The image reference is only known after the push, so a preview sees the command as unknown;
+    // the settings themselves are unit-tested in engine-build.test.ts.
+    assert.ok(settings.inputs.create === UNKNOWN || typeof settings.inputs.create === "string");
+    const files = one(result, "command:remote:CopyToRemote", "engine-files");
+    assert.equal(files.inputs.remotePath, "/home/opc");
+  });
+
+  test("the catalog model exports the object the build uploads", () => {
+    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
+    const build = one(result, REMOTE, "engine-build");
+    assert.ok(exported.propertyDependencies.sourceObjectName.includes(build.urn));
+    assert.equal(all(result, LOCAL).some((r) => r.name === "artifact-upload"), false, "nothing is uploaded from here");
+    const engine = stackOutputs(result).engine as { source: string; estimate: { mode: string; totalMinutes: number } };
+    assert.equal(engine.source, "build");
+    assert.equal(engine.estimate.mode, "build");
+    assert.ok(engine.estimate.totalMinutes > 0);
+  });
+
+  test("a new bucket is created, private, versioned, kept on destroy", () => {
     const bucket = one(result, "oci:ObjectStorage/bucket:Bucket");
     assert.equal(bucket.inputs.accessType, "NoPublicAccess");
     assert.equal(bucket.inputs.versioning, "Enabled");
     assert.equal(bucket.inputs.name, `${PROJECT}-dev-artifacts`);
     assert.equal(bucket.retainOnDelete, true);
+    assert.equal(bucket.importId, "");
+  });
+});
+
+describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, () => {
+  let keys: { engineKey: string; artifactKey: string };
+  before(async () => {
+    keys = engineKeys(await preview());
   });
 
-  test("the artifact object is the packed zip, content-addressed, kept on destroy and on replace", () => {
-    const object = one(result, "oci:ObjectStorage/storageObject:StorageObject");
-    const source = String(object.inputs.source);
-    const sha256 = createHash("sha256").update(readFileSync(source)).digest("hex");
-    assert.equal(object.inputs.object, `artifacts/triton-${sha256}.zip`);
-    assert.deepEqual(object.inputs.metadata, { sha256 });
-    assert.equal(object.retainOnDelete, true);
-    assert.deepEqual(object.ignoreChanges, ["source"]);
+  test("engine hit, artifact miss: re-assembled on a CPU instance, no GPU", async () => {
+    const result = await preview({
+      exists: true,
+      objects: { [`engines/${keys.engineKey}/manifest.json`]: JSON.stringify(manifestFor(keys)) },
+    });
+    const instance = one(result, "oci:Core/instance:Instance");
+    assert.equal(instance.inputs.shape, "VM.Standard.E4.Flex");
+    assert.deepEqual(instance.inputs.shapeConfig, { ocpus: 2, memoryInGbs: 32 });
+    assert.equal((instance.inputs.sourceDetails as { sourceId: string }).sourceId, CPU_IMAGE_ID);
+    assert.equal((stackOutputs(result).engine as { source: string }).source, "engine-hit");
+  });
 
-    const listing = execFileSync("unzip", ["-Z1", source], { encoding: "utf8" }).trim().split("\n");
+  test("artifact hit: no instance at all, the catalog model exports the cached object, the bucket is adopted", async () => {
+    const manifest = manifestFor(keys);
+    const result = await preview({
+      exists: true,
+      objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
+    });
+    assert.equal(result.resources.some((r) => r.type === ENGINE_BUILD), false);
+    assert.deepEqual(all(result, "oci:Core/instance:Instance"), []);
+    assert.deepEqual(all(result, REMOTE), []);
+    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
+    assert.equal(exported.inputs.sourceObjectName, manifest.object);
+    const bucket = one(result, "oci:ObjectStorage/bucket:Bucket");
+    assert.equal(bucket.importId, `n/standinnamespace/b/${PROJECT}-dev-artifacts`);
+    assert.equal(bucket.retainOnDelete, true);
+    const outputs = stackOutputs(result);
+    assert.deepEqual(outputs.artifactObject, {
+      bucket: `${PROJECT}-dev-artifacts`,
+      object: manifest.object,
+      sha256: manifest.sha256,
+      bytes: manifest.bytes,
+    });
+  });
+
+  test("a public bucket of the stack's name stops the run before any resource", async () => {
+    const result = await launchProgram({
+      ...(await devStackLaunchOptions({}, undefined, { exists: true, accessType: "ObjectRead" })),
+      timeoutMs: TIMEOUT_MS,
+    });
+    assert.notEqual(result.exitCode, 0);
+    const errors = result.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
+    assert.match(errors, /artifact\.bucketName = .*public access \(ObjectRead\)/);
+    assert.deepEqual(result.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+  });
+
+  test("the run after a build drops the build resources and changes nothing else", async () => {
+    // Relative, as `.cache` is in real use: the placeholder's path is an input of the model.
+    const cacheDir = path.relative(PROJECT_DIR, mkdtempSync(path.join(PROJECT_DIR, ".cache", "stack-test-")));
+    const manifest = manifestFor(keys);
+    const launch = async (bucket: BucketContents) =>
+      launchProgram({
+        ...(await devStackLaunchOptions({}, undefined, bucket)),
+        resourceOutputs: upOutputs(`${JSON.stringify(manifest)}\n`),
+        env: { TRITON_TRTLLM_OCI_CACHE_DIR: cacheDir },
+        dryRun: false,
+        timeoutMs: TIMEOUT_MS,
+      });
+    const built = await launch({ exists: false });
+    assert.equal(built.exitCode, 0, built.stderr);
+
+    const wait = one(built, REMOTE, "engine-cloud-init");
+    const connection = wait.inputs.connection as { user: string; dialErrorLimit: number; perDialTimeout: number };
+    assert.equal(connection.user, "opc");
+    assert.ok(connection.dialErrorLimit * connection.perDialTimeout >= 30 * 60, "dials cover a booting GPU VM");
+    const settings = decodeSettings(one(built, REMOTE, "engine-settings").inputs.create);
+    assert.equal(settings.BUILD_MODE, "build");
+    assert.equal(settings.ARTIFACT_KEY, keys.artifactKey);
+    assert.equal(settings.ENGINE_PREFIX, `engines/${keys.engineKey}/`);
+    assert.match(settings.IMAGE_REF, /@sha256:1{64}$/);
+    assert.equal(settings.END_TOKEN, "<|endoftext|>");
+    const md = one(built, "oci:DataScience/modelDeployment:ModelDeployment");
+    const cmds = (md.inputs.modelDeploymentConfigurationDetails as {
+      environmentConfigurationDetails: { cmds: string[] };
+    }).environmentConfigurationDetails.cmds;
+    assert.deepEqual(JSON.parse(settings.CONTAINER_CMD), cmds, "Triton is validated with the deployment's command");
+    for (const secret of Object.values(DEV_SECRET_STAND_INS)) {
+      assert.equal(JSON.stringify(settings).includes(secret), false);
+    }
+    const after = await launch({
+      exists: true,
+      objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
+    });
+    assert.equal(after.exitCode, 0, after.stderr);
+
+    const buildUrns = underEngineBuild(built);
+    assert.ok(buildUrns.size > 10, "the first run built");
+    assert.equal(underEngineBuild(after).size, 0, "the next run registers no build resource");
+    const kept = built.resources.filter((r) => !buildUrns.has(r.urn));
+    assert.deepEqual(
+      after.resources.map((r) => r.urn).sort(),
+      kept.map((r) => r.urn).sort(),
+      "the same resources outside the build",
+    );
+    for (const before of kept) {
+      const now = after.resources.find((r) => r.urn === before.urn);
+      assert.ok(now);
+      assert.deepEqual(now.inputs, before.inputs, `${before.urn} keeps its inputs: nothing is updated or replaced`);
+    }
+    assert.deepEqual(stackOutputs(after).artifactObject, stackOutputs(built).artifactObject);
+    rmSync(path.join(PROJECT_DIR, cacheDir), { recursive: true, force: true });
+  });
+});
+
+describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, () => {
+  let result: LaunchResult;
+  let cacheDir: string;
+  before(async () => {
+    // A cache under the project, named relatively, as `.cache` is in real use.
+    cacheDir = path.relative(PROJECT_DIR, mkdtempSync(path.join(PROJECT_DIR, ".cache", "stack-test-")));
+    const workspace = { ...devStackWorkspace(), cacheDir };
+    result = await launchProgram({
+      ...(await devStackLaunchOptions({}, { ...workspace, cacheDir: path.join(PROJECT_DIR, cacheDir) })),
+      env: { TRITON_TRTLLM_OCI_CACHE_DIR: cacheDir },
+      timeoutMs: TIMEOUT_MS,
+    });
+    assert.equal(result.exitCode, 0, result.stderr);
+  });
+
+  test("no build instance; the zip is packed here and uploaded by a command that skips what the bucket has", () => {
+    assert.equal(result.resources.some((r) => r.type === ENGINE_BUILD), false);
+    const upload = one(result, LOCAL, "artifact-upload");
+    const create = String(upload.inputs.create);
+    const sha256 = /--sha256 ([0-9a-f]{64})/.exec(create)?.[1];
+    assert.ok(sha256, create);
+    assert.match(create, new RegExp(`--object 'artifacts/triton-${sha256}\\.zip'`));
+    assert.match(create, /--bucket 'triton-trtllm-oci-dev-artifacts'/);
+    assert.equal(upload.inputs.delete, undefined, "nothing is ever deleted from the bucket");
+    const zipDir = path.join(PROJECT_DIR, cacheDir, "artifacts");
+    const zip = readdirSync(zipDir).find((name) => name.endsWith(".zip"));
+    assert.ok(zip);
+    const zipPath = path.join(zipDir, zip);
+    assert.equal(createHash("sha256").update(readFileSync(zipPath)).digest("hex"), sha256);
+    const listing = execFileSync("unzip", ["-Z1", zipPath], { encoding: "utf8" }).trim().split("\n");
     for (const expected of [
       "triton/ensemble/config.pbtxt",
       "triton/ensemble/1/",
       "triton/preprocessing/1/model.py",
-      "triton/postprocessing/1/model.py",
-      "triton/tensorrt_llm/config.pbtxt",
       "triton/tensorrt_llm/1/rank0.engine",
-      "triton/tensorrt_llm/1/config.json",
       "triton/tokenizer/tokenizer.json",
-      "triton/tokenizer/tokenizer_config.json",
     ]) {
       assert.ok(listing.includes(expected), `${expected} in the artifact`);
     }
-    assert.equal(
-      listing.some((entry) => entry.endsWith(".safetensors")),
-      false,
-      "model weights stay out of the artifact",
-    );
+    assert.equal(listing.some((entry) => entry.endsWith(".safetensors")), false, "weights stay out");
   });
 
-  test("the catalog model records provenance and is replaced only by a new artifact", () => {
-    const object = one(result, "oci:ObjectStorage/storageObject:StorageObject");
-    const sha256 = (object.inputs.metadata as { sha256: string }).sha256;
+  test("state holds no path of this machine: no absolute path in any input or output", () => {
+    for (const r of result.resources) {
+      const text = JSON.stringify({ inputs: r.inputs, outputs: r.outputs ?? {} });
+      assert.equal(text.includes(PROJECT_DIR), false, `${r.urn} names the project folder`);
+      assert.equal(/"\/tmp\/|\\"\/tmp\//.test(text), false, `${r.urn} names a temporary folder`);
+    }
     const model = one(result, "oci:DataScience/model:Model");
-    assert.equal(model.inputs.description, `Triton TensorRT-LLM model repository, artifact sha256:${sha256}`);
-    assert.deepEqual(model.replaceOnChanges, ["description"]);
-    assert.deepEqual(model.ignoreChanges.sort(), [
-      "artifactContentDisposition",
-      "artifactContentLength",
-      "modelArtifact",
-    ]);
-    const placeholder = String(model.inputs.modelArtifact);
-    assert.equal(model.inputs.artifactContentLength, String(readFileSync(placeholder).length));
-    // The metadata waits on the pushed image's digest, which only `pulumi up` learns; its content is
-    // covered by catalogMetadata's unit test.
-    assert.ok(
-      model.propertyDependencies.customMetadataLists.includes(
-        one(result, "docker:index/registryImage:RegistryImage").urn,
-      ),
-    );
+    assert.equal(path.isAbsolute(String(model.inputs.modelArtifact)), false);
   });
 
-  test("the export copies the uploaded object after the service policies exist", () => {
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
-    const object = one(result, "oci:ObjectStorage/storageObject:StorageObject");
-    const model = one(result, "oci:DataScience/model:Model");
-    const services = one(result, "oci:Identity/policy:Policy", "iam-services");
-    assert.equal(exported.inputs.artifactSourceType, "ORACLE_OBJECT_STORAGE");
-    assert.equal(exported.inputs.sourceObjectName, object.inputs.object);
-    assert.equal(exported.inputs.sourceRegion, "us-ashburn-1");
-    assert.ok(exported.dependencies.includes(model.urn));
-    assert.ok(exported.dependencies.includes(object.urn));
-    assert.ok(exported.dependencies.includes(services.urn));
-  });
-
-  test("the deployment waits for the model export and the IAM it needs", () => {
+  test("the verified model id: the deployment waits for the export and the check that reads it back", () => {
     const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
     const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
     const model = one(result, "oci:DataScience/model:Model");
-    const policies = result.resources.filter((r) => r.type === "oci:Identity/policy:Policy");
-    const group = one(result, "oci:Identity/dynamicGroup:DynamicGroup");
-    for (const needed of [model, exported, group, ...policies]) {
-      assert.ok(deployment.dependencies.includes(needed.urn), `deployment depends on ${needed.name}`);
-    }
     const details = deployment.inputs.modelDeploymentConfigurationDetails as {
       modelConfigurationDetails: { modelId: string };
-      environmentConfigurationDetails: { image: string; imageDigest: string };
     };
-    assert.equal(details.modelConfigurationDetails.modelId, model.id);
+    // Known only once the check has passed, so a preview shows it unknown.
+    assert.equal(details.modelConfigurationDetails.modelId, UNKNOWN);
+    assert.ok(deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(model.urn));
+    const verify = one(result, LOCAL, "model-verify");
+    assert.ok(deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(verify.urn));
+    assert.ok(verify.dependencies.includes(exported.urn), "the check reads the artifact after the export");
+  });
+
+  test("the model's metadata never waits for the image push; the deployment carries digest and shape", () => {
+    const model = one(result, "oci:DataScience/model:Model");
     const push = one(result, "docker:index/registryImage:RegistryImage");
-    assert.deepEqual(
-      deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(push.urn),
-      true,
-    );
+    assert.equal(model.propertyDependencies.customMetadataLists?.includes(push.urn) ?? false, false);
+    assert.equal(model.dependencies.includes(push.urn), false);
+    const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
+    assert.ok(deployment.propertyDependencies.freeformTags.includes(push.urn));
+    assert.equal(deployment.deleteBeforeReplace, true);
+    assert.deepEqual(deployment.ignoreChanges, []);
   });
 
-  test("secrets never appear unwrapped in any resource input or stack output", () => {
-    const secretValues = Object.values(DEV_SECRET_STAND_INS);
-    for (const resource of result.resources) {
-      const plain = JSON.stringify(
-        Object.fromEntries(
-          Object.entries(resource.inputs).filter(([key]) => !resource.secretInputs.includes(key)),
-        ),
-      );
-      for (const value of secretValues) {
-        assert.equal(plain.includes(value), false, `${resource.urn} carries a secret in a plain input`);
-      }
-    }
-    const outputs = JSON.stringify(stackOutputs(result));
-    for (const value of secretValues) assert.equal(outputs.includes(value), false, "secret in stack outputs");
+  test("destroy needs no Docker daemon", () => {
+    const provider = one(result, "pulumi:providers:docker");
+    assert.equal(provider.inputs.disableDockerDaemonCheck, "true");
   });
 
-  test("exports the endpoint, provenance, sizing and cost", () => {
-    const outputs = stackOutputs(result);
-    for (const key of ["predictUrl", "exampleSignedCall", "imageRef", "imageDigest", "modelId", "sizing"]) {
-      assert.ok(key in outputs, `${key} exported`);
-    }
-    assert.equal(outputs.estimatedUsdPerHour, 2);
-    const artifact = outputs.artifactObject as { sha256: string; object: string; bucket: string };
-    assert.equal(artifact.object, `artifacts/triton-${artifact.sha256}.zip`);
-    assert.equal(artifact.bucket, `${PROJECT}-dev-artifacts`);
-    assert.equal(outputs.iamStatements, undefined, "statements are exported only when IAM is not created");
+  test("cleanup", () => {
+    rmSync(path.join(PROJECT_DIR, cacheDir), { recursive: true, force: true });
   });
 });
 
-describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 2 }, () => {
-  test("iam.create false creates no IAM and exports the statements for an administrator", async () => {
-    const options = await devStackLaunchOptions({ [`${PROJECT}:iam`]: JSON.stringify({ create: false }) });
+describe("a refused export", { timeout: TIMEOUT_MS * 2 }, () => {
+  test("a catalog model left on its placeholder fails the run before the deployment is created", async () => {
+    const refusal = "the catalog model ocid1.x holds a 361-byte artifact after the export, not the zip";
+    const result = await launchProgram({
+      ...(await devStackLaunchOptions({}, devStackWorkspace())),
+      dryRun: false,
+      // The check command exits non-zero, as cli/oci-task.ts does for a placeholder (oci-tasks.test.ts).
+      resourceOutputs: upOutputs("", (name) => {
+        if (name === "model-verify") throw new Error(refusal);
+        return { stdout: "" };
+      }),
+      // A failed create stops the engine; the stand-in has no engine to stop the program, so a short bound.
+      timeoutMs: 30_000,
+    });
+    assert.notEqual(result.exitCode, 0);
+    const verify = one(result, LOCAL, "model-verify");
+    assert.ok(verify.dependencies.includes(one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport").urn));
+    assert.match(String(verify.inputs.create), /cli\/oci-task\.ts verify-model-artifact --model-id '.+' --bytes \d+ --region 'us-ashburn-1'/);
+    const errors = result.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
+    assert.match(errors, /holds a 361-byte artifact/);
+    assert.deepEqual(all(result, "oci:DataScience/modelDeployment:ModelDeployment"), []);
+  });
+});
+
+describe("two stacks of the project", { timeout: TIMEOUT_MS * 3 }, () => {
+  test("get no clashing names where OCI wants them unique in the tenancy or region", async () => {
+    const names = async (stack: string) => {
+      const result = await launchProgram({ ...(await devStackLaunchOptions()), stack, timeoutMs: TIMEOUT_MS });
+      assert.equal(result.exitCode, 0, result.stderr);
+      const pick = (type: string, key: string) => all(result, type).map((r) => String(r.inputs[key]));
+      return [
+        ...pick("oci:Artifacts/containerRepository:ContainerRepository", "displayName"),
+        ...pick("oci:Identity/dynamicGroup:DynamicGroup", "name"),
+        ...pick("oci:Identity/policy:Policy", "name"),
+        ...pick("oci:ObjectStorage/bucket:Bucket", "name"),
+        ...pick("oci:Logging/logGroup:LogGroup", "displayName"),
+      ].filter((name) => name !== String(UNKNOWN) && !name.includes("Symbol"));
+    };
+    const dev = await names("dev");
+    const qa = await names("qa");
+    assert.ok(dev.length >= 6, dev.join(", "));
+    assert.deepEqual(dev.filter((name) => qa.includes(name)), [], "no name is shared");
+  });
+});
+
+describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
+  test("with a hand-built engine, iam.create false creates no IAM and exports the statements", async () => {
+    const options = await devStackLaunchOptions(
+      { [`${PROJECT}:iam`]: JSON.stringify({ create: false }) },
+      devStackWorkspace(),
+    );
     const result = await launchProgram({ ...options, timeoutMs: TIMEOUT_MS });
     assert.equal(result.exitCode, 0, result.stderr);
-    assert.deepEqual(
-      result.resources.filter((r) => r.type.startsWith("oci:Identity/")),
-      [],
-    );
+    assert.deepEqual(result.resources.filter((r) => r.type.startsWith("oci:Identity/")), []);
     const statements = stackOutputs(result).iamStatements as { policyStatements: string[] };
     assert.ok(statements.policyStatements.some((s) => s.includes("read repos")));
+  });
+
+  test("a build without IAM or without an SSH source is refused before any resource, naming both keys", async () => {
+    const options = await devStackLaunchOptions({
+      [`${PROJECT}:iam`]: JSON.stringify({ create: false }),
+      [`${PROJECT}:build`]: JSON.stringify({}),
+    });
+    const result = await launchProgram({ ...options, timeoutMs: TIMEOUT_MS });
+    assert.notEqual(result.exitCode, 0);
+    const errors = result.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
+    assert.match(errors, /build\.sshAllowedCidr = \(not set\): is required: the engine is not in the cache/);
+    assert.match(errors, /iam\.create = false: must be true/);
+    assert.deepEqual(result.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
   });
 });
 
 describe("dev stack with several errors", { timeout: TIMEOUT_MS * 2 }, () => {
   test("reports every error at once, before any resource but the stack", async () => {
     const options = await devStackLaunchOptions({
-      [`${PROJECT}:engine`]: JSON.stringify({ quantization: "fp8", tensorParallel: 2, prebuiltDir: "/x" }),
+      [`${PROJECT}:engine`]: JSON.stringify({ quantization: "fp8", tensorParallel: 2 }),
     });
     const result = await launchProgram({ ...options, timeoutMs: TIMEOUT_MS });
     assert.notEqual(result.exitCode, 0);

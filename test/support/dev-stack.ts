@@ -3,7 +3,7 @@
 // shape the registered graph must have.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -40,21 +40,10 @@ export interface BucketContents {
 export const GPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandingpuimagestandingpuimagestandin";
 export const CPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandincpuimagestandincpuimagestandin";
 
-/**
- * Data sources the program may call, answered like a small single-region tenancy and its bucket.
- * `catalogArtifactBytes` is what the catalog reports for a model's artifact after the export (the
- * HEAD that `getModel` makes); undefined answers with the placeholder's size, as a refused export would.
- */
-export function devStackInvokes(
-  bucket: BucketContents = { exists: false },
-  catalogArtifactBytes: () => number | undefined = () => undefined,
-): Record<string, InvokeHandler> {
+/** Data sources the program may call, answered like a small single-region tenancy and its bucket. */
+export function devStackInvokes(bucket: BucketContents = { exists: false }): Record<string, InvokeHandler> {
   const objects = bucket.objects ?? {};
   return {
-    "oci:DataScience/getModel:getModel": (args) => ({
-      id: args["modelId"],
-      artifactContentLength: String(catalogArtifactBytes() ?? PLACEHOLDER_BYTES),
-    }),
     "oci:ObjectStorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
     "oci:ObjectStorage/getBucketSummaries:getBucketSummaries": (args) => ({
       id: "buckets",
@@ -101,17 +90,6 @@ export function devStackInvokes(
       ],
     },
   };
-}
-
-// Size of `.cache/placeholder.zip`: what a model reports while its real artifact is not exported.
-const PLACEHOLDER_BYTES = 361;
-
-/** The size of the zip the program packed into a workspace's cache (a hand-built engine's artifact). */
-export function packedZipBytes(workspace: DevStackWorkspace): number | undefined {
-  const dir = path.join(workspace.cacheDir, "artifacts");
-  if (!existsSync(dir)) return undefined;
-  const zips = readdirSync(dir).filter((name) => name.endsWith(".zip"));
-  return zips.length === 1 ? statSync(path.join(dir, zips[0])).size : undefined;
 }
 
 /** Every data-source token the program may call, for the "every invoke is canned" check. */
@@ -196,7 +174,7 @@ export async function devStackLaunchOptions(
       ...overrides,
     },
     secretKeys,
-    invokes: devStackInvokes(bucket, () => (workspace === undefined ? undefined : packedZipBytes(workspace))),
+    invokes: devStackInvokes(bucket),
     env: { TRITON_TRTLLM_OCI_CACHE_DIR: scratch.cacheDir },
   };
 }

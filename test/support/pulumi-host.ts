@@ -430,7 +430,15 @@ export class EngineStandIn {
       secretOutputs: [],
       registeredAt: at,
     });
-    const computed = custom ? this.options.resourceOutputs?.[type]?.(inputs.values, name) : undefined;
+    let computed: Record<string, unknown> | undefined;
+    try {
+      computed = custom ? this.options.resourceOutputs?.[type]?.(inputs.values, name) : undefined;
+    } catch (err) {
+      // The engine reports a failed create as an error diagnostic on the resource, as the CLI shows it.
+      const message = err instanceof Error ? err.message : String(err);
+      this.logs.push({ severity: "error", message, urn, ephemeral: false, at: performance.now() });
+      throw err;
+    }
     const echoed = engineOutputs(
       { ...(object?.toJavaScript() ?? {}), ...computed },
       req.getAcceptsecrets(),
