@@ -334,7 +334,7 @@ step_fetch_engine() {
   oci_cli os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}manifest.json" \
     --file "${work_dir}/engine-manifest.json"
   oci_cli os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}engine.tar" \
-    --file "${work_dir}/engine.tar" --part-size 128 --parallel-download-count 8
+    --file "${work_dir}/engine.tar"
   x tar -xf "${work_dir}/engine.tar" -C "${cached}"
   [[ -d ${cached}/engine && -d ${cached}/tokenizer ]] ||
     die "${ENGINE_PREFIX}engine.tar has no engine/ and tokenizer/ folders: delete it from the bucket so that the next run builds again"
