@@ -225,11 +225,14 @@ oci_cli() {
   x oci --auth instance_principal --region "${REGION}" "$@"
 }
 
-# Uploads a file unless the bucket already holds an object of that name and size.
+# usage: upload <file> <object> [always]
+# Skips the upload when the bucket already holds an object of that name and size (a resumed or
+# repeated build: the zip and the engine tar are GBs). Manifests and logs say `always`: their
+# content changes at the same size.
 upload() {
-  local file=$1 object=$2 size existing
+  local file=$1 object=$2 mode=${3:-skip-same-size} size existing
   size=$(stat -c %s "${file}")
-  if existing=$(oci_cli os object head --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${object}" 2>/dev/null |
+  if [ "${mode}" != always ] && existing=$(oci_cli os object head --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${object}" 2>/dev/null |
     jq -r '."content-length" // empty'); then
     if [ "${existing}" = "${size}" ]; then
       log "${object} is already in the bucket with the same size (${size} bytes): not uploaded again"
@@ -467,16 +470,16 @@ step_upload_engine() {
   x tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "${work_dir}/engine.tar" -C "${stage}" engine tokenizer
   engine_manifest >"${work_dir}/engine-manifest.json"
   upload "${work_dir}/engine.tar" "${ENGINE_PREFIX}engine.tar"
-  upload "${work_dir}/engine-manifest.json" "${ENGINE_PREFIX}manifest.json"
+  upload "${work_dir}/engine-manifest.json" "${ENGINE_PREFIX}manifest.json" always
 }
 
 step_upload_artifact() {
   build_manifest >"${work_dir}/manifest.json"
   cp "${log_file}" "${work_dir}/build-log-upload.log"
   upload "${work_dir}/model.zip" "${ARTIFACT_PREFIX}model.zip"
-  upload "${work_dir}/build-log-upload.log" "${ARTIFACT_PREFIX}build.log"
+  upload "${work_dir}/build-log-upload.log" "${ARTIFACT_PREFIX}build.log" always
   # Last: its presence marks a complete artifact.
-  upload "${work_dir}/manifest.json" "${ARTIFACT_PREFIX}manifest.json"
+  upload "${work_dir}/manifest.json" "${ARTIFACT_PREFIX}manifest.json" always
 }
 
 # --- manifests -----------------------------------------------------------------------------------
@@ -568,6 +571,7 @@ pipeline() {
   read_secrets
   exec >>"${log_file}" 2>&1
   echo "$$" >"${work_dir}/pipeline.pid"
+  status "begin $$"
   log "engine build pipeline, scripts ${SCRIPT_VERSION}, mode ${BUILD_MODE}, engine ${ENGINE_KEY}, artifact ${ARTIFACT_KEY}"
   trap 'status "failed ${current_step:-pipeline} terminated"; exit 1' TERM INT
   current_step=preflight
@@ -651,9 +655,8 @@ report_failure() {
 # Prints the status file's events as they come, one line per step on stderr; returns once the
 # pipeline finished, failed or vanished.
 follow() {
-  local began seen=0 line at event name detail total
+  local began seen=0 line at event name detail total begun=false
   began=$(now)
-  local lock_seen_free=0
   while true; do
     total=$(wc -l <"${status_file}" 2>/dev/null || echo 0)
     while [ "${seen}" -lt "${total}" ]; do
@@ -661,6 +664,8 @@ follow() {
       line=$(sed -n "${seen}p" "${status_file}")
       read -r at event name detail <<<"${line}"
       case "${event}" in
+        launched) began=${at} ;;
+        begin) begun=true ;;
         start) echo "[engine-build +$((at - began))s] ${name} ..." >&2 ;;
         done) echo "[engine-build +$((at - began))s] ${name} done in ${detail} s" >&2 ;;
         skip) echo "[engine-build +$((at - began))s] ${name} already done" >&2 ;;
@@ -675,12 +680,10 @@ follow() {
           ;;
       esac
     done
-    if pipeline_running; then
-      lock_seen_free=0
-    else
-      # The pipeline may not hold its lock yet just after launch: wait two polls before judging.
-      lock_seen_free=$((lock_seen_free + 1))
-      if [ "${lock_seen_free}" -gt 2 ] && [ "$(wc -l <"${status_file}")" -eq "${seen}" ]; then
+    # A pipeline that began holds its lock until it ends; one that never began within a minute of
+    # its launch failed to start (its own output is in the log).
+    if ! pipeline_running && [ "$(wc -l <"${status_file}")" -eq "${seen}" ]; then
+      if [ "${begun}" = true ] || [ "$(($(now) - began))" -gt 60 ]; then
         echo "the pipeline stopped without finishing (killed, or the instance rebooted)" >&2
         report_failure "$(awk '$2 == "start" {s = $3} END {print s}' "${status_file}")"
         return 1
