@@ -124,7 +124,7 @@ while [ "$#" -gt 0 ]; do
     *) shift ;;
   esac
 done
-object=${FAKE_DIR}/bucket/${name}
+object=${FAKE_BUCKET}/${name}
 case "${verb}" in
   head)
     [ -f "${object}" ] || { echo 'ServiceError: {"status": 404, "code": "ObjectNotFound"}' >&2; exit 1; }
@@ -248,8 +248,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 mkdir -p "${out}"
 for ((r = 0; r < workers; r++)); do
-  printf 'engine-%s' "${r}" | head -c 2048 >"${out}/rank${r}.engine"
-  head -c 2048 /dev/urandom >>"${out}/rank${r}.engine"
+  { printf 'engine rank %s;' "${r}"; head -c 2048 /dev/zero; } >"${out}/rank${r}.engine"
 done
 echo '{"version": "0.18.2", "build_config": {"max_batch_size": 32}}' >"${out}/config.json"
 """,
@@ -326,12 +325,13 @@ def build_env(**overrides):
 class Host:
     """A build host in a temp folder: the copied build files, WORK_DIR, the fakes and their records."""
 
-    def __init__(self, root, packer, repository, shared_fake_dir=None):
+    def __init__(self, root, packer, repository, bucket=None):
         self.root = root
         self.dir = root / "engine-build"
         self.work = root / "work"
         self.secrets = root / "run"
-        self.fake = shared_fake_dir or root / "fake"
+        self.fake = root / "fake"
+        self.bucket_dir = bucket or root / "bucket"
         (self.fake / "calls").mkdir(parents=True, exist_ok=True)
         self.dir.mkdir(parents=True)
         for script in SCRIPTS.glob("*.sh"):
@@ -359,6 +359,7 @@ class Host:
             "READY_TIMEOUT_SECONDS": "5",
             "MIN_FREE_GB": "0",
             "FAKE_DIR": str(self.fake),
+            "FAKE_BUCKET": str(self.bucket_dir),
             "FAKE_CONTAINER_BIN": str(root / "container-bin"),
             "FAKE_IMAGE_EXAMPLES": str(examples),
             "EXPECTED_IMAGE": IMAGE_REF,
@@ -399,12 +400,25 @@ class Host:
         return [argv for _, argv in self.calls(name)]
 
     def bucket(self, name):
-        return self.fake / "bucket" / name
+        return self.bucket_dir / name
 
 
 @pytest.fixture
 def host(tmp_path, packer, repository):
     return Host(tmp_path, packer, repository)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, packer, repository):
+    """One successful bf16 build, shared by the tests that only read what it did (its bucket too)."""
+    host = Host(tmp_path_factory.mktemp("built"), packer, repository)
+    return host, host.run()
+
+
+@pytest.fixture(scope="module")
+def validating(tmp_path_factory, packer, repository):
+    """A host whose builds fail at validation: after the first, each run resumes at `validate`."""
+    return Host(tmp_path_factory.mktemp("validating"), packer, repository)
 
 
 def manifest_of(result):
@@ -420,8 +434,8 @@ def all_text_under(*folders):
                 yield path, path.read_bytes()
 
 
-def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(host):
-    result = host.run()
+def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
+    host, result = built
     assert result.returncode == 0, result.stderr
 
     manifest = manifest_of(result)
@@ -519,8 +533,8 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(host):
         assert f"] {step} done in " in result.stderr
 
 
-def test_secrets_reach_only_docker_login_stdin_and_the_download_container(host):
-    result = host.run()
+def test_secrets_reach_only_docker_login_stdin_and_the_download_container(built):
+    host, result = built
     assert result.returncode == 0, result.stderr
     assert (host.fake / "login-stdin").read_text() == OCIR_TOKEN + "\n"
     assert (host.fake / "hf-token-seen").read_text() == HF_TOKEN
@@ -532,7 +546,7 @@ def test_secrets_reach_only_docker_login_stdin_and_the_download_container(host):
     for tool, argv in host.calls():
         for secret in (OCIR_TOKEN, HF_TOKEN):
             assert not any(secret in arg for arg in argv), (tool, argv)
-    for path, data in all_text_under(host.work, host.dir, host.secrets, host.fake / "bucket"):
+    for path, data in all_text_under(host.work, host.dir, host.secrets, host.bucket_dir):
         for secret in (OCIR_TOKEN, HF_TOKEN, OCIR_USER):
             assert secret.encode() not in data, path
     assert not (host.secrets / "secrets").exists()
@@ -639,8 +653,8 @@ def test_a_failed_step_reports_the_log_tail_and_a_rerun_resumes_there(host):
     assert len(host.argvs("python3")) == 1 and len(host.argvs("hf")) == 1
 
 
-def test_a_finished_build_prints_its_manifest_again_without_running(host):
-    first = host.run()
+def test_a_finished_build_prints_its_manifest_again_without_running(built):
+    host, first = built
     assert first.returncode == 0, first.stderr
     calls = len(host.calls())
     again = host.run()
@@ -663,7 +677,8 @@ def test_a_finished_build_prints_its_manifest_again_without_running(host):
         ({"FAKE_UNREADY_MODEL": "postprocessing"}, "model postprocessing is not ready (HTTP 400)"),
     ],
 )
-def test_validation_fails_the_build_with_the_triton_log(host, env, message):
+def test_validation_fails_the_build_with_the_triton_log(validating, env, message):
+    host = validating
     result = host.run(**env)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -674,20 +689,21 @@ def test_validation_fails_the_build_with_the_triton_log(host, env, message):
     if env.get("FAKE_TRITON") == "load-fails":
         assert "failed to load 'tensorrt_llm'" in result.stderr
     assert not (host.fake / "triton" / "running").exists()  # the container was stopped
-    assert not (host.fake / "bucket").exists()  # nothing uploaded
+    assert not host.bucket_dir.exists()  # nothing uploaded
+    assert len(host.argvs("trtllm-build")) == 1  # later cases resumed at validate
 
 
-def test_upload_skips_objects_already_in_the_bucket_with_the_same_size(tmp_path, packer, repository):
-    first = Host(tmp_path / "one", packer, repository, shared_fake_dir=tmp_path / "fake")
-    assert first.run().returncode == 0
-    first_puts = len([a for a in first.argvs("oci") if "put" in a])
+def test_upload_skips_objects_already_in_the_bucket_with_the_same_size(tmp_path, packer, repository, built):
+    first, _ = built
+    bucket = tmp_path / "bucket"
+    shutil.copytree(first.bucket_dir, bucket)
     # A truncated engine tar (another size) is replaced.
-    first.bucket("engines/e1a2b3/engine.tar").write_bytes(b"partial")
+    (bucket / "engines/e1a2b3/engine.tar").write_bytes(b"partial")
 
-    second = Host(tmp_path / "two", packer, repository, shared_fake_dir=tmp_path / "fake")
+    second = Host(tmp_path / "two", packer, repository, bucket=bucket)
     result = second.run()
     assert result.returncode == 0, result.stderr
-    put_names = [a[a.index("--name") + 1] for a in second.argvs("oci") if "put" in a][first_puts:]
+    put_names = [a[a.index("--name") + 1] for a in second.argvs("oci") if "put" in a]
     assert put_names == [
         "engines/e1a2b3/engine.tar",
         "engines/e1a2b3/manifest.json",
@@ -698,25 +714,25 @@ def test_upload_skips_objects_already_in_the_bucket_with_the_same_size(tmp_path,
     assert "artifacts/a9f8e7/model.zip is already in the bucket with the same size" in log
 
 
-def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer, repository):
-    builder = Host(tmp_path / "gpu", packer, repository, shared_fake_dir=tmp_path / "fake")
-    built = builder.run()
-    assert built.returncode == 0, built.stderr
-    calls_before = len(builder.calls())
-
-    assembler = Host(tmp_path / "cpu", packer, repository, shared_fake_dir=tmp_path / "fake")
+def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer, repository, built):
+    builder, build_result = built
+    bucket = tmp_path / "bucket"
+    shutil.copytree(builder.bucket_dir, bucket)
+    assembler = Host(tmp_path / "cpu", packer, repository, bucket=bucket)
     assembler.write_env(BUILD_MODE="assemble", ARTIFACT_KEY="b0c1d2")
     result = assembler.run(stdin="\n\n\n")
     assert result.returncode == 0, result.stderr
     manifest = manifest_of(result)
-    later = [tool for tool, _ in assembler.calls()[calls_before:]]
-    assert "nvidia-smi" not in later and "hf" not in later and "trtllm-build" not in later
-    assert not any(argv[0] == "run" for argv in assembler.argvs("docker")[len(builder.argvs("docker")) :])
+    tools = {tool for tool, _ in assembler.calls()}
+    assert tools == {"docker", "oci"}  # no nvidia-smi, no download, no trtllm-build
+    assert [argv[0] for argv in assembler.argvs("docker")] == ["info"]  # no image pulled, no container
+    gets = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "get" in argv]
+    assert gets == ["engines/e1a2b3/manifest.json", "engines/e1a2b3/engine.tar"]
     zip_bytes = assembler.bucket("artifacts/b0c1d2/model.zip").read_bytes()
     assert manifest["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
     assert manifest["mode"] == "assemble"
     assert (manifest["gpu"], manifest["trtllmVersion"]) == ("NVIDIA A10", "0.18.2")
-    assert manifest["engine"] == manifest_of(built)["engine"]
+    assert manifest["engine"] == manifest_of(build_result)["engine"]
     assert set(manifest["timings"]) == {"preflight", "fetch-engine", "stage", "pack"}
     # Same engine and tokenizer, same repository: the same artifact bytes as the GPU build packed.
     assert zip_bytes == builder.bucket("artifacts/a9f8e7/model.zip").read_bytes()
