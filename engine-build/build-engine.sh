@@ -28,7 +28,7 @@ set -euo pipefail
 readonly DEFAULT_EXAMPLES=/app/examples
 
 usage() {
-  sed -n '/^# usage:/,/^# exit codes/p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '/^# usage:/,/^# exit codes/p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 fail() {
@@ -217,16 +217,16 @@ main() {
       exit 0
       ;;
     convert | build)
-      [ "$#" -eq 3 ] || { usage && exit 2; }
+      [ "$#" -eq 3 ] || { usage >&2 && exit 2; }
       check_settings
       "$1" "$2" "$3"
       ;;
     download)
-      [ "$#" -eq 4 ] || { usage && exit 2; }
+      [ "$#" -eq 4 ] || { usage >&2 && exit 2; }
       download "$2" "$3" "$4"
       ;;
     inspect)
-      [ "$#" -eq 1 ] || { usage && exit 2; }
+      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
       check_settings
       require_image
       echo "trtllm_version=${version}"
@@ -237,13 +237,13 @@ main() {
       fi
       ;;
     flags)
-      [ "$#" -eq 1 ] || { usage && exit 2; }
+      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
       check_settings
       build_flags
       ;;
     *)
-      [ "$#" -eq 2 ] || { usage && exit 2; }
-      [[ $1 != -* ]] || { usage && exit 2; }
+      [ "$#" -eq 2 ] || { usage >&2 && exit 2; }
+      [[ $1 != -* ]] || { usage >&2 && exit 2; }
       check_settings
       scratch_dir=$(mktemp -d)
       trap 'rm -rf "${scratch_dir}"' EXIT

@@ -9,6 +9,7 @@
 #                          or an empty line), start the pipeline detached (or attach to the running
 #                          one), follow it; on success print the manifest JSON on stdout
 #   build-host.sh follow   attach to the current pipeline without starting one
+#   build-host.sh pipeline the pipeline itself, in the foreground (what run starts detached)
 #   build-host.sh --help
 # files: build.env, package-artifact.cjs, example-request.json and repository/<REPOSITORY_FOLDER>/
 #   beside this script.
@@ -40,7 +41,7 @@ readonly tokenizer_files=(tokenizer.json tokenizer_config.json special_tokens_ma
   vocab.json merges.txt vocab.txt added_tokens.json generation_config.json config.json)
 
 usage() {
-  sed -n '/^# usage:/,/^# exit codes/p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '/^# usage:/,/^# exit codes/p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -449,7 +450,7 @@ step_validate() {
       --data-binary "@${work_dir}/stream-request.json" "${base}/v2/models/ensemble/generate_stream") ||
       die "POST /v2/models/ensemble/generate_stream failed"
     # Server-sent events: one `data: {...}` line per partial answer; errors arrive as {"error": ...}.
-    if grep '^data:' <<<"${events}" | sed 's/^data: *//' | jq -e 'has("error")' >/dev/null 2>&1; then
+    if grep '^data:' <<<"${events}" | sed 's/^data: *//' | jq -s -e 'any(.[]; has("error"))' >/dev/null 2>&1; then
       die "generate_stream: the stream carried an error: ${events}"
     fi
     joined=$(grep '^data:' <<<"${events}" | sed 's/^data: *//' | jq -s '{text_output: (map(.text_output // "") | join(""))}') ||
@@ -568,6 +569,7 @@ read_secrets() {
 pipeline() {
   exec 9>"${lock_file}"
   flock -w 10 9 || die "another pipeline holds ${lock_file}"
+  reset_if_keys_changed
   read_secrets
   exec >>"${log_file}" 2>&1
   echo "$$" >"${work_dir}/pipeline.pid"
@@ -696,12 +698,12 @@ follow() {
 run() {
   load_build_env
   mkdir -p "${work_dir}"
-  reset_if_keys_changed
   if pipeline_running; then
     echo "a build is already running: following it" >&2
     follow
     return
   fi
+  reset_if_keys_changed
   # Secrets: read now, whatever happens next, so that they never linger on a pipe.
   local username token hf
   IFS= read -r username || true
@@ -729,23 +731,21 @@ main() {
       exit 0
       ;;
     run)
-      [ "$#" -eq 1 ] || { usage && exit 2; }
+      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
       run
       ;;
     follow)
-      [ "$#" -eq 1 ] || { usage && exit 2; }
-      load_build_env
+      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
       [ -f "${status_file}" ] || die "no build has started in ${work_dir}: use build-host.sh run"
       follow
       ;;
     pipeline)
       load_build_env
       mkdir -p "${work_dir}"
-      reset_if_keys_changed
       pipeline
       ;;
     *)
-      usage
+      usage >&2
       exit 2
       ;;
   esac
