@@ -639,6 +639,27 @@ def test_a_killed_pipeline_resumes_after_the_last_completed_step(host):
     assert manifest_of(second)["mode"] == "build"
 
 
+def test_a_second_run_while_one_is_running_attaches_to_it(host):
+    first = host.start(FAKE_BLOCK="trtllm-build")
+    wait_for(host.fake / "blocked")
+    second = host.start(stdin="")
+    time.sleep(0.5)
+    (host.fake / "release").touch()
+    out1, err1 = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (0, 0), err1 + err2
+    assert "a build is already running: following it" in err2
+    assert manifest_of(subprocess.CompletedProcess([], 0, out2, "")) == json.loads(out1)
+    assert len(host.argvs("trtllm-build")) == 1 and len(host.argvs("hf")) == 1
+
+
+def test_a_build_without_ocir_credentials_stops_before_pulling(host):
+    result = host.run(stdin="\n\n\n")
+    assert result.returncode == 1
+    assert "no OCIR credentials reached the pipeline" in result.stderr
+    assert not any("pull" in argv for argv in host.argvs("docker"))
+
+
 def test_a_failed_step_reports_the_log_tail_and_a_rerun_resumes_there(host):
     failed = host.run(FAKE_FAIL="trtllm-build")
     assert failed.returncode == 1
