@@ -629,7 +629,7 @@ start_pipeline() {
   case "${how}" in
     systemd)
       # Only paths go through --setenv: systemctl show displays a unit's environment.
-      systemd-run --unit engine-build --collect --quiet --setenv=WORK_DIR="${work_dir}" \
+      systemd-run --unit engine-build --collect --quiet --setenv=HOME=/root --setenv=WORK_DIR="${work_dir}" \
         --setenv=SECRETS_DIR="${secrets_dir}" --setenv=BUILD_ENV="${build_env}" \
         --setenv=POLL_SECONDS="${poll_seconds}" bash "${self}" pipeline
       ;;
@@ -697,7 +697,9 @@ follow() {
 
 run() {
   load_build_env
-  mkdir -p "${work_dir}"
+  if ! mkdir -p "${work_dir}" 2>/dev/null || [ ! -w "${work_dir}" ]; then
+    die "cannot write to ${work_dir}: run build-host.sh as root (sudo bash build-host.sh run)"
+  fi
   if pipeline_running; then
     echo "a build is already running: following it" >&2
     follow

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -456,7 +457,7 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
         "--gemm_plugin", "auto", "--gpt_attention_plugin", "auto", "--remove_input_padding", "enable",
         "--paged_kv_cache", "enable", "--max_batch_size", "32", "--max_input_len", "1024",
         "--max_seq_len", "2048", "--workers", "1",
-    ]  # fmt: skip
+    ]
     assert manifest["engine"] == {
         "dtype": "bfloat16",
         "quantization": "none",
@@ -469,7 +470,7 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
     assert set(manifest["timings"]) == {
         "preflight", "pull-image", "inspect-image", "download", "convert", "build-engine", "stage", "pack",
         "validate", "upload-engine",
-    }  # fmt: skip
+    }
     assert manifest["sizes"]["engineBytes"] == sum(
         p.stat().st_size for p in (host.work / "engine").iterdir()
     )
@@ -482,19 +483,19 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
     assert host.argvs("python3") == [
         [str(host.examples / "models/contrib/falcon/convert_checkpoint.py"), "--model_dir", f"{host.work}/model",
          "--output_dir", f"{host.work}/checkpoint", "--dtype", "bfloat16", "--tp_size", "1"],
-    ]  # fmt: skip
+    ]
     assert host.argvs("trtllm-build") == [
         ["--checkpoint_dir", f"{host.work}/checkpoint", "--output_dir", f"{host.work}/engine", *build_flags]
     ]
     assert host.argvs("hf") == [
         ["download", "tiiuae/falcon-7b-instruct", "--revision", "8782b5c5d8c9290412416618f36a133653e85285",
          "--local-dir", f"{host.work}/model", "--exclude", "*.h5", "*.msgpack", "*.onnx"]
-    ]  # fmt: skip
+    ]
 
     # The zip is what the deployment mounts: rendered models + engine + tokenizer files, no weights.
     names = set(zipfile.ZipFile(host.work / "model.zip").namelist())
     assert {"triton/tensorrt_llm/1/rank0.engine", "triton/tensorrt_llm/1/config.json",
-            "triton/tokenizer/tokenizer.json", "triton/ensemble/config.pbtxt"} <= names  # fmt: skip
+            "triton/tokenizer/tokenizer.json", "triton/ensemble/config.pbtxt"} <= names
     assert not any("safetensors" in n or "README" in n for n in names)
 
     # Triton ran the image with exactly CONTAINER_CMD on the unzipped artifact, mounted read-only.
@@ -522,10 +523,10 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
         assert argv[argv.index("--parallel-upload-count") + 1] == "8"
         assert argv[argv.index("--bucket-name") + 1] == "triton-dev-artifacts"
     engine_tar = host.bucket("engines/e1a2b3/engine.tar")
-    assert sorted(m.name for m in __import__("tarfile").open(engine_tar).getmembers() if m.isfile()) == [
+    assert sorted(m.name for m in tarfile.open(engine_tar).getmembers() if m.isfile()) == [
         "engine/config.json", "engine/rank0.engine", "tokenizer/config.json", "tokenizer/generation_config.json",
         "tokenizer/special_tokens_map.json", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json",
-    ]  # fmt: skip
+    ]
 
     # Progress: one line per step on stderr.
     for step in ("preflight", "download", "build-engine", "validate", "upload-artifact"):
@@ -550,6 +551,7 @@ def test_secrets_reach_only_docker_login_stdin_and_the_download_container(built)
         for secret in (OCIR_TOKEN, HF_TOKEN, OCIR_USER):
             assert secret.encode() not in data, path
     assert not (host.secrets / "secrets").exists()
+    assert host.secrets.stat().st_mode & 0o777 == 0o700
     assert list(host.secrets.iterdir()) == []  # the docker credentials folder is gone too
 
 
@@ -567,7 +569,7 @@ def test_int4_awq_quantizes_with_the_shared_quantization_script(host):
         [str(host.examples / "quantization/quantize.py"), "--model_dir", f"{host.work}/model",
          "--output_dir", f"{host.work}/checkpoint", "--dtype", "float16", "--tp_size", "1",
          "--qformat", "int4_awq"],
-    ]  # fmt: skip
+    ]
     assert manifest_of(result)["engine"]["quantization"] == "int4_awq"
 
 
@@ -579,13 +581,13 @@ def test_fp8_tp8_quantizes_with_fp8_kv_cache_and_builds_eight_ranks(host):
         [str(host.examples / "quantization/quantize.py"), "--model_dir", f"{host.work}/model",
          "--output_dir", f"{host.work}/checkpoint", "--dtype", "bfloat16", "--tp_size", "8",
          "--qformat", "fp8", "--kv_cache_dtype", "fp8"],
-    ]  # fmt: skip
+    ]
     (build,) = host.argvs("trtllm-build")
     assert build[4:] == [
         "--gemm_plugin", "auto", "--gpt_attention_plugin", "auto", "--remove_input_padding", "enable",
         "--paged_kv_cache", "enable", "--max_batch_size", "64", "--max_input_len", "2048",
         "--max_seq_len", "2560", "--workers", "8",
-    ]  # fmt: skip
+    ]
     names = zipfile.ZipFile(host.work / "model.zip").namelist()
     assert sorted(n for n in names if n.endswith(".engine")) == [f"triton/tensorrt_llm/1/rank{r}.engine" for r in range(8)]
     assert manifest_of(result)["engine"]["tp"] == 8
@@ -682,6 +684,9 @@ def test_a_finished_build_prints_its_manifest_again_without_running(built):
     assert again.returncode == 0
     assert manifest_of(again) == manifest_of(first)
     assert "already finished" in again.stderr
+    followed = subprocess.run(["bash", str(host.dir / "build-host.sh"), "follow"], capture_output=True, text=True, env=host.env)
+    assert followed.returncode == 0
+    assert manifest_of(followed) == manifest_of(first)
     assert len(host.calls()) == calls
 
 
@@ -766,7 +771,7 @@ def test_examples_are_fetched_at_the_image_version_when_the_image_has_none(host)
     assert result.returncode == 0, result.stderr
     clone = next(argv for argv in host.argvs("git") if argv[0] == "clone")
     assert clone == ["clone", "--depth", "1", "--branch", "v0.18.2", "--filter=blob:none", "--sparse",
-                     "https://github.com/NVIDIA/TensorRT-LLM.git", f"{host.work}/TensorRT-LLM"]  # fmt: skip
+                     "https://github.com/NVIDIA/TensorRT-LLM.git", f"{host.work}/TensorRT-LLM"]
     assert host.argvs("python3")[0][0] == f"{host.work}/TensorRT-LLM/examples/models/contrib/falcon/convert_checkpoint.py"
 
 
@@ -781,7 +786,7 @@ def test_systemd_launch_carries_no_secret(host):
 
 def test_invalid_build_env_lists_every_problem_and_starts_nothing(host):
     host.write_env(MAX_BATCH_SIZE="abc", TP="3", IMAGE_REF="iad.ocir.io/ns/repo:latest", STREAMING="yes",
-                   CONTAINER_CMD="tritonserver --http-port=9000")  # fmt: skip
+                   CONTAINER_CMD="tritonserver --http-port=9000")
     result = host.run()
     assert result.returncode == 1
     for message in (
@@ -874,6 +879,6 @@ def test_cloud_init_passes_cloud_init_schema_and_its_script_passes_shellcheck(tm
     checked = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
     for needed in ("oci-growfs -y", "docker-ce", "nvidia-container-toolkit", "nvidia-ctk runtime configure --runtime=docker",
-                   "nodejs:20", "python36-oci-cli", " jq ", " unzip "):  # fmt: skip
+                   "nodejs:20", "python36-oci-cli", " jq ", " unzip "):
         assert needed in setup["content"], needed
     assert config["runcmd"] == [["bash", setup["path"]]]
