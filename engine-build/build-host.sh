@@ -83,6 +83,7 @@ require_one_of() {
 
 # Reads build.env and checks every value; all problems are reported together.
 load_build_env() {
+  command -v jq >/dev/null 2>&1 || die "jq is not installed: cloud-init.yaml installs it (dnf -y install jq)"
   [ -f "${build_env}" ] || die "${build_env} does not exist: copy it beside build-host.sh with the other build files"
   set -a
   # shellcheck source=/dev/null
@@ -120,7 +121,7 @@ load_build_env() {
   [ -n "${END_TOKEN:-}" ] || env_error "END_TOKEN is missing or empty: the model's end token, like <|endoftext|>"
   require_match BUCKET "${name}" "the artifact bucket's name"
   require_match NAMESPACE '^[a-z0-9]+$' "the Object Storage namespace"
-  require_match REGION '^[a-z]+-[a-z]+-[0-9]+$' "a region identifier, like us-ashburn-1"
+  require_match REGION '^[a-z]+(-[a-z]+)+-[0-9]+$' "a region identifier, like us-ashburn-1"
   require_match ENGINE_KEY '^[A-Za-z0-9_-]+$' "the engine cache key"
   require_match ARTIFACT_KEY '^[A-Za-z0-9_-]+$' "the artifact cache key"
   [ "${ENGINE_PREFIX:-}" = "engines/${ENGINE_KEY:-}/" ] ||
@@ -291,6 +292,8 @@ step_pull_image() {
 
 step_inspect_image() {
   local out version examples
+  # An earlier run's answer may belong to another image.
+  rm -f "${work_dir}/examples-dir"
   out=$(in_image inspect nogpus -- bash "${script_dir}/build-engine.sh" inspect)
   echo "${out}"
   version=$(sed -n 's/^trtllm_version=//p' <<<"${out}")
@@ -430,6 +433,11 @@ step_validate() {
   until curl -sf -o /dev/null "${base}/v2/health/ready"; do
     running=$(docker inspect -f '{{.State.Running}}' "${triton_container}" 2>/dev/null || echo false)
     [ "${running}" = true ] || die "Triton exited before it was ready: a model failed to load (Triton log below)"
+    # With --exit-on-error=false Triton keeps running without the model and is never ready
+    # (model_lifecycle.cc logs "failed to load '<model>' version <n>: <reason>").
+    if docker logs "${triton_container}" 2>&1 | grep -q "failed to load '"; then
+      die "a model failed to load and Triton will never be ready (Triton log below)"
+    fi
     [ "$(now)" -lt "${deadline}" ] || die "Triton was not ready after ${READY_TIMEOUT_SECONDS:-1200} s (Triton log below)"
     sleep "${poll_seconds}"
   done

@@ -91,11 +91,11 @@ case "${sub}" in
       mkdir -p "${triton}"
       echo "I1125 model_lifecycle: loading models from ${mount}" >"${triton}/log"
       echo "${mount}" >"${triton}/mount"
-      if [ "${FAKE_TRITON:-ok}" = load-fails ]; then
+      if [ "${FAKE_TRITON:-ok}" != ok ]; then
         echo "E1125 model_lifecycle.cc:654] failed to load 'tensorrt_llm' version 1: engine plan file is generated on an incompatible device" >>"${triton}/log"
-      else
-        touch "${triton}/running"
       fi
+      # load-fails: Triton exits (--exit-on-error, the default); load-fails-running: it keeps running.
+      [ "${FAKE_TRITON:-ok}" = load-fails ] || touch "${triton}/running"
       echo 3f2a9c
     else
       # The image's filesystem: TensorRT-LLM's examples where FAKE_IMAGE_EXAMPLES says.
@@ -153,7 +153,7 @@ triton=${FAKE_DIR}/triton
 [ -f "${triton}/running" ] || exit 7
 code=200
 case "${url}" in
-  */v2/health/ready) ;;
+  */v2/health/ready) [ "${FAKE_TRITON:-ok}" = ok ] || exit 22 ;;
   */v2/models/*/ready)
     model=${url%/ready}
     model=${model##*/}
@@ -165,7 +165,9 @@ case "${url}" in
     ;;
   */generate_stream)
     cp "${body}" "${FAKE_DIR}/stream-request.json"
-    printf 'data: {"text_output":" Par"}\n\ndata: {"text_output":"is."}\n\n'
+    printf 'data: {"text_output":" Par"}\n\n'
+    [ -z "${FAKE_STREAM_ERROR:-}" ] || printf 'data: {"error":"%s"}\n\n' "${FAKE_STREAM_ERROR}"
+    printf 'data: {"text_output":"is."}\n\n'
     ;;
 esac
 if [ -n "${write_out}" ]; then printf '%s' "${code}"; fi
@@ -700,11 +702,15 @@ def test_a_finished_build_prints_its_manifest_again_without_running(built):
         ({"FAKE_ANSWER": '{"model_name": "ensemble", "error_detail": "x"}'}, "the answer has no text_output"),
         ({"FAKE_ANSWER": '{"text_output": "What is the capital of France? Paris."}'}, "text_output repeats the prompt"),
         ({"FAKE_TRITON": "load-fails"}, "Triton exited before it was ready: a model failed to load"),
+        ({"FAKE_TRITON": "load-fails-running"}, "a model failed to load and Triton will never be ready"),
         ({"FAKE_UNREADY_MODEL": "postprocessing"}, "model postprocessing is not ready (HTTP 400)"),
+        ({"STREAMING": "true", "FAKE_STREAM_ERROR": "Stream must be decoupled"}, "generate_stream: the stream carried an error"),
     ],
 )
 def test_validation_fails_the_build_with_the_triton_log(validating, env, message):
     host = validating
+    env = dict(env)
+    host.write_env(STREAMING=env.pop("STREAMING", "false"))
     result = host.run(**env)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -712,7 +718,7 @@ def test_validation_fails_the_build_with_the_triton_log(validating, env, message
     assert message in result.stderr
     assert "last lines of the Triton log" in result.stderr
     assert "loading models from" in result.stderr
-    if env.get("FAKE_TRITON") == "load-fails":
+    if "FAKE_TRITON" in env:
         assert "failed to load 'tensorrt_llm'" in result.stderr
     assert not (host.fake / "triton" / "running").exists()  # the container was stopped
     assert not host.bucket_dir.exists()  # nothing uploaded
