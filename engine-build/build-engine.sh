@@ -76,7 +76,9 @@ check_settings() {
   fi
 }
 
-# The trtllm-build arguments that shape the engine (the manifest records exactly these).
+# The trtllm-build arguments that shape the engine (the manifest records exactly these). Names as
+# in TensorRT-LLM's tensorrt_llm/commands/build.py parse_arguments (plugins: add_plugin_argument);
+# --paged_kv_cache is still accepted there as the older spelling of --kv_cache_type paged.
 build_flags() {
   printf '%s\n' --gemm_plugin auto --gpt_attention_plugin auto \
     --remove_input_padding enable --paged_kv_cache enable \
@@ -148,6 +150,8 @@ convert() {
   # A half-written checkpoint from an interrupted run must not be mistaken for a finished one.
   rm -rf "${checkpoint_dir}"
   echo "TensorRT-LLM ${version}; examples from $(examples_dir)"
+  # Arguments as parsed by examples/models/contrib/falcon/convert_checkpoint.py (the Llama one takes
+  # the same) and examples/quantization/quantize.py (--qformat, --kv_cache_dtype).
   local args
   case "${quantization}" in
     none)
