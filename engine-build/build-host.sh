@@ -639,13 +639,15 @@ start_pipeline() {
       # Only paths go through --setenv: systemctl show displays a unit's environment.
       systemd-run --unit engine-build --collect --quiet --setenv=HOME=/root --setenv=WORK_DIR="${work_dir}" \
         --setenv=SECRETS_DIR="${secrets_dir}" --setenv=BUILD_ENV="${build_env}" \
-        --setenv=POLL_SECONDS="${poll_seconds}" bash "${self}" pipeline
+        --setenv=POLL_SECONDS="${poll_seconds}" bash "${self}" pipeline ||
+        die "systemd-run could not start the pipeline: see journalctl -u engine-build"
       ;;
     setsid)
       setsid nohup bash "${self}" pipeline </dev/null >>"${log_file}" 2>&1 &
       ;;
     foreground)
       bash "${self}" pipeline </dev/null || true
+      grep -q '^[0-9]* begin ' "${status_file}" || status "failed pipeline not-started"
       ;;
     *) die "ENGINE_BUILD_LAUNCHER='${how}' is invalid: use auto, systemd, setsid or foreground" ;;
   esac
@@ -714,11 +716,13 @@ run() {
     return
   fi
   reset_if_keys_changed
-  # Secrets: read now, whatever happens next, so that they never linger on a pipe.
+  # Secrets: read now, whatever happens next, so that they never linger on a pipe. A trailing CR
+  # (stdin written on Windows) is not part of a token.
   local username token hf
   IFS= read -r username || true
   IFS= read -r token || true
   IFS= read -r hf || true
+  username=${username%$'\r'} token=${token%$'\r'} hf=${hf%$'\r'}
   if finished_ok; then
     echo "this build already finished: ${ARTIFACT_PREFIX}model.zip" >&2
     jq -c . "${work_dir}/manifest.json"
@@ -730,6 +734,8 @@ run() {
     chmod 700 "${secrets_dir}"
     printf '%s\n%s\n%s\n' "${username}" "${token}" "${hf}" >"${secrets_file}"
   )
+  # The pipeline removes the file as soon as it has read it; this covers a pipeline that never started.
+  trap 'rm -f "${secrets_file}"' EXIT
   start_pipeline
   follow
 }
