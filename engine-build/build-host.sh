@@ -424,8 +424,9 @@ step_validate() {
   mapfile -t cmd < <(jq -r '.[]' <<<"${CONTAINER_CMD}")
   stop_triton
   trap stop_triton EXIT
-  # The deployment mounts the unzipped artifact read-only at /opt/ds/model/deployed_model
-  # (../shared/reference/FACTS.md section 4) and runs CONTAINER_CMD as the container's command.
+  # A Data Science model deployment mounts the unzipped artifact read-only at
+  # /opt/ds/model/deployed_model (a top-level folder of the zip is a path level there) and runs
+  # CONTAINER_CMD as the container's command, the image's entrypoint unchanged.
   x docker run -d --name "${triton_container}" --gpus all --ipc=host --network host --shm-size=2g \
     --ulimit memlock=-1 --ulimit stack=67108864 \
     -v "${deployed}:/opt/ds/model/deployed_model:ro" "${IMAGE_REF}" "${cmd[@]}"
