@@ -365,12 +365,17 @@ link_or_copy() {
 }
 
 step_stage() {
-  local stage=${work_dir}/stage folder file source found=0
+  local stage=${work_dir}/stage folder file source model found=0
   folder=${stage}/${REPOSITORY_FOLDER}
   rm -rf "${stage}"
   mkdir -p "${stage}"
   x cp -R "${script_dir}/repository/${REPOSITORY_FOLDER}" "${folder}"
-  mkdir -p "${folder}/tensorrt_llm/1" "${folder}/tokenizer"
+  # Version folders may arrive without their empty ones (the copy to the host carries files only),
+  # and Triton needs one per model, the ensemble's empty.
+  for model in "${triton_models[@]}"; do
+    mkdir -p "${folder}/${model}/1"
+  done
+  mkdir -p "${folder}/tokenizer"
   for file in "${work_dir}/engine"/*; do
     [ -f "${file}" ] && link_or_copy "${file}" "${folder}/tensorrt_llm/1/"
   done

@@ -340,7 +340,12 @@ class Host:
         for script in SCRIPTS.glob("*.sh"):
             shutil.copy(script, self.dir / script.name)
         shutil.copy(packer, self.dir / "package-artifact.cjs")
-        shutil.copytree(repository, self.dir / "repository" / "triton")
+        # Files only, as the Pulumi component copies them (buildHostFiles): no empty version folders.
+        for source in repository.rglob("*"):
+            if source.is_file():
+                target = self.dir / "repository" / "triton" / source.relative_to(repository)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
         (self.dir / "example-request.json").write_text(
             json.dumps({"text_input": PROMPT, "max_tokens": 64, "end_id": 11, "pad_id": 11})
         )
