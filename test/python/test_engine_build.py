@@ -315,8 +315,8 @@ def build_env(**overrides):
         "BUCKET": "triton-dev-artifacts",
         "NAMESPACE": "axaxnpcrorw5",
         "REGION": "us-ashburn-1",
-        "ENGINE_KEY": "e1a2b3",
-        "ARTIFACT_KEY": "a9f8e7",
+        "ENGINE_KEY": "e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2",
+        "ARTIFACT_KEY": "a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8",
         "SCRIPT_VERSION": "3",
     }
     values.update(overrides)
@@ -447,16 +447,16 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
     assert result.returncode == 0, result.stderr
 
     manifest = manifest_of(result)
-    zip_bytes = host.bucket("artifacts/a9f8e7/model.zip").read_bytes()
+    zip_bytes = host.bucket("artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip").read_bytes()
     assert manifest["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
     assert manifest["bytes"] == len(zip_bytes) == manifest["sizes"]["zipBytes"]
     assert manifest["entries"] == len(zipfile.ZipFile(host.work / "model.zip").namelist())
     assert {k: manifest[k] for k in ("schema", "mode", "engineKey", "artifactKey", "object", "imageRef")} == {
         "schema": 1,
         "mode": "build",
-        "engineKey": "e1a2b3",
-        "artifactKey": "a9f8e7",
-        "object": "artifacts/a9f8e7/model.zip",
+        "engineKey": "e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2",
+        "artifactKey": "a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8",
+        "object": "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip",
         "imageRef": IMAGE_REF,
     }
     assert (manifest["trtllmVersion"], manifest["gpu"], manifest["driver"]) == ("0.18.2", "NVIDIA A10", "550.90.07")
@@ -484,7 +484,7 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
     assert manifest["sizes"]["tokenizerBytes"] > 0
     assert manifest["scriptVersion"] == "3"
     assert manifest["finishedAt"].endswith("Z")
-    assert json.loads(host.bucket("artifacts/a9f8e7/manifest.json").read_text()) == manifest
+    assert json.loads(host.bucket("artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/manifest.json").read_text()) == manifest
 
     # Exact tool command lines.
     assert host.argvs("python3") == [
@@ -518,18 +518,18 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
     # Uploads: instance principal, multipart and parallel, the artifact manifest last.
     puts = [argv for argv in host.argvs("oci") if "put" in argv]
     assert [argv[argv.index("--name") + 1] for argv in puts] == [
-        "engines/e1a2b3/engine.tar",
-        "engines/e1a2b3/manifest.json",
-        "artifacts/a9f8e7/model.zip",
-        "artifacts/a9f8e7/build.log",
-        "artifacts/a9f8e7/manifest.json",
+        "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar",
+        "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/manifest.json",
+        "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip",
+        "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/build.log",
+        "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/manifest.json",
     ]
     for argv in puts:
         assert argv[:4] == ["--auth", "instance_principal", "--region", "us-ashburn-1"]
         assert argv[argv.index("--part-size") + 1] == "128"
         assert argv[argv.index("--parallel-upload-count") + 1] == "8"
         assert argv[argv.index("--bucket-name") + 1] == "triton-dev-artifacts"
-    engine_tar = host.bucket("engines/e1a2b3/engine.tar")
+    engine_tar = host.bucket("engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar")
     assert sorted(m.name for m in tarfile.open(engine_tar).getmembers() if m.isfile()) == [
         "engine/config.json", "engine/rank0.engine", "tokenizer/config.json", "tokenizer/generation_config.json",
         "tokenizer/special_tokens_map.json", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json",
@@ -735,20 +735,20 @@ def test_upload_skips_objects_already_in_the_bucket_with_the_same_size(tmp_path,
     bucket = tmp_path / "bucket"
     shutil.copytree(first.bucket_dir, bucket)
     # A truncated engine tar (another size) is replaced.
-    (bucket / "engines/e1a2b3/engine.tar").write_bytes(b"partial")
+    (bucket / "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar").write_bytes(b"partial")
 
     second = Host(tmp_path / "two", packer, repository, bucket=bucket)
     result = second.run()
     assert result.returncode == 0, result.stderr
     put_names = [a[a.index("--name") + 1] for a in second.argvs("oci") if "put" in a]
     assert put_names == [
-        "engines/e1a2b3/engine.tar",
-        "engines/e1a2b3/manifest.json",
-        "artifacts/a9f8e7/build.log",
-        "artifacts/a9f8e7/manifest.json",
+        "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar",
+        "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/manifest.json",
+        "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/build.log",
+        "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/manifest.json",
     ]
     log = (second.work / "build.log").read_text()
-    assert "artifacts/a9f8e7/model.zip is already in the bucket with the same size" in log
+    assert "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip is already in the bucket with the same size" in log
 
 
 def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer, repository, built):
@@ -756,7 +756,7 @@ def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer,
     bucket = tmp_path / "bucket"
     shutil.copytree(builder.bucket_dir, bucket)
     assembler = Host(tmp_path / "cpu", packer, repository, bucket=bucket)
-    assembler.write_env(BUILD_MODE="assemble", ARTIFACT_KEY="b0c1d2")
+    assembler.write_env(BUILD_MODE="assemble", ARTIFACT_KEY="b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1")
     result = assembler.run(stdin="\n\n\n")
     assert result.returncode == 0, result.stderr
     manifest = manifest_of(result)
@@ -764,15 +764,15 @@ def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer,
     assert tools == {"docker", "oci"}  # no nvidia-smi, no download, no trtllm-build
     assert [argv[0] for argv in assembler.argvs("docker")] == ["info"]  # no image pulled, no container
     gets = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "get" in argv]
-    assert gets == ["engines/e1a2b3/manifest.json", "engines/e1a2b3/engine.tar"]
-    zip_bytes = assembler.bucket("artifacts/b0c1d2/model.zip").read_bytes()
+    assert gets == ["engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/manifest.json", "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar"]
+    zip_bytes = assembler.bucket("artifacts/b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1/model.zip").read_bytes()
     assert manifest["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
     assert manifest["mode"] == "assemble"
     assert (manifest["gpu"], manifest["trtllmVersion"]) == ("NVIDIA A10", "0.18.2")
     assert manifest["engine"] == manifest_of(build_result)["engine"]
     assert set(manifest["timings"]) == {"preflight", "fetch-engine", "stage", "pack"}
     # Same engine and tokenizer, same repository: the same artifact bytes as the GPU build packed.
-    assert zip_bytes == builder.bucket("artifacts/a9f8e7/model.zip").read_bytes()
+    assert zip_bytes == builder.bucket("artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip").read_bytes()
 
 
 def test_examples_are_fetched_at_the_image_version_when_the_image_has_none(host):
