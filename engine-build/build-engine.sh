@@ -1,78 +1,261 @@
 #!/usr/bin/env bash
-# Builds a TensorRT-LLM engine for engine.prebuiltDir, by hand, on a GPU host of the same GPU model
-# as deployment.shape, inside the same Triton TensorRT-LLM image the deployment runs (engines only
-# load under the TensorRT-LLM version and GPU architecture that built them).
+# The one place that knows how a TensorRT-LLM engine is made: download, quantize or convert, and
+# trtllm-build flags. Runs inside the Triton TensorRT-LLM image the deployment serves with (engines
+# only load under the TensorRT-LLM version and GPU architecture that built them), by hand
+# (docs/engine-by-hand.md) or from build-host.sh on the build instance.
 #
-# usage: build-engine.sh <hf-snapshot-dir> <engine-out-dir>
-# settings (environment, defaults match Pulumi.dev.yaml):
-#   FAMILY=falcon            TensorRT-LLM example family (falcon | llama)
+# usage:
+#   build-engine.sh <hf-snapshot-dir> <engine-out-dir>        convert (or quantize), then build
+#   build-engine.sh convert <hf-snapshot-dir> <checkpoint-dir> quantize or convert only
+#   build-engine.sh build <checkpoint-dir> <engine-out-dir>    trtllm-build only
+#   build-engine.sh download <hf-model-id> <revision> <dir>    snapshot at a pinned revision
+#   build-engine.sh inspect                                    print trtllm_version= and examples=
+#   build-engine.sh flags                                      print the trtllm-build flags, one a line
+#   build-engine.sh --help
+# settings (environment; defaults match Pulumi.dev.yaml):
+#   FAMILY=falcon            falcon | llama (the TensorRT-LLM example family)
 #   DTYPE=bfloat16           float16 | bfloat16
 #   QUANTIZATION=none        none | fp8 | int8_sq | int4_awq | int8_weight_only | int4_weight_only
-#   TP=1                     tensor parallelism (Falcon-7B: 1 only, 71 heads)
+#   TP=1                     tensor parallelism: 1, 2, 4 or 8 (Falcon-7B: 1 only, 71 heads)
 #   MAX_BATCH_SIZE=32  MAX_INPUT_LEN=1024  MAX_OUTPUT_LEN=1024
-#   TRTLLM_EXAMPLES=         a TensorRT-LLM checkout's examples/ at the tag of the image's version
+#   TRTLLM_EXAMPLES=/app/examples   TensorRT-LLM's examples/ at the image's version; the Triton
+#                            TensorRT-LLM images ship them there (tensorrtllm_backend v0.18.2,
+#                            dockerfile/Dockerfile.triton.trt_llm_backend lines 195-200)
+#   HF_TOKEN                 (download only) for gated models; pass it as `docker run -e HF_TOKEN`
+# exit codes: 0 ok, 1 a problem with the environment or the inputs, 2 usage or an invalid setting.
 set -euo pipefail
 
-if [ "$#" -ne 2 ]; then
-  echo "usage: $0 <hf-snapshot-dir> <engine-out-dir>" >&2
-  exit 2
-fi
-model_dir=$1
-engine_dir=$2
-family=${FAMILY:-falcon}
-dtype=${DTYPE:-bfloat16}
-quantization=${QUANTIZATION:-none}
-tp=${TP:-1}
-max_batch_size=${MAX_BATCH_SIZE:-32}
-max_input_len=${MAX_INPUT_LEN:-1024}
-max_output_len=${MAX_OUTPUT_LEN:-1024}
-examples=${TRTLLM_EXAMPLES:?set TRTLLM_EXAMPLES to the examples/ folder of TensorRT-LLM at the image version}
+readonly DEFAULT_EXAMPLES=/app/examples
 
-version=$(python3 -c 'import tensorrt_llm; print(tensorrt_llm.__version__)' 2>/dev/null | tail -n 1)
-echo "TensorRT-LLM ${version} in this image; examples from ${examples}"
+usage() {
+  sed -n '/^# usage:/,/^# exit codes/p' "$0" | sed 's/^# \{0,1\}//'
+}
 
-# Falcon moved under the contrib examples in newer releases.
-converter=""
-for candidate in "${examples}/${family}/convert_checkpoint.py" \
-  "${examples}/models/contrib/${family}/convert_checkpoint.py" \
-  "${examples}/models/core/${family}/convert_checkpoint.py"; do
-  if [ -f "${candidate}" ]; then
-    converter=${candidate}
-    break
-  fi
-done
+fail() {
+  echo "build-engine.sh: $*" >&2
+  exit 1
+}
 
-checkpoint_dir=$(mktemp -d)
-trap 'rm -rf "${checkpoint_dir}"' EXIT
+settings_errors=()
+setting_error() {
+  settings_errors+=("$1")
+}
 
-case "${quantization}" in
-  none)
-    python3 "${converter:?no convert_checkpoint.py for ${family}}" --model_dir "${model_dir}" \
-      --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
-    ;;
-  int8_weight_only | int4_weight_only)
-    python3 "${converter:?no convert_checkpoint.py for ${family}}" --model_dir "${model_dir}" \
-      --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}" \
-      --use_weight_only --weight_only_precision "${quantization%_weight_only}"
-    ;;
-  fp8 | int4_awq | int8_sq)
-    kv_args=()
-    [ "${quantization}" = "fp8" ] && kv_args=(--kv_cache_dtype fp8)
-    python3 "${examples}/quantization/quantize.py" --model_dir "${model_dir}" \
-      --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}" \
-      --qformat "${quantization}" "${kv_args[@]}"
-    ;;
-  *)
-    echo "unknown QUANTIZATION ${quantization}" >&2
+is_positive_int() {
+  [[ $1 =~ ^[1-9][0-9]{0,6}$ ]]
+}
+
+# Every setting checked before any work, all problems reported at once.
+check_settings() {
+  family=${FAMILY:-falcon}
+  dtype=${DTYPE:-bfloat16}
+  quantization=${QUANTIZATION:-none}
+  tp=${TP:-1}
+  max_batch_size=${MAX_BATCH_SIZE:-32}
+  max_input_len=${MAX_INPUT_LEN:-1024}
+  max_output_len=${MAX_OUTPUT_LEN:-1024}
+  case "${family}" in falcon | llama) ;; *) setting_error "FAMILY='${family}' is not supported: use falcon or llama" ;; esac
+  case "${dtype}" in float16 | bfloat16) ;; *) setting_error "DTYPE='${dtype}' is not supported: use float16 or bfloat16" ;; esac
+  case "${quantization}" in
+    none | fp8 | int8_sq | int4_awq | int8_weight_only | int4_weight_only) ;;
+    *) setting_error "QUANTIZATION='${quantization}' is not supported: use none, fp8, int8_sq, int4_awq, int8_weight_only or int4_weight_only" ;;
+  esac
+  case "${tp}" in 1 | 2 | 4 | 8) ;; *) setting_error "TP='${tp}' is not a tensor-parallel size: use 1, 2, 4 or 8 (it must divide the model's attention heads)" ;; esac
+  local name value
+  for name in MAX_BATCH_SIZE MAX_INPUT_LEN MAX_OUTPUT_LEN; do
+    case "${name}" in
+      MAX_BATCH_SIZE) value=${max_batch_size} ;;
+      MAX_INPUT_LEN) value=${max_input_len} ;;
+      MAX_OUTPUT_LEN) value=${max_output_len} ;;
+    esac
+    is_positive_int "${value}" || setting_error "${name}='${value}' is not a positive whole number: set it like ${name}=1024"
+  done
+  if [ "${#settings_errors[@]}" -gt 0 ]; then
+    printf 'build-engine.sh: %s\n' "${settings_errors[@]}" >&2
     exit 2
-    ;;
-esac
+  fi
+}
 
-trtllm-build --checkpoint_dir "${checkpoint_dir}" --output_dir "${engine_dir}" \
-  --gemm_plugin auto --gpt_attention_plugin auto \
-  --remove_input_padding enable --paged_kv_cache enable \
-  --max_batch_size "${max_batch_size}" --max_input_len "${max_input_len}" \
-  --max_seq_len "$((max_input_len + max_output_len))" --workers "${tp}"
+# The trtllm-build arguments that shape the engine (the manifest records exactly these). Names as
+# in TensorRT-LLM's tensorrt_llm/commands/build.py parse_arguments (plugins: add_plugin_argument);
+# --paged_kv_cache is still accepted there as the older spelling of --kv_cache_type paged.
+build_flags() {
+  printf '%s\n' --gemm_plugin auto --gpt_attention_plugin auto \
+    --remove_input_padding enable --paged_kv_cache enable \
+    --max_batch_size "${max_batch_size}" --max_input_len "${max_input_len}" \
+    --max_seq_len "$((max_input_len + max_output_len))" --workers "${tp}"
+}
 
-ls -l "${engine_dir}"
-echo "engine ready: set engine.prebuiltDir to ${engine_dir}"
+trtllm_version() {
+  python3 -c 'import tensorrt_llm; print(tensorrt_llm.__version__)' 2>/dev/null | tail -n 1
+}
+
+examples_dir() {
+  echo "${TRTLLM_EXAMPLES:-${DEFAULT_EXAMPLES}}"
+}
+
+# Falcon moved under the contrib examples in newer releases, Llama under core.
+find_converter() {
+  local examples candidate
+  examples=$(examples_dir)
+  for candidate in "${examples}/${family}/convert_checkpoint.py" \
+    "${examples}/models/core/${family}/convert_checkpoint.py" \
+    "${examples}/models/contrib/${family}/convert_checkpoint.py"; do
+    if [ -f "${candidate}" ]; then
+      echo "${candidate}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+require_image() {
+  command -v python3 >/dev/null 2>&1 ||
+    fail "python3 is not on PATH: run this inside the Triton TensorRT-LLM image (docs/engine-by-hand.md step 2)"
+  version=$(trtllm_version || true)
+  [ -n "${version}" ] ||
+    fail "python3 cannot import tensorrt_llm: run this inside the Triton TensorRT-LLM image (nvcr.io/nvidia/tritonserver:<yy.mm>-trtllm-python-py3), not on the host"
+}
+
+require_model_dir() {
+  local dir=$1
+  [ -d "${dir}" ] || fail "model folder ${dir} does not exist: download the snapshot first (build-engine.sh download ...)"
+  [ -f "${dir}/config.json" ] || fail "${dir} has no config.json: it is not a Hugging Face model snapshot"
+  compgen -G "${dir}/*.safetensors" >/dev/null || compgen -G "${dir}/*.bin" >/dev/null ||
+    fail "${dir} has no *.safetensors or *.bin weights: the download is incomplete; run the download again (it resumes)"
+}
+
+require_writable_parent() {
+  local dir=$1 parent
+  parent=$(dirname "${dir}")
+  mkdir -p "${parent}" 2>/dev/null || fail "cannot create ${parent}: choose an output folder on a writable mount"
+  [ -w "${parent}" ] || fail "${parent} is not writable: choose an output folder on a writable mount"
+}
+
+convert() {
+  local model_dir=$1 checkpoint_dir=$2 converter script
+  require_image
+  require_model_dir "${model_dir}"
+  require_writable_parent "${checkpoint_dir}"
+  case "${quantization}" in
+    fp8 | int4_awq | int8_sq)
+      script="$(examples_dir)/quantization/quantize.py"
+      [ -f "${script}" ] || fail "no ${script}: set TRTLLM_EXAMPLES to TensorRT-LLM's examples/ at version ${version}"
+      ;;
+    *)
+      converter=$(find_converter) ||
+        fail "no convert_checkpoint.py for FAMILY=${family} under $(examples_dir): set TRTLLM_EXAMPLES to TensorRT-LLM's examples/ at version ${version}"
+      ;;
+  esac
+  # A half-written checkpoint from an interrupted run must not be mistaken for a finished one.
+  rm -rf "${checkpoint_dir}"
+  echo "TensorRT-LLM ${version}; examples from $(examples_dir)"
+  # Arguments as parsed by examples/models/contrib/falcon/convert_checkpoint.py (the Llama one takes
+  # the same) and examples/quantization/quantize.py (--qformat, --kv_cache_dtype).
+  local args
+  case "${quantization}" in
+    none)
+      args=("${converter}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}")
+      ;;
+    int8_weight_only | int4_weight_only)
+      args=("${converter}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
+        --use_weight_only --weight_only_precision "${quantization%_weight_only}")
+      ;;
+    fp8)
+      args=("${script}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
+        --qformat fp8 --kv_cache_dtype fp8)
+      ;;
+    int4_awq | int8_sq)
+      args=("${script}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
+        --qformat "${quantization}")
+      ;;
+  esac
+  echo "+ python3 ${args[*]}"
+  python3 "${args[@]}"
+  [ -f "${checkpoint_dir}/config.json" ] || fail "the converter wrote no ${checkpoint_dir}/config.json: see its output above"
+}
+
+build() {
+  local checkpoint_dir=$1 engine_dir=$2 flags rank
+  command -v trtllm-build >/dev/null 2>&1 ||
+    fail "trtllm-build is not on PATH: run this inside the Triton TensorRT-LLM image"
+  [ -f "${checkpoint_dir}/config.json" ] ||
+    fail "${checkpoint_dir} has no config.json: convert first (build-engine.sh convert ...)"
+  require_writable_parent "${engine_dir}"
+  mapfile -t flags < <(build_flags)
+  echo "+ trtllm-build --checkpoint_dir ${checkpoint_dir} --output_dir ${engine_dir} ${flags[*]}"
+  trtllm-build --checkpoint_dir "${checkpoint_dir}" --output_dir "${engine_dir}" "${flags[@]}"
+  for ((rank = 0; rank < tp; rank++)); do
+    [ -s "${engine_dir}/rank${rank}.engine" ] ||
+      fail "trtllm-build wrote no ${engine_dir}/rank${rank}.engine (TP=${tp} needs one engine per rank): see its output above"
+  done
+  [ -f "${engine_dir}/config.json" ] || fail "trtllm-build wrote no ${engine_dir}/config.json: see its output above"
+  ls -l "${engine_dir}"
+}
+
+download() {
+  local model_id=$1 revision=$2 dir=$3 cli
+  [[ ${model_id} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
+    { echo "build-engine.sh: '${model_id}' is not a Hugging Face model id: use <owner>/<name>" >&2 && exit 2; }
+  [ -n "${revision}" ] || { echo "build-engine.sh: the revision is empty: pin a commit sha or tag" >&2 && exit 2; }
+  if command -v hf >/dev/null 2>&1; then
+    cli=hf
+  elif command -v huggingface-cli >/dev/null 2>&1; then
+    cli=huggingface-cli
+  else
+    fail "neither hf nor huggingface-cli is on PATH: run this inside the Triton TensorRT-LLM image (it ships huggingface_hub)"
+  fi
+  require_writable_parent "${dir}"
+  [ -n "${HF_TOKEN:-}" ] || echo "HF_TOKEN is not set: gated models (Llama) will answer 401; public ones download anyway"
+  # Formats the converters never read; downloading them only costs disk and minutes.
+  local args=(download "${model_id}" --revision "${revision}" --local-dir "${dir}" --exclude '*.h5' '*.msgpack' '*.onnx')
+  echo "+ ${cli} ${args[*]}"
+  "${cli}" "${args[@]}"
+  require_model_dir "${dir}"
+}
+
+main() {
+  case "${1:-}" in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    convert | build)
+      [ "$#" -eq 3 ] || { usage >&2 && exit 2; }
+      check_settings
+      "$1" "$2" "$3"
+      ;;
+    download)
+      [ "$#" -eq 4 ] || { usage >&2 && exit 2; }
+      download "$2" "$3" "$4"
+      ;;
+    inspect)
+      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
+      check_settings
+      require_image
+      echo "trtllm_version=${version}"
+      if find_converter >/dev/null && [ -f "$(examples_dir)/quantization/quantize.py" ]; then
+        echo "examples=$(examples_dir)"
+      else
+        echo "examples="
+      fi
+      ;;
+    flags)
+      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
+      check_settings
+      build_flags
+      ;;
+    *)
+      [ "$#" -eq 2 ] || { usage >&2 && exit 2; }
+      [[ $1 != -* ]] || { usage >&2 && exit 2; }
+      check_settings
+      scratch_dir=$(mktemp -d)
+      trap 'rm -rf "${scratch_dir}"' EXIT
+      convert "$1" "${scratch_dir}/checkpoint"
+      build "${scratch_dir}/checkpoint" "$2"
+      echo "engine ready: set engine.prebuiltDir to $2"
+      ;;
+  esac
+}
+
+main "$@"
