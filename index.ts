@@ -12,6 +12,7 @@ import { CatalogModel } from "./components/catalog-model";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config";
 import { containerSpec } from "./components/container-spec";
 import { Iam } from "./components/iam";
+import { checkLocalInputs } from "./components/local-inputs";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
 import { OcirImage } from "./components/ocir-image";
@@ -24,7 +25,13 @@ import { catalogMetadata, signedCallCommand } from "./components/stack-outputs";
 function loadConfig(): StackConfig {
   const result = parseStackConfig(readPulumiConfig());
   for (const warning of result.warnings) pulumi.log.warn(formatConfigError(warning));
-  const errors = [...result.errors, ...result.missingSecrets];
+  // Placeholder OCIDs may be previewed (a pull-request pipeline previews the committed example),
+  // never deployed. The program runs from the project folder: relative paths start there.
+  const placeholders = pulumi.runtime.isDryRun() ? [] : result.placeholders;
+  for (const note of pulumi.runtime.isDryRun() ? result.placeholders : [])
+    pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
+  const local = result.config ? checkLocalInputs(result.config, process.cwd()) : { errors: [], absent: [] };
+  const errors = [...result.errors, ...result.missingSecrets, ...placeholders, ...local.errors, ...local.absent];
   if (errors.length > 0 || result.config === undefined) {
     throw new pulumi.RunError(
       `invalid stack configuration (${errors.length} error(s)):\n${errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}`,

@@ -135,7 +135,10 @@ export const gpuArchitectureRule: Rule = (config) => {
   ];
 };
 
-// OCI Data Science model deployment limits for bring-your-own containers (FACTS.md section 4).
+// OCI Data Science model deployment limits for bring-your-own containers (FACTS.md section 4;
+// variable names: Oracle's "Model Deployment Environment Variables" page, mod-dep-byoc-variables.htm,
+// "Format constraint": under 32 characters, letters, digits and _, starts with a letter, at least 2
+// characters, no trailing _).
 const RESERVED_PORTS = [24224, 8446, 8447];
 const RESERVED_ENV = [
   "MODEL_DEPLOYMENT_OCID",
@@ -164,14 +167,15 @@ export const ociLimitsRule: Rule = (config) => {
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
       problems.push("must start with a letter and hold only A-Z, a-z, 0-9, _");
     if (name.endsWith("_")) problems.push("must not end with _");
+    if (name.length < 2) problems.push("must have at least 2 characters");
     if (name.length >= 32) problems.push("must be shorter than 32 characters");
     if (RESERVED_ENV.includes(name)) problems.push("is reserved by OCI");
     if (Object.hasOwn(managed, name)) problems.push("is set by this stack from other settings");
     if (problems.length > 0) {
       errors.push({
         key,
-        value: name,
-        message: `variable name ${problems.join("; ")}`,
+        value: config.deployment.environment[name],
+        message: `variable name ${name} ${problems.join("; ")}`,
         fix: `rename or remove ${key}`,
       });
     }

@@ -171,7 +171,7 @@ describe("numbers and flags", () => {
         fix: [/deployment\.httpPort/],
       });
     }
-    expectError(parse({ "iam.create": "yes" }).errors, "iam.create", { value: "yes", message: [/boolean/] });
+    expectError(parse({ "iam.create": "yes" }).errors, "iam.create", { value: "yes", message: [/true or false/] });
   });
 
   test("out-of-range values name the bound in the fix", () => {
