@@ -12,7 +12,7 @@ import { CatalogModel } from "./components/catalog-model";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config";
 import { containerSpec } from "./components/container-spec";
 import { Iam } from "./components/iam";
-import { checkLocalInputs } from "./components/local-inputs";
+import { checkLocalInputsOf } from "./components/local-inputs";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
 import { OcirImage } from "./components/ocir-image";
@@ -30,8 +30,14 @@ function loadConfig(): StackConfig {
   const placeholders = pulumi.runtime.isDryRun() ? [] : result.placeholders;
   for (const note of pulumi.runtime.isDryRun() ? result.placeholders : [])
     pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
-  const local = result.config ? checkLocalInputs(result.config, process.cwd()) : { errors: [], absent: [] };
-  const errors = [...result.errors, ...result.missingSecrets, ...placeholders, ...local.errors, ...local.absent];
+  const local = checkLocalInputsOf(result, process.cwd());
+  const errors = [
+    ...result.errors,
+    ...result.missingSecrets,
+    ...placeholders,
+    ...local.errors,
+    ...local.absent,
+  ];
   if (errors.length > 0 || result.config === undefined) {
     throw new pulumi.RunError(
       `invalid stack configuration (${errors.length} error(s)):\n${errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}`,

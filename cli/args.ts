@@ -49,7 +49,9 @@ export function userPath(given: string, env: NodeJS.ProcessEnv = process.env): s
 }
 
 export interface ParsedCommandLine<O extends NonNullable<ParseArgsConfig["options"]>> {
-  readonly values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>["values"];
+  readonly values: ReturnType<
+    typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
+  >["values"];
   readonly positionals: string[];
 }
 

@@ -5,8 +5,8 @@
  * credentials, so it is what a pull-request check runs first.
  */
 import { existsSync } from "node:fs";
-import { ConfigError, formatConfigError, parseStackConfig } from "../components/config";
-import { checkLocalInputs } from "../components/local-inputs";
+import { formatConfigError, parseStackConfig } from "../components/config";
+import { checkLocalInputsOf } from "../components/local-inputs";
 import { readStackFile, StackFile, StackFileError, stackFilePath } from "../components/stack-file";
 import { formatSizingSummary, sizingSummary } from "../components/summary";
 import { EXIT_INVALID, EXIT_OK, InputError, runCommand, UsageError, userPath } from "./args";
@@ -53,9 +53,7 @@ void runCommand(spec, ({ values }) => {
   const projectDir = values.dir === undefined ? process.cwd() : userPath(values.dir);
   const stackFile = loadStackFile(projectDir, values.stack);
   const result = parseStackConfig(stackFile.raw);
-  const local = result.config
-    ? checkLocalInputs(result.config, projectDir)
-    : { errors: [] as ConfigError[], absent: [] as ConfigError[] };
+  const local = checkLocalInputsOf(result, projectDir);
   const errors = [...result.errors, ...local.errors];
   const notes = [...result.missingSecrets, ...result.placeholders, ...local.absent];
   const summary = result.config && errors.length === 0 ? sizingSummary(result.config) : undefined;
@@ -83,7 +81,8 @@ void runCommand(spec, ({ values }) => {
     );
   }
   for (const warning of result.warnings) console.log(`warning: ${formatConfigError(warning)}`);
-  for (const note of notes) console.log(`note (pulumi up fails until it is fixed): ${formatConfigError(note)}`);
+  for (const note of notes)
+    console.log(`note (pulumi up fails until it is fixed): ${formatConfigError(note)}`);
   if (errors.length > 0) {
     console.error(`${stackFile.path}: ${errors.length} error(s)`);
     for (const error of errors) console.error(`error: ${formatConfigError(error)}`);

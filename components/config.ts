@@ -168,7 +168,10 @@ const schema = z.strictObject({
     .strictObject({
       host: z
         .string()
-        .regex(/^(unix|tcp|ssh):\/\/\S+$/, "is not a Docker daemon address with a scheme (unix://, tcp:// or ssh://)")
+        .regex(
+          /^(unix|tcp|ssh):\/\/\S+$/,
+          "is not a Docker daemon address with a scheme (unix://, tcp:// or ssh://)",
+        )
         .optional(),
     })
     .prefault({}),
@@ -198,6 +201,16 @@ export interface ParseResult {
    * `check` and `pulumi preview` (a pull-request pipeline checks the committed example as is).
    */
   readonly placeholders: ConfigError[];
+  /**
+   * Present when some settings are bad: the configuration with stand-ins for them, and their keys,
+   * so checks beyond the rules can still run on the good ones (`withGoodSettings`).
+   */
+  readonly draft?: Draft;
+}
+
+export interface Draft {
+  readonly config: StackConfig;
+  readonly badKeys: ReadonlySet<string>;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -215,7 +228,8 @@ function setCommand(key: string): string {
 
 /** Advice added to every error of a key, where the generic fix would leave the user guessing. */
 const KEY_HINTS: Readonly<Record<string, string>> = {
-  "evaluation.ttlHours": "or remove it to keep the deployment without an expiry: pulumi config rm --path evaluation.ttlHours",
+  "evaluation.ttlHours":
+    "or remove it to keep the deployment without an expiry: pulumi config rm --path evaluation.ttlHours",
   "docker.host":
     "e.g. ssh://opc@10.0.0.5, tcp://10.0.0.5:2376 or unix:///var/run/docker.sock; remove it to use the local daemon",
 };
@@ -415,7 +429,11 @@ function otherKeyErrors(otherKeys: readonly string[]): ConfigError[] {
 
 // The committed example's OCIDs carry "example" where a real OCID has its unique part: fine for an
 // offline check, never for a deployment.
-function placeholderErrors(data: { compartmentId?: string; tenancyId?: string; projectId?: string }): ConfigError[] {
+function placeholderErrors(data: {
+  compartmentId?: string;
+  tenancyId?: string;
+  projectId?: string;
+}): ConfigError[] {
   return (["compartmentId", "tenancyId", "projectId"] as const)
     .filter((key) => data[key]?.includes("example"))
     .map((key) => ({
@@ -426,16 +444,23 @@ function placeholderErrors(data: { compartmentId?: string; tenancyId?: string; p
     }));
 }
 
-/** Whether a rule that read `read` depends on the (bad) setting `bad`, or on part of it. */
+/**
+ * Whether a rule that read `read` depends on the bad setting `bad`. A rule that lists a map (the
+ * environment) still runs when one entry is bad: that entry is left out, so the rule can miss a
+ * problem of the bad entry but never report one that is not there.
+ */
 function overlaps(read: string, bad: string): boolean {
-  return read === bad || bad.startsWith(`${read}.`) || read.startsWith(`${bad}.`);
+  return read === bad || read.startsWith(`${bad}.`);
 }
 
 /**
- * Runs a rule on a view of the configuration that records the settings it reads: a leaf when the
- * rule reads its value, a map when the rule lists its keys.
+ * Runs a check on a view of the configuration that records the settings it reads: a leaf when the
+ * check reads its value, a map when it lists its keys.
  */
-function runRecordingReads(rule: Rule, config: StackConfig): { errors: ConfigError[]; reads: Set<string> } {
+function runRecordingReads<T>(
+  check: (config: StackConfig) => T,
+  config: StackConfig,
+): { result: T; reads: Set<string> } {
   const reads = new Set<string>();
   const view = <T extends object>(node: T, prefix: string): T =>
     new Proxy(node, {
@@ -452,7 +477,7 @@ function runRecordingReads(rule: Rule, config: StackConfig): { errors: ConfigErr
         return Reflect.ownKeys(target);
       },
     });
-  return { errors: rule(view(config, "")), reads };
+  return { result: check(view(config, "")), reads };
 }
 
 /** Settings whose values parse but stand in for what the user wrote, so rules may run on the rest. */
@@ -549,7 +574,11 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
       fix: `set model.architecture (family, layers, hiddenSize, queryHeads, kvHeads, intermediateSize, vocabSize, contextLength, parameterCount, eosTokenId, padTokenId) from the model's config.json, or use one of: ${Object.keys(MODELS).join(", ")}`,
     });
   }
-  if (resolved === undefined || bad.has("model.huggingFaceId") || [...bad].some((key) => overlaps(key, "model.architecture"))) {
+  if (
+    resolved === undefined ||
+    bad.has("model.huggingFaceId") ||
+    [...bad].some((key) => overlaps(key, "model.architecture"))
+  ) {
     bad.add("model.resolved");
     resolved = MODELS[CATALOGUE_MODEL];
   }
@@ -592,17 +621,23 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
     },
     image: { ...data.image, tag: data.image.tag ?? defaultTag(data.image.source) },
   };
+  const draft: Draft = { config, badKeys: bad };
   const runTrusted = (rules: readonly Rule[]): ConfigError[] =>
-    rules.flatMap((rule) => {
-      const run = runRecordingReads(rule, config);
-      const dependsOnBad = [...run.reads].some((read) => [...bad].some((key) => overlaps(read, key)));
-      return dependsOnBad ? [] : run.errors;
-    });
+    rules.flatMap((rule) => withGoodSettings(draft, rule) ?? []);
   warnings.push(...runTrusted(WARNING_RULES));
   errors.push(...runTrusted(RULES));
   const placeholders = placeholderErrors(data);
-  if (errors.length > 0) return { errors: errors.map(withHint), warnings, missingSecrets, placeholders };
+  if (errors.length > 0) {
+    return { errors: errors.map(withHint), warnings, missingSecrets, placeholders, draft };
+  }
   return { config, errors, warnings, missingSecrets, placeholders };
+}
+
+/** What `check` returns on the draft, or undefined when it read a bad setting (its verdict would judge a stand-in). */
+export function withGoodSettings<T>(draft: Draft, check: (config: StackConfig) => T): T | undefined {
+  const run = runRecordingReads(check, draft.config);
+  const dependsOnBad = [...run.reads].some((read) => [...draft.badKeys].some((key) => overlaps(read, key)));
+  return dependsOnBad ? undefined : run.result;
 }
 
 /** One line per problem: key, value, what is wrong, how to fix it. */

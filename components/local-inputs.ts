@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import type { ModelFamily, Quantization } from "./catalog";
-import type { ConfigError, StackConfig } from "./config";
+import { type ConfigError, type ParseResult, type StackConfig, withGoodSettings } from "./config";
 
 export interface LocalInputsReport {
   /** What is wrong with folders that are here. */
@@ -89,7 +89,9 @@ function readEngineConfig(file: string): { config?: Record<string, unknown>; pro
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    return { problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    return {
+      problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    };
   }
   try {
     const parsed: unknown = JSON.parse(text);
@@ -236,7 +238,9 @@ export function engineConfigMismatches(
         value: config.engine.quantization,
         message: `does not match the engine: ${configFile} has pretrained_config.quantization.quant_algo ${JSON.stringify(quantAlgo ?? null)}${engineScheme ? ` (${engineScheme})` : ""}`,
         fix: `${rebuild}, or, if the engine is the one you want, ${
-          engineScheme ? `pulumi config set --path engine.quantization ${engineScheme}` : "build one with a scheme this stack supports"
+          engineScheme
+            ? `pulumi config set --path engine.quantization ${engineScheme}`
+            : "build one with a scheme this stack supports"
         }`,
       });
     }
@@ -295,7 +299,8 @@ export function checkSnapshotFolder(config: StackConfig, folder: string): Config
   const has = (name: string): boolean => existsSync(path.join(folder, name));
   const missing: string[] = [];
   if (!has("tokenizer.json") && !has("tokenizer.model")) missing.push("tokenizer.json (or tokenizer.model)");
-  if (!has("tokenizer_config.json") && !has("config.json")) missing.push("tokenizer_config.json (or config.json)");
+  if (!has("tokenizer_config.json") && !has("config.json"))
+    missing.push("tokenizer_config.json (or config.json)");
   if (missing.length === 0) return [];
   return [
     {
@@ -319,4 +324,15 @@ export function checkLocalInputs(config: StackConfig, baseDir: string): LocalInp
     if (folder !== undefined) report.errors.push(...checkSnapshotFolder(config, folder));
   }
   return report;
+}
+
+/**
+ * The folder checks for a parse result: on the configuration when it is valid, otherwise on its good
+ * settings, so a folder problem is reported in the same pass as the configuration's errors.
+ */
+export function checkLocalInputsOf(result: ParseResult, baseDir: string): LocalInputsReport {
+  if (result.config !== undefined) return checkLocalInputs(result.config, baseDir);
+  const fromDraft =
+    result.draft && withGoodSettings(result.draft, (config) => checkLocalInputs(config, baseDir));
+  return fromDraft ?? { errors: [], absent: [] };
 }

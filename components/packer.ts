@@ -944,7 +944,9 @@ function deflateBound(bytes: number): number {
  * slightly larger), and per entry a local header, a data descriptor and a central directory record,
  * each with its name and ZIP64 fields, plus the end records.
  */
-export function zipSizeBound(entries: readonly { kind: "file" | "dir"; zipPath: string; size?: number }[]): number {
+export function zipSizeBound(
+  entries: readonly { kind: "file" | "dir"; zipPath: string; size?: number }[],
+): number {
   let bytes = 22 + 56 + 20;
   for (const entry of entries) {
     bytes += 2 * Buffer.byteLength(entry.zipPath) + 256;

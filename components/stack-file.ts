@@ -50,7 +50,9 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
   const path = stackFilePath(projectDir, stack);
   const document = readDocument(path);
   if (!isMap(document)) {
-    throw new StackFileError(`${path} must be a map with a 'config:' key; it holds ${JSON.stringify(document)}`);
+    throw new StackFileError(
+      `${path} must be a map with a 'config:' key; it holds ${JSON.stringify(document)}`,
+    );
   }
   const entries = document.config ?? {};
   if (!isMap(entries)) {
@@ -65,7 +67,8 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
   let ociRegion: string | undefined;
   for (const [fullKey, value] of Object.entries(entries)) {
     const colon = fullKey.indexOf(":");
-    const [namespace, key] = colon >= 0 ? [fullKey.slice(0, colon), fullKey.slice(colon + 1)] : [PROJECT, fullKey];
+    const [namespace, key] =
+      colon >= 0 ? [fullKey.slice(0, colon), fullKey.slice(colon + 1)] : [PROJECT, fullKey];
     if (namespace !== PROJECT) {
       otherKeys.push(fullKey);
       if (fullKey === "oci:region") ociRegion = typeof value === "string" ? value : undefined;
