@@ -13,7 +13,7 @@ import {
   QUANTIZATIONS,
   Quantization,
 } from "./catalog";
-import { Rule, RULES, WARNING_RULES } from "./rules";
+import { type Rule, RULES, WARNING_RULES } from "./rules";
 
 export const PROJECT = "triton-trtllm-oci";
 
