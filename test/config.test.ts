@@ -432,6 +432,11 @@ describe("errors in one pass, whatever their kind", () => {
     assert.equal(errors.find((e) => e.key === "deployment.shape")?.value, "VM.GPU.B200.1");
   });
 
+  test("a broken serving section does not silence the environment's variable-name errors", () => {
+    const { errors } = parse({ serving: "hello", "deployment.environment": { X: "1" } });
+    assert.deepEqual(keys(errors), ["deployment.environment.X", "serving"]);
+  });
+
   test("a section given as text is one error that says a map is expected (not 'a object')", () => {
     const error = expectError(parse({ deployment: "hello" }).errors, "deployment", {
       value: "hello",
