@@ -114,7 +114,7 @@ function field(root: Record<string, unknown>, dotted: string): unknown {
 }
 
 /** The engine folder's rank files and config.json against the stack's engine.* settings. */
-export function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
+function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
   const errors: ConfigError[] = [];
   const given = config.engine.prebuiltDir;
   let names: string[];
@@ -179,7 +179,7 @@ export function checkEngineFolder(config: StackConfig, folder: string): ConfigEr
  * Where the engine's config.json disagrees with the stack: one error per setting, naming the stack's
  * key, both values and the two ways to make them agree.
  */
-export function engineConfigMismatches(
+function engineConfigMismatches(
   config: StackConfig,
   engineConfig: Record<string, unknown>,
   configFile: string,
@@ -295,7 +295,7 @@ export function engineConfigMismatches(
  * and tokenizer_config.json or config.json to pick the tokenizer class. `existsSync` follows links,
  * so a Hugging Face cache snapshot whose blob was never downloaded counts as missing.
  */
-export function checkSnapshotFolder(config: StackConfig, folder: string): ConfigError[] {
+function checkSnapshotFolder(config: StackConfig, folder: string): ConfigError[] {
   const has = (name: string): boolean => existsSync(path.join(folder, name));
   const missing: string[] = [];
   if (!has("tokenizer.json") && !has("tokenizer.model")) missing.push("tokenizer.json (or tokenizer.model)");

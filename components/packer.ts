@@ -320,7 +320,7 @@ interface ResolvedSource {
  * The model's cache folder when `realDir` is a snapshot of the Hugging Face cache layout
  * (`huggingface-cli download` without `--local-dir`): `<cache>/snapshots/<rev>` beside `<cache>/blobs`.
  */
-export async function huggingFaceCacheRoot(realDir: string): Promise<string | undefined> {
+async function huggingFaceCacheRoot(realDir: string): Promise<string | undefined> {
   const snapshots = path.dirname(realDir);
   if (path.basename(snapshots) !== "snapshots") return undefined;
   const cacheRoot = path.dirname(snapshots);
@@ -923,7 +923,7 @@ function writeFailure(reason: unknown, tmpPath: string, absOut: string, bytesWri
   );
 }
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
   let value = bytes;
   let unit = 0;
@@ -982,7 +982,7 @@ function isRunning(pid: number): boolean {
  * by a reboot, never removed its own. Partials of runs still going are left alone. Returns the
  * removed paths.
  */
-export async function removeStalePartials(dir: string): Promise<string[]> {
+async function removeStalePartials(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(dir)) {
     const match = PARTIAL_NAME.exec(name);

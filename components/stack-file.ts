@@ -41,7 +41,7 @@ function readDocument(path: string): unknown {
     return parse(text) ?? {};
   } catch (error) {
     throw new StackFileError(
-      `${path} is not valid YAML: ${(error as Error).message.split("\n")[0]}. Fix the file, or recreate it with 'pulumi config set'`,
+      `${path} is not valid YAML: ${(error as Error).message.split("\n")[0].replace(/:$/, "")}. Fix the file, or recreate it with 'pulumi config set'`,
     );
   }
 }
