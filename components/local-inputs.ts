@@ -252,6 +252,15 @@ function engineConfigMismatches(
     field(engineConfig, "pretrained_config.mapping.tp_size"),
     "pulumi config set --path engine.tensorParallel <its tp_size>",
   );
+  const pipelineStages = field(engineConfig, "pretrained_config.mapping.pp_size");
+  if (pipelineStages !== undefined && pipelineStages !== 1) {
+    errors.push({
+      key: "engine.prebuiltDir",
+      value: config.engine.prebuiltDir,
+      message: `holds an engine split into ${JSON.stringify(pipelineStages)} pipeline stages (pretrained_config.mapping.pp_size in ${configFile}); the deployment runs one MPI rank per tensor-parallel GPU only`,
+      fix: `${rebuild} without --pp_size`,
+    });
+  }
   compare(
     "engine.maxBatchSize",
     config.engine.maxBatchSize,

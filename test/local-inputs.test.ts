@@ -135,6 +135,14 @@ describe("engine folder", () => {
     expectError(errors, "engine.maxOutputLen", { message: [/= 2048/, /max_seq_len 1024/] });
   });
 
+  test("an engine split into pipeline stages is refused: the deployment runs tensor parallelism only", () => {
+    const config = falconEngineConfig();
+    config.pretrained_config.mapping = { world_size: 2, tp_size: 1, pp_size: 2 };
+    expectError(check({}, engineFolder({ config })).errors, "engine.prebuiltDir", {
+      message: [/2 pipeline stages/, /pp_size/],
+    });
+  });
+
   test("each stack quantization matches the QuantAlgo TensorRT-LLM writes for it", () => {
     const cases: [string, string | null][] = [
       ["none", null],
