@@ -231,8 +231,16 @@ describe("the program", { timeout: 240_000 }, () => {
       }),
     );
     rmSync(path.join(workspace.modelDir, "tokenizer.json"));
+    // The folders are named here rather than taken from the dev stack's launch options.
+    const folders = {
+      [`${PROJECT}:engine`]: JSON.stringify({ maxBatchSize: 32, prebuiltDir: workspace.engineDir }),
+      [`${PROJECT}:model`]: JSON.stringify({
+        huggingFaceId: "tiiuae/falcon-7b-instruct",
+        localDir: workspace.modelDir,
+      }),
+    };
     const result = await launchProgram({
-      ...(await devStackLaunchOptions({}, workspace)),
+      ...(await devStackLaunchOptions(folders, workspace)),
       timeoutMs: 120_000,
     });
     assert.notEqual(result.exitCode, 0);
