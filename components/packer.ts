@@ -32,8 +32,7 @@
  * has room for the zip. Every I/O error names the file it happened on.
  */
 import { randomBytes } from "node:crypto";
-import { close, createReadStream, open, read, type Stats, writev } from "node:fs";
-import { constants } from "node:fs";
+import { close, constants, createReadStream, open, read, type Stats, writev } from "node:fs";
 import { access, lstat, readdir, realpath, rename, stat, statfs, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -979,21 +978,15 @@ function isRunning(pid: number): boolean {
 
 /**
  * Removes the partial zips in `dir` whose writer is gone: a run killed by SIGKILL or SIGHUP, or cut
- * by a reboot, never removed its own. Partials of runs still going are left alone. Returns the
- * removed paths.
+ * by a reboot, never removed its own. Partials of runs still going are left alone; one that another
+ * run removes first is no error.
  */
-async function removeStalePartials(dir: string): Promise<string[]> {
-  const removed: string[] = [];
+async function removeStalePartials(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
     const match = PARTIAL_NAME.exec(name);
     if (match === null || isRunning(Number(match[1]))) continue;
-    const stale = path.join(dir, name);
-    await unlink(stale).then(
-      () => removed.push(stale),
-      () => undefined,
-    );
+    await unlink(path.join(dir, name)).catch(() => undefined);
   }
-  return removed;
 }
 
 /**
