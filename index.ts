@@ -27,6 +27,7 @@ import {
 import { buildPreconditionErrors, pickAvailabilityDomain, pickPlatformImage } from "./components/engine-build-inputs";
 import { expiryClock } from "./components/expiry";
 import { Iam } from "./components/iam";
+import { checkLocalInputsOf } from "./components/local-inputs";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
 import { OcirImage, ocirRegistry } from "./components/ocir-image";
@@ -45,7 +46,19 @@ function fail(errors: { key: string; value: unknown; message: string; fix: strin
 function loadConfig(): StackConfig {
   const result = parseStackConfig(readPulumiConfig());
   for (const warning of result.warnings) pulumi.log.warn(formatConfigError(warning));
-  const errors = [...result.errors, ...result.missingSecrets];
+  // Placeholder OCIDs may be previewed (a pull-request pipeline previews the committed example),
+  // never deployed. The program runs from the project folder: relative paths start there.
+  const placeholders = pulumi.runtime.isDryRun() ? [] : result.placeholders;
+  for (const note of pulumi.runtime.isDryRun() ? result.placeholders : [])
+    pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
+  const local = checkLocalInputsOf(result, process.cwd());
+  const errors = [
+    ...result.errors,
+    ...result.missingSecrets,
+    ...placeholders,
+    ...local.errors,
+    ...local.absent,
+  ];
   if (errors.length > 0 || result.config === undefined) fail(errors);
   return result.config;
 }

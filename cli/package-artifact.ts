@@ -3,40 +3,47 @@
  * OCI Data Science takes as a model artifact:
  *   npm run -s package-artifact -- <modelRepoDir> <out.zip>
  * The zip's top folder is named after <modelRepoDir>. Prints one JSON line {"sha256","bytes","entries"}
- * on stdout; on error prints the message on stderr and exits 1. Ctrl-C removes the partial zip.
+ * on stdout. Ctrl-C, SIGTERM and SIGHUP remove the partial zip; one left by a run killed outright
+ * is removed by the next run.
  */
 import path from "node:path";
 import { packZip, PackError } from "../components/packer";
+import { EXIT_OK, InputError, runCommand, userPath } from "./args";
 
-async function main(args: string[]): Promise<number> {
-  if (args.length !== 2) {
-    console.error("usage: npm run -s package-artifact -- <modelRepoDir> <out.zip>");
-    return 1;
-  }
-  const [repoDir, outPath] = args;
-  const folder = path.basename(path.resolve(repoDir));
+const spec = {
+  name: "package-artifact",
+  synopsis: "<modelRepoDir> <out.zip>",
+  help: [
+    "Packs a complete model repository (ensemble, preprocessing, postprocessing, tensorrt_llm with",
+    "its rank<N>.engine and config.json, tokenizer/) into a deterministic zip named <out.zip>, whose",
+    'top folder is named after <modelRepoDir>. Prints {"sha256","bytes","entries"} as one JSON line.',
+    "Paths are relative to the folder you run the command in.",
+    "",
+    "exit 0 ok, 1 incomplete repository or an I/O error (the message names the file), 2 usage",
+  ].join("\n"),
+  options: {},
+  positionals: 2,
+} as const;
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+void runCommand(spec, async ({ positionals }) => {
+  const [repoDir, outPath] = positionals.map((given) => userPath(given));
+  const folder = path.basename(repoDir);
   const controller = new AbortController();
   const abort = (): void => controller.abort();
-  process.once("SIGINT", abort);
-  process.once("SIGTERM", abort);
+  for (const signal of STOP_SIGNALS) process.once(signal, abort);
   try {
     const result = await packZip([{ dir: repoDir, zipPrefix: folder }], outPath, {
       requireCompleteArtifact: { repositoryFolder: folder },
       signal: controller.signal,
     });
     console.log(JSON.stringify({ sha256: result.sha256, bytes: result.bytes, entries: result.entries }));
-    return 0;
-  } catch (err) {
-    // Refusals and system errors (EACCES, ENOSPC...) are the user's to fix: the message says it all.
-    const expected = err instanceof PackError || (err instanceof Error && "syscall" in err);
-    console.error(expected ? `package-artifact: ${(err as Error).message}` : err);
-    return 1;
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof PackError) throw new InputError(error.message);
+    throw error;
   } finally {
-    process.off("SIGINT", abort);
-    process.off("SIGTERM", abort);
+    for (const signal of STOP_SIGNALS) process.off(signal, abort);
   }
-}
-
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
 });

@@ -13,7 +13,7 @@ import {
   QUANTIZATIONS,
   Quantization,
 } from "./catalog";
-import { RULES, WARNING_RULES } from "./rules";
+import { type Rule, RULES, WARNING_RULES } from "./rules";
 
 export const PROJECT = "triton-trtllm-oci";
 
@@ -37,6 +37,8 @@ export interface RawStackConfig {
   readonly ociRegion?: string;
   /** Names of the secret keys that are set, never their values. */
   readonly secretsSet: ReadonlySet<string>;
+  /** Every key outside the project's namespace, in full (`oci:region`, `docker:host`...). */
+  readonly otherKeys?: readonly string[];
 }
 
 const OCID = /^ocid1\.([a-z0-9]+)\.(oc[0-9]+)\.[a-z0-9-]*\.[a-z0-9]{20,}$/;
@@ -164,7 +166,17 @@ const schema = z.strictObject({
     })
     .prefault({}),
   iam: z.strictObject({ create: flag.default(true) }).prefault({}),
-  docker: z.strictObject({ host: z.string().min(1).optional() }).prefault({}),
+  docker: z
+    .strictObject({
+      host: z
+        .string()
+        .regex(
+          /^(unix|tcp|ssh):\/\/\S+$/,
+          "is not a Docker daemon address with a scheme (unix://, tcp:// or ssh://)",
+        )
+        .optional(),
+    })
+    .prefault({}),
   evaluation: z.strictObject({ ttlHours: integer(1, 24 * 90).optional() }).prefault({}),
 });
 
@@ -186,6 +198,21 @@ export interface ParseResult {
   readonly warnings: ConfigError[];
   /** Required secrets that are not set: errors for the program, notes for `check`. */
   readonly missingSecrets: ConfigError[];
+  /**
+   * OCIDs still holding the committed example's placeholders: errors for `pulumi up`, notes for
+   * `check` and `pulumi preview` (a pull-request pipeline checks the committed example as is).
+   */
+  readonly placeholders: ConfigError[];
+  /**
+   * Present when some settings are bad: the configuration with stand-ins for them, and their keys,
+   * so checks beyond the rules can still run on the good ones (`withGoodSettings`).
+   */
+  readonly draft?: Draft;
+}
+
+export interface Draft {
+  readonly config: StackConfig;
+  readonly badKeys: ReadonlySet<string>;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -199,6 +226,19 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function setCommand(key: string): string {
   return `pulumi config set --path '${key}' <value>`;
+}
+
+/** Advice added to every error of a key, where the generic fix would leave the user guessing. */
+const KEY_HINTS: Readonly<Record<string, string>> = {
+  "evaluation.ttlHours":
+    "or remove it to keep the deployment without an expiry: pulumi config rm --path evaluation.ttlHours",
+  "docker.host":
+    "e.g. ssh://opc@10.0.0.5, tcp://10.0.0.5:2376 or unix:///var/run/docker.sock; remove it to use the local daemon",
+};
+
+function withHint(error: ConfigError): ConfigError {
+  const hint = KEY_HINTS[error.key];
+  return hint === undefined ? error : { ...error, fix: `${error.fix}; ${hint}` };
 }
 
 function schemaIssueToError(issue: z.core.$ZodIssue, values: unknown): ConfigError[] {
@@ -251,8 +291,18 @@ function schemaIssueToError(issue: z.core.$ZodIssue, values: unknown): ConfigErr
   }
 }
 
+const EXPECTED_NAMES: Readonly<Record<string, string>> = {
+  int: "a whole number",
+  number: "a number",
+  string: "text",
+  boolean: "true or false",
+  object: "a map of settings (key: value lines below it)",
+  record: "a map of settings (key: value lines below it)",
+  array: "a list",
+};
+
 function describeExpected(expected: string): string {
-  return expected === "int" ? "a whole number" : `a ${expected}`;
+  return EXPECTED_NAMES[expected] ?? expected;
 }
 
 function shapeAt(path: readonly PropertyKey[]): Record<string, unknown> {
@@ -315,13 +365,172 @@ function defaultTag(source: string): string {
   return colon >= 0 ? lastSegment.slice(colon + 1) : "latest";
 }
 
+// Namespaces a stack file may hold: this project's and those of the providers and engine it uses.
+const KNOWN_NAMESPACES = [PROJECT, "oci", "docker", "command", "pulumi"];
+// The OCI provider's settings (node_modules/@pulumi/oci/config/vars.d.ts, @pulumi/oci 4.20.0; the
+// rules test compares the two): any other `oci:` key is a typo the provider would ignore.
+export const OCI_PROVIDER_KEYS = [
+  "auth",
+  "configFileProfile",
+  "disableAutoRetries",
+  "dualStackEndpointEnabled",
+  "fingerprint",
+  "ignoreDefinedTags",
+  "privateKey",
+  "privateKeyPassword",
+  "privateKeyPath",
+  "realmSpecificServiceEndpointTemplateEnabled",
+  "region",
+  "retriesConfigFile",
+  "retryDurationSeconds",
+  "tenancyOcid",
+  "testTimeMaintenanceRebootDue",
+  "tokenExchangeAuth",
+  "tokenExchangeClientId",
+  "tokenExchangeClientSecret",
+  "tokenExchangeDomainUrl",
+  "tokenExchangePublicKey",
+  "tokenExchangeRequestedTokenType",
+  "tokenExchangeResourceType",
+  "tokenExchangeRpstExp",
+  "tokenExchangeSubjectTokenType",
+  "userOcid",
+  "workloadIdentityTokenPath",
+];
+
+function otherKeyErrors(otherKeys: readonly string[]): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const fullKey of otherKeys) {
+    const colon = fullKey.indexOf(":");
+    const namespace = fullKey.slice(0, colon);
+    const name = fullKey.slice(colon + 1);
+    if (!KNOWN_NAMESPACES.includes(namespace)) {
+      const guess = closest(namespace, KNOWN_NAMESPACES);
+      errors.push({
+        key: fullKey,
+        value: namespace,
+        message: `is in namespace '${namespace}', which nothing in this stack reads: the setting would be ignored`,
+        fix: guess
+          ? `did you mean '${guess}:${name}'? pulumi config rm ${fullKey} and set it again under ${guess}:`
+          : `pulumi config rm ${fullKey}; this stack reads ${KNOWN_NAMESPACES.map((n) => `${n}:`).join(", ")}`,
+      });
+    } else if (namespace === "oci" && !OCI_PROVIDER_KEYS.includes(name.split(".")[0])) {
+      const guess = closest(name, OCI_PROVIDER_KEYS);
+      errors.push({
+        key: fullKey,
+        value: name,
+        message: "is not a setting of the OCI provider: it would be ignored",
+        fix: guess
+          ? `did you mean 'oci:${guess}'? pulumi config rm ${fullKey}; pulumi config set oci:${guess} <value>`
+          : `pulumi config rm ${fullKey}; the OCI provider reads: ${OCI_PROVIDER_KEYS.join(", ")}`,
+      });
+    }
+  }
+  return errors;
+}
+
+// The committed example's OCIDs carry "example" where a real OCID has its unique part: fine for an
+// offline check, never for a deployment.
+function placeholderErrors(data: {
+  compartmentId?: string;
+  tenancyId?: string;
+  projectId?: string;
+}): ConfigError[] {
+  return (["compartmentId", "tenancyId", "projectId"] as const)
+    .filter((key) => data[key]?.includes("example"))
+    .map((key) => ({
+      key,
+      value: data[key],
+      message: "is the placeholder of the committed example, not an OCID of your tenancy",
+      fix: `pulumi config set ${key} <your ${key === "tenancyId" ? "tenancy" : key === "projectId" ? "Data Science project" : "compartment"} OCID>`,
+    }));
+}
+
+/**
+ * Whether a rule that read `read` depends on the bad setting `bad`. A rule that lists a map (the
+ * environment) still runs when one entry is bad: that entry is left out, so the rule can miss a
+ * problem of the bad entry but never report one that is not there.
+ */
+function overlaps(read: string, bad: string): boolean {
+  return read === bad || read.startsWith(`${bad}.`);
+}
+
+/**
+ * Runs a check on a view of the configuration that records the settings it reads: a leaf when the
+ * check reads its value, a map when it lists its keys.
+ */
+function runRecordingReads<T>(
+  check: (config: StackConfig) => T,
+  config: StackConfig,
+): { result: T; reads: Set<string> } {
+  const reads = new Set<string>();
+  const view = <T extends object>(node: T, prefix: string): T =>
+    new Proxy(node, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof property !== "string") return value;
+        const key = prefix === "" ? property : `${prefix}.${property}`;
+        if (value !== null && typeof value === "object" && !Array.isArray(value)) return view(value, key);
+        reads.add(key);
+        return value;
+      },
+      ownKeys(target) {
+        reads.add(prefix);
+        return Reflect.ownKeys(target);
+      },
+    });
+  return { result: check(view(config, "")), reads };
+}
+
+/** Settings whose values parse but stand in for what the user wrote, so rules may run on the rest. */
+const STAND_INS: Readonly<Record<string, unknown>> = {
+  compartmentId: "ocid1.compartment.oc1..aaaaaaaastandinstandinstandinstandinstandin",
+};
+
+/**
+ * The values with every setting the schema refused taken out (back to its default) or replaced by a
+ * stand-in, parsed: what the cross-field rules run on when some settings are bad, so one bad
+ * setting never hides the errors of the others. Undefined when nothing usable is left.
+ */
+function parseWithoutBadSettings(
+  values: Record<string, unknown>,
+  issues: readonly z.core.$ZodIssue[],
+): ParsedSchema | undefined {
+  const repaired = structuredClone(values);
+  for (const issue of issues) {
+    const paths =
+      issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    for (const path of paths) {
+      if (path.length === 0) return undefined;
+      const parent = valueAt(repaired, path.slice(0, -1));
+      if (parent !== null && typeof parent === "object") {
+        Reflect.deleteProperty(parent, path[path.length - 1]);
+      }
+      const standIn = STAND_INS[path.map(String).join(".")];
+      if (standIn !== undefined) repaired[String(path[0])] = standIn;
+    }
+  }
+  const reparsed = schema.safeParse(repaired);
+  return reparsed.success ? reparsed.data : undefined;
+}
+
+function issueKeys(issue: z.core.$ZodIssue): string[] {
+  const key = issue.path.map(String).join(".");
+  return issue.code === "unrecognized_keys" ? [] : [key];
+}
+
+const CATALOGUE_MODEL = "tiiuae/falcon-7b-instruct";
+
 /**
  * Parse and validate a stack's configuration. Never throws for bad input: every problem comes back
- * in `errors`, so the caller can report them all at once.
+ * in `errors`, whatever its kind, so the caller can report them all at once. A setting the schema
+ * refuses is left out of the cross-field rules that read it; the other rules still run.
  */
 export function parseStackConfig(raw: RawStackConfig): ParseResult {
   const errors: ConfigError[] = [];
   const warnings: ConfigError[] = [];
+  /** Keys already reported: rules that read them are skipped, since they would judge a stand-in. */
+  const bad = new Set<string>();
   const values = Object.fromEntries(
     Object.entries(raw.values).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)),
   );
@@ -342,18 +551,24 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
       message: "must name the OCI region of the stack",
       fix: "pulumi config set oci:region <region, e.g. us-ashburn-1>",
     });
+    bad.add("region");
   }
+  errors.push(...otherKeyErrors(raw.otherKeys ?? []));
 
   const parsed = schema.safeParse(values);
-  if (!parsed.success) {
+  let data: ParsedSchema | undefined;
+  if (parsed.success) {
+    data = parsed.data;
+  } else {
     errors.push(...parsed.error.issues.flatMap((issue) => schemaIssueToError(issue, values)));
-    return { errors, warnings, missingSecrets };
+    for (const key of parsed.error.issues.flatMap(issueKeys)) bad.add(key);
+    data = parseWithoutBadSettings(values, parsed.error.issues);
   }
-  const data = parsed.data;
+  if (data === undefined) return { errors: errors.map(withHint), warnings, missingSecrets, placeholders: [] };
 
   const catalogued = MODELS[data.model.huggingFaceId];
-  const resolved = data.model.architecture ?? catalogued;
-  if (resolved === undefined) {
+  let resolved = data.model.architecture ?? catalogued;
+  if (resolved === undefined && !bad.has("model.huggingFaceId") && !bad.has("model.architecture")) {
     errors.push({
       key: "model.architecture",
       value: data.model.huggingFaceId,
@@ -361,6 +576,15 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
       fix: `set model.architecture (family, layers, hiddenSize, queryHeads, kvHeads, intermediateSize, vocabSize, contextLength, parameterCount, eosTokenId, padTokenId) from the model's config.json, or use one of: ${Object.keys(MODELS).join(", ")}`,
     });
   }
+  if (
+    resolved === undefined ||
+    bad.has("model.huggingFaceId") ||
+    [...bad].some((key) => overlaps(key, "model.architecture"))
+  ) {
+    bad.add("model.resolved");
+    resolved = MODELS[CATALOGUE_MODEL];
+  }
+  const buildShapeSet = data.build.shape !== undefined;
   for (const [key, name] of [
     ["deployment.shape", data.deployment.shape],
     ["build.shape", data.build.shape],
@@ -372,8 +596,11 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
         message: "is not a GPU shape in the built-in catalogue",
         fix: `use one of: ${GPU_SHAPES.map((s) => s.name).join(", ")}`,
       });
+      bad.add(key);
     }
   }
+  // build.shape follows deployment.shape unless set.
+  if (bad.has("deployment.shape") && !buildShapeSet) bad.add("build.shape");
   if (/^(main|master|HEAD)$/.test(data.model.revision)) {
     warnings.push({
       key: "model.revision",
@@ -382,21 +609,37 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
       fix: "pin the 40-hex commit of the model snapshot: pulumi config set --path model.revision <commit>",
     });
   }
-  if (resolved === undefined || errors.some((error) => error.key !== "oci:region")) {
-    return { errors, warnings, missingSecrets };
-  }
 
+  const standInShape = GPU_SHAPES[0].name;
+  const deploymentShape = bad.has("deployment.shape") ? standInShape : data.deployment.shape;
   const config: StackConfig = {
     ...data,
     region: raw.ociRegion ?? "",
     model: { ...data.model, resolved },
-    build: { ...data.build, shape: data.build.shape ?? data.deployment.shape },
+    deployment: { ...data.deployment, shape: deploymentShape },
+    build: {
+      ...data.build,
+      shape: bad.has("build.shape") ? standInShape : (data.build.shape ?? deploymentShape),
+    },
     image: { ...data.image, tag: data.image.tag ?? defaultTag(data.image.source) },
   };
-  warnings.push(...WARNING_RULES.flatMap((rule) => rule(config)));
-  errors.push(...RULES.flatMap((rule) => rule(config)));
-  if (errors.length > 0) return { errors, warnings, missingSecrets };
-  return { config, errors, warnings, missingSecrets };
+  const draft: Draft = { config, badKeys: bad };
+  const runTrusted = (rules: readonly Rule[]): ConfigError[] =>
+    rules.flatMap((rule) => withGoodSettings(draft, rule) ?? []);
+  warnings.push(...runTrusted(WARNING_RULES));
+  errors.push(...runTrusted(RULES));
+  const placeholders = placeholderErrors(data);
+  if (errors.length > 0) {
+    return { errors: errors.map(withHint), warnings, missingSecrets, placeholders, draft };
+  }
+  return { config, errors, warnings, missingSecrets, placeholders };
+}
+
+/** What `check` returns on the draft, or undefined when it read a bad setting (its verdict would judge a stand-in). */
+export function withGoodSettings<T>(draft: Draft, check: (config: StackConfig) => T): T | undefined {
+  const run = runRecordingReads(check, draft.config);
+  const dependsOnBad = [...run.reads].some((read) => [...draft.badKeys].some((key) => overlaps(read, key)));
+  return dependsOnBad ? undefined : run.result;
 }
 
 /** One line per problem: key, value, what is wrong, how to fix it. */

@@ -23,12 +23,17 @@
  *
  * Symlinks are followed and stored as the content of their target, never as links: the artifact is
  * unpacked by OCI, where a link could point anywhere. A link must resolve to a regular file under its
- * source's `symlinkRoot` (the source dir by default); links to directories are refused because they
- * can loop or duplicate a tree.
+ * source's `symlinkRoot`: the source dir by default, or, for a Hugging Face cache snapshot
+ * (`<cache>/models--<owner>--<name>/snapshots/<rev>`, whose files link to `../../blobs/`), that
+ * model's cache folder. Links to directories are refused because they can loop or duplicate a tree.
+ *
+ * Before it writes, a run removes the partial zips that earlier runs killed without a chance to
+ * clean up (SIGKILL, SIGHUP, a reboot) left beside the output, and checks that the output's disk
+ * has room for the zip. Every I/O error names the file it happened on.
  */
 import { randomBytes } from "node:crypto";
-import { close, createReadStream, open, read, type Stats, writev } from "node:fs";
-import { lstat, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { close, constants, createReadStream, open, read, type Stats, writev } from "node:fs";
+import { access, lstat, readdir, realpath, rename, stat, statfs, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -49,9 +54,9 @@ export interface PackSource {
    */
   include?: (relativePosixPath: string) => boolean;
   /**
-   * Symlinks under `dir` may resolve anywhere below this directory (default: `dir` itself). A
-   * Hugging Face cache snapshot links its files to `../../blobs/`: pass the model's cache folder,
-   * the one that holds `snapshots/` and `blobs/`.
+   * Symlinks under `dir` may resolve anywhere below this directory. Default: `dir` itself, or the
+   * model's cache folder (the one holding `snapshots/` and `blobs/`) when `dir` is a Hugging Face
+   * cache snapshot.
    */
   symlinkRoot?: string;
 }
@@ -95,6 +100,9 @@ export type PackErrorCode =
   | "BAD_OUTPUT"
   | "INCOMPLETE_ARTIFACT"
   | "FILE_CHANGED"
+  | "UNREADABLE_FILE"
+  | "NO_SPACE"
+  | "WRITE_FAILED"
   | "ABORTED";
 
 /** An expected refusal: the message says what is wrong and how to fix it. */
@@ -302,7 +310,20 @@ interface ResolvedSource {
   source: PackSource;
   realDir: string;
   realSymlinkRoot: string;
+  /** How messages name the folder links may point into. */
+  symlinkRootLabel: string;
   prefix: string;
+}
+
+/**
+ * The model's cache folder when `realDir` is a snapshot of the Hugging Face cache layout
+ * (`huggingface-cli download` without `--local-dir`): `<cache>/snapshots/<rev>` beside `<cache>/blobs`.
+ */
+async function huggingFaceCacheRoot(realDir: string): Promise<string | undefined> {
+  const snapshots = path.dirname(realDir);
+  if (path.basename(snapshots) !== "snapshots") return undefined;
+  const cacheRoot = path.dirname(snapshots);
+  return (await statOrUndefined(path.join(cacheRoot, "blobs")))?.isDirectory() ? cacheRoot : undefined;
 }
 
 async function resolveSource(source: PackSource): Promise<ResolvedSource> {
@@ -316,7 +337,14 @@ async function resolveSource(source: PackSource): Promise<ResolvedSource> {
   }
   const realDir = await realpath(source.dir);
   let realSymlinkRoot = realDir;
+  let symlinkRootLabel = `the folder ${source.dir}`;
+  const cacheRoot = await huggingFaceCacheRoot(realDir);
+  if (source.symlinkRoot === undefined && cacheRoot !== undefined) {
+    realSymlinkRoot = cacheRoot;
+    symlinkRootLabel = `the Hugging Face cache folder ${cacheRoot} of this snapshot`;
+  }
   if (source.symlinkRoot !== undefined) {
+    symlinkRootLabel = `the folder ${source.symlinkRoot}`;
     const rootStats = await statOrUndefined(source.symlinkRoot);
     if (rootStats === undefined || !rootStats.isDirectory()) {
       throw new PackError(
@@ -326,7 +354,7 @@ async function resolveSource(source: PackSource): Promise<ResolvedSource> {
     }
     realSymlinkRoot = await realpath(source.symlinkRoot);
   }
-  return { source, realDir, realSymlinkRoot, prefix };
+  return { source, realDir, realSymlinkRoot, symlinkRootLabel, prefix };
 }
 
 /** Files and empty directories chosen from one source, with paths relative to it. */
@@ -334,7 +362,7 @@ async function walkSource(
   resolved: ResolvedSource,
   signal: AbortSignal | undefined,
 ): Promise<{ files: Omit<FileEntry, "zipPath">[]; relFiles: string[]; emptyDirs: string[] }> {
-  const { source, realSymlinkRoot } = resolved;
+  const { source, realSymlinkRoot, symlinkRootLabel } = resolved;
   const include = source.include ?? (() => true);
   const files: Omit<FileEntry, "zipPath">[] = [];
   const relFiles: string[] = [];
@@ -369,7 +397,7 @@ async function walkSource(
         if (!isInside(resolvedPath, realSymlinkRoot)) {
           throw new PackError(
             "SYMLINK_OUTSIDE",
-            `symlink ${abs} points to ${resolvedPath}, outside ${source.symlinkRoot ?? source.dir}; copy the file in, or set the source's symlinkRoot to a folder that holds the target`,
+            `symlink ${abs} points to ${resolvedPath}, outside ${symlinkRootLabel}, and is not packed; replace the link with the file itself (cp --remove-destination '${resolvedPath}' '${abs}')`,
           );
         }
         readPath = resolvedPath;
@@ -387,6 +415,12 @@ async function walkSource(
           `${abs} is not a regular file, directory or symlink to a file; remove it or exclude it with the source's include filter`,
         );
       }
+      await access(readPath, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+        throw new PackError(
+          "UNREADABLE_FILE",
+          `${abs}${readPath === abs ? "" : ` (link to ${readPath})`} cannot be read (${err.code ?? err.message}); make it readable by this user, or leave it out of the folder`,
+        );
+      });
       files.push({ kind: "file", readPath, displayPath: abs, size: target.size, mtimeMs: target.mtimeMs });
       relFiles.push(rel);
     }
@@ -780,7 +814,12 @@ function appendEntry(
   });
 }
 
-async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackOptions): Promise<PackResult> {
+async function writeZip(
+  entries: PlannedEntry[],
+  tmpPath: string,
+  absOut: string,
+  options: PackOptions,
+): Promise<PackResult> {
   const internal = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal;
   const archive = new ZipArchive({ forceZip64: options.forceZip64 === true, zlib: { level: 9 } });
@@ -811,12 +850,19 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
           mode: FILE_MODE,
           store,
         }).catch((err: NodeJS.ErrnoException) => {
-          throw err.code === "ENOENT"
-            ? new PackError(
-                "FILE_CHANGED",
-                `${entry.displayPath} disappeared while the zip was being written; let whatever removes it finish, then pack again`,
-              )
-            : err;
+          if (err.code === "ENOENT") {
+            throw new PackError(
+              "FILE_CHANGED",
+              `${entry.displayPath} disappeared while the zip was being written; let whatever removes it finish, then pack again`,
+            );
+          }
+          // The writing side's failures reach this entry too, when the pipeline tears the archive down.
+          const fromReader = (err.syscall === "open" || err.syscall === "read") && err.path !== tmpPath;
+          if (!fromReader || reading === undefined) throw err;
+          throw new PackError(
+            "UNREADABLE_FILE",
+            `${entry.displayPath} could not be read after ${reading.bytesRead} of ${entry.size} bytes (${err.code ?? err.message}); check the disk it is on, then pack again`,
+          );
         });
         const after = await stat(entry.readPath);
         if (
@@ -855,11 +901,91 @@ async function writeZip(entries: PlannedEntry[], tmpPath: string, options: PackO
       throw new PackError("ABORTED", "packing was aborted; the partial zip was removed");
     }
     if (fed.status === "rejected" && fed.reason instanceof PackError) throw fed.reason;
-    if (piped.status === "rejected") throw piped.reason;
+    if (piped.status === "rejected") throw writeFailure(piped.reason, tmpPath, absOut, writer.bytes);
     if (fed.status === "rejected") throw fed.reason;
     return { sha256: await writer.hash.digest(), bytes: writer.bytes, entries: entries.length };
   } finally {
     await writer.hash.close();
+  }
+}
+
+function writeFailure(reason: unknown, tmpPath: string, absOut: string, bytesWritten: number): unknown {
+  const err = reason as NodeJS.ErrnoException;
+  if (!(reason instanceof Error) || err.syscall === undefined) return reason;
+  const fix =
+    err.code === "ENOSPC" || err.code === "EDQUOT"
+      ? `the disk holding ${path.dirname(absOut)} is full: free space, or write the zip to another disk`
+      : `check that ${path.dirname(absOut)} is writable and its disk healthy, then pack again`;
+  return new PackError(
+    "WRITE_FAILED",
+    `writing ${absOut} failed after ${formatBytes(bytesWritten)} (${err.code ?? err.message}, temporary file ${tmpPath}, removed); ${fix}`,
+  );
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** zlib's deflateBound for the default window and memory level: the most DEFLATE can grow data. */
+function deflateBound(bytes: number): number {
+  return bytes + Math.floor(bytes / 4096) + Math.floor(bytes / 16384) + Math.floor(bytes / 33554432) + 13;
+}
+
+/**
+ * The most bytes the zip of these entries can take: the data (stored as is, or deflated at worst
+ * slightly larger), and per entry a local header, a data descriptor and a central directory record,
+ * each with its name and ZIP64 fields, plus the end records.
+ */
+export function zipSizeBound(
+  entries: readonly { kind: "file" | "dir"; zipPath: string; size?: number }[],
+): number {
+  let bytes = 22 + 56 + 20;
+  for (const entry of entries) {
+    bytes += 2 * Buffer.byteLength(entry.zipPath) + 256;
+    if (entry.kind === "file") {
+      const size = entry.size ?? 0;
+      bytes += isStored(entry.zipPath, size) ? size : deflateBound(size);
+    }
+  }
+  return bytes;
+}
+
+/** Why a zip of up to `neededBytes` cannot be written into `outDir`, or undefined when it fits. */
+export function spaceShortfall(outDir: string, neededBytes: number, freeBytes: number): string | undefined {
+  if (freeBytes >= neededBytes) return undefined;
+  return `not enough free space in ${outDir}: the zip needs up to ${formatBytes(neededBytes)}, the disk has ${formatBytes(freeBytes)} free; free ${formatBytes(neededBytes - freeBytes)} or write the zip to another disk`;
+}
+
+// temporaryPathBeside's names: hidden, the output's name, the writer's pid, 12 random hex digits.
+const PARTIAL_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.partial$/;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the partial zips in `dir` whose writer is gone: a run killed by SIGKILL or SIGHUP, or cut
+ * by a reboot, never removed its own. Partials of runs still going are left alone; one that another
+ * run removes first is no error.
+ */
+async function removeStalePartials(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const match = PARTIAL_NAME.exec(name);
+    if (match === null || isRunning(Number(match[1]))) continue;
+    await unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 
@@ -890,11 +1016,21 @@ export async function packZip(
     }
   }
   throwIfAborted(options.signal);
+  const outDir = path.dirname(absOut);
+  await removeStalePartials(outDir);
+  const { bavail, bsize } = await statfs(outDir);
+  const shortfall = spaceShortfall(outDir, zipSizeBound(entries), bavail * bsize);
+  if (shortfall !== undefined) throw new PackError("NO_SPACE", shortfall);
   ensureFastCrc32();
   const tmpPath = temporaryPathBeside(absOut);
   try {
-    const result = await writeZip(entries, tmpPath, options);
-    await rename(tmpPath, absOut);
+    const result = await writeZip(entries, tmpPath, absOut, options);
+    await rename(tmpPath, absOut).catch((err: NodeJS.ErrnoException) => {
+      throw new PackError(
+        "WRITE_FAILED",
+        `moving the finished zip ${tmpPath} to ${absOut} failed (${err.code ?? err.message}); check that ${absOut} is not a folder and ${outDir} is writable`,
+      );
+    });
     return result;
   } catch (err) {
     await unlink(tmpPath).catch(() => undefined);

@@ -9,8 +9,12 @@ export function readPulumiConfig(): RawStackConfig {
   const prefix = `${PROJECT}:`;
   const values: Record<string, unknown> = {};
   const secretsSet = new Set<string>();
+  const otherKeys: string[] = [];
   for (const [fullKey, text] of Object.entries(pulumi.runtime.allConfig())) {
-    if (!fullKey.startsWith(prefix)) continue;
+    if (!fullKey.startsWith(prefix)) {
+      otherKeys.push(fullKey);
+      continue;
+    }
     const key = fullKey.slice(prefix.length);
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
       secretsSet.add(key);
@@ -18,7 +22,7 @@ export function readPulumiConfig(): RawStackConfig {
     }
     values[key] = decode(text);
   }
-  return { values, ociRegion: new pulumi.Config("oci").get("region"), secretsSet };
+  return { values, ociRegion: new pulumi.Config("oci").get("region"), secretsSet, otherKeys };
 }
 
 // The CLI passes structured values (set with --path or written as YAML maps) as JSON text.

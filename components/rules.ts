@@ -17,14 +17,30 @@ export function shapes(config: StackConfig): { deployment: GpuShape; build: GpuS
   return { deployment, build };
 }
 
+/**
+ * The container's settings, each read from the configuration only when used: a rule that needs
+ * a few of them (the managed variable names) then does not depend on the others being valid.
+ */
 export function containerSpecInput(config: StackConfig): ContainerSpecInput {
   return {
-    repositoryFolder: config.serving.repositoryFolder,
-    httpPort: config.deployment.httpPort,
-    tensorParallel: config.engine.tensorParallel,
-    streaming: config.deployment.streaming,
-    storageSizeInGBs: config.deployment.storageSizeInGBs,
-    environment: config.deployment.environment,
+    get repositoryFolder() {
+      return config.serving.repositoryFolder;
+    },
+    get httpPort() {
+      return config.deployment.httpPort;
+    },
+    get tensorParallel() {
+      return config.engine.tensorParallel;
+    },
+    get streaming() {
+      return config.deployment.streaming;
+    },
+    get storageSizeInGBs() {
+      return config.deployment.storageSizeInGBs;
+    },
+    get environment() {
+      return config.deployment.environment;
+    },
   };
 }
 
@@ -135,7 +151,10 @@ export const gpuArchitectureRule: Rule = (config) => {
   ];
 };
 
-// OCI Data Science model deployment limits for bring-your-own containers (FACTS.md section 4).
+// OCI Data Science model deployment limits for bring-your-own containers (FACTS.md section 4;
+// variable names: Oracle's "Model Deployment Environment Variables" page, mod-dep-byoc-variables.htm,
+// "Format constraint": under 32 characters, letters, digits and _, starts with a letter, at least 2
+// characters, no trailing _).
 const RESERVED_PORTS = [24224, 8446, 8447];
 const RESERVED_ENV = [
   "MODEL_DEPLOYMENT_OCID",
@@ -146,36 +165,46 @@ const RESERVED_ENV = [
 const MAX_ENV_BYTES = 2048;
 const MAX_COMMAND_BYTES = 2048;
 
-export const ociLimitsRule: Rule = (config) => {
-  const errors: ConfigError[] = [];
+export const httpPortRule: Rule = (config) => {
   const port = config.deployment.httpPort;
-  if (port < 1024 || RESERVED_PORTS.includes(port)) {
-    errors.push({
+  if (port >= 1024 && !RESERVED_PORTS.includes(port)) return [];
+  return [
+    {
       key: "deployment.httpPort",
       value: port,
       message: `OCI model deployments accept ports 1024-65535 except ${RESERVED_PORTS.join(", ")}`,
       fix: "use another port, e.g. the default 9000",
-    });
-  }
+    },
+  ];
+};
+
+export const environmentNamesRule: Rule = (config) => {
+  const errors: ConfigError[] = [];
   const managed = managedEnvironment(containerSpecInput(config));
-  for (const name of Object.keys(config.deployment.environment)) {
+  for (const [name, value] of Object.entries(config.deployment.environment)) {
     const key = `deployment.environment.${name}`;
     const problems: string[] = [];
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
       problems.push("must start with a letter and hold only A-Z, a-z, 0-9, _");
     if (name.endsWith("_")) problems.push("must not end with _");
+    if (name.length < 2) problems.push("must have at least 2 characters");
     if (name.length >= 32) problems.push("must be shorter than 32 characters");
     if (RESERVED_ENV.includes(name)) problems.push("is reserved by OCI");
     if (Object.hasOwn(managed, name)) problems.push("is set by this stack from other settings");
     if (problems.length > 0) {
       errors.push({
         key,
-        value: name,
-        message: `variable name ${problems.join("; ")}`,
+        value,
+        message: `variable name ${name} ${problems.join("; ")}`,
         fix: `rename or remove ${key}`,
       });
     }
   }
+  return errors;
+};
+
+export const containerSizeRule: Rule = (config) => {
+  const errors: ConfigError[] = [];
   const spec = containerSpec(containerSpecInput(config));
   const envBytes = Object.entries(spec.environment).reduce(
     (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
@@ -203,6 +232,13 @@ export const ociLimitsRule: Rule = (config) => {
   }
   return errors;
 };
+
+/** OCI's limits on a bring-your-own container, as one rule; RULES runs its parts apart. */
+export const ociLimitsRule: Rule = (config) => [
+  ...httpPortRule(config),
+  ...environmentNamesRule(config),
+  ...containerSizeRule(config),
+];
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -257,7 +293,10 @@ export const RULES: readonly Rule[] = [
   contextLengthRule,
   memoryRule,
   gpuArchitectureRule,
-  ociLimitsRule,
+  // Apart, so a bad setting one of them reads does not silence the others.
+  httpPortRule,
+  environmentNamesRule,
+  containerSizeRule,
   buildAccessRule,
 ];
 

@@ -15,32 +15,65 @@ export interface StackFile {
   readonly plaintextSecrets: string[];
 }
 
+/** The file is not a stack file at all (YAML syntax, or `config` is not a map): nothing to check. */
+export class StackFileError extends Error {}
+
 function isSecure(value: unknown): boolean {
   return typeof value === "object" && value !== null && "secure" in value;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 export function stackFilePath(projectDir: string, stack: string): string {
   return join(projectDir, `Pulumi.${stack}.yaml`);
 }
 
+function readDocument(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new StackFileError(`${path} cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    return parse(text) ?? {};
+  } catch (error) {
+    throw new StackFileError(
+      `${path} is not valid YAML: ${(error as Error).message.split("\n")[0].replace(/:$/, "")}. Fix the file, or recreate it with 'pulumi config set'`,
+    );
+  }
+}
+
 export function readStackFile(projectDir: string, stack: string): StackFile {
   const path = stackFilePath(projectDir, stack);
-  const document: unknown = parse(readFileSync(path, "utf8")) ?? {};
-  const entries =
-    typeof document === "object" && document !== null && "config" in document
-      ? ((document as { config?: Record<string, unknown> }).config ?? {})
-      : {};
+  const document = readDocument(path);
+  if (!isMap(document)) {
+    throw new StackFileError(
+      `${path} must be a map with a 'config:' key; it holds ${JSON.stringify(document)}`,
+    );
+  }
+  const entries = document.config ?? {};
+  if (!isMap(entries)) {
+    throw new StackFileError(
+      `${path}: 'config' must be a map of settings ('  <namespace>:<key>: <value>' lines below it), not ${JSON.stringify(entries)}`,
+    );
+  }
   const values: Record<string, unknown> = {};
   const secretsSet = new Set<string>();
   const plaintextSecrets: string[] = [];
+  const otherKeys: string[] = [];
   let ociRegion: string | undefined;
   for (const [fullKey, value] of Object.entries(entries)) {
-    if (fullKey === "oci:region") {
-      ociRegion = typeof value === "string" ? value : undefined;
+    const colon = fullKey.indexOf(":");
+    const [namespace, key] =
+      colon >= 0 ? [fullKey.slice(0, colon), fullKey.slice(colon + 1)] : [PROJECT, fullKey];
+    if (namespace !== PROJECT) {
+      otherKeys.push(fullKey);
+      if (fullKey === "oci:region") ociRegion = typeof value === "string" ? value : undefined;
       continue;
     }
-    const [namespace, key] = fullKey.includes(":") ? fullKey.split(":", 2) : [PROJECT, fullKey];
-    if (namespace !== PROJECT) continue;
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
       secretsSet.add(key);
       if (!isSecure(value)) plaintextSecrets.push(key);
@@ -48,5 +81,5 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
     }
     values[key] = value;
   }
-  return { path, raw: { values, ociRegion, secretsSet }, plaintextSecrets };
+  return { path, raw: { values, ociRegion, secretsSet, otherKeys }, plaintextSecrets };
 }

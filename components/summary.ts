@@ -23,7 +23,11 @@ export interface SizingSummary {
   };
   readonly kvCacheKiBPerToken: number;
   readonly cost: {
+    /** All instances together. */
     readonly deploymentUsdPerHour: number;
+    readonly instanceCount: number;
+    /** One instance of the deployment shape. */
+    readonly shapeUsdPerHour: number;
     /** Zero when the engine comes from `engine.prebuiltDir`: no build instance is created. */
     readonly buildUsdPerHour: number;
     /** Deployment cost over `evaluation.ttlHours`, when set. */
@@ -60,6 +64,8 @@ export function sizingSummary(config: StackConfig): SizingSummary {
     kvCacheKiBPerToken: kvBytesPerToken(config.model.resolved, config.engine) / 1024,
     cost: {
       deploymentUsdPerHour,
+      instanceCount: config.deployment.instanceCount,
+      shapeUsdPerHour: deployment.usdPerHour,
       buildUsdPerHour: config.engine.prebuiltDir === undefined ? build.usdPerHour : 0,
       ...(ttl === undefined ? {} : { evaluationUsd: round(deploymentUsdPerHour * ttl) }),
       priceDate: deployment.priceDate,
@@ -74,13 +80,19 @@ function round(usd: number): number {
   return Math.round(usd * 100) / 100;
 }
 
+function deploymentCost(cost: SizingSummary["cost"]): string {
+  return cost.instanceCount === 1
+    ? String(cost.deploymentUsdPerHour)
+    : `${cost.shapeUsdPerHour} x ${cost.instanceCount} instances = ${cost.deploymentUsdPerHour}`;
+}
+
 export function formatSizingSummary(summary: SizingSummary): string {
   const m = summary.perGpuGiB;
   const lines = [
     `model            ${summary.model}`,
     `deployment       ${summary.deploymentShape} (${summary.gpu}), tensor parallel ${summary.tensorParallel}`,
     `per GPU (GiB)    weights ${m.weights} + KV cache ${m.kvCache} (${summary.kvCacheKiBPerToken} KiB/token) + activations ${m.activations} + runtime ${m.runtimeReserve} = ${m.required} of ${m.available} (headroom ${m.headroom})`,
-    `cost (USD/h)     deployment ${summary.cost.deploymentUsdPerHour}, build instance ${summary.cost.buildUsdPerHour} while building (list prices ${summary.cost.priceDate})`,
+    `cost (USD/h)     deployment ${deploymentCost(summary.cost)}, build instance ${summary.cost.buildUsdPerHour} while building (list prices ${summary.cost.priceDate})`,
   ];
   if (summary.cost.evaluationUsd !== undefined) {
     lines.push(

@@ -43,11 +43,29 @@ const BROKEN_STACK = `config:
   triton-trtllm-oci:compartmentId: my-compartment
   triton-trtllm-oci:tenancyId: ${TENANCY_ID}
   triton-trtllm-oci:ocirAuthToken: ${PLAINTEXT_TOKEN}
+  triton-trtllm-oci:model:
+    localDir: ./models/falcon-7b-instruct
   triton-trtllm-oci:engine:
     dtype: fp32
     maxBatchSise: 8
+    prebuiltDir: ./engines/x
   triton-trtllm-oci:deployment:
     httpPort: port
+`;
+
+// The newcomer's run: the engine folder is a file, the snapshot is not on this machine, the project
+// namespace and an oci: key are misspelt.
+const LOCAL_STACK = `config:
+  oci:region: us-ashburn-1
+  oci:regoin: us-ashburn-1
+  triton-trtllm-oci:compartmentId: ${COMPARTMENT_ID}
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+  triton-trtllm-oci:model:
+    localDir: ./models/nowhere
+  triton-trtllm-oci:engine:
+    prebuiltDir: ./engine.tar
+  triton-trtllm-oc:deployment:
+    shape: VM.GPU.A10.2
 `;
 
 // Schema-valid, but three cross-field rules fail.
@@ -75,6 +93,10 @@ describe("check CLI", () => {
     await copyFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
     await writeFile(path.join(dir, "Pulumi.broken.yaml"), BROKEN_STACK);
     await writeFile(path.join(dir, "Pulumi.rules.yaml"), RULE_ERRORS_STACK);
+    await writeFile(path.join(dir, "Pulumi.local.yaml"), LOCAL_STACK);
+    await writeFile(path.join(dir, "engine.tar"), "not a folder");
+    await writeFile(path.join(dir, "Pulumi.hello.yaml"), "config: hello\n");
+    await writeFile(path.join(dir, "Pulumi.yamlerror.yaml"), "config:\n  oci:region: [us-ashburn-1\n");
     const commands: Record<string, string[]> = {
       dev: ["--stack", "dev", "--dir", dir],
       devJson: ["--stack", "dev", "--dir", dir, "--json"],
@@ -83,6 +105,10 @@ describe("check CLI", () => {
       missingFile: ["--stack", "staging", "--dir", dir],
       missingStack: ["--dir", dir],
       unknownOption: ["--stak", "dev", "--dir", dir],
+      help: ["--help"],
+      local: ["--stack", "local", "--dir", dir],
+      hello: ["--stack", "hello", "--dir", dir],
+      yamlError: ["--stack", "yamlerror", "--dir", dir],
     };
     const results = await Promise.all(Object.values(commands).map((args) => check(args)));
     Object.keys(commands).forEach((name, i) => (runs[name] = results[i]));
@@ -107,7 +133,9 @@ describe("check CLI", () => {
     );
     assert.match(stdout, /cost \(USD\/h\)\s+deployment 2, build instance 2 while building/);
     assert.match(stdout, /evaluation\s+16 USD/);
-    assert.match(stdout, /Pulumi\.dev\.yaml: ok$/m);
+    assert.match(stdout, /Pulumi\.dev\.yaml: ok, with \d+ note\(s\) to resolve before pulumi up$/m);
+    // The committed example's OCIDs are not the user's: said, without failing the check.
+    assert.match(stdout, /^note .*compartmentId = .*placeholder of the committed example/m);
     // The committed stack tracks a branch and an undigested image, and holds no secrets.
     assert.match(stdout, /^warning: model\.revision = "main"/m);
     assert.match(stdout, /^warning: image\.source = /m);
@@ -186,5 +214,39 @@ describe("check CLI", () => {
     const { code, stderr } = runs.unknownOption;
     assert.equal(code, 2, stderr);
     assert.match(stderr, /--stak/);
+  });
+
+  test("--help prints the usage and options, exit 0", () => {
+    const { code, stdout, stderr } = runs.help;
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^usage: npm run -s check -- --stack <name>/);
+    assert.match(stdout, /--json/);
+  });
+
+  test("a folder that is a file is an error; a misspelt namespace and oci: key are errors; absent folders are notes", () => {
+    const { code, stdout, stderr } = runs.local;
+    assert.equal(code, 1, stdout);
+    assert.match(stderr, /^error: engine\.prebuiltDir = "\.\/engine\.tar": is a file/m);
+    assert.match(
+      stderr,
+      /^error: triton-trtllm-oc:deployment = .*did you mean 'triton-trtllm-oci:deployment'/m,
+    );
+    assert.match(stderr, /^error: oci:regoin = .*did you mean 'oci:region'/m);
+    assert.match(stdout, /^note .*model\.localDir = "\.\/models\/nowhere": is not on this machine/m);
+  });
+
+  test("`config: hello` is one error about the file, exit 1, no errors about keys '0'..'4'", () => {
+    const { code, stderr } = runs.hello;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /Pulumi\.hello\.yaml: 'config' must be a map/);
+    assert.doesNotMatch(stderr, /^error: 0 /m);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  });
+
+  test("a YAML syntax error names the file, exit 1, no stack trace", () => {
+    const { code, stderr } = runs.yamlError;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /Pulumi\.yamlerror\.yaml is not valid YAML/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
   });
 });

@@ -1,11 +1,13 @@
 // The stack config schema: formats, enums, defaults, secrets and the shape of its error reports.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 
-import { closest, formatConfigError, parseStackConfig } from "../components/config";
-import { readStackFile } from "../components/stack-file";
+import { closest, formatConfigError, OCI_PROVIDER_KEYS, parseStackConfig } from "../components/config";
+import { readStackFile, StackFileError } from "../components/stack-file";
 import {
   COMPARTMENT_ID,
   expectError,
@@ -171,7 +173,10 @@ describe("numbers and flags", () => {
         fix: [/deployment\.httpPort/],
       });
     }
-    expectError(parse({ "iam.create": "yes" }).errors, "iam.create", { value: "yes", message: [/boolean/] });
+    expectError(parse({ "iam.create": "yes" }).errors, "iam.create", {
+      value: "yes",
+      message: [/true or false/],
+    });
   });
 
   test("out-of-range values name the bound in the fix", () => {
@@ -379,5 +384,156 @@ describe("secrets", () => {
     for (const secret of ["TOKEN-do-not-leak", "hf_do_not_leak", "someone@example.com"]) {
       assert.ok(!everything.includes(secret), `${secret} leaked into the parse result`);
     }
+  });
+});
+
+describe("errors in one pass, whatever their kind", () => {
+  // Found in a newcomer run: an unknown shape stopped the parse before the cross-field rules, so the
+  // other mistakes only showed up one fix later.
+  test("a bad deployment.shape does not hide the other errors of the file", () => {
+    const { errors } = parse({
+      "deployment.shape": "VM.GPU.A10.9",
+      "deployment.httpPort": 8446,
+      "engine.maxOutputLen": 2000,
+      "deployment.environment": { TENANCY_OCID: "x" },
+      tenancyId: undefined,
+    });
+    assert.deepEqual(keys(errors), [
+      "deployment.environment.TENANCY_OCID",
+      "deployment.httpPort",
+      "deployment.shape",
+      "engine.maxOutputLen",
+      "tenancyId",
+    ]);
+  });
+
+  test("a wrong type in deployment.environment does not hide the other errors", () => {
+    const { errors } = parse({
+      "deployment.environment": { LOG_LEVEL: 5, A: "x" },
+      "deployment.httpPort": 8446,
+      "engine.maxOutputLen": 2000,
+      "engine.quantization": "int8_sq",
+      tenancyId: undefined,
+    });
+    assert.deepEqual(keys(errors), [
+      "deployment.environment.A",
+      "deployment.environment.LOG_LEVEL",
+      "deployment.httpPort",
+      "engine.maxOutputLen",
+      "engine.quantization",
+      "tenancyId",
+    ]);
+  });
+
+  test("rules that read a bad setting are skipped instead of judging a stand-in", () => {
+    // TP 2 on the unknown shape: the GPU count is unknown, so no TP or memory verdict is given.
+    const { errors } = parse({ "deployment.shape": "VM.GPU.B200.1", "engine.maxBatchSize": "many" });
+    assert.deepEqual(keys(errors), ["deployment.shape", "engine.maxBatchSize"]);
+    assert.equal(errors.find((e) => e.key === "deployment.shape")?.value, "VM.GPU.B200.1");
+  });
+
+  test("a broken serving section does not silence the environment's variable-name errors", () => {
+    const { errors } = parse({ serving: "hello", "deployment.environment": { X: "1" } });
+    assert.deepEqual(keys(errors), ["deployment.environment.X", "serving"]);
+  });
+
+  test("a section given as text is one error that says a map is expected (not 'a object')", () => {
+    const error = expectError(parse({ deployment: "hello" }).errors, "deployment", {
+      value: "hello",
+      message: [/must be a map of settings/],
+    });
+    assert.doesNotMatch(error.message, /\ba object\b/);
+  });
+});
+
+describe("namespaces", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "config-namespaces-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function readStack(body: string) {
+    writeFileSync(path.join(dir, "Pulumi.typo.yaml"), body);
+    return parseStackConfig(readStackFile(dir, "typo").raw);
+  }
+
+  test("a misspelt project namespace and an unknown oci: key are errors with 'did you mean'", () => {
+    const { errors, config } = readStack(`config:
+  oci:regoin: us-ashburn-1
+  triton-trtllm-oci:compartmentId: ${COMPARTMENT_ID}
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+  triton-trtllm-oc:deployment:
+    shape: VM.GPU.A10.2
+`);
+    assert.equal(config, undefined);
+    expectError(errors, "triton-trtllm-oc:deployment", {
+      message: [/namespace 'triton-trtllm-oc'/, /ignored/],
+      fix: [/did you mean 'triton-trtllm-oci:deployment'/],
+    });
+    expectError(errors, "oci:regoin", { fix: [/did you mean 'oci:region'/] });
+    expectError(errors, "oci:region", { value: undefined });
+  });
+
+  test("the providers' own namespaces and keys pass", () => {
+    const { errors } = readStack(`config:
+  oci:region: us-ashburn-1
+  oci:configFileProfile: DEFAULT
+  docker:host: ssh://opc@10.0.0.5
+  pulumi:tags:
+    team: ml
+  triton-trtllm-oci:compartmentId: ${COMPARTMENT_ID}
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+`);
+    assert.deepEqual(errors.filter((e) => e.key.includes(":")).map(formatConfigError), []);
+  });
+
+  test("the OCI keys known here are exactly the settings of the installed OCI provider", () => {
+    const declarations = readFileSync(
+      path.join(PROJECT_DIR, "node_modules/@pulumi/oci/config/vars.d.ts"),
+      "utf8",
+    );
+    const declared = [...declarations.matchAll(/export declare const (\w+)/g)].map((m) => m[1]).sort();
+    assert.deepEqual([...OCI_PROVIDER_KEYS].sort(), declared);
+  });
+
+  test("`config: hello` is one error about the config map, not five about keys '0'..'4'", () => {
+    writeFileSync(path.join(dir, "Pulumi.hello.yaml"), "config: hello\n");
+    assert.throws(
+      () => readStackFile(dir, "hello"),
+      (error: unknown) =>
+        error instanceof StackFileError &&
+        /'config' must be a map/.test(error.message) &&
+        !/"0"/.test(error.message),
+    );
+  });
+});
+
+describe("messages", () => {
+  test("ttlHours 0 says how to keep the deployment without an expiry", () => {
+    expectError(parse({ "evaluation.ttlHours": 0 }).errors, "evaluation.ttlHours", {
+      value: 0,
+      fix: [/at least 1/, /pulumi config rm --path evaluation\.ttlHours/],
+    });
+  });
+
+  test("docker.host needs a scheme", () => {
+    expectError(parse({ "docker.host": "opc@10.0.0.5" }).errors, "docker.host", {
+      value: "opc@10.0.0.5",
+      message: [/unix:\/\/, tcp:\/\/ or ssh:\/\//],
+      fix: [/ssh:\/\/opc@/],
+    });
+    for (const host of ["ssh://opc@10.0.0.5", "tcp://10.0.0.5:2376", "unix:///var/run/docker.sock"]) {
+      assert.equal(validConfig({ "docker.host": host }).docker.host, host);
+    }
+  });
+
+  test("the committed example's placeholder OCIDs are notes, not errors; real ones are neither", () => {
+    const { errors, placeholders } = parse();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(keys(placeholders), ["compartmentId", "tenancyId"]);
+    expectError(placeholders, "compartmentId", { value: COMPARTMENT_ID, message: [/placeholder/] });
+    const real = "ocid1.compartment.oc1..aaaaaaaa4xkm2v7r3p6jq5w2n8d1c0b9s7t6u5y4e3r2w1q0p9o8i7u6";
+    assert.deepEqual(
+      parse({ compartmentId: real, tenancyId: undefined, "iam.create": false }).placeholders,
+      [],
+    );
   });
 });

@@ -15,11 +15,12 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const scratch = mkdtempSync(path.join(tmpdir(), "render-cli-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-function runRender(args: string[]) {
+function runRender(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, ["--import", "tsx", "cli/render.ts", ...args], {
     cwd: REPO_ROOT,
     encoding: "utf8",
     timeout: 60_000,
+    env: { ...process.env, INIT_CWD: undefined, ...env },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -119,5 +120,45 @@ describe("render CLI", () => {
     const missing = runRender(["--stack", "nope", "--dir", scratch, "--out", path.join(scratch, "x")]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /Pulumi\.nope\.yaml does not exist/);
+  });
+
+  // Found in a newcomer run: each of these printed a raw stack trace.
+  test("a YAML error, --help, an unknown option, a missing --out value and an unwritable --out: clean messages, exit codes by kind", () => {
+    const yamlDir = writeStack("yaml", "config:\n  oci:region: [us-ashburn-1\n");
+    const yaml = runRender(["--stack", "yaml", "--dir", yamlDir, "--out", path.join(scratch, "y")]);
+    assert.equal(yaml.code, 1);
+    assert.match(yaml.stderr, /Pulumi\.yaml\.yaml is not valid YAML/);
+
+    const help = runRender(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: npm run -s render -- --stack <name> --out <dir>/);
+
+    const unknown = runRender(["--stack", "dev", "--ouput", "x"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--ouput/);
+
+    const noValue = runRender(["--stack", "dev", "--out"]);
+    assert.equal(noValue.code, 2);
+    assert.match(noValue.stderr, /--out/);
+
+    const dir = writeStack("ok", STACK);
+    const blocker = path.join(scratch, "a-file");
+    writeFileSync(blocker, "x");
+    const unwritable = runRender(["--stack", "ok", "--dir", dir, "--out", path.join(blocker, "out")]);
+    assert.equal(unwritable.code, 1);
+    assert.match(unwritable.stderr, /cannot write .*a-file/);
+
+    for (const run of [yaml, help, unknown, noValue, unwritable]) {
+      assert.doesNotMatch(run.stderr, /\n\s+at /, run.stderr);
+    }
+  });
+
+  test("a relative --out is taken from the folder npm was run in (INIT_CWD), not the project root", () => {
+    const dir = writeStack("rel", STACK);
+    const userDir = mkdtempSync(path.join(scratch, "user-"));
+    const result = runRender(["--stack", "rel", "--dir", dir, "--out", "rendered"], { INIT_CWD: userDir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(path.join(userDir, "rendered", "models", "ensemble", "config.pbtxt")));
+    assert.equal(existsSync(path.join(REPO_ROOT, "rendered")), false);
   });
 });

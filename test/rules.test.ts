@@ -247,6 +247,8 @@ describe("ociLimitsRule: environment variables", () => {
     ["LOG-LEVEL", /only A-Z, a-z, 0-9, _/],
     ["LOG_LEVEL_", /must not end with _/],
     ["A".repeat(32), /shorter than 32/],
+    // Oracle's format constraint (mod-dep-byoc-variables.htm): "Key must have at least 2 characters."
+    ["X", /at least 2 characters/],
     ["TENANCY_OCID", /reserved by OCI/],
     ["MODEL_DEPLOYMENT_OCID", /reserved by OCI/],
     ["CONTAINER_CUSTOM_IMAGE", /reserved by OCI/],
@@ -257,10 +259,11 @@ describe("ociLimitsRule: environment variables", () => {
   ];
   for (const [name, problem] of bad) {
     test(`${name.length > 20 ? `${name.slice(0, 20)}... (${name.length} chars)` : name} is rejected`, () => {
-      const errors = ociLimitsRule(configWith({ "deployment.environment": { [name]: "1" } }));
+      const errors = ociLimitsRule(configWith({ "deployment.environment": { [name]: "the value" } }));
       expectError(errors, `deployment.environment.${name}`, {
-        value: name,
-        message: [problem],
+        // The value shown is the variable's value; the message names the variable.
+        value: "the value",
+        message: [problem, new RegExp(`variable name ${name} `)],
         fix: [new RegExp(`rename or remove deployment\\.environment\\.${name}`)],
       });
     });

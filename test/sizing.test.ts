@@ -206,6 +206,9 @@ describe("sizing summary", () => {
     assert.equal(summary.cost.deploymentUsdPerHour, 6);
     assert.equal(summary.cost.evaluationUsd, undefined);
     assert.doesNotMatch(formatSizingSummary(summary), /evaluation/);
+    // Found in a newcomer run: the line said "deployment 6" with nothing showing where the 6 came from.
+    assert.match(formatSizingSummary(summary), /deployment 2 x 3 instances = 6,/);
+    assert.match(formatSizingSummary(sizingSummary(validConfig())), /deployment 2, /);
   });
 
   test("without a prebuilt engine the build shape's price is counted", () => {

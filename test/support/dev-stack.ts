@@ -118,7 +118,16 @@ export function devStackWorkspace(): DevStackWorkspace {
   writeFileSync(path.join(engineDir, "rank0.engine"), Buffer.alloc(64 * 1024, 7));
   writeFileSync(
     path.join(engineDir, "config.json"),
-    JSON.stringify({ build_config: { max_batch_size: 32 } }),
+    JSON.stringify({
+      version: "0.18.2",
+      pretrained_config: {
+        architecture: "FalconForCausalLM",
+        dtype: "bfloat16",
+        mapping: { world_size: 1, tp_size: 1, pp_size: 1 },
+        quantization: { quant_algo: null, kv_cache_quant_algo: null },
+      },
+      build_config: { max_batch_size: 32, max_input_len: 1024, max_seq_len: 2048 },
+    }),
   );
   writeFileSync(
     path.join(modelDir, "tokenizer.json"),
