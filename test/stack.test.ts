@@ -97,6 +97,12 @@ function manifestFor(keys: { engineKey: string; artifactKey: string }, mode = "b
   };
 }
 
+/** An `up` refuses the committed example's placeholder OCIDs: these stand for a real tenancy's. */
+const TENANCY_OCIDS = {
+  [`${PROJECT}:compartmentId`]: "ocid1.compartment.oc1..aaaaaaaastandincompartmentstandincompartment",
+  [`${PROJECT}:tenancyId`]: "ocid1.tenancy.oc1..aaaaaaaastandintenancystandintenancystandin",
+};
+
 /** What providers compute in an `up`: command output, the pushed digest, the deployment's URL. */
 function upOutputs(buildStdout: string, local: (name: string) => Record<string, unknown> = () => ({ stdout: "" })) {
   return {
@@ -286,7 +292,7 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     const manifest = manifestFor(keys);
     const launch = async (bucket: BucketContents) =>
       launchProgram({
-        ...(await devStackLaunchOptions({}, undefined, bucket)),
+        ...(await devStackLaunchOptions(TENANCY_OCIDS, undefined, bucket)),
         resourceOutputs: upOutputs(`${JSON.stringify(manifest)}\n`),
         env: { TRITON_TRTLLM_OCI_CACHE_DIR: cacheDir },
         dryRun: false,
@@ -430,7 +436,7 @@ describe("a refused export", { timeout: TIMEOUT_MS * 2 }, () => {
   test("a catalog model left on its placeholder fails the run before the deployment is created", async () => {
     const refusal = "the catalog model ocid1.x holds a 361-byte artifact after the export, not the zip";
     const result = await launchProgram({
-      ...(await devStackLaunchOptions({}, devStackWorkspace())),
+      ...(await devStackLaunchOptions(TENANCY_OCIDS, devStackWorkspace())),
       dryRun: false,
       // The check command exits non-zero, as cli/oci-task.ts does for a placeholder (oci-tasks.test.ts).
       resourceOutputs: upOutputs("", (name) => {
