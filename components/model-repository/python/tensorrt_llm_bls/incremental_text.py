@@ -40,6 +40,10 @@ class IncrementalText:
     def ids(self):
         return list(self._ids)
 
+    def extend(self, new_ids):
+        """Adds tokens without handing out text: for a non-streamed answer, `finish` gives it all."""
+        self._ids.extend(int(token) for token in new_ids)
+
     def push(self, new_ids):
         """Adds newly generated tokens; returns the new complete text ("" while a character is
         incomplete)."""

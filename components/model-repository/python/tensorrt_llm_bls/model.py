@@ -173,10 +173,15 @@ class TritonPythonModel:
                 continue
             output = {name: pb_utils.get_output_tensor_by_name(response, name).as_numpy() for name in ENGINE_OUTPUTS}
             row = int(output["batch_index"].reshape(-1)[0])
+            # Streamed responses hold only the new tokens; slicing to sequence_length also drops
+            # the padding of a whole (non-streamed) answer.
             new_ids = output["output_ids"][0, 0, : int(output["sequence_length"].reshape(-1)[0])]
             text = texts.setdefault(row, IncrementalText(self._decode))
+            if not stream:
+                text.extend(new_ids)
+                continue
             piece = text.push(new_ids)
-            if stream and piece != "":
+            if piece != "":
                 sender.send(self._text_response(piece, row))
 
         # Non-streamed: each row's whole text. Streamed: whatever was held back at the end.
