@@ -62,7 +62,9 @@ function serverArgs(input: ContainerSpecInput): string[] {
     "--allow-metrics=false",
     "--disable-auto-complete-config",
     "--model-control-mode=explicit",
-    ...[...REPOSITORY_MODELS, ...(input.streaming ? [STREAMING_MODEL] : [])].map((model) => `--load-model=${model}`),
+    ...[...REPOSITORY_MODELS, ...(input.streaming ? [STREAMING_MODEL] : [])].map(
+      (model) => `--load-model=${model}`,
+    ),
   ];
 }
 

@@ -407,7 +407,12 @@ export function renderModelRepository(spec: ModelRepositorySpec): RepositoryEntr
   }));
   for (const model of models) {
     for (const [file, source] of Object.entries(PYTHON_FILES[model.name] ?? {})) {
-      entries.push({ kind: "file", path: `${root}/${model.name}/1/${file}`, contents: pythonSource(source), mode: 0o644 });
+      entries.push({
+        kind: "file",
+        path: `${root}/${model.name}/1/${file}`,
+        contents: pythonSource(source),
+        mode: 0o644,
+      });
     }
   }
   entries.push({ kind: "directory", path: `${root}/ensemble/1`, mode: 0o755 });
