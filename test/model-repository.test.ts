@@ -725,6 +725,26 @@ describe("request names follow the serving image's TensorRT-LLM release", () => 
     }
   });
 
+  test("docs/serving.md lists every input and output with its type and dims", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, "docs/serving.md"), "utf8");
+    const rows = new Map(
+      [...doc.matchAll(/^\| `(\w+)` \| (TYPE_\w+) \| (\[[-\d, ]+\]) \|/gm)].map((m) => [
+        m[1],
+        `${m[2]} ${m[3]}`,
+      ]),
+    );
+    const configs = parsedConfigs(render({ "deployment.streaming": true }).files);
+    for (const kind of ["input", "output"] as const) {
+      for (const tensor of tensors(configs.ensemble, kind)) {
+        assert.equal(rows.get(tensor.name), `${tensor.dataType} [${tensor.dims.join(", ")}]`, tensor.name);
+      }
+    }
+    assert.equal(
+      rows.size,
+      tensors(configs.ensemble, "input").length + tensors(configs.ensemble, "output").length,
+    );
+  });
+
   test("the streaming model and the ensemble accept exactly the same request", () => {
     const spec = render({ "deployment.streaming": true }).spec;
     assert.deepEqual(
