@@ -5,7 +5,7 @@
  * does nothing (a request's seed or minimum length is dropped). The renderer and the example request
  * take the names from here, never from a constant.
  */
-import type { ConfigError } from "./config";
+import { formatConfigError, type ConfigError } from "./config";
 
 /** Request tensor names that differ between TensorRT-LLM releases; the same name on the ensemble. */
 export interface RequestTensorNames {
@@ -77,4 +77,14 @@ export function unknownServingImage(source: string): ConfigError {
       "is not a catalogued Triton TensorRT-LLM image, so the request tensor names its backend reads are unknown (an unknown name is silently ignored)",
     fix: `use nvcr.io/nvidia/tritonserver:<tag>@sha256:<digest> with one of the tags ${tags}, or add the image to components/image-catalog.ts after checking its backend's inflight_batcher_llm/src/utils.h`,
   };
+}
+
+/**
+ * The catalogued image `source` refers to; throws the `unknownServingImage` error (key, value, fix)
+ * otherwise, so no request name is ever guessed.
+ */
+export function requireServingImage(source: string): ServingImage {
+  const image = findServingImage(source);
+  if (image === undefined) throw new Error(formatConfigError(unknownServingImage(source)));
+  return image;
 }

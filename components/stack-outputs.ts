@@ -1,7 +1,6 @@
 /** Pure builders for what the stack records and exports beside resource outputs. */
 import type { StackConfig } from "./config";
-import { findServingImage, unknownServingImage, type RequestTensorNames } from "./image-catalog";
-import { formatConfigError } from "./config";
+import { requireServingImage, type RequestTensorNames } from "./image-catalog";
 
 /** Provenance of the catalog model: what it was built from, so a model OCID explains itself. */
 export function catalogMetadata(
@@ -38,9 +37,7 @@ export interface GenerateRequest {
 
 /** The request tensor names the stack's serving image reads (see components/image-catalog.ts). */
 export function requestNames(config: StackConfig): RequestTensorNames {
-  const image = findServingImage(config.image.source);
-  if (image === undefined) throw new Error(formatConfigError(unknownServingImage(config.image.source)));
-  return image.requestNames;
+  return requireServingImage(config.image.source).requestNames;
 }
 
 /**

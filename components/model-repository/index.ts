@@ -9,9 +9,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatConfigError, type StackConfig } from "../config";
+import type { StackConfig } from "../config";
 import { repositoryPath, STREAMING_MODEL } from "../container-spec";
-import { findServingImage, unknownServingImage, type RequestTensorNames } from "../image-catalog";
+import { requireServingImage, type RequestTensorNames } from "../image-catalog";
 import { DataType, ModelConfig, ModelInput, ModelOutput, toTextFormat } from "./model-config";
 import { checkEnsembleWiring } from "./wiring";
 
@@ -64,8 +64,7 @@ export function tokenizerFolder(repositoryFolder: string): string {
 export function modelRepositorySpec(config: StackConfig): ModelRepositorySpec {
   const folder = config.serving.repositoryFolder;
   const mount = repositoryPath(folder);
-  const image = findServingImage(config.image.source);
-  if (image === undefined) throw new Error(formatConfigError(unknownServingImage(config.image.source)));
+  const image = requireServingImage(config.image.source);
   return {
     repositoryFolder: folder,
     maxBatchSize: config.engine.maxBatchSize,

@@ -186,6 +186,18 @@ def test_a_field_the_model_does_not_read_is_refused_not_ignored(rendered):
     assert engine.calls == []
 
 
+def test_a_value_sent_as_a_parameter_is_refused_but_triton_reserved_ones_pass(rendered):
+    configs = rendered["streaming"]
+    engine = Engine(configs["tensorrt_llm"], [[107, 11]])
+    client, bls = serve(configs, FakeTokenizer(), engine, parameters={"temperature": 0}, **prompt(True))
+    [(response, _)] = run(client, bls)
+    assert "temperature" in response.error().message()
+
+    reserved = {"triton_enable_empty_final_response": True, "priority": 1, "timeout": 5}
+    client, bls = serve(configs, FakeTokenizer(), engine, parameters=reserved, **prompt(True))
+    assert "".join(texts_by_row(run(client, bls))[0]) == "Paris"
+
+
 def test_a_request_preprocessing_refuses_gets_its_message_as_the_final_response(rendered):
     configs = rendered["streaming"]
     engine = Engine(configs["tensorrt_llm"], [[107, 11]])

@@ -61,14 +61,11 @@ def _parameter(model_config, key):
     return value if value != "" else None
 
 
-def unknown_fields(parameters_json, inputs):
-    """Request fields Triton passed on as parameters because no input has their name."""
+def unread_parameters(parameters_json):
+    """Request fields that reached the model as parameters, which it does not read: keys naming no
+    input, and anything sent inside "parameters" rather than as a top-level key."""
     parameters = json.loads(parameters_json) if parameters_json else {}
-    return sorted(
-        name
-        for name in parameters
-        if name not in inputs and name not in RESERVED_PARAMETERS and not name.startswith("triton_")
-    )
+    return sorted(name for name in parameters if name not in RESERVED_PARAMETERS and not name.startswith("triton_"))
 
 
 class TritonPythonModel:
@@ -116,11 +113,11 @@ class TritonPythonModel:
             )
 
     def _check_fields(self, request):
-        unknown = unknown_fields(request.parameters(), self.inputs)
-        if unknown:
+        unread = unread_parameters(request.parameters())
+        if unread:
             raise RequestError(
-                f"unknown request field(s) {', '.join(unknown)}: not inputs of tensorrt_llm_bls, which "
-                f"reads {', '.join(self.inputs)}; rename or remove them"
+                f"request field(s) {', '.join(unread)} would be ignored: tensorrt_llm_bls reads only "
+                f"the top-level keys {', '.join(self.inputs)}; rename, move or remove them"
             )
 
     async def _preprocess(self, request):
