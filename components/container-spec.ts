@@ -52,7 +52,7 @@ export function managedEnvironment(input: ContainerSpecInput): Record<string, st
 }
 
 function serverArgs(input: ContainerSpecInput): string[] {
-  // Explicit model control loads exactly the four models, so the tokenizer folder beside them in
+  // Explicit model control loads exactly the repository's models, so the tokenizer folder beside them in
   // the repository is never mistaken for a model. gRPC and metrics are off: OCI exposes one port.
   return [
     "tritonserver",

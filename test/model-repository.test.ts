@@ -21,7 +21,9 @@ import {
   type ModelConfig,
   type ModelRepositorySpec,
 } from "../components/model-repository";
+import { containerSpec } from "../components/container-spec";
 import { quote } from "../components/model-repository/model-config";
+import { containerSpecInput } from "../components/rules";
 import { validConfig, type Overrides } from "./support/stack-fixtures";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -265,6 +267,26 @@ describe("layout", () => {
       assert.ok(paths.includes(`triton/tensorrt_llm_bls/${file}`), file);
     }
     assert.equal(paths.length, 13);
+  });
+
+  test("the container loads every rendered model and a streaming stack predicts through tensorrt_llm_bls", () => {
+    for (const streaming of [false, true]) {
+      const config = validConfig({ "deployment.streaming": streaming });
+      const spec = containerSpec(containerSpecInput(config));
+      const loaded = spec.cmds.filter((arg) => arg.startsWith("--load-model=")).map((arg) => arg.slice(13));
+      assert.deepEqual(
+        loaded.sort(),
+        repositoryModels(modelRepositorySpec(config))
+          .map((model) => model.name)
+          .sort(),
+      );
+      assert.equal(
+        spec.environment.MODEL_DEPLOY_PREDICT_ENDPOINT,
+        streaming
+          ? "/v2/models/tensorrt_llm_bls/versions/1/generate_stream"
+          : "/v2/models/ensemble/versions/1/generate",
+      );
+    }
   });
 
   test("the Python files are shipped byte for byte, the decoding module to both models that decode", () => {
