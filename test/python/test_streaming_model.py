@@ -227,3 +227,15 @@ def test_a_cancelled_request_cancels_the_engine_request_and_still_sends_the_fina
     assert len(sent) == 2 and sent[0][1] == 0
     assert sent[1] == (None, FINAL)
     assert engine.calls[0][0].response_iterator.cancelled
+
+
+def test_a_failure_of_the_model_itself_cancels_the_engine_request_and_reports_it(rendered):
+    configs = rendered["streaming"]
+    tokenizer = RecordedTokenizer("llama3_1")
+    engine = Engine(configs["tensorrt_llm"], [[33167, 999999]])
+    sent = run(*serve(configs, tokenizer, engine, **prompt(True)))
+    assert outputs(sent[0][0])["text_output"].tolist() == [[b"Launch"]]
+    last, flags = sent[-1]
+    assert flags == FINAL and last.error().message().startswith("tensorrt_llm_bls: ")
+    assert "999999" in last.error().message()
+    assert engine.calls[0][0].response_iterator.cancelled

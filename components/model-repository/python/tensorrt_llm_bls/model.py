@@ -145,25 +145,20 @@ class TritonPythonModel:
             model_name="tensorrt_llm", inputs=inputs, requested_output_names=list(ENGINE_OUTPUTS)
         )
 
-    async def _generate(self, request, sender):
-        self._check_fields(request)
-        stream_tensor = pb_utils.get_input_tensor_by_name(request, "stream")
-        stream = bool(stream_tensor is not None and stream_tensor.as_numpy().any())
-        tokens = await self._preprocess(request)
-        responses = await self._engine_request(request, tokens, stream).async_exec(decoupled=True)
-
+    async def _relay(self, responses, sender, stream):
+        """Streams each row's new text as the engine answers; returns the rows' texts, or None when
+        the client cancelled (the engine request is cancelled too)."""
         texts = {}
         loop = asyncio.get_running_loop()
         while True:
             if sender.is_cancelled():
                 responses.cancel()
-                sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
-                return
+                return None
             # The iterator blocks until the engine answers (releasing the GIL): off the event loop,
             # so other requests of this instance keep streaming meanwhile.
             response = await loop.run_in_executor(None, next, responses, None)
             if response is None:
-                break
+                return texts
             if response.has_error():
                 raise RequestError(response.error().message())
             if len(response.output_tensors()) == 0:
@@ -180,6 +175,23 @@ class TritonPythonModel:
             piece = text.push(new_ids)
             if piece != "":
                 sender.send(self._text_response(piece, row))
+
+    async def _generate(self, request, sender):
+        self._check_fields(request)
+        stream_tensor = pb_utils.get_input_tensor_by_name(request, "stream")
+        stream = bool(stream_tensor is not None and stream_tensor.as_numpy().any())
+        tokens = await self._preprocess(request)
+        responses = await self._engine_request(request, tokens, stream).async_exec(decoupled=True)
+
+        try:
+            texts = await self._relay(responses, sender, stream)
+        except Exception:
+            # The engine would otherwise go on generating for a request nobody reads any more.
+            responses.cancel()
+            raise
+        if texts is None:
+            sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+            return
 
         # Non-streamed: each row's whole text. Streamed: whatever was held back at the end.
         finals = [(row, text.finish()) for row, text in sorted(texts.items())]
