@@ -10,6 +10,9 @@ export const ARTIFACT_MOUNT = "/opt/ds/model/deployed_model";
 /** The models of the repository, in load order: the ensemble last, after what it calls. */
 export const REPOSITORY_MODELS = ["preprocessing", "tensorrt_llm", "postprocessing", "ensemble"] as const;
 
+/** The decoupled model a streaming stack also loads and serves: exact incremental text. */
+export const STREAMING_MODEL = "tensorrt_llm_bls";
+
 export interface ContainerSpecInput {
   readonly repositoryFolder: string;
   readonly httpPort: number;
@@ -32,7 +35,9 @@ export function repositoryPath(repositoryFolder: string): string {
 }
 
 export function predictEndpoint(streaming: boolean): string {
-  return `/v2/models/ensemble/versions/1/${streaming ? "generate_stream" : "generate"}`;
+  return streaming
+    ? `/v2/models/${STREAMING_MODEL}/versions/1/generate_stream`
+    : "/v2/models/ensemble/versions/1/generate";
 }
 
 /** Variables this stack sets itself; a user variable of the same name would be overwritten. */
@@ -47,7 +52,7 @@ export function managedEnvironment(input: ContainerSpecInput): Record<string, st
 }
 
 function serverArgs(input: ContainerSpecInput): string[] {
-  // Explicit model control loads exactly the four models, so the tokenizer folder beside them in
+  // Explicit model control loads exactly the repository's models, so the tokenizer folder beside them in
   // the repository is never mistaken for a model. gRPC and metrics are off: OCI exposes one port.
   return [
     "tritonserver",
@@ -57,7 +62,9 @@ function serverArgs(input: ContainerSpecInput): string[] {
     "--allow-metrics=false",
     "--disable-auto-complete-config",
     "--model-control-mode=explicit",
-    ...REPOSITORY_MODELS.map((model) => `--load-model=${model}`),
+    ...[...REPOSITORY_MODELS, ...(input.streaming ? [STREAMING_MODEL] : [])].map(
+      (model) => `--load-model=${model}`,
+    ),
   ];
 }
 

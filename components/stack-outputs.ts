@@ -1,15 +1,72 @@
 /** Pure builders for what the stack records and exports beside resource outputs. */
 import type { StackConfig } from "./config";
+import { requireServingImage, type RequestTensorNames } from "./image-catalog";
 
-/** The request body of a first call: the model's real end and pad ids, never the walkthrough's 2/3. */
-export function exampleRequestBody(config: StackConfig): Record<string, unknown> {
+/** What a client asks for; `generateRequestBody` turns it into the JSON the deployment reads. */
+export interface GenerateRequest {
+  readonly prompt: string;
+  readonly maxTokens: number;
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly topK?: number;
+  /** Fewest tokens before the end token may stop generation. */
+  readonly minTokens?: number;
+  readonly seed?: number;
+  readonly stopWords?: readonly string[];
+  readonly badWords?: readonly string[];
+  /** Text as it is generated; only a streaming stack (`deployment.streaming`) can. Default: streams there. */
+  readonly stream?: boolean;
+}
+
+/** The request tensor names the stack's serving image reads (see components/image-catalog.ts). */
+export function requestNames(config: StackConfig): RequestTensorNames {
+  return requireServingImage(config.image.source).requestNames;
+}
+
+/**
+ * The `/generate` body for `request` on this stack: the model's own end and pad ids, the request
+ * names of the serving image's TensorRT-LLM release, and `stream` only where the stack is
+ * decoupled (elsewhere the deployment refuses it). Throws when a stream is asked of a stack that
+ * cannot stream.
+ */
+export function generateRequestBody(config: StackConfig, request: GenerateRequest): Record<string, unknown> {
+  const decoupled = config.deployment.streaming;
+  if (request.stream === true && !decoupled) {
+    throw new Error(
+      "stream: true needs a streaming stack; set deployment.streaming: true and run pulumi up, or send without stream",
+    );
+  }
+  const names = requestNames(config);
+  const optional: [string, unknown][] = [
+    ["temperature", request.temperature],
+    ["top_p", request.topP],
+    ["top_k", request.topK],
+    [names.minTokens, request.minTokens],
+    [names.seed, request.seed],
+    ["stop_words", request.stopWords],
+    ["bad_words", request.badWords],
+  ];
   return {
-    text_input: "What is the capital of France?",
-    max_tokens: 64,
-    temperature: 0.7,
+    text_input: request.prompt,
+    max_tokens: request.maxTokens,
+    ...Object.fromEntries(optional.filter(([, value]) => value !== undefined)),
     end_id: config.model.resolved.eosTokenId,
     pad_id: config.model.resolved.padTokenId,
+    ...(decoupled ? { stream: request.stream ?? true } : {}),
   };
+}
+
+/**
+ * The request body of a first call: the model's real end and pad ids (never the walkthrough's 2/3),
+ * a fixed seed under the name the serving image reads, and `stream` on a streaming stack only.
+ */
+export function exampleRequestBody(config: StackConfig): Record<string, unknown> {
+  return generateRequestBody(config, {
+    prompt: "What is the capital of France?",
+    maxTokens: 64,
+    temperature: 0.7,
+    seed: 42,
+  });
 }
 
 /** A pasteable, signed call with the OCI CLI (request signing from the caller's OCI profile). */

@@ -12,14 +12,18 @@ import {
   checkEnsembleWiring,
   engineFolder,
   modelRepositorySpec,
+  pythonModelSource,
   renderModelRepository,
   repositoryModels,
+  requestInputs,
   tokenizerFolder,
   toTextFormat,
   type ModelConfig,
   type ModelRepositorySpec,
 } from "../components/model-repository";
+import { containerSpec } from "../components/container-spec";
 import { quote } from "../components/model-repository/model-config";
+import { containerSpecInput } from "../components/rules";
 import { validConfig, type Overrides } from "./support/stack-fixtures";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -188,7 +192,10 @@ function render(overrides: Overrides = {}): { spec: ModelRepositorySpec; files: 
 }
 
 function parsedConfigs(files: Map<string, string>, folder = "triton"): Record<string, Field[]> {
-  const models = ["preprocessing", "tensorrt_llm", "postprocessing", "ensemble"];
+  const models = [...files.keys()]
+    .filter((file) => file.startsWith(`${folder}/`) && file.endsWith("/config.pbtxt"))
+    .map((file) => file.slice(folder.length + 1, -"/config.pbtxt".length));
+  assert.ok(models.length >= 4, `no configs under ${folder}/`);
   return Object.fromEntries(
     models.map((model) => {
       const text = files.get(`${folder}/${model}/config.pbtxt`);
@@ -219,16 +226,18 @@ const LLAMA: Overrides = {
 };
 
 describe("layout", () => {
-  test("the dev stack renders four configs, two Python models and the two empty version folders", () => {
+  test("the dev stack renders four configs, two Python models with their modules and the two empty version folders", () => {
     const entries = renderModelRepository(modelRepositorySpec(validConfig()));
     assert.deepEqual(
       entries.map((entry) => [entry.kind, entry.path, entry.mode]),
       [
         ["directory", "triton/ensemble/1", 0o755],
         ["file", "triton/ensemble/config.pbtxt", 0o644],
+        ["file", "triton/postprocessing/1/incremental_text.py", 0o644],
         ["file", "triton/postprocessing/1/model.py", 0o644],
         ["file", "triton/postprocessing/config.pbtxt", 0o644],
         ["file", "triton/preprocessing/1/model.py", 0o644],
+        ["file", "triton/preprocessing/1/word_lists.py", 0o644],
         ["file", "triton/preprocessing/config.pbtxt", 0o644],
         ["directory", "triton/tensorrt_llm/1", 0o755],
         ["file", "triton/tensorrt_llm/config.pbtxt", 0o644],
@@ -250,15 +259,51 @@ describe("layout", () => {
     assert.equal(parameters(configs.tensorrt_llm).gpt_model_path, `${MOUNT}/models/tensorrt_llm/1`);
   });
 
-  test("the Python models are shipped byte for byte", () => {
-    const { files } = render();
-    for (const model of ["preprocessing", "postprocessing"]) {
-      const source = readFileSync(
-        path.join(REPO_ROOT, "components/model-repository/python", model, "model.py"),
-        "utf8",
-      );
-      assert.equal(files.get(`triton/${model}/1/model.py`), source);
+  test("a streaming stack adds the decoupled tensorrt_llm_bls model with its decoding module", () => {
+    const paths = renderModelRepository(
+      modelRepositorySpec(validConfig({ "deployment.streaming": true })),
+    ).map((entry) => entry.path);
+    for (const file of ["config.pbtxt", "1/model.py", "1/incremental_text.py"]) {
+      assert.ok(paths.includes(`triton/tensorrt_llm_bls/${file}`), file);
     }
+    assert.equal(paths.length, 13);
+  });
+
+  test("the container loads every rendered model and a streaming stack predicts through tensorrt_llm_bls", () => {
+    for (const streaming of [false, true]) {
+      const config = validConfig({ "deployment.streaming": streaming });
+      const spec = containerSpec(containerSpecInput(config));
+      const loaded = spec.cmds.filter((arg) => arg.startsWith("--load-model=")).map((arg) => arg.slice(13));
+      assert.deepEqual(
+        loaded.sort(),
+        repositoryModels(modelRepositorySpec(config))
+          .map((model) => model.name)
+          .sort(),
+      );
+      assert.equal(
+        spec.environment.MODEL_DEPLOY_PREDICT_ENDPOINT,
+        streaming
+          ? "/v2/models/tensorrt_llm_bls/versions/1/generate_stream"
+          : "/v2/models/ensemble/versions/1/generate",
+      );
+    }
+  });
+
+  test("the Python files are shipped byte for byte, the decoding module to both models that decode", () => {
+    const { files } = render({ "deployment.streaming": true });
+    const source = (file: string) =>
+      readFileSync(path.join(REPO_ROOT, "components/model-repository/python", file), "utf8");
+    const shipped: [string, string][] = [
+      ["preprocessing/1/model.py", "preprocessing/model.py"],
+      ["preprocessing/1/word_lists.py", "preprocessing/word_lists.py"],
+      ["postprocessing/1/model.py", "postprocessing/model.py"],
+      ["postprocessing/1/incremental_text.py", "tensorrt_llm_bls/incremental_text.py"],
+      ["tensorrt_llm_bls/1/model.py", "tensorrt_llm_bls/model.py"],
+      ["tensorrt_llm_bls/1/incremental_text.py", "tensorrt_llm_bls/incremental_text.py"],
+    ];
+    for (const [target, from] of shipped) assert.equal(files.get(`triton/${target}`), source(from), target);
+    assert.equal(pythonModelSource("tensorrt_llm_bls"), source("tensorrt_llm_bls/model.py"));
+    assert.throws(() => pythonModelSource("ensemble"), /'ensemble' is not a Python model/);
   });
 
   test("no template placeholder survives in any rendered file", () => {
@@ -329,10 +374,11 @@ describe("values from the stack", () => {
     }
   });
 
-  test("decoupled exactly when the deployment streams, on the engine and the ensemble only", () => {
+  test("decoupled exactly when the deployment streams, on the engine, the ensemble and the streaming model", () => {
     for (const streaming of [false, true]) {
       const configs = parsedConfigs(render({ "deployment.streaming": streaming }).files);
-      for (const model of ["tensorrt_llm", "ensemble"]) {
+      assert.equal("tensorrt_llm_bls" in configs, streaming);
+      for (const model of ["tensorrt_llm", "ensemble", ...(streaming ? ["tensorrt_llm_bls"] : [])]) {
         assert.equal(
           scalar(nested(configs[model], "model_transaction_policy"), "decoupled"),
           String(streaming),
@@ -382,7 +428,7 @@ describe("the ensemble's interface and wiring", () => {
       repetition_penalty: ["TYPE_FP32", [1], true],
       presence_penalty: ["TYPE_FP32", [1], true],
       frequency_penalty: ["TYPE_FP32", [1], true],
-      min_tokens: ["TYPE_INT32", [1], true],
+      min_length: ["TYPE_INT32", [1], true],
       random_seed: ["TYPE_UINT64", [1], true],
       stream: ["TYPE_BOOL", [1], true],
     };
@@ -396,7 +442,35 @@ describe("the ensemble's interface and wiring", () => {
     }
     assert.deepEqual(tensors(ensemble, "output"), [
       { name: "text_output", dataType: "TYPE_STRING", dims: [-1], optional: false },
+      { name: "batch_index", dataType: "TYPE_INT32", dims: [1], optional: false },
     ]);
+  });
+
+  test("the streaming model takes the ensemble's request and answers the same outputs", () => {
+    const configs = parsedConfigs(render({ "deployment.streaming": true }).files);
+    const bls = configs.tensorrt_llm_bls;
+    assert.equal(scalar(bls, "backend"), "python");
+    assert.equal(scalar(nested(bls, "model_transaction_policy"), "decoupled"), "true");
+    assert.deepEqual(tensors(bls, "input"), tensors(configs.ensemble, "input"));
+    assert.deepEqual(tensors(bls, "output"), tensors(configs.ensemble, "output"));
+    const params = parameters(bls);
+    assert.equal(params.tokenizer_dir, `${MOUNT}/triton/tokenizer`);
+    assert.equal(params.skip_special_tokens, "true");
+    const engineInputs = JSON.parse(params.engine_inputs) as Record<string, string>;
+    const engineNames = new Set(tensors(configs.tensorrt_llm, "input").map((t) => t.name));
+    assert.deepEqual(engineInputs, {
+      top_k: "runtime_top_k",
+      top_p: "runtime_top_p",
+      temperature: "temperature",
+      repetition_penalty: "repetition_penalty",
+      presence_penalty: "presence_penalty",
+      frequency_penalty: "frequency_penalty",
+      min_length: "min_length",
+      random_seed: "random_seed",
+    });
+    for (const name of Object.values(engineInputs)) assert.ok(engineNames.has(name), name);
+    assert.equal(parameters(configs.preprocessing).streaming_model, "tensorrt_llm_bls");
+    assert.equal(parameters(parsedConfigs(render().files).preprocessing).streaming_model, "");
   });
 
   test("bad and stop words reach the engine as [2, -1] INT32 word lists through preprocessing", () => {
@@ -581,6 +655,139 @@ describe("checkEnsembleWiring finds what Triton would reject", () => {
     assert.throws(
       () => renderModelRepository({ ...spec, maxBatchSize: 0 }),
       /empty reshape in a model without batching/,
+    );
+  });
+});
+
+// Inputs and outputs of tensorrt_llm in NVIDIA's tensorrtllm_backend v0.18.2, the release inside
+// tritonserver:25.04-trtllm-python-py3: all_models/inflight_batcher_llm/tensorrt_llm/config.pbtxt
+// (input [ at line 41, output [ at line 435; min_length :223, random_seed :251, streaming :300,
+// batch_index :467), with the data types of the ones this stack uses. The backend reads them by
+// these names (inflight_batcher_llm/src/utils.h:48-124) and ignores any other name without an error.
+const V0_18_2_INPUTS: Record<string, string> = {
+  input_ids: "TYPE_INT32",
+  input_lengths: "TYPE_INT32",
+  request_output_len: "TYPE_INT32",
+  end_id: "TYPE_INT32",
+  pad_id: "TYPE_INT32",
+  stop_words_list: "TYPE_INT32",
+  bad_words_list: "TYPE_INT32",
+  temperature: "TYPE_FP32",
+  runtime_top_k: "TYPE_INT32",
+  runtime_top_p: "TYPE_FP32",
+  repetition_penalty: "TYPE_FP32",
+  min_length: "TYPE_INT32",
+  presence_penalty: "TYPE_FP32",
+  frequency_penalty: "TYPE_FP32",
+  random_seed: "TYPE_UINT64",
+  streaming: "TYPE_BOOL",
+};
+const V0_18_2_OUTPUTS: Record<string, string> = {
+  output_ids: "TYPE_INT32",
+  sequence_length: "TYPE_INT32",
+  batch_index: "TYPE_INT32",
+};
+
+describe("request names follow the serving image's TensorRT-LLM release", () => {
+  test("for 25.04 (TensorRT-LLM 0.18.2) every engine tensor has NVIDIA's v0.18.2 name and type", () => {
+    for (const overrides of [{}, { "deployment.streaming": true }, LLAMA]) {
+      const engine = parsedConfigs(render(overrides).files).tensorrt_llm;
+      for (const tensor of tensors(engine, "input")) {
+        assert.equal(V0_18_2_INPUTS[tensor.name], tensor.dataType, `input ${tensor.name}`);
+      }
+      for (const tensor of tensors(engine, "output")) {
+        assert.equal(V0_18_2_OUTPUTS[tensor.name], tensor.dataType, `output ${tensor.name}`);
+      }
+    }
+  });
+
+  test("the minimum length and the seed travel as min_length and random_seed from request to engine", () => {
+    const { files } = render();
+    const configs = parsedConfigs(files);
+    const engineStep = all(nested(configs.ensemble, "ensemble_scheduling"), "step")
+      .map((step) => step.value as Field[])
+      .find((step) => scalar(step, "model_name") === "tensorrt_llm");
+    assert.ok(engineStep);
+    const inputMap = Object.fromEntries(
+      all(engineStep, "input_map").map((entry) => [
+        String(scalar(entry.value as Field[], "key")),
+        String(scalar(entry.value as Field[], "value")),
+      ]),
+    );
+    assert.equal(inputMap.min_length, "min_length");
+    assert.equal(inputMap.random_seed, "random_seed");
+    for (const [file, contents] of render({ "deployment.streaming": true }).files) {
+      assert.doesNotMatch(contents, /"min_tokens"|"seed"/, file);
+    }
+  });
+
+  test("the image is found by its tag whatever the registry or digest", () => {
+    for (const source of [
+      "nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3",
+      `nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3@sha256:${"ab".repeat(32)}`,
+      "iad.ocir.io/ns/mirror/tritonserver:25.04-trtllm-python-py3",
+    ]) {
+      assert.deepEqual(render({ "image.source": source }).spec.requestNames, {
+        minTokens: "min_length",
+        seed: "random_seed",
+      });
+    }
+  });
+
+  test("an image outside the catalogue is refused, naming the key, the value and the fix", () => {
+    for (const source of ["nvcr.io/nvidia/tritonserver:24.04-trtllm-python-py3", "localhost:5000/triton"]) {
+      assert.throws(
+        () => modelRepositorySpec(validConfig({ "image.source": source })),
+        (error: Error) =>
+          error.message.includes("image.source") &&
+          error.message.includes(source) &&
+          error.message.includes("25.04-trtllm-python-py3") &&
+          error.message.includes("components/image-catalog.ts"),
+      );
+    }
+  });
+
+  test("docs/serving.md lists every input and output with its type and dims", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, "docs/serving.md"), "utf8");
+    const rows = new Map(
+      [...doc.matchAll(/^\| `(\w+)` \| (TYPE_\w+) \| (\[[-\d, ]+\]) \|/gm)].map((m) => [
+        m[1],
+        `${m[2]} ${m[3]}`,
+      ]),
+    );
+    const configs = parsedConfigs(render({ "deployment.streaming": true }).files);
+    for (const kind of ["input", "output"] as const) {
+      for (const tensor of tensors(configs.ensemble, kind)) {
+        assert.equal(rows.get(tensor.name), `${tensor.dataType} [${tensor.dims.join(", ")}]`, tensor.name);
+      }
+    }
+    assert.equal(
+      rows.size,
+      tensors(configs.ensemble, "input").length + tensors(configs.ensemble, "output").length,
+    );
+  });
+
+  test("the streaming model and the ensemble accept exactly the same request", () => {
+    const spec = render({ "deployment.streaming": true }).spec;
+    assert.deepEqual(
+      requestInputs(spec).map((input) => input.name),
+      [
+        "text_input",
+        "max_tokens",
+        "bad_words",
+        "stop_words",
+        "end_id",
+        "pad_id",
+        "stream",
+        "top_k",
+        "top_p",
+        "temperature",
+        "repetition_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+        "min_length",
+        "random_seed",
+      ],
     );
   });
 });

@@ -140,7 +140,7 @@ describe("TritonDeployment", () => {
     assert.equal(env.environmentVariables.MODEL_DEPLOY_ENABLE_STREAMING, "true");
     assert.equal(
       env.environmentVariables.MODEL_DEPLOY_PREDICT_ENDPOINT,
-      "/v2/models/ensemble/versions/1/generate_stream",
+      "/v2/models/tensorrt_llm_bls/versions/1/generate_stream",
     );
     const base = await promiseOf(deployment.modelDeploymentUrl);
     assert.equal(await promiseOf(deployment.predictUrl), `${base}/predict`);

@@ -1,7 +1,8 @@
 /**
- * The Triton model repository of the deployment: four models (preprocessing -> tensorrt_llm ->
- * postprocessing, chained by the ensemble) derived from the stack configuration. Pure apart from
- * reading the two Python models shipped beside this file.
+ * The Triton model repository of the deployment, derived from the stack configuration: four models
+ * (preprocessing -> tensorrt_llm -> postprocessing, chained by the ensemble) and, on a decoupled
+ * (streaming) stack, the `tensorrt_llm_bls` model that streams exact text. Pure apart from reading
+ * the Python files shipped beside this file.
  *
  * Every path this module returns starts with the repository folder (`<serving.repositoryFolder>/`)
  * and uses `/`, exactly as the paths appear in the artifact zip and under ARTIFACT_MOUNT.
@@ -9,7 +10,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config";
-import { repositoryPath } from "../container-spec";
+import { repositoryPath, STREAMING_MODEL } from "../container-spec";
+import { requireServingImage, type RequestTensorNames } from "../image-catalog";
 import { DataType, ModelConfig, ModelInput, ModelOutput, toTextFormat } from "./model-config";
 import { checkEnsembleWiring } from "./wiring";
 
@@ -26,6 +28,8 @@ export interface ModelRepositorySpec {
   readonly maxInputLen: number;
   /** Decoupled (streaming) transaction policy, on exactly when the deployment streams. */
   readonly decoupled: boolean;
+  /** The names the serving image's TensorRT-LLM backend reads for the renamed request knobs. */
+  readonly requestNames: RequestTensorNames;
   /** Defaults for requests that send no `end_id` / `pad_id`. */
   readonly endId: number;
   readonly padId: number;
@@ -53,14 +57,20 @@ export function tokenizerFolder(repositoryFolder: string): string {
   return `${repositoryFolder}/tokenizer`;
 }
 
+/**
+ * Throws (with key, value and fix) for an image outside the catalogue: the request names would be
+ * guesses, and a wrong name is ignored by the backend without an error.
+ */
 export function modelRepositorySpec(config: StackConfig): ModelRepositorySpec {
   const folder = config.serving.repositoryFolder;
   const mount = repositoryPath(folder);
+  const image = requireServingImage(config.image.source);
   return {
     repositoryFolder: folder,
     maxBatchSize: config.engine.maxBatchSize,
     maxInputLen: config.engine.maxInputLen,
     decoupled: config.deployment.streaming,
+    requestNames: image.requestNames,
     endId: config.model.resolved.eosTokenId,
     padId: config.model.resolved.padTokenId,
     tokenizerDir: `${mount}/tokenizer`,
@@ -92,7 +102,11 @@ const engineScalar = (name: string, dataType: DataType, optional = false): Model
   reshape: [],
 });
 
-/** What a `/generate` request may send: the ensemble's inputs, handed to preprocessing as they are. */
+/**
+ * What a `/generate` request may send besides the sampling knobs: the ensemble's inputs, handed to
+ * preprocessing as they are. `stream` is read only to refuse it: the ensemble decodes each partial
+ * response alone, which breaks multi-byte characters, so it never streams.
+ */
 const REQUEST_INPUTS: readonly ModelInput[] = [
   scalar("text_input", "TYPE_STRING"),
   scalar("max_tokens", "TYPE_INT32"),
@@ -100,6 +114,7 @@ const REQUEST_INPUTS: readonly ModelInput[] = [
   { name: "stop_words", dataType: "TYPE_STRING", dims: [-1], optional: true },
   scalar("end_id", "TYPE_INT32", true),
   scalar("pad_id", "TYPE_INT32", true),
+  scalar("stream", "TYPE_BOOL", true),
 ];
 
 /** What the engine returns and postprocessing detokenizes. */
@@ -107,6 +122,14 @@ const ENGINE_OUTPUTS: readonly ModelOutput[] = [
   { name: "output_ids", dataType: "TYPE_INT32", dims: [-1, -1] },
   { name: "sequence_length", dataType: "TYPE_INT32", dims: [-1] },
 ];
+
+/**
+ * Which row of a multi-row request a response belongs to: a decoupled engine answers each row on
+ * its own (tensorrtllm_backend v0.18.2 OutputFieldsNames::batchIndex, inflight_batcher_llm/src/utils.h:124).
+ */
+const BATCH_INDEX: ModelOutput = { name: "batch_index", dataType: "TYPE_INT32", dims: [1] };
+
+const TEXT_OUTPUT: ModelOutput = { name: "text_output", dataType: "TYPE_STRING", dims: [-1] };
 
 /** `[2, L]`: row 0 the concatenated token ids of all words, row 1 each word's end offset. */
 const wordList = (name: string): ModelInput => ({
@@ -117,22 +140,29 @@ const wordList = (name: string): ModelInput => ({
   allowRaggedBatch: true,
 });
 
+/** A request knob passed straight to the engine: the request's name, the engine's, the type. */
+export interface SamplingKnob {
+  readonly request: string;
+  readonly engine: string;
+  readonly dataType: DataType;
+}
+
 /**
- * Request knobs passed straight from the ensemble to the engine: [ensemble input, engine input,
- * type]. The engine-side names are those of TensorRT-LLM's Triton backend since it moved into
- * the TensorRT-LLM repository (`min_tokens`, `seed`).
+ * The sampling knobs a request may send. The names of the two that TensorRT-LLM renamed come from
+ * the image catalogue; request and engine use the same name for them, as NVIDIA's ensemble does.
  */
-const SAMPLING: readonly (readonly [string, string, DataType])[] = [
-  ["top_k", "runtime_top_k", "TYPE_INT32"],
-  ["top_p", "runtime_top_p", "TYPE_FP32"],
-  ["temperature", "temperature", "TYPE_FP32"],
-  ["repetition_penalty", "repetition_penalty", "TYPE_FP32"],
-  ["presence_penalty", "presence_penalty", "TYPE_FP32"],
-  ["frequency_penalty", "frequency_penalty", "TYPE_FP32"],
-  ["min_tokens", "min_tokens", "TYPE_INT32"],
-  ["random_seed", "seed", "TYPE_UINT64"],
-  ["stream", "streaming", "TYPE_BOOL"],
-];
+export function samplingKnobs(names: RequestTensorNames): SamplingKnob[] {
+  return [
+    { request: "top_k", engine: "runtime_top_k", dataType: "TYPE_INT32" },
+    { request: "top_p", engine: "runtime_top_p", dataType: "TYPE_FP32" },
+    { request: "temperature", engine: "temperature", dataType: "TYPE_FP32" },
+    { request: "repetition_penalty", engine: "repetition_penalty", dataType: "TYPE_FP32" },
+    { request: "presence_penalty", engine: "presence_penalty", dataType: "TYPE_FP32" },
+    { request: "frequency_penalty", engine: "frequency_penalty", dataType: "TYPE_FP32" },
+    { request: names.minTokens, engine: names.minTokens, dataType: "TYPE_INT32" },
+    { request: names.seed, engine: names.seed, dataType: "TYPE_UINT64" },
+  ];
+}
 
 function preprocessing(spec: ModelRepositorySpec): ModelConfig {
   return {
@@ -160,6 +190,8 @@ function preprocessing(spec: ModelRepositorySpec): ModelConfig {
       default_end_id: String(spec.endId),
       default_pad_id: String(spec.padId),
       max_input_len: String(spec.maxInputLen),
+      // Where a `stream: true` request is sent instead; empty when the stack does not stream.
+      streaming_model: spec.decoupled ? STREAMING_MODEL : "",
     },
   };
 }
@@ -174,8 +206,9 @@ function tensorrtLlm(spec: ModelRepositorySpec): ModelConfig {
       maxQueueDelayMicroseconds: spec.maxQueueDelayMicroseconds,
       maxQueueSize: spec.maxQueueSize,
     },
-    // Only inputs the ensemble feeds are declared: Triton versions before optional-input support
-    // in ensembles reject a step whose model has unmapped inputs.
+    // Only inputs a caller feeds are declared. An optional input left out of the ensemble's step
+    // (`streaming`, fed by the streaming model only) is accepted by Triton 25.04: NVIDIA's v0.18.2
+    // ensemble leaves most of tensorrt_llm's optional inputs unmapped, `stop` among them.
     input: [
       // Ragged rows let Triton hand prompts of different lengths over together; with input
       // padding removed in the engine, each request keeps only input_lengths of its ids.
@@ -186,9 +219,11 @@ function tensorrtLlm(spec: ModelRepositorySpec): ModelConfig {
       engineScalar("pad_id", "TYPE_INT32", true),
       wordList("bad_words_list"),
       wordList("stop_words_list"),
-      ...SAMPLING.map(([, engineName, dataType]) => engineScalar(engineName, dataType, true)),
+      ...samplingKnobs(spec.requestNames).map((knob) => engineScalar(knob.engine, knob.dataType, true)),
+      // utils.h:133 (v0.18.2) kStreamingInputTensorName.
+      engineScalar("streaming", "TYPE_BOOL", true),
     ],
-    output: ENGINE_OUTPUTS,
+    output: [...ENGINE_OUTPUTS, BATCH_INDEX],
     // The backend places the engine on the GPUs itself (one MPI rank per GPU); a GPU instance
     // group would make Triton load one copy per device.
     instanceGroup: [{ count: 1, kind: "KIND_CPU" }],
@@ -213,7 +248,7 @@ function postprocessing(spec: ModelRepositorySpec): ModelConfig {
     backend: "python",
     maxBatchSize: spec.maxBatchSize,
     input: ENGINE_OUTPUTS,
-    output: [{ name: "text_output", dataType: "TYPE_STRING", dims: [-1] }],
+    output: [TEXT_OUTPUT],
     instanceGroup: [{ count: spec.postprocessingInstances, kind: "KIND_CPU" }],
     dynamicBatching: {},
     parameters: {
@@ -223,15 +258,24 @@ function postprocessing(spec: ModelRepositorySpec): ModelConfig {
   };
 }
 
+/** Every input a client may send to the ensemble or the streaming model, with its type. */
+export function requestInputs(spec: ModelRepositorySpec): ModelInput[] {
+  return [
+    ...REQUEST_INPUTS,
+    ...samplingKnobs(spec.requestNames).map((knob) => scalar(knob.request, knob.dataType, true)),
+  ];
+}
+
 function ensemble(spec: ModelRepositorySpec): ModelConfig {
+  const knobs = samplingKnobs(spec.requestNames);
   return {
     name: "ensemble",
     platform: "ensemble",
     maxBatchSize: spec.maxBatchSize,
     // Triton derives this from the steps; written out so the file states what the server does.
     decoupled: spec.decoupled,
-    input: [...REQUEST_INPUTS, ...SAMPLING.map(([name, , dataType]) => scalar(name, dataType, true))],
-    output: [{ name: "text_output", dataType: "TYPE_STRING", dims: [-1] }],
+    input: requestInputs(spec),
+    output: [TEXT_OUTPUT, BATCH_INDEX],
     ensembleSteps: [
       {
         modelName: "preprocessing",
@@ -258,13 +302,17 @@ function ensemble(spec: ModelRepositorySpec): ModelConfig {
           stop_words_list: "_stop_words_list",
           end_id: "_end_id",
           pad_id: "_pad_id",
-          ...Object.fromEntries(SAMPLING.map(([name, engineName]) => [engineName, name])),
+          ...Object.fromEntries(knobs.map((knob) => [knob.engine, knob.request])),
         },
-        outputMap: { output_ids: "_output_ids", sequence_length: "_sequence_length" },
+        outputMap: {
+          output_ids: "_output_ids",
+          sequence_length: "_sequence_length",
+          batch_index: "batch_index",
+        },
       },
       {
-        // Fed by tensorrt_llm alone: with streaming, every partial response passes through here,
-        // and Triton rejects a step mixing tensors from a decoupled model with any other source.
+        // Fed by tensorrt_llm alone: Triton rejects a step mixing tensors from a decoupled model
+        // with any other source.
         modelName: "postprocessing",
         modelVersion: -1,
         inputMap: { output_ids: "_output_ids", sequence_length: "_sequence_length" },
@@ -274,18 +322,67 @@ function ensemble(spec: ModelRepositorySpec): ModelConfig {
   };
 }
 
-/** The four model configurations, in the order Triton loads them (the ensemble last). */
+/**
+ * The decoupled BLS model a streaming stack serves `/generate_stream` from: it calls preprocessing
+ * and tensorrt_llm itself, re-decodes the tokens generated so far and sends only the new complete
+ * text, so the streamed pieces add up to exactly the whole answer.
+ */
+function streamingModel(spec: ModelRepositorySpec): ModelConfig {
+  const knobs = samplingKnobs(spec.requestNames);
+  return {
+    name: STREAMING_MODEL,
+    backend: "python",
+    maxBatchSize: spec.maxBatchSize,
+    decoupled: true,
+    input: requestInputs(spec),
+    output: [TEXT_OUTPUT, BATCH_INDEX],
+    instanceGroup: [{ count: 1, kind: "KIND_CPU" }],
+    parameters: {
+      tokenizer_dir: spec.tokenizerDir,
+      skip_special_tokens: String(spec.skipSpecialTokens),
+      // Request knob -> engine input, from the image catalogue.
+      engine_inputs: JSON.stringify(Object.fromEntries(knobs.map((knob) => [knob.request, knob.engine]))),
+    },
+  };
+}
+
+/** The model configurations, in the order Triton loads them (the ensemble after its steps). */
 export function repositoryModels(spec: ModelRepositorySpec): ModelConfig[] {
-  return [preprocessing(spec), tensorrtLlm(spec), postprocessing(spec), ensemble(spec)];
+  const models = [preprocessing(spec), tensorrtLlm(spec), postprocessing(spec), ensemble(spec)];
+  return spec.decoupled ? [...models, streamingModel(spec)] : models;
 }
 
 export type RepositoryEntry =
   | { readonly kind: "file"; readonly path: string; readonly contents: string; readonly mode: number }
   | { readonly kind: "directory"; readonly path: string; readonly mode: number };
 
-/** The Python models as shipped in this package, byte for byte. */
-export function pythonModelSource(model: "preprocessing" | "postprocessing"): string {
-  return readFileSync(join(__dirname, "python", model, "model.py"), "utf8");
+/**
+ * The Python files each model runs from its version folder, and where they live beside this file.
+ * Triton's Python backend puts the version folder on sys.path (python_backend r25.04
+ * src/pb_stub.cc:2077), so model.py imports its neighbours by name.
+ */
+const PYTHON_FILES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  preprocessing: { "model.py": "preprocessing/model.py", "word_lists.py": "preprocessing/word_lists.py" },
+  postprocessing: {
+    "model.py": "postprocessing/model.py",
+    "incremental_text.py": "tensorrt_llm_bls/incremental_text.py",
+  },
+  [STREAMING_MODEL]: {
+    "model.py": "tensorrt_llm_bls/model.py",
+    "incremental_text.py": "tensorrt_llm_bls/incremental_text.py",
+  },
+};
+
+/** A Python file as shipped in this package, byte for byte (`<folder>/<file>` under python/). */
+export function pythonSource(relativePath: string): string {
+  return readFileSync(join(__dirname, "python", relativePath), "utf8");
+}
+
+/** The model.py of a Python model as shipped in this package. */
+export function pythonModelSource(model: string): string {
+  const files = PYTHON_FILES[model];
+  if (files === undefined) throw new Error(`'${model}' is not a Python model of the repository`);
+  return pythonSource(files["model.py"]);
 }
 
 /**
@@ -307,13 +404,15 @@ export function renderModelRepository(spec: ModelRepositorySpec): RepositoryEntr
     contents: toTextFormat(model),
     mode: 0o644,
   }));
-  for (const model of ["preprocessing", "postprocessing"] as const) {
-    entries.push({
-      kind: "file",
-      path: `${root}/${model}/1/model.py`,
-      contents: pythonModelSource(model),
-      mode: 0o644,
-    });
+  for (const model of models) {
+    for (const [file, source] of Object.entries(PYTHON_FILES[model.name] ?? {})) {
+      entries.push({
+        kind: "file",
+        path: `${root}/${model.name}/1/${file}`,
+        contents: pythonSource(source),
+        mode: 0o644,
+      });
+    }
   }
   entries.push({ kind: "directory", path: `${root}/ensemble/1`, mode: 0o755 });
   entries.push({ kind: "directory", path: engineFolder(root), mode: 0o755 });

@@ -1,5 +1,6 @@
 """Shared fixtures: the model repository rendered for real by `cli/render.ts`, its configs read the
-way Triton hands them to a Python model (see pbtxt.py).
+way Triton hands them to a Python model (see pbtxt.py). The models under test run from the rendered
+streaming stack's folders, which hold every Python file the renderer ships.
 """
 
 import shutil
@@ -17,6 +18,7 @@ sys.path.insert(0, str(HERE))
 sys.dont_write_bytecode = True
 
 import pbtxt  # noqa: E402
+import support  # noqa: E402
 import triton_python_backend_utils as pb_utils  # noqa: E402
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaexampleexampleexampleexampleexampleexampleexample"
@@ -41,6 +43,16 @@ STACKS = {
     tensorParallel: 2
   triton-trtllm-oci:deployment:
     shape: VM.GPU.A10.2
+""",
+    "streaming": """
+  triton-trtllm-oci:model:
+    huggingFaceId: tiiuae/falcon-7b-instruct
+    localDir: ./models/falcon
+  triton-trtllm-oci:engine:
+    prebuiltDir: ./engines/falcon
+    maxBatchSize: 8
+  triton-trtllm-oci:deployment:
+    streaming: true
 """,
 }
 
@@ -69,9 +81,10 @@ def rendered(tmp_path_factory):
         )
         assert result.returncode == 0, result.stderr
         configs[name] = {
-            model: pbtxt.parse((out / "triton" / model / "config.pbtxt").read_text())
-            for model in ("preprocessing", "tensorrt_llm", "postprocessing", "ensemble")
+            config.parent.name: pbtxt.parse(config.read_text()) for config in (out / "triton").glob("*/config.pbtxt")
         }
+        if name == "streaming":
+            support.RENDERED["root"] = out / "triton"
     return configs
 
 

@@ -55,7 +55,7 @@ class FakeTokenizer:
             ids.insert(0, self.bos_token_id)
         return ids
 
-    def decode(self, ids, skip_special_tokens=False):
+    def decode(self, ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
         if not isinstance(ids, list):
             raise TypeError("decode takes a list of ints, as the models pass it")
         words = {token: piece for piece, token in self.vocab.items()}

@@ -5,6 +5,7 @@ rendered config.
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,34 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "components" / "model-reposit
 MOUNT = "/opt/ds/model/deployed_model"
 
 
-def load_model(name, tokenizer, model_config):
-    """model.py of `name` from its source path, initialized with `model_config` (a dict)."""
-    loader = fake_transformers.install(tokenizer)
-    spec = importlib.util.spec_from_file_location(f"model_under_test_{name}", MODELS_DIR / name / "model.py")
+def load_module(relative_path):
+    """A pure Python file shipped with the models (no Triton, no transformers), by its source path."""
+    path = MODELS_DIR / relative_path
+    spec = importlib.util.spec_from_file_location(f"module_under_test_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+# The rendered model repository (set by conftest's `rendered` fixture): models run from there, with
+# their version folder on sys.path as Triton's Python backend puts it (pb_stub.cc r25.04:2077).
+RENDERED = {}
+NEIGHBOUR_MODULES = ("word_lists", "incremental_text")
+
+
+def load_model(name, tokenizer, model_config):
+    """<name>/1/model.py of the rendered repository, initialized with `model_config` (a dict)."""
+    loader = fake_transformers.install(tokenizer)
+    folder = RENDERED["root"] / name / "1"
+    for neighbour in NEIGHBOUR_MODULES:
+        sys.modules.pop(neighbour, None)
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(f"model_under_test_{name}", folder / "model.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
     model = module.TritonPythonModel()
     model.initialize({"model_config": json.dumps(model_config), "model_instance_kind": "CPU"})
     return model, loader

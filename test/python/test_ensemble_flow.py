@@ -9,7 +9,8 @@ import numpy as np
 
 import pbtxt
 from fake_transformers import FakeTokenizer
-from support import MODELS_DIR, load_model, outputs, request, strings
+import support
+from support import load_model, outputs, request, strings
 import triton_python_backend_utils as pb_utils
 
 
@@ -29,7 +30,8 @@ def fake_engine(config, inputs, received):
     end = inputs["end_id"].reshape(batch)
     generated = np.array([[[107, end[row], end[row]]] for row in range(batch)], np.int32)
     lengths = np.full((batch, 1), 2, np.int32)
-    return {"output_ids": generated, "sequence_length": lengths}
+    rows = np.arange(batch, dtype=np.int32).reshape(batch, 1)
+    return {"output_ids": generated, "sequence_length": lengths, "batch_index": rows}
 
 
 def run_ensemble(configs, tokenizer, request_tensors):
@@ -63,6 +65,7 @@ def test_a_generate_request_comes_back_as_the_completion_text(rendered):
         },
     )
     assert pool["text_output"].tolist() == [[b"Paris"]]
+    assert pool["batch_index"].tolist() == [[0]]
     np.testing.assert_array_equal(engine_inputs["end_id"], [[11]])
     np.testing.assert_array_equal(engine_inputs["pad_id"], [[11]])
     np.testing.assert_array_equal(engine_inputs["request_output_len"], [[32]])
@@ -80,10 +83,13 @@ def test_every_ensemble_output_is_produced_and_every_declared_input_is_routed(re
     assert {entry["name"] for entry in ensemble["input"]} <= read
 
 
-def test_the_models_import_only_what_the_serving_container_has():
-    allowed = {"json", "numpy", "transformers", "triton_python_backend_utils"} | set(sys.stdlib_module_names)
-    for name in ("preprocessing", "postprocessing"):
-        tree = ast.parse((MODELS_DIR / name / "model.py").read_text())
+def test_the_models_import_only_what_the_serving_container_has(rendered):
+    root = support.RENDERED["root"]
+    shipped = {path.stem for path in root.glob("*/1/*.py")}
+    allowed = {"numpy", "transformers", "triton_python_backend_utils"} | shipped | set(sys.stdlib_module_names)
+    for name in ("preprocessing", "postprocessing", "tensorrt_llm_bls"):
+        tree = ast.parse((root / name / "1" / "model.py").read_text())
+        neighbours = {path.stem for path in (root / name / "1").glob("*.py")}
         imported = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -91,7 +97,18 @@ def test_the_models_import_only_what_the_serving_container_has():
             elif isinstance(node, ast.ImportFrom):
                 imported.add(node.module.split(".")[0])
         assert imported <= allowed, f"{name}: {imported - allowed}"
+        assert imported & shipped <= neighbours, f"{name} imports a file its version folder lacks"
         assert "transformers" in imported
+
+
+def test_the_pure_modules_need_neither_triton_nor_transformers(rendered):
+    for path in support.RENDERED["root"].glob("*/1/*.py"):
+        if path.name == "model.py":
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert imported <= {"numpy"}, f"{path.name}: {imported}"
 
 
 def test_the_test_reader_handles_escapes_lists_and_maps():

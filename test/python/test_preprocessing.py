@@ -177,3 +177,21 @@ def test_a_config_without_tokenizer_dir_fails_to_load(rendered):
     config = without_parameters(rendered["falcon"]["preprocessing"], "tokenizer_dir")
     with pytest.raises(pb_utils.TritonModelException, match="tokenizer_dir"):
         load_model("preprocessing", FakeTokenizer(), config)
+
+
+def test_stream_true_is_refused_with_what_to_do_instead(rendered):
+    args = dict(text_input=strings([PROMPT]), max_tokens=np.array([[8]], np.int32))
+
+    plain, _ = load_model("preprocessing", FakeTokenizer(), rendered["falcon"]["preprocessing"])
+    [refused] = plain.execute([request(stream=np.array([[True]], np.bool_), **args)])
+    assert refused.has_error()
+    assert "deployment.streaming: true" in refused.error().message()
+    assert "stream: false" in refused.error().message()
+
+    streaming, _ = load_model("preprocessing", FakeTokenizer(), rendered["streaming"]["preprocessing"])
+    [redirected] = streaming.execute([request(stream=np.array([[True]], np.bool_), **args)])
+    assert "/v2/models/tensorrt_llm_bls/generate_stream" in redirected.error().message()
+
+    for model in (plain, streaming):
+        [accepted] = model.execute([request(stream=np.array([[False]], np.bool_), **args)])
+        np.testing.assert_array_equal(outputs(accepted)["input_ids"], [PROMPT_IDS])

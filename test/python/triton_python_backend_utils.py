@@ -1,10 +1,20 @@
 """Stand-in for the module Triton's Python backend injects into model.py (triton_python_backend_utils).
 
-Only what the two models use, with the same names and call shapes as the real module, plus a log
-the tests read. Tensors must be numpy arrays, as in the real backend.
+Only what the models use, with the same names and call shapes as the real module (python_backend
+r25.04 src/pb_stub.cc), plus what the tests read: a log, the responses a decoupled model sent, and
+BLS calls routed to `BLS_MODELS` (model name -> handler(request, decoupled)). Tensors must be numpy
+arrays, as in the real backend.
 """
 
+import json
+
 import numpy as np
+
+TRITONSERVER_RESPONSE_COMPLETE_FINAL = 1
+
+# Model name -> handler(request, decoupled) returning an InferenceResponse, or an iterable of them
+# when decoupled; the tests install the models a BLS model calls.
+BLS_MODELS = {}
 
 _NUMPY_TYPES = {
     "TYPE_BOOL": np.bool_,
@@ -55,16 +65,65 @@ class Tensor:
 
 
 class InferenceRequest:
-    def __init__(self, model_name="", inputs=(), requested_output_names=()):
+    def __init__(self, model_name="", inputs=(), requested_output_names=(), parameters=None):
         self.model_name = model_name
         self._inputs = list(inputs)
         self._requested = list(requested_output_names)
+        self._parameters = dict(parameters or {})
+        self._sender = InferenceResponseSender()
 
     def inputs(self):
         return list(self._inputs)
 
     def requested_output_names(self):
         return list(self._requested)
+
+    def parameters(self):
+        return json.dumps(self._parameters)
+
+    def get_response_sender(self):
+        return self._sender
+
+    def exec(self, decoupled=False):
+        result = BLS_MODELS[self.model_name](self, decoupled)
+        if not decoupled:
+            return result
+        self.response_iterator = ResponseIterator(result)
+        return self.response_iterator
+
+    async def async_exec(self, decoupled=False):
+        return self.exec(decoupled)
+
+
+class InferenceResponseSender:
+    """Records what a decoupled model sends; refuses anything after the final flag, as Triton does."""
+
+    def __init__(self):
+        self.sent = []
+        self.cancelled_after = None
+
+    def send(self, response=None, flags=0):
+        if self.sent and self.sent[-1][1] & TRITONSERVER_RESPONSE_COMPLETE_FINAL:
+            raise TritonModelException("a response was sent after the final flag")
+        self.sent.append((response, flags))
+
+    def is_cancelled(self):
+        return self.cancelled_after is not None and len(self.sent) >= self.cancelled_after
+
+
+class ResponseIterator:
+    def __init__(self, responses):
+        self._responses = iter(responses)
+        self.cancelled = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._responses)
+
+    def cancel(self):
+        self.cancelled = True
 
 
 class InferenceResponse:

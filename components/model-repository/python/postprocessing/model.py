@@ -8,14 +8,16 @@ Runs in Triton's Python backend inside the Triton TensorRT-LLM container. Parame
 The engine runs with exclude_input_in_output, so output_ids hold the generated tokens only; each
 beam's ids beyond its sequence_length are padding. Inputs carry a leading batch dimension
 (max_batch_size > 0): output_ids is [batch, beams, tokens], sequence_length [batch, beams], and
-text_output comes back as [batch, beams]. When streaming, each call sees only the tokens of one
-partial response.
+text_output comes back as [batch, beams]. The ensemble never streams; decoding is the same as the
+streaming model's (incremental_text.decode_completion), so both give the same text for the same
+tokens.
 """
 
 import json
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
+from incremental_text import decode_completion
 from transformers import AutoTokenizer
 
 
@@ -48,7 +50,7 @@ class TritonPythonModel:
             for row in range(batch):
                 for beam in range(beams):
                     ids = output_ids[row, beam, : int(lengths[row, beam])].tolist()
-                    text = self.tokenizer.decode(ids, skip_special_tokens=self.skip_special_tokens)
+                    text = decode_completion(self.tokenizer, ids, self.skip_special_tokens)
                     texts[row, beam] = text.encode("utf-8")
             responses.append(pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("text_output", texts)]))
         return responses

@@ -9,11 +9,15 @@ Runs in Triton's Python backend inside the Triton TensorRT-LLM container. Parame
   eos) is used. When the tokenizer disagrees with the configured end id, the configured id wins and
   a warning is logged: instruct models often end turns with a token other than the tokenizer's eos.
 - max_input_len: longest prompt, in tokens, the engine was built for.
+- streaming_model: the decoupled model that streams on this stack, or empty when the stack does not
+  stream. The ensemble decodes each partial response alone, so it refuses `stream: true` and names
+  that model instead of streaming broken text.
 
 Bad and stop words: each element of the bad_words / stop_words tensor is one phrase, taken verbatim
 (commas, spaces and newlines included, so "Hello, world" or "\\n\\n" are single stop sequences). To
 send several phrases, send several elements (a JSON array on /generate). Empty strings are ignored,
-so a client that always sends "" for no words works.
+so a client that always sends "" for no words works. Each phrase is encoded as it appears after
+generated text (word_lists.py), so it matches for SentencePiece tokenizers too.
 
 Every input arrives with a leading batch dimension (max_batch_size > 0): one row per prompt.
 """
@@ -23,6 +27,7 @@ import json
 import numpy as np
 import triton_python_backend_utils as pb_utils
 from transformers import AutoTokenizer
+from word_lists import word_list
 
 OUTPUT_NAMES = (
     "input_ids",
@@ -50,29 +55,6 @@ def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def word_list(rows, tokenizer):
-    """Phrases per batch row -> [rows, 2, L]: row 0 concatenated token ids padded with 0, row 1 each
-    phrase's end offset padded with -1, the layout the engine's bad/stop word lists use."""
-    encoded = []
-    for phrases in rows:
-        ids, offsets = [], []
-        for phrase in phrases:
-            tokens = tokenizer.encode(phrase, add_special_tokens=False) if phrase != "" else []
-            if len(tokens) == 0:
-                continue
-            ids.extend(int(token) for token in tokens)
-            offsets.append(len(ids))
-        encoded.append((ids, offsets))
-    # At least one column: an empty [2, 0] tensor cannot travel through Triton.
-    width = max([1] + [len(ids) for ids, _ in encoded])
-    result = np.zeros((len(rows), 2, width), dtype=np.int64)
-    result[:, 1, :] = -1
-    for row, (ids, offsets) in enumerate(encoded):
-        result[row, 0, : len(ids)] = ids
-        result[row, 1, : len(offsets)] = offsets
-    return result
-
-
 class TritonPythonModel:
     def initialize(self, args):
         model_config = json.loads(args["model_config"])
@@ -81,6 +63,7 @@ class TritonPythonModel:
             raise pb_utils.TritonModelException("preprocessing: parameter tokenizer_dir is not set")
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
         self.add_special_tokens = _flag(_parameter(model_config, "add_special_tokens"), True)
+        self.streaming_model = _parameter(model_config, "streaming_model")
         max_input_len = _parameter(model_config, "max_input_len")
         self.max_input_len = int(max_input_len) if max_input_len is not None else None
 
@@ -148,7 +131,23 @@ class TritonPythonModel:
             return [[] for _ in range(batch)]
         return [[_text(value) for value in row.reshape(-1)] for row in given.reshape(batch, -1)]
 
+    def _refuse_streaming(self, request):
+        stream = self._optional(request, "stream")
+        if stream is None or not stream.any():
+            return
+        if self.streaming_model is None:
+            raise ValueError(
+                "stream: true needs a streaming stack (deployment.streaming: true); this deployment "
+                "answers once: send stream: false or leave it out"
+            )
+        raise ValueError(
+            "stream: true is not served by the ensemble, which would decode each piece alone and "
+            f"break multi-byte characters; send the request to /v2/models/{self.streaming_model}"
+            "/generate_stream"
+        )
+
     def _process(self, request):
+        self._refuse_streaming(request)
         prompts = pb_utils.get_input_tensor_by_name(request, "text_input").as_numpy()
         batch = prompts.shape[0]
         max_tokens = pb_utils.get_input_tensor_by_name(request, "max_tokens").as_numpy().reshape(batch, 1)

@@ -1,0 +1,38 @@
+"""A real Hugging Face tokenizer, replayed: the answers it gave to every encode and decode call the
+models make on the test inputs, recorded by test/fixtures/tokenizers/generate.ts (Debian ships no
+Python `transformers`). A call that was not recorded fails loudly instead of guessing.
+"""
+
+import json
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tokenizers"
+NAMES = ("llama3_1", "llama2")
+
+
+def fixture(name):
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+class RecordedTokenizer:
+    def __init__(self, name):
+        self.name = name
+        self.data = fixture(name)
+        self.eos_token_id = self.data["eos_token_id"]
+        self.pad_token_id = None
+
+    def encode(self, text, add_special_tokens=True):
+        table = self.data["encode_with_special_tokens" if add_special_tokens else "encode"]
+        if text not in table:
+            raise KeyError(f"{self.name}: encode({text!r}, add_special_tokens={add_special_tokens}) was not recorded")
+        return list(table[text])
+
+    def decode(self, ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
+        if not skip_special_tokens or clean_up_tokenization_spaces is not False:
+            raise KeyError(f"{self.name}: only decode(skip_special_tokens=True, clean_up_tokenization_spaces=False) was recorded")
+        key = ",".join(str(int(token)) for token in ids)
+        if key == "":
+            return ""
+        if key not in self.data["decode"]:
+            raise KeyError(f"{self.name}: decode([{key}]) was not recorded")
+        return self.data["decode"][key]
