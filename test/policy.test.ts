@@ -3,11 +3,18 @@
 // the engine's sentinel), diagnostics come out as the CLI receives them.
 
 import assert from "node:assert/strict";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+
+import * as grpc from "@grpc/grpc-js";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb.js";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb.js";
 import type { Policies } from "@pulumi/policy";
 import * as policyServer from "@pulumi/policy/server";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb.js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb.js";
 
 import { policies } from "../policy/policies";
@@ -57,25 +64,38 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-async function analyze(
+function analyzeRequest(
   type: string,
   props: Record<string, unknown>,
-  { stack = "dev", name = "subject" }: { stack?: string; name?: string } = {},
-): Promise<Diagnostic[]> {
+  { stack = "dev", name = "subject" }: { stack?: string; name?: string },
+): analyzerPb.AnalyzeRequest {
   const request = new analyzerPb.AnalyzeRequest();
   request.setType(type);
   request.setName(name);
   request.setUrn(`urn:pulumi:${stack}::triton-trtllm-oci::${type}::${name}`);
   request.setProperties(Struct.fromJavaScript(toWire(props) as Record<string, never>));
   request.setOptions(new analyzerPb.AnalyzerResourceOptions());
-  const response = await new Promise<analyzerPb.AnalyzeResponse>((resolve, reject) => {
-    void analyzeRpc({ request }, (error, result) => (error || !result ? reject(error) : resolve(result)));
-  });
+  return request;
+}
+
+function diagnosticsOf(response: analyzerPb.AnalyzeResponse): Diagnostic[] {
   return response.getDiagnosticsList().map((d) => ({
     policy: d.getPolicyname(),
     level: d.getEnforcementlevel() === analyzerPb.EnforcementLevel.MANDATORY ? "mandatory" : "advisory",
     message: d.getMessage(),
   }));
+}
+
+async function analyze(
+  type: string,
+  props: Record<string, unknown>,
+  options: { stack?: string; name?: string } = {},
+): Promise<Diagnostic[]> {
+  const request = analyzeRequest(type, props, options);
+  const response = await new Promise<analyzerPb.AnalyzeResponse>((resolve, reject) => {
+    void analyzeRpc({ request }, (error, result) => (error || !result ? reject(error) : resolve(result)));
+  });
+  return diagnosticsOf(response);
 }
 
 async function violated(
@@ -423,5 +443,66 @@ describe("the pack over the dev stack's registered resources", { timeout: 240_00
       [],
     );
     for (const d of diagnostics) assert.match(d.message, /can't run policy .* during preview/);
+  });
+});
+
+// How `pulumi preview --policy-pack policy` starts the pack: the CLI's pulumi-analyzer-policy script
+// runs `node <@pulumi/pulumi>/cmd/run-policy-pack <engine address> .` in the pack folder
+// (sdk/nodejs/dist/pulumi-analyzer-policy), which type-checks index.ts with ts-node, reads the version
+// from ./package.json and prints the port of its Analyzer gRPC server.
+describe("the pack, started the way the Pulumi CLI starts it", { timeout: 180_000 }, () => {
+  const packDir = path.resolve(__dirname, "..", "policy");
+  let child: ChildProcess;
+  let client: AnalyzerClient;
+  let stderr = "";
+
+  before(async () => {
+    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", "."], {
+      cwd: packDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const port = await new Promise<string>((resolve, reject) => {
+      if (!child.stdout) throw new Error("spawned with piped stdout");
+      const lines = createInterface({ input: child.stdout });
+      lines.once("line", resolve);
+      child.once("exit", (code) => reject(new Error(`the pack exited ${code} before serving: ${stderr}`)));
+    });
+    client = new AnalyzerClient(`127.0.0.1:${port.trim()}`, grpc.credentials.createInsecure());
+  });
+  after(() => {
+    client?.close();
+    child?.kill();
+  });
+
+  test("serves every policy of the pack under its name and version", async () => {
+    const info = await new Promise<analyzerPb.AnalyzerInfo>((resolve, reject) =>
+      client.getAnalyzerInfo(new Empty(), (error, response) => (error ? reject(error) : resolve(response))),
+    );
+    assert.equal(info.getName(), "triton-trtllm-oci");
+    assert.equal(info.getVersion(), "0.1.0");
+    assert.deepEqual(
+      info.getPoliciesList().map((p) => p.getName()),
+      policies.map((p) => p.name),
+    );
+  });
+
+  test("refuses a public, unversioned bucket over gRPC", async () => {
+    const request = analyzeRequest(
+      BUCKET,
+      { name: "b", namespace: "n", compartmentId: "c", accessType: "ObjectRead" },
+      {},
+    );
+    const response = await new Promise<analyzerPb.AnalyzeResponse>((resolve, reject) =>
+      client.analyze(request, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+    assert.deepEqual(
+      diagnosticsOf(response).map((d) => [d.policy, d.level]),
+      [
+        ["bucket-private", "mandatory"],
+        ["bucket-versioned", "mandatory"],
+      ],
+    );
   });
 });
