@@ -254,7 +254,7 @@ export function renderPrComment(stacks: readonly StackPreview[], options: Render
     options.commit ? `For ${options.commit}. ` : "",
     "Sizing and cost come from `npm run -s check -- --stack <env> --json` (offline); the preview ran with the policy pack in `policy/` enforced.",
     "",
-    "| stack | check | deployment shape | GPU memory per GPU (GiB) | USD/h | evaluation cost | preview |",
+    "| stack | check | deployment shape | GPU memory per GPU (GiB) | deployment USD/h | evaluation cost | preview |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...sorted.map(summaryRow),
     "",
