@@ -1,3 +1,6 @@
+// The Pulumi CLI type-checks the pack with ts-node and no tsconfig (run-policy-pack/run.js skips the
+// project when the pack folder has none), so Node's types must be asked for here.
+/// <reference types="node" />
 /**
  * Secret-looking values in what a resource hands to a machine in plain text: container environment
  * variables, instance metadata, cloud-init user data. Pure, so each rule is testable with strings.
@@ -28,7 +31,8 @@ const SECRET_VALUE_PATTERNS: readonly { readonly label: string; readonly pattern
 /**
  * Values under a secret-looking name that are not secrets: empty, a shell or template reference
  * resolved at run time (`$HF_TOKEN`, `${TOKEN}`, `{{ token }}`), a `<placeholder>`, a reference to an
- * OCI Vault secret by OCID, or a file path to read the secret from.
+ * OCI Vault secret by OCID, a file path to read the secret from, or a switch (`lock_passwd: true`
+ * in cloud-config, a number).
  */
 function isReference(value: string): boolean {
   const v = value.trim().replace(/^["']|["']$/g, "");
@@ -38,7 +42,8 @@ function isReference(value: string): boolean {
     /^\{\{.*\}\}$/.test(v) ||
     /^<[^>]*>$/.test(v) ||
     /^ocid1\.vaultsecret\./.test(v) ||
-    /^(?:\/|\.\/|~\/)\S*$/.test(v)
+    /^(?:\/|\.\/|~\/)\S*$/.test(v) ||
+    /^(?:true|false|yes|no|on|off|null|~|-?\d+)$/i.test(v)
   );
 }
 

@@ -192,6 +192,8 @@ describe("secret detection", () => {
     assert.equal(secretReason("HF_TOKEN", "ocid1.vaultsecret.oc1.iad.abc"), undefined);
     assert.equal(secretReason("HF_TOKEN", "<your token>"), undefined);
     assert.equal(secretReason("HF_TOKEN", ""), undefined);
+    assert.equal(secretReason("lock_passwd", "true"), undefined);
+    assert.equal(secretReason("PASSWORD_MIN_LENGTH", "12"), undefined);
     assert.match(secretReason("HF_TOKEN", "abc123def456") ?? "", /name says it holds a credential/);
     assert.match(secretReason("NOTES", `hf_${"a".repeat(34)}`) ?? "", /Hugging Face token/);
     assert.match(secretReason("KEY_FILE", "-----BEGIN RSA PRIVATE KEY-----") ?? "", /PEM private key/);
@@ -460,6 +462,8 @@ describe("the pack, started the way the Pulumi CLI starts it", { timeout: 180_00
     const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
     child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", "."], {
       cwd: packDir,
+      // ts-node skips the type-check of files it has cached: check every file on every run.
+      env: { ...process.env, TS_NODE_CACHE: "false" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

@@ -216,7 +216,7 @@ describe("preview.yml (pull requests)", () => {
     assert.deepEqual(preview.jobs["preview"].needs, ["test", "stacks"]);
   });
 
-  test("per stack: check --json first, then pulumi preview of that stack with the policy pack, then the artifact", () => {
+  test("per stack: check --json, then pulumi preview of that stack with the policy pack, log and outcome kept", () => {
     const job = preview.jobs["preview"];
     assert.match(
       job.if ?? "",
@@ -225,15 +225,25 @@ describe("preview.yml (pull requests)", () => {
     );
     const check = stepIndex(job, runs('npm run -s check -- --stack "${STACK}" --json'), "check --json");
     assert.match(job.steps[check].run ?? "", /> "previews\/\$\{STACK\}\/check\.json"/);
-    const previewStep = pulumiStep(job, "preview");
-    assert.equal(previewStep.with?.["stack-name"], "${{ matrix.stack }}");
-    assert.equal(previewStep.with?.["policyPacks"], "policy");
-    assert.equal(previewStep.with?.["comment-on-pr"], undefined, "the action's own comment stays off");
+    const install = job.steps.indexOf(pulumiStep(job, undefined));
+    const previewAt = stepIndex(
+      job,
+      runs('pulumi preview --stack "${STACK}" --policy-pack policy'),
+      "preview",
+    );
+    const previewStep = job.steps[previewAt];
+    assert.equal(previewStep.id, "preview");
     assert.equal(previewStep.if, "steps.check.outcome == 'success'");
-    const keep = stepIndex(job, runs("preview.outcome"), "keep the preview");
+    assert.equal(previewStep["continue-on-error"], true, "a failed preview still reaches the comment");
+    assert.match(previewStep.run ?? "", /2>&1 \\\n\s*\| tee "previews\/\$\{STACK\}\/preview\.log"/);
+    const keep = stepIndex(job, runs("preview.outcome"), "keep the outcome");
+    assert.match(job.steps[keep].env?.["PREVIEW_OUTCOME"] ?? "", /steps\.preview\.outcome/);
     const upload = stepIndex(job, usesAction("actions/upload-artifact"), "upload");
-    assert.ok(
-      check < job.steps.indexOf(previewStep) && job.steps.indexOf(previewStep) < keep && keep < upload,
+    const order = [check, install, previewAt, keep, upload];
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      "check, install, preview, outcome, upload",
     );
     assert.equal(job.steps[upload].with?.["path"], "previews/");
     const last = job.steps[job.steps.length - 1];
