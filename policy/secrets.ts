@@ -1,5 +1,7 @@
 // The Pulumi CLI type-checks the pack with ts-node and no tsconfig (run-policy-pack/run.js skips the
-// project when the pack folder has none), so Node's types must be asked for here.
+// project when the pack folder has none). Node's types then only arrive through @pulumi/oci's typings
+// when policies.ts is compiled in the same run; with policies.ts in ts-node's cache, `Buffer` below is
+// unknown ("TS2591") unless this file asks for them.
 /// <reference types="node" />
 /**
  * Secret-looking values in what a resource hands to a machine in plain text: container environment
