@@ -220,13 +220,14 @@ function stackHeader(stack: StackPreview): string[] {
   return lines;
 }
 
-function previewSection(stack: StackPreview, log: string): string[] {
+function previewSection(stack: StackPreview, log: string, runUrl: string | undefined): string[] {
   if (!stack.preview) return [];
+  const where = runUrl ? `the workflow run: ${runUrl}` : "the workflow run";
   return [
     `<details${stack.preview.outcome === "failure" ? " open" : ""}>`,
     `<summary>pulumi preview: ${OUTCOME_WORDS[stack.preview.outcome].replace(/\*/g, "")}</summary>`,
     "",
-    codeBlock(log),
+    log.trim() === "" ? `No output was captured; see ${where}.` : codeBlock(log),
     "",
     "</details>",
     "",
@@ -260,7 +261,13 @@ export function renderPrComment(stacks: readonly StackPreview[], options: Render
     "",
   ];
   const render = (logs: readonly string[]): string =>
-    [...head, ...sorted.flatMap((stack, i) => [...stackHeader(stack), ...previewSection(stack, logs[i])])]
+    [
+      ...head,
+      ...sorted.flatMap((stack, i) => [
+        ...stackHeader(stack),
+        ...previewSection(stack, logs[i], options.runUrl),
+      ]),
+    ]
       .filter((line, i, all) => !(line === "" && all[i - 1] === ""))
       .join("\n");
 

@@ -86,7 +86,8 @@ export function openedPorts(protocol: string, ports: PortRange | undefined): str
   if (ICMP_PROTOCOLS.has(protocol)) return undefined;
   const name = protocol === "6" ? "TCP" : protocol === "17" ? "UDP" : `protocol ${protocol}`;
   if (ports?.min === undefined && ports?.max === undefined) {
-    return protocol === "all" ? "every protocol and port" : `every ${name} port`;
+    if (protocol === "all") return "every protocol and port (SSH included)";
+    return protocol === "6" ? "every TCP port (SSH included)" : `every ${name} port`;
   }
   const min = ports.min ?? 1;
   const max = ports.max ?? 65535;

@@ -372,7 +372,7 @@ describe("policies: compliant and violating resources", () => {
     );
     assert.deepEqual(
       wide.map((w) => /reach (.*?)\. Fix/.exec(w.message)?.[1]),
-      ["every protocol and port", "UDP ports 9000-9100"],
+      ["every protocol and port (SSH included)", "UDP ports 9000-9100"],
     );
     assert.deepEqual(
       await violated(DEFAULT_SECURITY_LIST, {

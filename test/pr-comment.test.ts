@@ -126,6 +126,16 @@ describe("comment body from the committed stacks' check --json", { timeout: 120_
       body,
     );
     assert.ok(!body.includes("<details"), "no preview section without a preview");
+    const cancelled = renderPrComment(
+      [{ stack: "dev", check: FAILED_CHECK, preview: { outcome: "cancelled", log: "" } }],
+      {
+        runUrl: "https://example.invalid/run/2",
+      },
+    );
+    assert.match(
+      cancelled,
+      /No output was captured; see the workflow run: https:\/\/example\.invalid\/run\/2\./,
+    );
   });
 
   test("a failed preview is shown open; logs over the size limit keep their end and link the run", () => {
