@@ -252,8 +252,8 @@ export function renderPrComment(stacks: readonly StackPreview[], options: Render
     COMMENT_MARKER,
     "## Infrastructure preview",
     "",
-    options.commit ? `For ${options.commit}. ` : "",
-    "Sizing and cost come from `npm run -s check -- --stack <env> --json` (offline); the preview ran with the policy pack in `policy/` enforced.",
+    (options.commit ? `Commit ${options.commit}. ` : "") +
+      "Sizing and cost come from `npm run -s check -- --stack <env> --json` (offline); previews run with the policy pack in `policy/` enforced.",
     "",
     "| stack | check | deployment shape | GPU memory per GPU (GiB) | deployment USD/h | evaluation cost | preview |",
     "| --- | --- | --- | --- | --- | --- | --- |",

@@ -220,7 +220,7 @@ describe("pr-comment CLI", { timeout: 120_000 }, () => {
   test("prints the body for every stack folder, exit 0", () => {
     assert.equal(runs.ok.code, 0, runs.ok.stderr);
     assert.ok(runs.ok.stdout.startsWith(COMMENT_MARKER));
-    assert.match(runs.ok.stdout, /For abc1234\./);
+    assert.match(runs.ok.stdout, /^Commit abc1234\. Sizing and cost come from/m);
     assert.match(runs.ok.stdout, /\| `dev` \| \*\*failed\*\*/);
     assert.match(runs.ok.stdout, /\| `prod` \| passed \|.*\| succeeded \|/);
   });
