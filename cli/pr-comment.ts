@@ -1,7 +1,8 @@
 /**
  * Renders the pull-request comment from what the preview jobs left on disk:
  * `npm run -s pr-comment -- --dir <previews> [--run-url <url>] [--commit <sha>]`.
- * `<previews>/<stack>/check.json` is `check --json` output; beside it, when the preview ran,
+ * `<previews>/<stack>/check.json` is `check --json` output (and `check.stderr` its stderr, shown
+ * when it printed no report); beside it, when the preview ran,
  * `preview.log` (its output) and `preview.outcome` (the step outcome). Prints the body to stdout.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -9,6 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 
 import {
+  checkCrashReport,
   CommentInputError,
   parseCheckReport,
   parsePreviewOutcome,
@@ -21,6 +23,7 @@ const HELP = `${USAGE}
 
 <previews dir> holds one folder per stack, named after it, with:
   check.json       npm run -s check -- --stack <stack> --json
+  check.stderr     its stderr (shown when it printed no report)
   preview.log      pulumi preview output (when the preview ran)
   preview.outcome  success | failure | cancelled | skipped (when the preview ran)
 Exit codes: 0 body printed, 1 a file is missing or unreadable, 2 usage.`;
@@ -34,7 +37,13 @@ function readStack(dir: string, stack: string): StackPreview {
       `write it with npm run -s check -- --stack ${stack} --json`,
     );
   }
-  const check = parseCheckReport(readFileSync(checkPath, "utf8"), checkPath);
+  const report = readFileSync(checkPath, "utf8");
+  const stderrPath = path.join(dir, stack, "check.stderr");
+  const stderr = existsSync(stderrPath) ? readFileSync(stderrPath, "utf8") : "";
+  const check =
+    report.trim() === "" && stderr.trim() !== ""
+      ? checkCrashReport(stack, stderr)
+      : parseCheckReport(report, checkPath);
   const logPath = path.join(dir, stack, "preview.log");
   const outcomePath = path.join(dir, stack, "preview.outcome");
   if (!existsSync(outcomePath)) return { stack, check };

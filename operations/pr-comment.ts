@@ -100,6 +100,25 @@ export function parseCheckReport(text: string, source: string): CheckReport {
   return parsed.data;
 }
 
+/**
+ * What the comment says for a stack whose check printed no report (it exits 2, with a message on
+ * stderr, when the stack file is missing or is not YAML): one error on the stack file.
+ */
+export function checkCrashReport(stack: string, stderr: string): CheckReport {
+  return {
+    ok: false,
+    errors: [
+      {
+        key: `Pulumi.${stack}.yaml`,
+        message: `could not be checked: ${stderr.trim().replace(/\s+/g, " ")}`,
+        fix: `run npm run -s check -- --stack ${stack} and fix what it reports`,
+      },
+    ],
+    warnings: [],
+    missingSecrets: [],
+  };
+}
+
 export function parsePreviewOutcome(text: string, source: string): PreviewOutcome {
   const outcome = text.trim();
   if ((PREVIEW_OUTCOMES as readonly string[]).includes(outcome)) return outcome as PreviewOutcome;

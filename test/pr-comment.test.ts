@@ -206,6 +206,12 @@ describe("pr-comment CLI", { timeout: 120_000 }, () => {
     );
     await writeFile(path.join(dir, "ok", "prod", "preview.log"), PREVIEW_LOG);
     await writeFile(path.join(dir, "ok", "prod", "preview.outcome"), "success\n");
+    await mkdir(path.join(dir, "ok", "broken"), { recursive: true });
+    await writeFile(path.join(dir, "ok", "broken", "check.json"), "");
+    await writeFile(
+      path.join(dir, "ok", "broken", "check.stderr"),
+      "/repo/Pulumi.broken.yaml is not a readable stack file: Nested mappings are not allowed\n",
+    );
     await mkdir(path.join(dir, "missing", "dev"), { recursive: true });
     const [ok, missing, usage, help] = await Promise.all([
       run("cli/pr-comment.ts", ["--dir", path.join(dir, "ok"), "--commit", "abc1234"]),
@@ -223,6 +229,14 @@ describe("pr-comment CLI", { timeout: 120_000 }, () => {
     assert.match(runs.ok.stdout, /^Commit abc1234\. Sizing and cost come from/m);
     assert.match(runs.ok.stdout, /\| `dev` \| \*\*failed\*\*/);
     assert.match(runs.ok.stdout, /\| `prod` \| passed \|.*\| succeeded \|/);
+    assert.match(runs.ok.stdout, /\| `broken` \| \*\*failed\*\*, 1 error\(s\) \|/);
+    assert.ok(
+      runs.ok.stdout.includes(
+        "- `Pulumi.broken.yaml` could not be checked: /repo/Pulumi.broken.yaml is not a readable stack file: " +
+          "Nested mappings are not allowed. Fix: run npm run -s check -- --stack broken and fix what it reports",
+      ),
+      "a check that printed no report shows its stderr",
+    );
   });
 
   test("a stack folder without check.json: exit 1 naming the file and the command that writes it", () => {

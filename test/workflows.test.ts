@@ -225,6 +225,7 @@ describe("preview.yml (pull requests)", () => {
     );
     const check = stepIndex(job, runs('npm run -s check -- --stack "${STACK}" --json'), "check --json");
     assert.match(job.steps[check].run ?? "", /> "previews\/\$\{STACK\}\/check\.json"/);
+    assert.match(job.steps[check].run ?? "", /2> "previews\/\$\{STACK\}\/check\.stderr"/);
     const install = job.steps.indexOf(pulumiStep(job, undefined));
     const previewAt = stepIndex(
       job,
