@@ -1,0 +1,309 @@
+/**
+ * The pull-request comment body: for every environment stack, what `check --json` says (sizing,
+ * cost, errors, warnings) on top, then the `pulumi preview` log. One body for all stacks, so the
+ * workflow keeps a single comment up to date. Pure: input files are parsed here, read by the CLI.
+ */
+import { z } from "zod";
+
+/** Marks the comment as ours, so it is found and edited in place rather than posted again. */
+export const COMMENT_MARKER = "<!-- triton-trtllm-oci:pr-preview -->";
+
+/** GitHub refuses comment bodies above 65,536 characters; keep a margin for the sticky header. */
+export const MAX_COMMENT_CHARS = 65_000;
+
+const issueSchema = z.object({
+  key: z.string(),
+  value: z.unknown().optional(),
+  message: z.string(),
+  fix: z.string(),
+});
+
+// What `cli/check.ts --json` prints: { ok, errors, warnings, missingSecrets, summary? }.
+const checkReportSchema = z.object({
+  ok: z.boolean(),
+  errors: z.array(issueSchema),
+  warnings: z.array(issueSchema).default([]),
+  missingSecrets: z.array(issueSchema).default([]),
+  summary: z
+    .object({
+      model: z.string(),
+      deploymentShape: z.string(),
+      gpu: z.string(),
+      tensorParallel: z.number(),
+      perGpuGiB: z.object({
+        weights: z.number(),
+        kvCache: z.number(),
+        activations: z.number(),
+        runtimeReserve: z.number(),
+        required: z.number(),
+        available: z.number(),
+        headroom: z.number(),
+      }),
+      kvCacheKiBPerToken: z.number(),
+      cost: z.object({
+        deploymentUsdPerHour: z.number(),
+        buildUsdPerHour: z.number(),
+        evaluationUsd: z.number().optional(),
+        priceDate: z.string(),
+      }),
+    })
+    .optional(),
+});
+
+export type CheckIssue = z.infer<typeof issueSchema>;
+export type CheckReport = z.infer<typeof checkReportSchema>;
+
+export const PREVIEW_OUTCOMES = ["success", "failure", "cancelled", "skipped"] as const;
+export type PreviewOutcome = (typeof PREVIEW_OUTCOMES)[number];
+
+export interface StackPreview {
+  readonly stack: string;
+  readonly check: CheckReport;
+  /** Absent when the preview never ran (the check failed first). */
+  readonly preview?: { readonly outcome: PreviewOutcome; readonly log: string };
+}
+
+/** An input file the comment cannot be built from; `source` names the file. */
+export class CommentInputError extends Error {
+  constructor(
+    readonly source: string,
+    detail: string,
+    readonly fix: string,
+  ) {
+    super(`${source}: ${detail}. Fix: ${fix}`);
+  }
+}
+
+/** Parses one `check --json` output; every problem names the file and the field. */
+export function parseCheckReport(text: string, source: string): CheckReport {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CommentInputError(
+      source,
+      `is not JSON (${(error as Error).message})`,
+      "write it with `npm run -s check -- --stack <env> --json > check.json`",
+    );
+  }
+  const parsed = checkReportSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ");
+    throw new CommentInputError(
+      source,
+      `is not the output of check --json (${problems})`,
+      "regenerate it with the check command of this commit",
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * What the comment says for a stack whose check printed no report (it exits 2, with a message on
+ * stderr, when the stack file is missing or is not YAML): one error on the stack file.
+ */
+export function checkCrashReport(stack: string, stderr: string): CheckReport {
+  return {
+    ok: false,
+    errors: [
+      {
+        key: `Pulumi.${stack}.yaml`,
+        message: `could not be checked: ${stderr.trim().replace(/\s+/g, " ")}`,
+        fix: `run npm run -s check -- --stack ${stack} and fix what it reports`,
+      },
+    ],
+    warnings: [],
+    missingSecrets: [],
+  };
+}
+
+export function parsePreviewOutcome(text: string, source: string): PreviewOutcome {
+  const outcome = text.trim();
+  if ((PREVIEW_OUTCOMES as readonly string[]).includes(outcome)) return outcome as PreviewOutcome;
+  throw new CommentInputError(
+    source,
+    `holds '${outcome}', not a step outcome`,
+    `write the preview step's outcome: one of ${PREVIEW_OUTCOMES.join(", ")}`,
+  );
+}
+
+// Pulumi colours its output unless told not to; a comment shows escape codes as text.
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI_ESCAPE, "");
+}
+
+/** Inline code that survives backticks in the text. */
+export function inlineCode(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/** A fenced block whose fence is longer than any backtick run inside it. */
+export function codeBlock(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  return `${fence}\n${text.replace(/\n+$/, "")}\n${fence}`;
+}
+
+/** Text outside code: GitHub drops what looks like an HTML tag, so `<commit>` would vanish. */
+export function escapeText(text: string): string {
+  return text.replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function tableCell(text: string): string {
+  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+}
+
+/** Keeps the end of a log (where Pulumi prints the resource summary and any error) within `limit`. */
+export function tailWithin(log: string, limit: number, runUrl?: string): string {
+  if (log.length <= limit) return log;
+  const lines = log.split("\n");
+  const kept: string[] = [];
+  let size = 0;
+  for (let i = lines.length - 1; i >= 0 && size + lines[i].length + 1 <= limit; i--) {
+    kept.unshift(lines[i]);
+    size += lines[i].length + 1;
+  }
+  const where = runUrl ? ` (whole log: ${runUrl})` : " (whole log in the workflow run)";
+  return [`... ${lines.length - kept.length} earlier lines cut${where}`, ...kept].join("\n");
+}
+
+function checkStatus(check: CheckReport): string {
+  const counts = [
+    check.errors.length > 0 ? `${check.errors.length} error(s)` : "",
+    check.warnings.length > 0 ? `${check.warnings.length} warning(s)` : "",
+  ].filter(Boolean);
+  return `${check.ok ? "passed" : "**failed**"}${counts.length > 0 ? `, ${counts.join(", ")}` : ""}`;
+}
+
+const OUTCOME_WORDS: Record<PreviewOutcome, string> = {
+  success: "succeeded",
+  failure: "**failed**",
+  cancelled: "cancelled",
+  skipped: "skipped",
+};
+
+function previewStatus(stack: StackPreview): string {
+  if (stack.preview) return OUTCOME_WORDS[stack.preview.outcome];
+  return stack.check.ok ? "not run" : "not run (check failed)";
+}
+
+function summaryRow(stack: StackPreview): string {
+  const s = stack.check.summary;
+  const cells = s
+    ? [
+        `${s.deploymentShape} (${s.gpu}), TP ${s.tensorParallel}`,
+        `${s.perGpuGiB.required} of ${s.perGpuGiB.available} (headroom ${s.perGpuGiB.headroom})`,
+        `${s.cost.deploymentUsdPerHour}`,
+        s.cost.evaluationUsd === undefined ? "no TTL" : `${s.cost.evaluationUsd} USD`,
+      ]
+    : ["-", "-", "-", "-"];
+  return `| ${[inlineCode(stack.stack), checkStatus(stack.check), ...cells, previewStatus(stack)].map(tableCell).join(" | ")} |`;
+}
+
+function issueLines(title: string, issues: readonly CheckIssue[]): string[] {
+  if (issues.length === 0) return [];
+  const lines = issues.map((issue) => {
+    const value = issue.value === undefined ? "" : ` = ${inlineCode(JSON.stringify(issue.value))}`;
+    return `- ${inlineCode(issue.key)}${value} ${escapeText(issue.message)}. Fix: ${escapeText(issue.fix)}`;
+  });
+  return [`**${title}**`, "", ...lines, ""];
+}
+
+function stackHeader(stack: StackPreview): string[] {
+  const s = stack.check.summary;
+  const lines = [`### ${inlineCode(stack.stack)}`, ""];
+  if (s) {
+    const m = s.perGpuGiB;
+    lines.push(
+      `${escapeText(s.model)} on ${s.deploymentShape} (${s.gpu}), tensor parallel ${s.tensorParallel}. Per GPU: weights ${m.weights} + ` +
+        `KV cache ${m.kvCache} (${s.kvCacheKiBPerToken} KiB/token) + activations ${m.activations} + runtime ` +
+        `${m.runtimeReserve} = **${m.required} of ${m.available} GiB** (headroom ${m.headroom}). Cost: deployment ` +
+        `**${s.cost.deploymentUsdPerHour} USD/h**, build instance ${s.cost.buildUsdPerHour} USD/h while building` +
+        (s.cost.evaluationUsd === undefined ? "" : `, ${s.cost.evaluationUsd} USD over evaluation.ttlHours`) +
+        ` (list prices ${s.cost.priceDate}).`,
+      "",
+    );
+  }
+  lines.push(
+    ...issueLines("Errors", stack.check.errors),
+    ...issueLines("Warnings", stack.check.warnings),
+    ...issueLines("Secrets not set (pulumi up fails without them)", stack.check.missingSecrets),
+  );
+  return lines;
+}
+
+function previewSection(stack: StackPreview, log: string, runUrl: string | undefined): string[] {
+  if (!stack.preview) return [];
+  const where = runUrl ? `the workflow run: ${runUrl}` : "the workflow run";
+  return [
+    `<details${stack.preview.outcome === "failure" ? " open" : ""}>`,
+    `<summary>pulumi preview: ${OUTCOME_WORDS[stack.preview.outcome].replace(/\*/g, "")}</summary>`,
+    "",
+    log.trim() === "" ? `No output was captured; see ${where}.` : codeBlock(log),
+    "",
+    "</details>",
+    "",
+  ];
+}
+
+export interface RenderOptions {
+  /** Link to the workflow run, named where a log had to be cut. */
+  readonly runUrl?: string;
+  readonly commit?: string;
+  readonly maxChars?: number;
+}
+
+/**
+ * The comment body: marker, one summary table row per stack, then per stack its sizing, its check
+ * findings and its preview log. Logs share what is left of the size limit, each keeping its end.
+ */
+export function renderPrComment(stacks: readonly StackPreview[], options: RenderOptions = {}): string {
+  const maxChars = options.maxChars ?? MAX_COMMENT_CHARS;
+  const sorted = [...stacks].sort((a, b) => a.stack.localeCompare(b.stack));
+  const head = [
+    COMMENT_MARKER,
+    "## Infrastructure preview",
+    "",
+    (options.commit ? `Commit ${options.commit}. ` : "") +
+      "Sizing and cost come from `npm run -s check -- --stack <env> --json` (offline); previews run with the policy pack in `policy/` enforced.",
+    "",
+    "| stack | check | deployment shape | GPU memory per GPU (GiB) | deployment USD/h | evaluation cost | preview |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...sorted.map(summaryRow),
+    "",
+  ];
+  const render = (logs: readonly string[]): string =>
+    [
+      ...head,
+      ...sorted.flatMap((stack, i) => [
+        ...stackHeader(stack),
+        ...previewSection(stack, logs[i], options.runUrl),
+      ]),
+    ]
+      .filter((line, i, all) => !(line === "" && all[i - 1] === ""))
+      .join("\n");
+
+  const logs = sorted.map((stack) => stripAnsi(stack.preview?.log ?? ""));
+  const withoutLogs = render(logs.map(() => "")).length;
+  const withLogs = withoutLogs + logs.reduce((sum, log) => sum + log.length, 0);
+  if (withLogs <= maxChars) return render(logs);
+  // Short logs stay whole; what they leave over goes to the longer ones.
+  const notice = 120;
+  let budget = maxChars - withoutLogs;
+  let remaining = logs.length;
+  const limits = logs.map(() => 0);
+  for (const i of logs.map((_, index) => index).sort((a, b) => logs[a].length - logs[b].length)) {
+    const share = Math.max(0, Math.floor(budget / remaining));
+    limits[i] = logs[i].length <= share ? logs[i].length : Math.max(0, share - notice);
+    budget -= Math.min(logs[i].length, share);
+    remaining--;
+  }
+  return render(logs.map((log, i) => tailWithin(log, limits[i], options.runUrl)));
+}
