@@ -10,7 +10,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifactKey, engineKey, engineKeyInputs } from "./components/artifact/cache-keys";
-import { chooseEngineSource, describeEngineSource, lookupEngineCache } from "./components/artifact/engine-cache";
+import {
+  chooseEngineSource,
+  describeEngineSource,
+  lookupEngineCache,
+} from "./components/artifact/engine-cache";
 import { DEFAULT_CACHE_MAX_BYTES, placeholderArtifact } from "./components/artifact-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
 import { ASSEMBLE_SHAPE, estimateBuild } from "./components/build-estimate";
@@ -24,7 +28,11 @@ import {
   bundlePacker,
   stageBuildHostFiles,
 } from "./components/engine-build-plan";
-import { buildPreconditionErrors, pickAvailabilityDomain, pickPlatformImage } from "./components/engine-build-inputs";
+import {
+  buildPreconditionErrors,
+  pickAvailabilityDomain,
+  pickPlatformImage,
+} from "./components/engine-build-inputs";
 import { expiryClock } from "./components/expiry";
 import { Iam } from "./components/iam";
 import { checkLocalInputsOf } from "./components/local-inputs";
@@ -81,7 +89,10 @@ async function main(): Promise<Record<string, unknown>> {
   const repository = renderModelRepository(modelRepositorySpec(config));
   const keys = { engineKey: engineKey(engineKeyInputs(config)), artifactKey: "" };
   keys.artifactKey = artifactKey(keys.engineKey, repository, config.serving.repositoryFolder);
-  const lookup = await lookupEngineCache({ compartmentId: config.compartmentId, namespace, bucketName }, keys);
+  const lookup = await lookupEngineCache(
+    { compartmentId: config.compartmentId, namespace, bucketName },
+    keys,
+  );
   const engineSource = chooseEngineSource(config.engine.prebuiltDir !== undefined, lookup);
   const buildMode =
     engineSource.kind === "build" ? "build" : engineSource.kind === "engine-hit" ? "assemble" : undefined;

@@ -46,7 +46,11 @@ function objectStore(region: string, profile: string | undefined): ObjectStore {
   return {
     async headObject({ namespace, bucket, name }) {
       try {
-        const head = await client.headObject({ namespaceName: namespace, bucketName: bucket, objectName: name });
+        const head = await client.headObject({
+          namespaceName: namespace,
+          bucketName: bucket,
+          objectName: name,
+        });
         return head.contentLength;
       } catch (error) {
         if (notFound(error)) return undefined;
@@ -107,7 +111,8 @@ function modelCatalog(region: string, profile: string | undefined): ModelCatalog
 
 function positiveInteger(value: string, name: string): number {
   const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) throw new UsageError(`--${name} must be a positive whole number`);
+  if (!Number.isSafeInteger(number) || number <= 0)
+    throw new UsageError(`--${name} must be a positive whole number`);
   return number;
 }
 
@@ -157,12 +162,23 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (task === "terminate-instance") {
-    console.log(await terminateInstance(compute(region, values.profile), required(values["instance-id"], "instance-id")));
+    console.log(
+      await terminateInstance(
+        compute(region, values.profile),
+        required(values["instance-id"], "instance-id"),
+      ),
+    );
     return 0;
   }
   if (task === "verify-model-artifact") {
     const bytes = positiveInteger(required(values.bytes, "bytes"), "bytes");
-    console.log(await verifyModelArtifact(modelCatalog(region, values.profile), required(values["model-id"], "model-id"), bytes));
+    console.log(
+      await verifyModelArtifact(
+        modelCatalog(region, values.profile),
+        required(values["model-id"], "model-id"),
+        bytes,
+      ),
+    );
     return 0;
   }
   throw new UsageError(task === undefined ? "name a task" : `unknown task '${task}'`);
@@ -177,6 +193,7 @@ main(process.argv.slice(2)).then(
     console.error(`oci-task: ${error instanceof Error ? error.message : String(error)}`);
     if (usage) console.error(USAGE);
     process.exitCode = usage ? 2 : 1;
-    if (!(error instanceof TaskError) && !usage && error instanceof Error && process.env.DEBUG) console.error(error.stack);
+    if (!(error instanceof TaskError) && !usage && error instanceof Error && process.env.DEBUG)
+      console.error(error.stack);
   },
 );

@@ -84,7 +84,7 @@ export function buildBootVolumeGB(config: StackConfig): number {
 
 /** The assemble instance holds the engine tarball, the staged tree and the zip. */
 export function assembleBootVolumeGB(config: StackConfig): number {
-  return Math.max(100, Math.ceil((30 + 3 * engineBytes(config) / GB) / 10) * 10);
+  return Math.max(100, Math.ceil((30 + (3 * engineBytes(config)) / GB) / 10) * 10);
 }
 
 function engineBytes(config: StackConfig): number {
@@ -108,7 +108,7 @@ export function estimateBuild(config: StackConfig, mode: "build" | "assemble"): 
     const weights = weightBytes(config.model.resolved);
     minutes = {
       provision: PROVISION_MINUTES,
-      pullImage: (image / NETWORK_BYTES_PER_SECOND) * 3 / 60,
+      pullImage: ((image / NETWORK_BYTES_PER_SECOND) * 3) / 60,
       downloadModel: weights / NETWORK_BYTES_PER_SECOND / 60,
       convertAndBuild: (2 * weights) / BUILD_BYTES_PER_MINUTE / config.engine.tensorParallel,
       pack,

@@ -12,7 +12,11 @@ export function buildPreconditionErrors(
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const { lookup, bucketName } = context;
-  if (lookup.bucketExists && lookup.bucketAccessType !== undefined && lookup.bucketAccessType !== "NoPublicAccess") {
+  if (
+    lookup.bucketExists &&
+    lookup.bucketAccessType !== undefined &&
+    lookup.bucketAccessType !== "NoPublicAccess"
+  ) {
     errors.push({
       key: "artifact.bucketName",
       value: bucketName,
@@ -46,7 +50,8 @@ export function buildPreconditionErrors(
 
 export function pickAvailabilityDomain(result: { availabilityDomains: { name: string }[] }): string {
   const first = result.availabilityDomains[0];
-  if (first === undefined) throw new Error("the compartment lists no availability domain: check oci:region and compartmentId");
+  if (first === undefined)
+    throw new Error("the compartment lists no availability domain: check oci:region and compartmentId");
   return first.name;
 }
 

@@ -35,7 +35,8 @@ export function renderBuildEnv(settings: Readonly<Record<string, string>>): stri
   return Object.keys(settings)
     .sort()
     .map((name) => {
-      if (!SETTING_NAME.test(name)) throw new Error(`build setting name ${JSON.stringify(name)} is not NAME_LIKE_THIS`);
+      if (!SETTING_NAME.test(name))
+        throw new Error(`build setting name ${JSON.stringify(name)} is not NAME_LIKE_THIS`);
       if (/[\n\0]/.test(settings[name])) throw new Error(`build setting ${name} holds a newline or NUL`);
       return `${name}=${shellQuote(settings[name])}\n`;
     })
@@ -49,7 +50,11 @@ export function buildSettingsCommand(settings: Readonly<Record<string, string>>)
 }
 
 /** The local command that terminates the build instance (`cli/oci-task.ts`), idempotently. */
-export function terminateInstanceCommand(args: { instanceId: string; region: string; profile?: string }): string {
+export function terminateInstanceCommand(args: {
+  instanceId: string;
+  region: string;
+  profile?: string;
+}): string {
   const profile = args.profile === undefined ? "" : ` --profile ${shellQuote(args.profile)}`;
   return `node --import tsx cli/oci-task.ts terminate-instance --instance-id "${args.instanceId}" --region ${shellQuote(args.region)}${profile}`;
 }
@@ -130,12 +135,14 @@ export function buildHostFiles(args: {
   const files = new Map<string, { contents: string; mode: number }>();
   const scriptsDir = join(args.projectDir, "engine-build");
   for (const name of readdirSync(scriptsDir).sort()) {
-    if (name.endsWith(".sh")) files.set(name, { contents: readFileSync(join(scriptsDir, name), "utf8"), mode: 0o755 });
+    if (name.endsWith(".sh"))
+      files.set(name, { contents: readFileSync(join(scriptsDir, name), "utf8"), mode: 0o755 });
   }
   files.set("package-artifact.cjs", { contents: args.packerBundle, mode: 0o644 });
   files.set("example-request.json", { contents: `${JSON.stringify(args.exampleRequest)}\n`, mode: 0o644 });
   for (const entry of args.repository) {
-    if (entry.kind === "file") files.set(`repository/${entry.path}`, { contents: entry.contents, mode: entry.mode });
+    if (entry.kind === "file")
+      files.set(`repository/${entry.path}`, { contents: entry.contents, mode: entry.mode });
   }
   return files;
 }

@@ -268,7 +268,9 @@ export class EngineBuild extends pulumi.ComponentResource {
       {
         compartmentId: args.compartmentId,
         vcnId: vcn.id,
-        routeRules: [{ destination: "0.0.0.0/0", destinationType: "CIDR_BLOCK", networkEntityId: gateway.id }],
+        routeRules: [
+          { destination: "0.0.0.0/0", destinationType: "CIDR_BLOCK", networkEntityId: gateway.id },
+        ],
         freeformTags: args.freeformTags,
       },
       child,

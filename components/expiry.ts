@@ -13,7 +13,11 @@ export function expiryCommand(hours: number): string {
   return `node -e "console.log(new Date(Date.now() + ${hours} * 3600000).toISOString().replace(/\\.\\d{3}Z$/, 'Z'))"`;
 }
 
-export function expiryClock(name: string, hours: number, opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function expiryClock(
+  name: string,
+  hours: number,
+  opts?: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
   const clock = new command.local.Command(name, { create: expiryCommand(hours) }, opts);
   return clock.stdout.apply((out) => out.trim());
 }

@@ -18,7 +18,10 @@ import { join } from "node:path";
 export interface ObjectStore {
   /** Size of the object, or undefined when it does not exist. */
   headObject(object: { namespace: string; bucket: string; name: string }): Promise<number | undefined>;
-  uploadFile(object: { namespace: string; bucket: string; name: string; sha256: string }, path: string): Promise<void>;
+  uploadFile(
+    object: { namespace: string; bucket: string; name: string; sha256: string },
+    path: string,
+  ): Promise<void>;
 }
 
 export interface UploadArtifactArgs {
@@ -39,7 +42,10 @@ export function findCachedZip(cacheDir: string, sha256: string): string | undefi
   for (const name of readdirSync(cacheDir).sort()) {
     if (!name.endsWith(".json")) continue;
     try {
-      const entry = JSON.parse(readFileSync(join(cacheDir, name), "utf8")) as { sha256?: string; zipBytes?: number };
+      const entry = JSON.parse(readFileSync(join(cacheDir, name), "utf8")) as {
+        sha256?: string;
+        zipBytes?: number;
+      };
       const zip = join(cacheDir, name.replace(/\.json$/, ".zip"));
       if (entry.sha256 === sha256 && existsSync(zip) && statSync(zip).size === entry.zipBytes) return zip;
     } catch {
@@ -52,7 +58,8 @@ export function findCachedZip(cacheDir: string, sha256: string): string | undefi
 export async function uploadArtifact(store: ObjectStore, args: UploadArtifactArgs): Promise<string> {
   const object = { namespace: args.namespace, bucket: args.bucket, name: args.object };
   const existing = await store.headObject(object);
-  if (existing === args.bytes) return `${args.bucket}/${args.object} is already in the bucket (${args.bytes} bytes): not uploaded again`;
+  if (existing === args.bytes)
+    return `${args.bucket}/${args.object} is already in the bucket (${args.bytes} bytes): not uploaded again`;
   const zip = findCachedZip(args.cacheDir, args.sha256);
   if (zip === undefined) {
     throw new TaskError(
@@ -62,7 +69,9 @@ export async function uploadArtifact(store: ObjectStore, args: UploadArtifactArg
   await store.uploadFile({ ...object, sha256: args.sha256 }, zip);
   const uploaded = await store.headObject(object);
   if (uploaded !== args.bytes) {
-    throw new TaskError(`${args.bucket}/${args.object} has ${uploaded ?? "no"} bytes after the upload, expected ${args.bytes}`);
+    throw new TaskError(
+      `${args.bucket}/${args.object} has ${uploaded ?? "no"} bytes after the upload, expected ${args.bytes}`,
+    );
   }
   return `uploaded ${zip} to ${args.bucket}/${args.object} (${args.bytes} bytes)`;
 }
@@ -90,7 +99,9 @@ export async function terminateInstance(
     const now = await compute.instanceState(instanceId);
     if (now === undefined || now === "TERMINATED") return `${instanceId} terminated`;
     if (Date.now() > deadline) {
-      throw new TaskError(`${instanceId} is still ${now} after ${options.timeoutMs / 60_000} minutes: check it in the OCI console`);
+      throw new TaskError(
+        `${instanceId} is still ${now} after ${options.timeoutMs / 60_000} minutes: check it in the OCI console`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }
@@ -106,7 +117,11 @@ export interface ModelCatalog {
  * treats HTTP 409 as success and reads nothing back, so a refused export (the model keeps its
  * placeholder) would otherwise surface as a failed health check 10+ GPU minutes into the deployment.
  */
-export async function verifyModelArtifact(catalog: ModelCatalog, modelId: string, bytes: number): Promise<string> {
+export async function verifyModelArtifact(
+  catalog: ModelCatalog,
+  modelId: string,
+  bytes: number,
+): Promise<string> {
   const held = await catalog.artifactBytes(modelId);
   if (held === bytes) return `${modelId} holds the ${bytes}-byte artifact`;
   throw new TaskError(

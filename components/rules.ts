@@ -266,7 +266,8 @@ export const artifactSourcesRule: Rule = (config) =>
         {
           key: "model.localDir",
           value: undefined,
-          message: "is required with engine.prebuiltDir: the artifact's tokenizer files come from a local snapshot",
+          message:
+            "is required with engine.prebuiltDir: the artifact's tokenizer files come from a local snapshot",
           fix: `download the snapshot (huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>, or unset engine.prebuiltDir to let the stack build the engine`,
         },
       ]

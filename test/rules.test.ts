@@ -345,7 +345,10 @@ describe("buildAccessRule", () => {
 
 describe("artifactSourcesRule", () => {
   test("without engine.prebuiltDir the stack builds the engine: no local folder is required", () => {
-    assert.deepEqual(artifactSourcesRule(configWith({ "engine.prebuiltDir": undefined, "model.localDir": undefined })), []);
+    assert.deepEqual(
+      artifactSourcesRule(configWith({ "engine.prebuiltDir": undefined, "model.localDir": undefined })),
+      [],
+    );
   });
 
   test("a hand-built engine needs the snapshot its tokenizer comes from, with the download for this model and revision", () => {

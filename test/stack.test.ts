@@ -104,7 +104,10 @@ const TENANCY_OCIDS = {
 };
 
 /** What providers compute in an `up`: command output, the pushed digest, the deployment's URL. */
-function upOutputs(buildStdout: string, local: (name: string) => Record<string, unknown> = () => ({ stdout: "" })) {
+function upOutputs(
+  buildStdout: string,
+  local: (name: string) => Record<string, unknown> = () => ({ stdout: "" }),
+) {
   return {
     [REMOTE]: (_inputs: Record<string, unknown>, name: string) =>
       name === "engine-build" ? { stdout: buildStdout, stderr: "" } : { stdout: "", stderr: "" },
@@ -136,9 +139,9 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     one(result, "oci:Core/vcn:Vcn");
     const security = one(result, "oci:Core/securityList:SecurityList");
     assert.deepEqual(
-      (security.inputs.ingressSecurityRules as { source: string; protocol: string; tcpOptions: unknown }[]).map(
-        (rule) => [rule.source, rule.protocol, rule.tcpOptions],
-      ),
+      (
+        security.inputs.ingressSecurityRules as { source: string; protocol: string; tcpOptions: unknown }[]
+      ).map((rule) => [rule.source, rule.protocol, rule.tcpOptions]),
       [[TEST_SSH_CIDR, "6", { min: 22, max: 22 }]],
     );
     const subnet = one(result, "oci:Core/subnet:Subnet");
@@ -178,11 +181,17 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     assert.ok(settings.dependencies.includes(files.urn));
     assert.ok(build.dependencies.includes(settings.urn));
     assert.ok(build.dependencies.includes(one(result, "oci:Identity/policy:Policy", "engine-policy").urn));
-    assert.ok(build.dependencies.includes(one(result, "docker:index/registryImage:RegistryImage").urn) ||
-      build.dependencies.some((urn) => urn.includes("OcirImage")), "the build waits for the pushed image");
+    assert.ok(
+      build.dependencies.includes(one(result, "docker:index/registryImage:RegistryImage").urn) ||
+        build.dependencies.some((urn) => urn.includes("OcirImage")),
+      "the build waits for the pushed image",
+    );
     assert.ok(terminate.dependencies.includes(build.urn));
     assert.match(String(build.inputs.create), /^sudo bash \/home\/opc\/engine-build\/build-host\.sh run$/);
-    assert.match(String(terminate.inputs.create), /cli\/oci-task\.ts terminate-instance --instance-id "\$\{INSTANCE_ID\}"/);
+    assert.match(
+      String(terminate.inputs.create),
+      /cli\/oci-task\.ts terminate-instance --instance-id "\$\{INSTANCE_ID\}"/,
+    );
     assert.equal(terminate.inputs.delete, terminate.inputs.create, "dropping the build also terminates");
     assert.deepEqual(build.customTimeouts, { create: "300m", update: "300m", delete: "10m" });
   });
@@ -217,8 +226,15 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
     const build = one(result, REMOTE, "engine-build");
     assert.ok(exported.propertyDependencies.sourceObjectName.includes(build.urn));
-    assert.equal(all(result, LOCAL).some((r) => r.name === "artifact-upload"), false, "nothing is uploaded from here");
-    const engine = stackOutputs(result).engine as { source: string; estimate: { mode: string; totalMinutes: number } };
+    assert.equal(
+      all(result, LOCAL).some((r) => r.name === "artifact-upload"),
+      false,
+      "nothing is uploaded from here",
+    );
+    const engine = stackOutputs(result).engine as {
+      source: string;
+      estimate: { mode: string; totalMinutes: number };
+    };
     assert.equal(engine.source, "build");
     assert.equal(engine.estimate.mode, "build");
     assert.ok(engine.estimate.totalMinutes > 0);
@@ -258,7 +274,10 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
       exists: true,
       objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
     });
-    assert.equal(result.resources.some((r) => r.type === ENGINE_BUILD), false);
+    assert.equal(
+      result.resources.some((r) => r.type === ENGINE_BUILD),
+      false,
+    );
     assert.deepEqual(all(result, "oci:Core/instance:Instance"), []);
     assert.deepEqual(all(result, REMOTE), []);
     const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
@@ -281,9 +300,15 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
       timeoutMs: TIMEOUT_MS,
     });
     assert.notEqual(result.exitCode, 0);
-    const errors = result.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
+    const errors = result.logs
+      .filter((l) => l.severity === "error")
+      .map((l) => l.message)
+      .join("\n");
     assert.match(errors, /artifact\.bucketName = .*public access \(ObjectRead\)/);
-    assert.deepEqual(result.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+    assert.deepEqual(
+      result.resources.map((r) => r.type),
+      ["pulumi:pulumi:Stack"],
+    );
   });
 
   test("the run after a build drops the build resources and changes nothing else", async () => {
@@ -302,9 +327,16 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     assert.equal(built.exitCode, 0, built.stderr);
 
     const wait = one(built, REMOTE, "engine-cloud-init");
-    const connection = wait.inputs.connection as { user: string; dialErrorLimit: number; perDialTimeout: number };
+    const connection = wait.inputs.connection as {
+      user: string;
+      dialErrorLimit: number;
+      perDialTimeout: number;
+    };
     assert.equal(connection.user, "opc");
-    assert.ok(connection.dialErrorLimit * connection.perDialTimeout >= 30 * 60, "dials cover a booting GPU VM");
+    assert.ok(
+      connection.dialErrorLimit * connection.perDialTimeout >= 30 * 60,
+      "dials cover a booting GPU VM",
+    );
     const settings = decodeSettings(one(built, REMOTE, "engine-settings").inputs.create);
     assert.equal(settings.BUILD_MODE, "build");
     assert.equal(settings.ARTIFACT_KEY, keys.artifactKey);
@@ -312,10 +344,16 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     assert.match(settings.IMAGE_REF, /@sha256:1{64}$/);
     assert.equal(settings.END_TOKEN, "<|endoftext|>");
     const md = one(built, "oci:DataScience/modelDeployment:ModelDeployment");
-    const cmds = (md.inputs.modelDeploymentConfigurationDetails as {
-      environmentConfigurationDetails: { cmds: string[] };
-    }).environmentConfigurationDetails.cmds;
-    assert.deepEqual(JSON.parse(settings.CONTAINER_CMD), cmds, "Triton is validated with the deployment's command");
+    const cmds = (
+      md.inputs.modelDeploymentConfigurationDetails as {
+        environmentConfigurationDetails: { cmds: string[] };
+      }
+    ).environmentConfigurationDetails.cmds;
+    assert.deepEqual(
+      JSON.parse(settings.CONTAINER_CMD),
+      cmds,
+      "Triton is validated with the deployment's command",
+    );
     for (const secret of Object.values(DEV_SECRET_STAND_INS)) {
       assert.equal(JSON.stringify(settings).includes(secret), false);
     }
@@ -337,7 +375,11 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     for (const before of kept) {
       const now = after.resources.find((r) => r.urn === before.urn);
       assert.ok(now);
-      assert.deepEqual(now.inputs, before.inputs, `${before.urn} keeps its inputs: nothing is updated or replaced`);
+      assert.deepEqual(
+        now.inputs,
+        before.inputs,
+        `${before.urn} keeps its inputs: nothing is updated or replaced`,
+      );
     }
     assert.deepEqual(stackOutputs(after).artifactObject, stackOutputs(built).artifactObject);
     rmSync(path.join(PROJECT_DIR, cacheDir), { recursive: true, force: true });
@@ -360,7 +402,10 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
   });
 
   test("no build instance; the zip is packed here and uploaded by a command that skips what the bucket has", () => {
-    assert.equal(result.resources.some((r) => r.type === ENGINE_BUILD), false);
+    assert.equal(
+      result.resources.some((r) => r.type === ENGINE_BUILD),
+      false,
+    );
     const upload = one(result, LOCAL, "artifact-upload");
     const create = String(upload.inputs.create);
     const sha256 = /--sha256 ([0-9a-f]{64})/.exec(create)?.[1];
@@ -383,7 +428,11 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
     ]) {
       assert.ok(listing.includes(expected), `${expected} in the artifact`);
     }
-    assert.equal(listing.some((entry) => entry.endsWith(".safetensors")), false, "weights stay out");
+    assert.equal(
+      listing.some((entry) => entry.endsWith(".safetensors")),
+      false,
+      "weights stay out",
+    );
   });
 
   test("state holds no path of this machine: no absolute path in any input or output", () => {
@@ -448,9 +497,19 @@ describe("a refused export", { timeout: TIMEOUT_MS * 2 }, () => {
     });
     assert.notEqual(result.exitCode, 0);
     const verify = one(result, LOCAL, "model-verify");
-    assert.ok(verify.dependencies.includes(one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport").urn));
-    assert.match(String(verify.inputs.create), /cli\/oci-task\.ts verify-model-artifact --model-id '.+' --bytes \d+ --region 'us-ashburn-1'/);
-    const errors = result.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
+    assert.ok(
+      verify.dependencies.includes(
+        one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport").urn,
+      ),
+    );
+    assert.match(
+      String(verify.inputs.create),
+      /cli\/oci-task\.ts verify-model-artifact --model-id '.+' --bytes \d+ --region 'us-ashburn-1'/,
+    );
+    const errors = result.logs
+      .filter((l) => l.severity === "error")
+      .map((l) => l.message)
+      .join("\n");
     assert.match(errors, /holds a 361-byte artifact/);
     assert.deepEqual(all(result, "oci:DataScience/modelDeployment:ModelDeployment"), []);
   });
@@ -459,7 +518,11 @@ describe("a refused export", { timeout: TIMEOUT_MS * 2 }, () => {
 describe("two stacks of the project", { timeout: TIMEOUT_MS * 3 }, () => {
   test("get no clashing names where OCI wants them unique in the tenancy or region", async () => {
     const names = async (stack: string) => {
-      const result = await launchProgram({ ...(await devStackLaunchOptions()), stack, timeoutMs: TIMEOUT_MS });
+      const result = await launchProgram({
+        ...(await devStackLaunchOptions()),
+        stack,
+        timeoutMs: TIMEOUT_MS,
+      });
       assert.equal(result.exitCode, 0, result.stderr);
       const pick = (type: string, key: string) => all(result, type).map((r) => String(r.inputs[key]));
       return [
@@ -473,7 +536,11 @@ describe("two stacks of the project", { timeout: TIMEOUT_MS * 3 }, () => {
     const dev = await names("dev");
     const qa = await names("qa");
     assert.ok(dev.length >= 6, dev.join(", "));
-    assert.deepEqual(dev.filter((name) => qa.includes(name)), [], "no name is shared");
+    assert.deepEqual(
+      dev.filter((name) => qa.includes(name)),
+      [],
+      "no name is shared",
+    );
   });
 });
 
@@ -485,7 +552,10 @@ describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
     );
     const result = await launchProgram({ ...options, timeoutMs: TIMEOUT_MS });
     assert.equal(result.exitCode, 0, result.stderr);
-    assert.deepEqual(result.resources.filter((r) => r.type.startsWith("oci:Identity/")), []);
+    assert.deepEqual(
+      result.resources.filter((r) => r.type.startsWith("oci:Identity/")),
+      [],
+    );
     const statements = stackOutputs(result).iamStatements as { policyStatements: string[] };
     assert.ok(statements.policyStatements.some((s) => s.includes("read repos")));
   });
@@ -497,10 +567,16 @@ describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
     });
     const result = await launchProgram({ ...options, timeoutMs: TIMEOUT_MS });
     assert.notEqual(result.exitCode, 0);
-    const errors = result.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
+    const errors = result.logs
+      .filter((l) => l.severity === "error")
+      .map((l) => l.message)
+      .join("\n");
     assert.match(errors, /build\.sshAllowedCidr = \(not set\): is required: the engine is not in the cache/);
     assert.match(errors, /iam\.create = false: must be true/);
-    assert.deepEqual(result.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+    assert.deepEqual(
+      result.resources.map((r) => r.type),
+      ["pulumi:pulumi:Stack"],
+    );
   });
 });
 

@@ -236,7 +236,11 @@ describe("TritonDeployment", () => {
     assert.equal(tags["managed-by"], "pulumi");
     assert.equal(tags.stack, "dev");
     assert.equal(tags["expires-at"], "2026-01-01T08:00:00Z");
-    assert.deepEqual(recorder.get(MD_TYPE).opts.ignoreChanges ?? [], [], "the expiry is not frozen by ignoreChanges");
+    assert.deepEqual(
+      recorder.get(MD_TYPE).opts.ignoreChanges ?? [],
+      [],
+      "the expiry is not frozen by ignoreChanges",
+    );
     assert.equal(await promiseOf(deployment.expiresAt), tags["expires-at"]);
   });
 

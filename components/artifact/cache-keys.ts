@@ -91,7 +91,11 @@ export function repositoryDigest(repository: readonly RepositoryEntry[]): string
  * The artifact is the engine (its key also fixes the tokenizer files: same model and revision), the
  * rendered repository around it, and the top folder it is mounted under.
  */
-export function artifactKey(engine: string, repository: readonly RepositoryEntry[], repositoryFolder: string): string {
+export function artifactKey(
+  engine: string,
+  repository: readonly RepositoryEntry[],
+  repositoryFolder: string,
+): string {
   return sha256(
     `artifact\n${canonicalJson({
       layout: ARTIFACT_LAYOUT_VERSION,

@@ -63,7 +63,8 @@ export interface CacheLookup {
 
 export function chooseEngineSource(prebuilt: boolean, lookup: CacheLookup): EngineSource {
   if (prebuilt) return { kind: "prebuilt" };
-  if (lookup.artifactManifest !== undefined) return { kind: "artifact-hit", manifest: lookup.artifactManifest };
+  if (lookup.artifactManifest !== undefined)
+    return { kind: "artifact-hit", manifest: lookup.artifactManifest };
   return lookup.engineCached ? { kind: "engine-hit" } : { kind: "build" };
 }
 
@@ -127,7 +128,12 @@ export async function lookupEngineCache(
         `${location.bucketName}/${manifestName} describes artifact ${manifest.artifactKey}, not ${keys.artifactKey}: delete the object so the next run rebuilds it`,
       );
     }
-    return { bucketExists: true, bucketAccessType: bucket.accessType, artifactManifest: manifest, engineCached: true };
+    return {
+      bucketExists: true,
+      bucketAccessType: bucket.accessType,
+      artifactManifest: manifest,
+      engineCached: true,
+    };
   }
   const engineCached = await objectExists(location, cacheObjects.engineManifest(keys.engineKey));
   return { bucketExists: true, bucketAccessType: bucket.accessType, engineCached };

@@ -27,7 +27,6 @@ export const DEV_SECRET_STAND_INS: Record<string, string> = {
   [`${PROJECT}:ocirAuthToken`]: "standin-auth-token",
 };
 
-
 /** What the artifact bucket holds when the program looks the engine cache up. */
 export interface BucketContents {
   /** The bucket exists (a later run, or a destroy-then-up); absent on a new stack. */
@@ -159,7 +158,10 @@ export function prebuiltEngineOverrides(
 export async function devStackConfig(): Promise<{ config: Record<string, string>; secretKeys: string[] }> {
   const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
   const buildKey = `${PROJECT}:build`;
-  return { config: { ...config, [buildKey]: withDirs(config[buildKey], { sshAllowedCidr: TEST_SSH_CIDR }) }, secretKeys };
+  return {
+    config: { ...config, [buildKey]: withDirs(config[buildKey], { sshAllowedCidr: TEST_SSH_CIDR }) },
+    secretKeys,
+  };
 }
 
 /**
@@ -207,7 +209,10 @@ export function stackResource(result: LaunchResult): RegisteredResource | undefi
  * outputs, every resource under it, every data source answered on purpose); tighten it here as
  * components land, e.g. require the project's component types and the resources each one owns.
  */
-export function assertDevStackGraph(result: LaunchResult, options: { engineBuild: boolean } = { engineBuild: true }): void {
+export function assertDevStackGraph(
+  result: LaunchResult,
+  options: { engineBuild: boolean } = { engineBuild: true },
+): void {
   const stack = stackResource(result);
   assert.ok(stack, "the stack resource was registered");
   assert.ok(stack.outputs, "the stack registered its outputs");

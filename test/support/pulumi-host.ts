@@ -135,7 +135,10 @@ export type InvokeHandler =
   Record<string, unknown> | ((args: Record<string, unknown>) => Record<string, unknown>);
 
 /** Computes a resource's provider outputs from its inputs and name. */
-export type ResourceOutputsHandler = (inputs: Record<string, unknown>, name: string) => Record<string, unknown>;
+export type ResourceOutputsHandler = (
+  inputs: Record<string, unknown>,
+  name: string,
+) => Record<string, unknown>;
 
 export interface EngineStandInOptions {
   project: string;
