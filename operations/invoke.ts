@@ -106,7 +106,7 @@ export async function invokeMain(argv: string[], io: CliIo, backend: (projectDir
       values.stack === undefined
         ? catalogueRequestBody(values.model, call)
         : stackRequestBody(loadStackConfig(projectDir, values.stack), call);
-    const client = createDeploymentClient(await createAuthProvider(auth), target, {
+    const client = createDeploymentClient(await createAuthProvider(auth), auth, target, {
       controlPlaneEndpoint: values["control-plane-endpoint"],
     });
 

@@ -120,6 +120,8 @@ export interface ClientOptions {
 
 export interface DeploymentClient {
   readonly target: DeploymentTarget;
+  /** How calls are signed, for error messages. */
+  readonly auth: AuthOptions;
   generate(body: Record<string, unknown>, signal?: AbortSignal): Promise<GenerateAnswer>;
   /** Calls `onEvent` for every server-sent event as it arrives; resolves when the stream ends. */
   generateStream(
@@ -178,6 +180,7 @@ async function* bytesOf(stream: unknown): AsyncIterable<Uint8Array> {
 
 export function createDeploymentClient(
   provider: common.AuthenticationDetailsProvider,
+  auth: AuthOptions,
   target: DeploymentTarget,
   options: ClientOptions = {},
 ): DeploymentClient {
@@ -195,10 +198,11 @@ export function createDeploymentClient(
   };
   return {
     target,
+    auth,
     async generate(body, signal) {
       const response = await predictClient(signal).predict({
         modelDeploymentId: target.modelDeploymentId,
-        requestBody: JSON.stringify(body),
+        requestBody: body as unknown as string,
       });
       // The SDK parses the body as JSON although it types `value` as a string (oci-modeldeployment
       // lib/client.js, predict: `body: yield response.json()`).
@@ -207,7 +211,7 @@ export function createDeploymentClient(
     async generateStream(body, onEvent, signal) {
       const answer = await predictClient(signal).predictWithResponseStream({
         modelDeploymentId: target.modelDeploymentId,
-        requestBody: JSON.stringify(body),
+        requestBody: body as unknown as string,
       });
       // The SDK returns the raw body when the content type is exactly `text/event-stream`, and
       // wraps it in `{ value }` otherwise (lib/client.js, predictWithResponseStream).
