@@ -6,8 +6,10 @@ import { processIo } from "../operations/cli";
 import { evaluateMain } from "../operations/evaluate";
 import { automationBackend } from "../operations/stacks";
 
-void evaluateMain(process.argv.slice(2), { io: processIo(), backend: automationBackend, signals: process }).then(
-  (code) => {
-    process.exitCode = code;
-  },
-);
+void evaluateMain(process.argv.slice(2), {
+  io: processIo(),
+  backend: automationBackend,
+  signals: process,
+}).then((code) => {
+  process.exitCode = code;
+});

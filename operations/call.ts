@@ -76,6 +76,11 @@ export async function callGenerate(
         attempts,
       };
     },
-    { policy: options.policy, shouldRetry: isRetryableStatus, onRetry: options.onRetry, signal: options.signal },
+    {
+      policy: options.policy,
+      shouldRetry: isRetryableStatus,
+      onRetry: options.onRetry,
+      signal: options.signal,
+    },
   );
 }

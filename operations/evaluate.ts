@@ -8,7 +8,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { sizingSummary } from "../components/summary";
 import { callGenerate } from "./call";
-import { type CliIo, parseCommandLine, positiveInteger, positiveNumber, resolveFrom, runCommand } from "./cli";
+import {
+  type CliIo,
+  parseCommandLine,
+  positiveInteger,
+  positiveNumber,
+  resolveFrom,
+  runCommand,
+} from "./cli";
 import { UsageError, UserError } from "./errors";
 import {
   type EvaluationReport,
@@ -113,7 +120,10 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
     if (values.stack === undefined) throw new UsageError("pass --stack <name>");
     const stack = values.stack;
     const concurrency = positiveInteger(values.concurrency, "--concurrency", 2);
-    const maxTokens = values["max-tokens"] === undefined ? undefined : positiveInteger(values["max-tokens"], "--max-tokens", 64);
+    const maxTokens =
+      values["max-tokens"] === undefined
+        ? undefined
+        : positiveInteger(values["max-tokens"], "--max-tokens", 64);
     const readyTimeoutMs = positiveNumber(values["ready-timeout"], "--ready-timeout", 60) * 60_000;
     const pollMs = positiveNumber(values["poll-seconds"], "--poll-seconds", 15) * 1000;
     const projectDir = resolveFrom(io, values.dir ?? ".");
@@ -162,7 +172,11 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
         );
         return;
       }
-      log(values.keep ? "interrupted: stopping (--keep: the stack stays up)" : "interrupted: stopping, then destroying the stack");
+      log(
+        values.keep
+          ? "interrupted: stopping (--keep: the stack stays up)"
+          : "interrupted: stopping, then destroying the stack",
+      );
       interrupt.abort(new UserError("interrupted by Ctrl-C"));
     };
     deps.signals.on("SIGINT", onSigint);
@@ -176,21 +190,31 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       const upProgress = lineWriter(io, "  | ");
       let raw;
       try {
-        raw = await phase("up", () => backend.up(stack, { onOutput: upProgress.write, signal: interrupt.signal }));
+        raw = await phase("up", () =>
+          backend.up(stack, { onOutput: upProgress.write, signal: interrupt.signal }),
+        );
       } finally {
         upProgress.flush();
       }
       interrupt.signal.throwIfAborted();
       outputs = deploymentOutputs(stack, raw);
       streaming = outputs.predictStreamUrl !== undefined;
-      const target = parseDeploymentUrl(outputs.predictStreamUrl ?? outputs.predictUrl, "the stack's predictUrl");
+      const target = parseDeploymentUrl(
+        outputs.predictStreamUrl ?? outputs.predictUrl,
+        "the stack's predictUrl",
+      );
       const client = createDeploymentClient(provider, auth, target, {
         controlPlaneEndpoint: values["control-plane-endpoint"],
       });
       const body = (prompt: string, tokens: number | undefined) =>
         stackRequestBody(config, { prompt, maxTokens: tokens, stream: streaming });
       await phase("ready", () =>
-        waitUntilReady(client, body("Hello", 1), streaming, { readyTimeoutMs, pollMs, signal: interrupt.signal, log }),
+        waitUntilReady(client, body("Hello", 1), streaming, {
+          readyTimeoutMs,
+          pollMs,
+          signal: interrupt.signal,
+          log,
+        }),
       );
       const promptStart = Date.now();
       try {
@@ -198,7 +222,15 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
           runPrompts(
             cases,
             concurrency,
-            (promptCase) => runOnePrompt(client, promptCase, body(promptCase.prompt, promptCase.maxTokens ?? maxTokens), streaming, interrupt.signal, log),
+            (promptCase) =>
+              runOnePrompt(
+                client,
+                promptCase,
+                body(promptCase.prompt, promptCase.maxTokens ?? maxTokens),
+                streaming,
+                interrupt.signal,
+                log,
+              ),
             interrupt.signal,
           ),
         );
@@ -222,11 +254,15 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
     } else {
       destroying = true;
       try {
-        await phase("destroy", () => destroyWithRetry(backend, stack, deps.destroyBackoff ?? DESTROY_BACKOFF, io, log));
+        await phase("destroy", () =>
+          destroyWithRetry(backend, stack, deps.destroyBackoff ?? DESTROY_BACKOFF, io, log),
+        );
         teardown = "destroyed";
       } catch (error) {
         teardown = "destroy failed";
-        const running = outputs?.modelDeploymentId ? `model deployment ${outputs.modelDeploymentId}` : "its resources";
+        const running = outputs?.modelDeploymentId
+          ? `model deployment ${outputs.modelDeploymentId}`
+          : "its resources";
         destroyError = new UserError(
           `destroy of stack '${stack}' failed ${(deps.destroyBackoff ?? DESTROY_BACKOFF).attempts} times (last: ${errorMessage(error).split("\n")[0]}): ${running} on ${config.deployment.shape} may still be running at ${usdPerHour} USD/h. Fix: pulumi destroy --stack ${stack} (docs/operations.md covers a stuck destroy)`,
         );
@@ -269,7 +305,9 @@ function printSummary(io: CliIo, report: EvaluationReport): void {
     [
       `prompts      ${s.succeeded} ok, ${s.failed} failed of ${s.prompts}`,
       `latency      ${s.latencyMs ? `p50 ${s.latencyMs.p50} ms, p95 ${s.latencyMs.p95} ms` : "-"}`,
-      ...(s.timeToFirstTokenMs ? [`first token  p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms`] : []),
+      ...(s.timeToFirstTokenMs
+        ? [`first token  p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms`]
+        : []),
       `tokens       ${s.outputTokens === null ? "- (counted only when streaming)" : `${s.outputTokens} output, ${s.outputTokensPerSecond} tokens/s`}`,
       `cost         ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd} USD`,
       `teardown     ${report.teardown}`,
@@ -305,7 +343,8 @@ export async function waitUntilReady(
     try {
       const current = await client.deploymentState(options.signal);
       state = current.state;
-      if (state !== lastState) options.log(`deployment ${state}${current.details ? ` (${current.details})` : ""}`);
+      if (state !== lastState)
+        options.log(`deployment ${state}${current.details ? ` (${current.details})` : ""}`);
       if (GAVE_UP_STATES.has(state)) {
         throw new UserError(
           `model deployment ${client.target.modelDeploymentId} is ${state}${current.details ? `: ${current.details}` : ""}. Fix: read its logs in the OCI console`,
@@ -318,7 +357,11 @@ export async function waitUntilReady(
     lastState = state;
     if (state === "ACTIVE") {
       try {
-        await callGenerate(client, probeBody, { stream, policy: { ...PREDICT_BACKOFF, attempts: 1 }, signal: options.signal });
+        await callGenerate(client, probeBody, {
+          stream,
+          policy: { ...PREDICT_BACKOFF, attempts: 1 },
+          signal: options.signal,
+        });
         options.log("deployment answers");
         return;
       } catch (error) {
@@ -361,16 +404,23 @@ async function runOnePrompt(
       policy: PREDICT_BACKOFF,
       signal,
       onRetry: (error, delayMs, nextAttempt) =>
-        log(`prompt ${promptCase.id}: HTTP ${httpStatus(error)}, retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${nextAttempt})`),
+        log(
+          `prompt ${promptCase.id}: HTTP ${httpStatus(error)}, retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${nextAttempt})`,
+        ),
     });
     const tokens = result.outputTokens === undefined ? "" : `, ${result.outputTokens} tokens`;
-    const ttft = result.timeToFirstTokenMs === undefined ? "" : `, first token ${Math.round(result.timeToFirstTokenMs)} ms`;
+    const ttft =
+      result.timeToFirstTokenMs === undefined
+        ? ""
+        : `, first token ${Math.round(result.timeToFirstTokenMs)} ms`;
     log(`prompt ${promptCase.id}: ${Math.round(result.latencyMs)} ms${tokens}${ttft}`);
     return {
       id: promptCase.id,
       ok: true,
       latencyMs: Math.round(result.latencyMs * 10) / 10,
-      ...(result.timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs: Math.round(result.timeToFirstTokenMs * 10) / 10 }),
+      ...(result.timeToFirstTokenMs === undefined
+        ? {}
+        : { timeToFirstTokenMs: Math.round(result.timeToFirstTokenMs * 10) / 10 }),
       ...(result.outputTokens === undefined ? {} : { outputTokens: result.outputTokens }),
       attempts: result.attempts,
       outputPreview: result.text.slice(0, 80),
@@ -412,7 +462,9 @@ async function destroyWithRetry(
       policy,
       shouldRetry: () => true,
       onRetry: (error, delayMs, nextAttempt) =>
-        log(`destroy failed (${errorMessage(error).split("\n")[0]}): retrying in ${(delayMs / 1000).toFixed(0)} s (attempt ${nextAttempt} of ${policy.attempts})`),
+        log(
+          `destroy failed (${errorMessage(error).split("\n")[0]}): retrying in ${(delayMs / 1000).toFixed(0)} s (attempt ${nextAttempt} of ${policy.attempts})`,
+        ),
     },
   );
 }

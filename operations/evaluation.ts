@@ -22,21 +22,38 @@ export function parsePrompts(text: string, source: string): PromptCase[] {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new UserError(`${where} is not JSON (${(error as Error).message}): each line is {"id": "...", "prompt": "..."}`);
+      throw new UserError(
+        `${where} is not JSON (${(error as Error).message}): each line is {"id": "...", "prompt": "..."}`,
+      );
     }
     const entry = value as { id?: unknown; prompt?: unknown; maxTokens?: unknown };
-    if (typeof entry !== "object" || entry === null || typeof entry.prompt !== "string" || entry.prompt.trim() === "") {
+    if (
+      typeof entry !== "object" ||
+      entry === null ||
+      typeof entry.prompt !== "string" ||
+      entry.prompt.trim() === ""
+    ) {
       throw new UserError(`${where} has no "prompt" string: each line is {"id": "...", "prompt": "..."}`);
     }
     const id = typeof entry.id === "string" && entry.id !== "" ? entry.id : `line-${index + 1}`;
     if (ids.has(id)) throw new UserError(`${where} repeats id '${id}': give every prompt its own id`);
     ids.add(id);
-    if (entry.maxTokens !== undefined && (!Number.isInteger(entry.maxTokens) || (entry.maxTokens as number) < 1)) {
-      throw new UserError(`${where} has maxTokens ${JSON.stringify(entry.maxTokens)}: use a positive integer or leave it out`);
+    if (
+      entry.maxTokens !== undefined &&
+      (!Number.isInteger(entry.maxTokens) || (entry.maxTokens as number) < 1)
+    ) {
+      throw new UserError(
+        `${where} has maxTokens ${JSON.stringify(entry.maxTokens)}: use a positive integer or leave it out`,
+      );
     }
-    cases.push({ id, prompt: entry.prompt, ...(entry.maxTokens === undefined ? {} : { maxTokens: entry.maxTokens as number }) });
+    cases.push({
+      id,
+      prompt: entry.prompt,
+      ...(entry.maxTokens === undefined ? {} : { maxTokens: entry.maxTokens as number }),
+    });
   });
-  if (cases.length === 0) throw new UserError(`${source} has no prompts: add lines like {"id": "q1", "prompt": "..."}`);
+  if (cases.length === 0)
+    throw new UserError(`${source} has no prompts: add lines like {"id": "q1", "prompt": "..."}`);
   return cases;
 }
 
@@ -128,13 +145,17 @@ export function summarize(results: readonly PromptResult[], promptPhaseMs: numbe
     prompts: results.length,
     succeeded: ok.length,
     failed: results.length - ok.length,
-    latencyMs: distribution(ok.flatMap((result) => (result.latencyMs === undefined ? [] : [result.latencyMs]))),
+    latencyMs: distribution(
+      ok.flatMap((result) => (result.latencyMs === undefined ? [] : [result.latencyMs])),
+    ),
     timeToFirstTokenMs: distribution(
       ok.flatMap((result) => (result.timeToFirstTokenMs === undefined ? [] : [result.timeToFirstTokenMs])),
     ),
     outputTokens: counted.length === 0 ? null : tokens,
     outputTokensPerSecond:
-      counted.length === 0 || promptPhaseMs <= 0 ? null : Math.round((tokens / (promptPhaseMs / 1000)) * 10) / 10,
+      counted.length === 0 || promptPhaseMs <= 0
+        ? null
+        : Math.round((tokens / (promptPhaseMs / 1000)) * 10) / 10,
   };
 }
 
@@ -167,7 +188,10 @@ export interface EvaluationReport {
 
 export function runCost(elapsedMs: number, usdPerHour: number): { elapsedHours: number; usd: number } {
   const elapsedHours = elapsedMs / 3_600_000;
-  return { elapsedHours: Math.round(elapsedHours * 1000) / 1000, usd: Math.round(elapsedHours * usdPerHour * 100) / 100 };
+  return {
+    elapsedHours: Math.round(elapsedHours * 1000) / 1000,
+    usd: Math.round(elapsedHours * usdPerHour * 100) / 100,
+  };
 }
 
 const cell = (value: string | number | undefined | null) =>
@@ -175,10 +199,16 @@ const cell = (value: string | number | undefined | null) =>
 
 export function renderMarkdown(report: EvaluationReport): string {
   const s = report.summary;
-  const latency = s.latencyMs ? `p50 ${s.latencyMs.p50} ms, p95 ${s.latencyMs.p95} ms, mean ${s.latencyMs.mean} ms` : "-";
-  const ttft = s.timeToFirstTokenMs ? `p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms` : "- (not streamed)";
+  const latency = s.latencyMs
+    ? `p50 ${s.latencyMs.p50} ms, p95 ${s.latencyMs.p95} ms, mean ${s.latencyMs.mean} ms`
+    : "-";
+  const ttft = s.timeToFirstTokenMs
+    ? `p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms`
+    : "- (not streamed)";
   const tokens =
-    s.outputTokens === null ? "- (counted only when streaming)" : `${s.outputTokens} (${s.outputTokensPerSecond} tokens/s)`;
+    s.outputTokens === null
+      ? "- (counted only when streaming)"
+      : `${s.outputTokens} (${s.outputTokensPerSecond} tokens/s)`;
   const lines = [
     `# Evaluation of stack \`${report.stack}\``,
     "",
@@ -201,7 +231,9 @@ export function renderMarkdown(report: EvaluationReport): string {
     "",
     "| phase | seconds | result |",
     "| --- | ---: | --- |",
-    ...report.phases.map((phase) => `| ${phase.name} | ${phase.seconds.toFixed(1)} | ${phase.ok ? "ok" : "failed"} |`),
+    ...report.phases.map(
+      (phase) => `| ${phase.name} | ${phase.seconds.toFixed(1)} | ${phase.ok ? "ok" : "failed"} |`,
+    ),
     "",
     "## Prompts",
     "",

@@ -62,7 +62,10 @@ export function authOptions(
 }
 
 /** Best effort: the lifecycle state explains a 404 or 503 from a deployment that is not ACTIVE. */
-export async function stateAfterFailure(client: DeploymentClient, error: unknown): Promise<DeploymentState | undefined> {
+export async function stateAfterFailure(
+  client: DeploymentClient,
+  error: unknown,
+): Promise<DeploymentState | undefined> {
   const status = httpStatus(error);
   if (status !== 404 && status !== 409 && status !== 503) return undefined;
   try {
@@ -72,7 +75,11 @@ export async function stateAfterFailure(client: DeploymentClient, error: unknown
   }
 }
 
-export async function invokeMain(argv: string[], io: CliIo, backend: (projectDir: string) => StackBackend): Promise<number> {
+export async function invokeMain(
+  argv: string[],
+  io: CliIo,
+  backend: (projectDir: string) => StackBackend,
+): Promise<number> {
   return runCommand(io, INVOKE_USAGE, async () => {
     const { values, positionals } = parseCommandLine(argv, OPTIONS);
     if (values.help) {
@@ -86,7 +93,10 @@ export async function invokeMain(argv: string[], io: CliIo, backend: (projectDir
       throw new UsageError("pass --stack <name> or --endpoint <url>");
     }
     const prompt = positionals[0];
-    const maxTokens = values["max-tokens"] === undefined ? undefined : positiveInteger(values["max-tokens"], "--max-tokens", 64);
+    const maxTokens =
+      values["max-tokens"] === undefined
+        ? undefined
+        : positiveInteger(values["max-tokens"], "--max-tokens", 64);
     const projectDir = resolveFrom(io, values.dir ?? ".");
     const auth = authOptions(io, values);
     const call = { prompt, maxTokens, stream: values.stream };
@@ -101,7 +111,10 @@ export async function invokeMain(argv: string[], io: CliIo, backend: (projectDir
       }
       url = values.stream ? outputs.predictStreamUrl : outputs.predictUrl;
     }
-    const target = parseDeploymentUrl(url ?? "", values.endpoint === undefined ? "the stack's predictUrl" : "--endpoint");
+    const target = parseDeploymentUrl(
+      url ?? "",
+      values.endpoint === undefined ? "the stack's predictUrl" : "--endpoint",
+    );
     const body =
       values.stack === undefined
         ? catalogueRequestBody(values.model, call)
@@ -126,7 +139,9 @@ export async function invokeMain(argv: string[], io: CliIo, backend: (projectDir
           text_output: result.text,
           answer: result.answer,
           latencyMs: Math.round(result.latencyMs),
-          ...(result.timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs: Math.round(result.timeToFirstTokenMs) }),
+          ...(result.timeToFirstTokenMs === undefined
+            ? {}
+            : { timeToFirstTokenMs: Math.round(result.timeToFirstTokenMs) }),
           ...(result.outputTokens === undefined ? {} : { outputTokens: result.outputTokens }),
           attempts: result.attempts,
         };

@@ -11,7 +11,12 @@ import { ModelDeploymentClient } from "oci-modeldeployment";
 import { createParser } from "eventsource-parser";
 import { UsageError, UserError } from "./errors";
 
-export const AUTH_METHODS = ["api_key", "instance_principal", "resource_principal", "security_token"] as const;
+export const AUTH_METHODS = [
+  "api_key",
+  "instance_principal",
+  "resource_principal",
+  "security_token",
+] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 export interface AuthOptions {
@@ -23,7 +28,9 @@ export interface AuthOptions {
 
 export function parseAuthMethod(value: string): AuthMethod {
   if ((AUTH_METHODS as readonly string[]).includes(value)) return value as AuthMethod;
-  throw new UsageError(`--auth '${value}' is not an authentication method: use one of ${AUTH_METHODS.join(", ")}`);
+  throw new UsageError(
+    `--auth '${value}' is not an authentication method: use one of ${AUTH_METHODS.join(", ")}`,
+  );
 }
 
 // The SDK's config errors end with a paragraph of links; the message we print names the fix itself.
@@ -52,7 +59,9 @@ function profileError(options: AuthOptions, cause: unknown): UserError {
 }
 
 /** The SDK authentication provider for the chosen method; profile problems become one-line errors. */
-export async function createAuthProvider(options: AuthOptions): Promise<common.AuthenticationDetailsProvider> {
+export async function createAuthProvider(
+  options: AuthOptions,
+): Promise<common.AuthenticationDetailsProvider> {
   try {
     switch (options.method) {
       case "api_key":
@@ -137,7 +146,8 @@ const PREDICT_TIMEOUT_MS = 60_000;
 // The SDK's retrier writes a console.warn for every non-2xx answer, retried or not (oci-common
 // lib/retrier.js, makeServiceCall; oracle/oci-typescript-sdk issue #293). Our retry prints its own
 // line and our errors their own, so exactly those lines are dropped; every other warning passes.
-const SDK_RETRIER_NOISE = /^(Request cannot be retried|All retry attempts have exhausted|Request failed with Exception)/;
+const SDK_RETRIER_NOISE =
+  /^(Request cannot be retried|All retry attempts have exhausted|Request failed with Exception)/;
 let sdkWarningsFiltered = false;
 function filterSdkRetrierWarnings(): void {
   if (sdkWarningsFiltered) return;
@@ -149,7 +159,10 @@ function filterSdkRetrierWarnings(): void {
   };
 }
 
-function sdkClientConfiguration(signal: AbortSignal | undefined, timeoutMs: number): common.ClientConfiguration {
+function sdkClientConfiguration(
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): common.ClientConfiguration {
   const timeout = AbortSignal.timeout(timeoutMs);
   return {
     retryConfiguration: common.NoRetryConfigurationDetails,
@@ -161,7 +174,9 @@ function sdkClientConfiguration(signal: AbortSignal | undefined, timeoutMs: numb
 function asAnswer(value: unknown): GenerateAnswer {
   const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new UserError(`the deployment answered ${JSON.stringify(parsed)}, not a JSON object like Triton's /generate`);
+    throw new UserError(
+      `the deployment answered ${JSON.stringify(parsed)}, not a JSON object like Triton's /generate`,
+    );
   }
   return parsed as GenerateAnswer;
 }
@@ -215,7 +230,8 @@ export function createDeploymentClient(
       });
       // The SDK returns the raw body when the content type is exactly `text/event-stream`, and
       // wraps it in `{ value }` otherwise (lib/client.js, predictWithResponseStream).
-      const stream = answer !== null && typeof answer === "object" && "value" in answer ? answer.value : answer;
+      const stream =
+        answer !== null && typeof answer === "object" && "value" in answer ? answer.value : answer;
       let events = 0;
       let raw = "";
       let failure: StreamError | undefined;
@@ -257,7 +273,9 @@ export function createDeploymentClient(
 
 /** HTTP status of an SDK error, when the server answered. */
 export function httpStatus(error: unknown): number | undefined {
-  return error instanceof common.OciError && typeof error.statusCode === "number" ? error.statusCode : undefined;
+  return error instanceof common.OciError && typeof error.statusCode === "number"
+    ? error.statusCode
+    : undefined;
 }
 
 /** 429 and 503 are the retryable answers of /predict (Data Science docs, "Predict Endpoint"). */
@@ -271,6 +289,12 @@ export interface InvokeContext {
   readonly bodyBytes: number;
   readonly auth: AuthOptions;
   readonly attempts: number;
+}
+
+function credentialsName(auth: AuthOptions): string {
+  return auth.method === "api_key" || auth.method === "security_token"
+    ? `profile '${auth.profile ?? "DEFAULT"}' (${auth.method})`
+    : `the ${auth.method.replace("_", " ")}`;
 }
 
 /** One line naming what went wrong with a call and what to do; `state` is the lifecycle, if known. */
@@ -289,7 +313,7 @@ export function explainInvokeError(error: unknown, context: InvokeContext, state
   const detail = error instanceof common.OciError ? `${error.serviceCode}: ${sdkMessage(error.message)}` : "";
   switch (status) {
     case 401:
-      return `401 ${detail} (the signature was refused). Fix: check that the ${context.auth.method} credentials (profile '${context.auth.profile ?? "DEFAULT"}') are current: user, fingerprint and key_file must match an API key of the user, and the clock must be right`;
+      return `401 ${detail}: OCI refused the signature made with ${credentialsName(context.auth)}. Fix: check that its user, fingerprint and key_file match an API key of the user (or refresh the session token), and that this machine's clock is right`;
     case 404:
       return `404 ${detail}: no model deployment ${id} at ${context.target.endpoint}, or no policy lets you call it. Fix: check the URL ('npm run -s invoke -- --stack <name>' reads it from the stack) and that a policy allows 'use data-science-model-deployments' in its compartment`;
     case 411:

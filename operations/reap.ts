@@ -61,10 +61,15 @@ export async function reapStacks(backend: StackBackend, options: ReapOptions): P
     try {
       outputs = await backend.outputs(stack);
     } catch (error) {
-      decisions.push({ stack, action: "skipped", reason: `outputs unreadable: ${errorMessage(error).split("\n")[0]}` });
+      decisions.push({
+        stack,
+        action: "skipped",
+        reason: `outputs unreadable: ${errorMessage(error).split("\n")[0]}`,
+      });
       continue;
     }
-    const usdPerHour = typeof outputs.estimatedUsdPerHour === "number" ? outputs.estimatedUsdPerHour : undefined;
+    const usdPerHour =
+      typeof outputs.estimatedUsdPerHour === "number" ? outputs.estimatedUsdPerHour : undefined;
     const { expired, reason } = expiry(outputs, options.now);
     if (!expired) {
       decisions.push({ stack, action: "kept", reason });
@@ -79,13 +84,19 @@ export async function reapStacks(backend: StackBackend, options: ReapOptions): P
       await backend.destroy(stack, { onOutput: () => undefined });
       decisions.push({ stack, action: "destroyed", reason, usdPerHour });
     } catch (error) {
-      decisions.push({ stack, action: "destroy failed", reason: `${reason}; ${errorMessage(error).split("\n")[0]}`, usdPerHour });
+      decisions.push({
+        stack,
+        action: "destroy failed",
+        reason: `${reason}; ${errorMessage(error).split("\n")[0]}`,
+        usdPerHour,
+      });
     }
   }
   return decisions;
 }
 
-const cost = (usdPerHour: number | undefined) => (usdPerHour === undefined ? "cost unknown" : `${usdPerHour} USD/h`);
+const cost = (usdPerHour: number | undefined) =>
+  usdPerHour === undefined ? "cost unknown" : `${usdPerHour} USD/h`;
 
 export async function reapMain(
   argv: string[],
@@ -107,7 +118,8 @@ export async function reapMain(
       log: (line) => io.write(`${line}\n`),
     });
     for (const decision of decisions) {
-      const money = decision.action === "kept" || decision.action === "skipped" ? "" : ` (${cost(decision.usdPerHour)})`;
+      const money =
+        decision.action === "kept" || decision.action === "skipped" ? "" : ` (${cost(decision.usdPerHour)})`;
       io.write(`${decision.action.padEnd(14)} ${decision.stack}: ${decision.reason}${money}\n`);
     }
     const stopped = decisions.filter((decision) => decision.action === "destroyed");
@@ -116,11 +128,15 @@ export async function reapMain(
       const would = decisions.filter((decision) => decision.action === "would destroy");
       io.write(`dry run: ${would.length} stack(s) would be destroyed, nothing was\n`);
     } else {
-      io.write(`destroyed ${stopped.length} stack(s), stopping ${Math.round(stoppedUsd * 100) / 100} USD/h\n`);
+      io.write(
+        `destroyed ${stopped.length} stack(s), stopping ${Math.round(stoppedUsd * 100) / 100} USD/h\n`,
+      );
     }
     const failed = decisions.filter((decision) => decision.action === "destroy failed");
     for (const decision of failed) {
-      io.error(`error: ${decision.stack} is still running (${cost(decision.usdPerHour)}). Fix: pulumi destroy --stack ${decision.stack}`);
+      io.error(
+        `error: ${decision.stack} is still running (${cost(decision.usdPerHour)}). Fix: pulumi destroy --stack ${decision.stack}`,
+      );
     }
     return failed.length === 0 ? 0 : 1;
   });

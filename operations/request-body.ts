@@ -48,7 +48,9 @@ export function catalogueRequestBody(huggingFaceId: string, call: CallOptions): 
 export function loadStackConfig(projectDir: string, stack: string): StackConfig {
   const path = stackFilePath(projectDir, stack);
   if (!existsSync(path)) {
-    throw new UserError(`${path} does not exist: --stack '${stack}' names no stack of the project in ${projectDir}`);
+    throw new UserError(
+      `${path} does not exist: --stack '${stack}' names no stack of the project in ${projectDir}`,
+    );
   }
   const result = parseStackConfig(readStackFile(projectDir, stack).raw);
   if (result.config === undefined || result.errors.length > 0) {

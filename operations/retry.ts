@@ -17,7 +17,11 @@ export interface BackoffPolicy {
 export const PREDICT_BACKOFF: BackoffPolicy = { attempts: 5, baseMs: 500, maxMs: 8_000 };
 
 /** Wait before retry number `retry` (0 for the first retry). `random` returns [0, 1). */
-export function backoffDelayMs(retry: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  retry: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** retry);
   return Math.floor(random() * ceiling);
 }
@@ -36,7 +40,8 @@ export async function withRetry<T>(call: (attempt: number) => Promise<T>, option
     try {
       return await call(attempt);
     } catch (error) {
-      if (attempt >= options.policy.attempts || !options.shouldRetry(error) || options.signal?.aborted) throw error;
+      if (attempt >= options.policy.attempts || !options.shouldRetry(error) || options.signal?.aborted)
+        throw error;
       const delayMs = backoffDelayMs(attempt - 1, options.policy, options.random);
       options.onRetry?.(error, delayMs, attempt + 1);
       await sleep(delayMs, undefined, { signal: options.signal });

@@ -67,7 +67,8 @@ export interface FakeDeployment {
 
 function parseSignature(header: string): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const match of header.replace(/^Signature\s+/, "").matchAll(/(\w+)="([^"]*)"/g)) fields[match[1]] = match[2];
+  for (const match of header.replace(/^Signature\s+/, "").matchAll(/(\w+)="([^"]*)"/g))
+    fields[match[1]] = match[2];
   return fields;
 }
 
@@ -82,7 +83,8 @@ export function signatureProblem(
   const authorization = headers.authorization;
   if (authorization === undefined) return "no Authorization header";
   const fields = parseSignature(authorization);
-  if (fields.version !== "1" || fields.algorithm !== "rsa-sha256") return `unexpected signature scheme: ${authorization}`;
+  if (fields.version !== "1" || fields.algorithm !== "rsa-sha256")
+    return `unexpected signature scheme: ${authorization}`;
   if (fields.keyId !== KEY_ID) return `keyId ${fields.keyId} is not ${KEY_ID}`;
   // The SDK lists "Content-Type Content-Length" capitalised; names are case-insensitive and the
   // signing string uses them lowercased (http-signature lib/signer.js).
@@ -94,13 +96,22 @@ export function signatureProblem(
   if (missing.length > 0) return `headers not signed: ${missing.join(", ")}`;
   if (method === "POST") {
     const sha = createHash("sha256").update(body).digest("base64");
-    if (headers["x-content-sha256"] !== sha) return `x-content-sha256 ${headers["x-content-sha256"]} is not ${sha}`;
-    if (headers["content-length"] !== String(Buffer.byteLength(body))) return "content-length does not match the body";
+    if (headers["x-content-sha256"] !== sha)
+      return `x-content-sha256 ${headers["x-content-sha256"]} is not ${sha}`;
+    if (headers["content-length"] !== String(Buffer.byteLength(body)))
+      return "content-length does not match the body";
   }
   const lines = signed.map((name) =>
-    name === "(request-target)" ? `(request-target): ${method.toLowerCase()} ${path}` : `${name}: ${headers[name]}`,
+    name === "(request-target)"
+      ? `(request-target): ${method.toLowerCase()} ${path}`
+      : `${name}: ${headers[name]}`,
   );
-  const ok = verify("sha256", Buffer.from(lines.join("\n")), publicKey, Buffer.from(fields.signature ?? "", "base64"));
+  const ok = verify(
+    "sha256",
+    Buffer.from(lines.join("\n")),
+    publicKey,
+    Buffer.from(fields.signature ?? "", "base64"),
+  );
   return ok ? undefined : "signature does not verify";
 }
 
@@ -154,7 +165,10 @@ export async function startFakeDeployment(
       };
       requests.push(recorded);
       if (recorded.signatureProblem !== undefined) {
-        answer(response, { status: 401, json: { code: "NotAuthenticated", message: recorded.signatureProblem } });
+        answer(response, {
+          status: 401,
+          json: { code: "NotAuthenticated", message: recorded.signatureProblem },
+        });
         return;
       }
       if (method === "GET" && path === `/20190101/modelDeployments/${DEPLOYMENT_ID}`) {
@@ -165,7 +179,10 @@ export async function startFakeDeployment(
         });
         return;
       }
-      if (method === "POST" && (path === `/${DEPLOYMENT_ID}/predict` || path === `/${DEPLOYMENT_ID}/predictWithResponseStream`)) {
+      if (
+        method === "POST" &&
+        (path === `/${DEPLOYMENT_ID}/predict` || path === `/${DEPLOYMENT_ID}/predictWithResponseStream`)
+      ) {
         const reply = behaviour.predict?.(recorded, predictCalls++) ?? {
           status: 200,
           json: tritonAnswer("ok"),
@@ -173,7 +190,10 @@ export async function startFakeDeployment(
         answer(response, reply);
         return;
       }
-      answer(response, { status: 404, json: { code: "NotAuthorizedOrNotFound", message: `no route ${method} ${path}` } });
+      answer(response, {
+        status: 404,
+        json: { code: "NotAuthorizedOrNotFound", message: `no route ${method} ${path}` },
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
