@@ -16,7 +16,7 @@ import {
   testCredentials,
   tritonAnswer,
 } from "./support/fake-deployment";
-import { FakeStacks } from "./support/fake-stacks";
+import { FakeStacks, writeStackProject } from "./support/fake-stacks";
 
 const ROOT = resolve(__dirname, "..");
 const credentials = testCredentials();
@@ -33,8 +33,8 @@ const noBackend = (): StackBackend => {
   throw new Error("this call must not read a stack");
 };
 
-async function invoke(argv: string[], backend: (dir: string) => StackBackend = noBackend) {
-  const io = captureIo(ROOT);
+async function invoke(argv: string[], backend: (dir: string) => StackBackend = noBackend, cwd = ROOT) {
+  const io = captureIo(cwd);
   const code = await invokeMain([...argv, "--config-file", credentials.configFile], io, backend);
   return { code, out: io.out(), err: io.err() };
 }
@@ -241,14 +241,15 @@ describe("invoke", () => {
   it("--stack reads predictUrl through the Pulumi seam and the body from the stack's config", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
     const stacks = new FakeStacks({ stacks: { dev: { predictUrl: server.predictUrl } } });
-    const result = await invoke(["--stack", "dev", "--max-tokens", "12", "Capital?"], () => stacks);
+    const project = writeStackProject("dev", false);
+    const result = await invoke(["--stack", "dev", "--max-tokens", "12", "Capital?"], () => stacks, project);
     assert.equal(result.err, "");
     assert.equal(result.code, 0);
     assert.deepEqual(stacks.calls, ["outputs dev"]);
     const body = JSON.parse(server.requests[0].body);
     assert.equal(body.text_input, "Capital?");
     assert.equal(body.max_tokens, 12);
-    assert.equal(body.end_id, 11, "Pulumi.dev.yaml deploys Falcon-7B-instruct: end id 11");
+    assert.equal(body.end_id, 11, "the stack deploys Falcon-7B-instruct: end id 11");
     assert.equal(body.pad_id, 11);
   });
 

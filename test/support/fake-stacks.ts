@@ -3,6 +3,9 @@
  * every call, returns scripted outputs, and can hang an `up` until its signal aborts it (as the
  * CLI does on SIGINT) or fail a number of destroys.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { RunOptions, StackBackend, StackOutputs } from "../../operations/stacks";
 
 export interface FakeStacksOptions {
@@ -68,4 +71,33 @@ export class FakeStacks implements StackBackend {
     this.record("list");
     return Object.keys(this.options.stacks);
   }
+}
+
+/**
+ * A project folder holding one stack file: Falcon-7B-instruct on one A10 (2 USD/h), with OCIDs that
+ * are not the committed example's placeholders. `streaming` makes the deployment decoupled.
+ */
+export function writeStackProject(stack: string, streaming: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), "evaluate-project-"));
+  writeFileSync(
+    join(dir, `Pulumi.${stack}.yaml`),
+    [
+      "config:",
+      "  oci:region: us-ashburn-1",
+      "  triton-trtllm-oci:compartmentId: ocid1.compartment.oc1..aaaaaaaa3kq7vxg2c5rbl6m4wzt8hyo1npdjf0eu9sai",
+      "  triton-trtllm-oci:tenancyId: ocid1.tenancy.oc1..aaaaaaaah2m5q8v1xz4c7b0n3k6j9g2f5d8s1a4w7e0r3t",
+      "  triton-trtllm-oci:model:",
+      "    huggingFaceId: tiiuae/falcon-7b-instruct",
+      "    localDir: ./models/falcon-7b-instruct",
+      "  triton-trtllm-oci:engine:",
+      "    prebuiltDir: ./engines/falcon-7b-instruct-bf16-a10",
+      "  triton-trtllm-oci:deployment:",
+      "    shape: VM.GPU.A10.1",
+      `    streaming: ${streaming}`,
+      "  triton-trtllm-oci:evaluation:",
+      "    ttlHours: 4",
+      "",
+    ].join("\n"),
+  );
+  return dir;
 }
