@@ -309,7 +309,7 @@ function printSummary(io: CliIo, report: EvaluationReport): void {
         ? [`first token  p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms`]
         : []),
       `tokens       ${s.outputTokens === null ? "- (counted only when streaming)" : `${s.outputTokens} output, ${s.outputTokensPerSecond} tokens/s`}`,
-      `cost         ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd} USD`,
+      `cost         ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd.toFixed(2)} USD`,
       `teardown     ${report.teardown}`,
       "",
     ].join("\n"),

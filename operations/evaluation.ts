@@ -223,7 +223,7 @@ export function renderMarkdown(report: EvaluationReport): string {
     `| latency | ${latency} |`,
     `| time to first token | ${ttft} |`,
     `| output tokens | ${tokens} |`,
-    `| run cost | ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd} USD |`,
+    `| run cost | ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd.toFixed(2)} USD |`,
     `| teardown | ${report.teardown} |`,
     ...(report.error ? [`| error | ${cell(report.error)} |`] : []),
     "",

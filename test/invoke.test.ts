@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { invokeMain } from "../operations/invoke";
+import { backoffDelayMs, withRetry } from "../operations/retry";
 import type { StackBackend } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import {
@@ -300,5 +301,56 @@ describe("invoke", () => {
       timeout: 30_000,
     });
     assert.match(help.stdout, /^usage: npm run -s invoke/);
+  });
+});
+
+describe("backoff", () => {
+  it("waits a uniform share of min(max, base x 2^retry): full jitter", () => {
+    const policy = { attempts: 5, baseMs: 500, maxMs: 8_000 };
+    assert.equal(
+      backoffDelayMs(0, policy, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelayMs(0, policy, () => 0.5),
+      250,
+    );
+    assert.equal(
+      backoffDelayMs(3, policy, () => 0.5),
+      2_000,
+    );
+    assert.equal(
+      backoffDelayMs(10, policy, () => 0.999_999),
+      7_999,
+      "capped at maxMs",
+    );
+  });
+
+  it("stops at the first error it may not retry, and after the last attempt", async () => {
+    let calls = 0;
+    const policy = { attempts: 3, baseMs: 1, maxMs: 1 };
+    await assert.rejects(
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error("retryable");
+        },
+        { policy, shouldRetry: () => true },
+      ),
+      /retryable/,
+    );
+    assert.equal(calls, 3);
+    calls = 0;
+    await assert.rejects(
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error("final");
+        },
+        { policy, shouldRetry: () => false },
+      ),
+      /final/,
+    );
+    assert.equal(calls, 1);
   });
 });
