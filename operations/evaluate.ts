@@ -182,7 +182,7 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
     deps.signals.on("SIGINT", onSigint);
 
     let outputs: DeploymentOutputs | undefined;
-    let results: PromptResult[] = [];
+    const measured: PromptResult[] = [];
     let promptPhaseMs = 0;
     let streaming = false;
     let failure: unknown;
@@ -218,7 +218,7 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       );
       const promptStart = Date.now();
       try {
-        results = await phase(`prompts (${cases.length}, concurrency ${concurrency})`, () =>
+        await phase(`prompts (${cases.length}, concurrency ${concurrency})`, () =>
           runPrompts(
             cases,
             concurrency,
@@ -231,14 +231,15 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
                 interrupt.signal,
                 log,
               ),
+            measured,
             interrupt.signal,
           ),
         );
       } finally {
         promptPhaseMs = Date.now() - promptStart;
       }
-      if (results.length > 0 && results.every((result) => !result.ok)) {
-        throw new UserError(`every prompt failed; first: ${results[0].error}`);
+      if (measured.length > 0 && measured.every((result) => !result.ok)) {
+        throw new UserError(`every prompt failed; first: ${measured[0].error}`);
       }
     } catch (error) {
       failure = interrupt.signal.aborted ? interrupt.signal.reason : error;
@@ -270,6 +271,7 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
     }
     deps.signals.off("SIGINT", onSigint);
 
+    const results = measured.filter((result) => result !== undefined);
     const finished = Date.now();
     const report: EvaluationReport = {
       stack,
@@ -286,7 +288,7 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       cost: runCost(finished - started, usdPerHour),
       teardown,
       ...(failure === undefined ? {} : { error: errorMessage(failure) }),
-      prompts: results.filter((result) => result !== undefined),
+      prompts: results,
     };
     const base = join(outDir, `evaluate-${stack}-${startedAt.replace(/[:.]/g, "-")}`);
     mkdirSync(outDir, { recursive: true });

@@ -72,16 +72,17 @@ export interface PromptResult {
 export class FatalRunError extends UserError {}
 
 /**
- * Runs every case with at most `concurrency` in flight. A `FatalRunError` stops the run: no new
- * prompt starts, and the error is rethrown once the calls in flight have settled.
+ * Runs every case with at most `concurrency` in flight, filling `results` (by case index) as each
+ * finishes, so a run that stops early still reports what it measured. A `FatalRunError` stops the
+ * run: no new prompt starts, and the error is rethrown once the calls in flight have settled.
  */
 export async function runPrompts(
   cases: readonly PromptCase[],
   concurrency: number,
   runOne: (promptCase: PromptCase) => Promise<PromptResult>,
+  results: PromptResult[],
   signal?: AbortSignal,
-): Promise<PromptResult[]> {
-  const results: PromptResult[] = new Array(cases.length);
+): Promise<void> {
   let next = 0;
   let fatal: unknown;
   const worker = async () => {
@@ -97,7 +98,6 @@ export async function runPrompts(
   await Promise.all(Array.from({ length: Math.min(concurrency, cases.length) }, worker));
   if (fatal !== undefined) throw fatal;
   signal?.throwIfAborted();
-  return results;
 }
 
 /** Nearest-rank percentile of an ascending list (the smallest value with p% of values at or below). */

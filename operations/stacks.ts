@@ -65,8 +65,6 @@ export interface DeploymentOutputs {
   readonly predictStreamUrl?: string;
   readonly modelDeploymentId?: string;
   readonly expiresAt?: string;
-  readonly usdPerHour?: number;
-  readonly shape?: string;
 }
 
 function optionalString(outputs: StackOutputs, name: string): string | undefined {
@@ -82,14 +80,10 @@ export function deploymentOutputs(stack: string, outputs: StackOutputs): Deploym
       `stack '${stack}' has no predictUrl output: it is not deployed. Fix: 'pulumi up --stack ${stack}' (or 'npm run -s evaluate -- --stack ${stack}')`,
     );
   }
-  const sizing = outputs.sizing as { deploymentShape?: unknown } | undefined;
-  const usdPerHour = outputs.estimatedUsdPerHour;
   return {
     predictUrl,
     predictStreamUrl: optionalString(outputs, "predictStreamUrl"),
     modelDeploymentId: optionalString(outputs, "modelDeploymentId"),
     expiresAt: optionalString(outputs, "expiresAt"),
-    usdPerHour: typeof usdPerHour === "number" ? usdPerHour : undefined,
-    shape: typeof sizing?.deploymentShape === "string" ? sizing.deploymentShape : undefined,
   };
 }

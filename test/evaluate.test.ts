@@ -204,6 +204,11 @@ describe("evaluate", () => {
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(run.report?.teardown, "destroyed");
     assert.match(run.report?.error ?? "", /^prompt p2: 401 NotAuthenticated: key revoked/);
+    assert.deepEqual(
+      run.report?.prompts.map((prompt) => [prompt.id, prompt.ok]),
+      [["p1", true]],
+      "what was measured before the failure is reported",
+    );
     assert.match(run.out, /failed: prompt p2: 401/);
     assert.equal(
       server.requests.filter((r) => r.method === "POST").length,
@@ -281,6 +286,18 @@ describe("evaluate", () => {
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.match(run.out, /interrupted: stopping, then destroying the stack/);
     assert.equal(run.report?.error, "interrupted by Ctrl-C");
+  });
+
+  it("Ctrl-C during up cancels it (the CLI gets the abort) and destroys what it created", async () => {
+    const server = await serve({});
+    const signals = new EventEmitter();
+    const pending = evaluate(server, [], { streaming: false, signals, stacks: { upHangs: true } });
+    setTimeout(() => signals.emit("SIGINT"), 50);
+    const run = await pending;
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.equal(run.report?.phases[0].ok, false);
+    assert.equal(server.requests.length, 0);
   });
 
   it("SIGINT to the evaluate process destroys the stack before it exits", async () => {
