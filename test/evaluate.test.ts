@@ -291,9 +291,11 @@ describe("evaluate", () => {
   it("Ctrl-C during up cancels it (the CLI gets the abort) and destroys what it created", async () => {
     const server = await serve({});
     const signals = new EventEmitter();
-    const pending = evaluate(server, [], { streaming: false, signals, stacks: { upHangs: true } });
-    setTimeout(() => signals.emit("SIGINT"), 50);
-    const run = await pending;
+    const run = await evaluate(server, [], {
+      streaming: false,
+      signals,
+      stacks: { upHangs: true, onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
+    });
     assert.equal(run.code, 1);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(run.report?.phases[0].ok, false);
