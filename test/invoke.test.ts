@@ -183,6 +183,34 @@ describe("invoke", () => {
     );
   });
 
+  it("411 blames a proxy; a 404 from an ACTIVE deployment points at the URL and the policy", async () => {
+    const server = await serve({
+      predict: (_, index) =>
+        index === 0
+          ? { status: 411, json: { code: "LengthRequired", message: "Missing content length header" } }
+          : { status: 404, json: { code: "NotAuthorizedOrNotFound", message: "not found" } },
+      lifecycle: () => "ACTIVE",
+    });
+    const argv = [
+      "--endpoint",
+      server.predictUrl,
+      "--control-plane-endpoint",
+      server.controlPlaneEndpoint,
+      "hi",
+    ];
+    const lengthRequired = await invoke(argv);
+    assert.equal(lengthRequired.code, 1);
+    assert.match(lengthRequired.err, /^error: 411 LengthRequired: .*a proxy on the way dropped it/);
+    const notFound = await invoke(argv);
+    assert.equal(notFound.code, 1);
+    assert.match(
+      notFound.err,
+      new RegExp(
+        `^error: 404 NotAuthorizedOrNotFound: not found: no model deployment ${DEPLOYMENT_ID} at .*use data-science-model-deployments`,
+      ),
+    );
+  });
+
   it("a 404 from a deployment that is still CREATING says so", async () => {
     const server = await serve({
       predict: () => ({ status: 404, json: { code: "NotAuthorizedOrNotFound", message: "not found" } }),
