@@ -141,6 +141,11 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
     const provider = await createAuthProvider(auth);
     const backend = deps.backend(projectDir);
     const outDir = resolveFrom(io, values.out);
+    try {
+      mkdirSync(outDir, { recursive: true });
+    } catch (error) {
+      throw new UserError(`--out ${outDir} cannot be created: ${(error as Error).message}`);
+    }
 
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
@@ -290,15 +295,20 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       ...(failure === undefined ? {} : { error: errorMessage(failure) }),
       prompts: results,
     };
-    const base = join(outDir, `evaluate-${stack}-${startedAt.replace(/[:.]/g, "-")}`);
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(`${base}.md`, renderMarkdown(report));
+    const base = writeReport(outDir, report);
     printSummary(io, report);
     io.write(`report: ${base}.json, ${base}.md\n`);
     if (destroyError) throw destroyError;
     return failure === undefined ? 0 : 1;
   });
+}
+
+/** Writes `<base>.json` and `<base>.md`; returns the base path. */
+function writeReport(outDir: string, report: EvaluationReport): string {
+  const base = join(outDir, `evaluate-${report.stack}-${report.startedAt.replace(/[:.]/g, "-")}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.md`, renderMarkdown(report));
+  return base;
 }
 
 function printSummary(io: CliIo, report: EvaluationReport): void {

@@ -149,11 +149,10 @@ describe("evaluate", () => {
     );
     assert.equal(report.prompts[2].outputPreview, " w0 w1 w2 w3 w4 w5 w6 w7");
     for (const [i, prompt] of report.prompts.entries()) {
-      // pieces arrive 15 ms apart: n pieces take at least (n - 1) x 15 ms after the first
-      assert.ok(
-        (prompt.latencyMs ?? 0) - (prompt.timeToFirstTokenMs ?? 0) >= (counts[i] - 1) * 15 - 5,
-        JSON.stringify(prompt),
-      );
+      // the stand-in sends n pieces 15 ms apart, so the call lasts at least (n - 1) x 15 ms; when
+      // each piece is read depends on the scheduler, so only the first piece's bound is asserted
+      assert.ok((prompt.latencyMs ?? 0) >= (counts[i] - 1) * 15 - 5, JSON.stringify(prompt));
+      assert.ok((prompt.timeToFirstTokenMs ?? Infinity) <= (prompt.latencyMs ?? 0), JSON.stringify(prompt));
     }
     const latencies = report.prompts.map((prompt) => prompt.latencyMs ?? 0).sort((a, b) => a - b);
     assert.equal(report.summary.latencyMs?.p50, Math.round(latencies[1]));

