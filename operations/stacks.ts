@@ -24,6 +24,21 @@ export interface StackBackend {
   listStacks(): Promise<string[]>;
 }
 
+/**
+ * One line for a failed Pulumi CLI run. The Automation API's CommandError message is
+ * "code: N\n stdout: ...\n stderr: ...\n err?: ..." (CommandResult.toString, @pulumi/pulumi
+ * automation/cmd.js); the stderr part says what went wrong.
+ */
+export function pulumiFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/spawn pulumi ENOENT/.test(message)) {
+    return "the Pulumi CLI is not installed or not on PATH (the Automation API runs it). Fix: install it, https://www.pulumi.com/docs/install/";
+  }
+  const stderr = /\n stderr: ([\s\S]*?)(\n err\?:|$)/.exec(message)?.[1];
+  const lines = (stderr ?? message).split("\n").map((line) => line.trim());
+  return lines.filter((line) => line !== "").join(" ") || message;
+}
+
 function plainOutputs(outputs: OutputMap): StackOutputs {
   return Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.value]));
 }
@@ -34,28 +49,37 @@ export function automationBackend(projectDir: string): StackBackend {
     try {
       return await LocalWorkspace.selectStack({ stackName, workDir: projectDir });
     } catch (error) {
-      throw new UserError(
-        `cannot select stack '${stackName}' in ${projectDir}: ${(error as Error).message.split("\n")[0]}. Fix: 'pulumi stack ls' lists the stacks; 'pulumi login' selects the backend`,
-      );
+      throw new UserError(`cannot select stack '${stackName}' in ${projectDir}: ${pulumiFailure(error)}`);
+    }
+  };
+  const run = async <T>(action: string, body: () => Promise<T>): Promise<T> => {
+    try {
+      return await body();
+    } catch (error) {
+      throw error instanceof UserError ? error : new UserError(`${action} failed: ${pulumiFailure(error)}`);
     }
   };
   return {
-    async up(stackName, options) {
-      const stack = await select(stackName);
-      const result = await stack.up({ onOutput: options.onOutput, signal: options.signal, color: "never" });
-      return plainOutputs(result.outputs);
-    },
-    async destroy(stackName, options) {
-      const stack = await select(stackName);
-      await stack.destroy({ onOutput: options.onOutput, signal: options.signal, color: "never" });
-    },
-    async outputs(stackName) {
-      return plainOutputs(await (await select(stackName)).outputs());
-    },
-    async listStacks() {
-      const workspace = await LocalWorkspace.create({ workDir: projectDir });
-      return (await workspace.listStacks()).map((summary) => summary.name);
-    },
+    up: (stackName, options) =>
+      run(`pulumi up --stack ${stackName}`, async () => {
+        const stack = await select(stackName);
+        const result = await stack.up({ onOutput: options.onOutput, signal: options.signal, color: "never" });
+        return plainOutputs(result.outputs);
+      }),
+    destroy: (stackName, options) =>
+      run(`pulumi destroy --stack ${stackName}`, async () => {
+        const stack = await select(stackName);
+        await stack.destroy({ onOutput: options.onOutput, signal: options.signal, color: "never" });
+      }),
+    outputs: (stackName) =>
+      run(`pulumi stack output --stack ${stackName}`, async () =>
+        plainOutputs(await (await select(stackName)).outputs()),
+      ),
+    listStacks: () =>
+      run("pulumi stack ls", async () => {
+        const workspace = await LocalWorkspace.create({ workDir: projectDir });
+        return (await workspace.listStacks()).map((summary) => summary.name);
+      }),
   };
 }
 

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { expiry, reapMain } from "../operations/reap";
+import { automationBackend, pulumiFailure } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import { FakeStacks, type FakeStacksOptions } from "./support/fake-stacks";
 
@@ -106,5 +110,30 @@ describe("reap edge cases", () => {
       /^skipped {8}broken: outputs unreadable: error: could not decrypt configuration value$/m,
     );
     assert.deepEqual(stacks.calls, ["list"]);
+  });
+});
+
+describe("the Automation API backend", () => {
+  it("without the Pulumi CLI, reap says to install it in one line", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = mkdtempSync(join(tmpdir(), "no-pulumi-"));
+    try {
+      const io = captureIo(process.cwd());
+      const code = await reapMain(["--dry-run"], io, automationBackend);
+      assert.equal(code, 1);
+      assert.equal(
+        io.err(),
+        "error: pulumi stack ls failed: the Pulumi CLI is not installed or not on PATH (the Automation API runs it). Fix: install it, https://www.pulumi.com/docs/install/\n",
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it("a failed CLI run is reduced to its stderr", () => {
+    const message =
+      "code: 255\n stdout: \n stderr: error: no stack named 'dev' found\n\n err?: Error: Command failed with exit code 255\n";
+    assert.equal(pulumiFailure(new Error(message)), "error: no stack named 'dev' found");
+    assert.equal(pulumiFailure(new Error("plain")), "plain");
   });
 });
