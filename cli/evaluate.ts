@@ -10,6 +10,7 @@ void evaluateMain(process.argv.slice(2), {
   io: processIo(),
   backend: automationBackend,
   signals: process,
+  sigintReachesPulumi: process.stdin.isTTY === true,
 }).then((code) => {
   process.exitCode = code;
 });

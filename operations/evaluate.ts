@@ -88,6 +88,13 @@ export interface EvaluateDeps {
   readonly backend: (projectDir: string) => StackBackend;
   /** Where Ctrl-C arrives; `process` for users. */
   readonly signals: NodeJS.EventEmitter;
+  /**
+   * Whether a Ctrl-C also reaches the Pulumi CLI by itself: a terminal sends SIGINT to the whole
+   * foreground process group. Then it must not be forwarded: the CLI cancels on the first SIGINT and
+   * terminates on the second, "which may lead to orphaned resources" (pulumi/pulumi, the CLI's
+   * cancellationScope in pkg/cmd/pulumi). True for a terminal (`process.stdin.isTTY`).
+   */
+  readonly sigintReachesPulumi: boolean;
   readonly destroyBackoff?: BackoffPolicy;
 }
 
@@ -172,7 +179,7 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       if (interrupt.signal.aborted) {
         log(
           destroying
-            ? "Ctrl-C again: the destroy keeps running so the GPU stops costing; wait for it to finish"
+            ? "Ctrl-C again: the destroy is retried until it finishes, so the GPU stops costing"
             : "Ctrl-C again: still stopping; the destroy follows",
         );
         return;
@@ -196,7 +203,10 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       let raw;
       try {
         raw = await phase("up", () =>
-          backend.up(stack, { onOutput: upProgress.write, signal: interrupt.signal }),
+          backend.up(stack, {
+            onOutput: upProgress.write,
+            signal: deps.sigintReachesPulumi ? undefined : interrupt.signal,
+          }),
         );
       } finally {
         upProgress.flush();

@@ -63,7 +63,12 @@ interface Run {
 async function evaluate(
   server: FakeDeployment,
   argv: string[],
-  options: { streaming: boolean; stacks?: Partial<FakeStacksOptions>; signals?: EventEmitter },
+  options: {
+    streaming: boolean;
+    stacks?: Partial<FakeStacksOptions>;
+    signals?: EventEmitter;
+    sigintReachesPulumi?: boolean;
+  },
 ): Promise<Run> {
   const project = writeStackProject("dev", options.streaming);
   const outDir = mkdtempSync(join(tmpdir(), "reports-"));
@@ -84,6 +89,7 @@ async function evaluate(
     io,
     backend: () => stacks,
     signals: options.signals ?? new EventEmitter(),
+    sigintReachesPulumi: options.sigintReachesPulumi ?? false,
     destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
   };
   const code = await evaluateMain(
@@ -298,7 +304,23 @@ describe("evaluate", () => {
     assert.equal(run.code, 1);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(run.report?.phases[0].ok, false);
+    assert.deepEqual(run.stacks.upSignalled, [true]);
     assert.equal(server.requests.length, 0);
+  });
+
+  it("from a terminal, Ctrl-C is not forwarded to the Pulumi CLI (it got its own), and still destroys", async () => {
+    const server = await serve({});
+    const signals = new EventEmitter();
+    const run = await evaluate(server, [], {
+      streaming: false,
+      signals,
+      sigintReachesPulumi: true,
+      stacks: { onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
+    });
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.upSignalled, [false], "a second SIGINT would make the CLI terminate at once");
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.equal(server.requests.length, 0, "nothing is called after the interrupt");
   });
 
   it("SIGINT to the evaluate process destroys the stack before it exits", async () => {

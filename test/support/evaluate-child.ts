@@ -24,6 +24,7 @@ void evaluateMain([...argv, "--dir", projectDir], {
   io: processIo(),
   backend: () => stacks,
   signals: process,
+  sigintReachesPulumi: false,
   destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
 }).then((code) => {
   process.exitCode = code;

@@ -24,6 +24,8 @@ export interface FakeStacksOptions {
 
 export class FakeStacks implements StackBackend {
   readonly calls: string[] = [];
+  /** Whether each `up` was given an abort signal. */
+  readonly upSignalled: boolean[] = [];
   private destroyFailuresLeft: number;
 
   constructor(private readonly options: FakeStacksOptions) {
@@ -37,6 +39,7 @@ export class FakeStacks implements StackBackend {
 
   async up(stack: string, run: RunOptions): Promise<StackOutputs> {
     this.record(`up ${stack}`);
+    this.upSignalled.push(run.signal !== undefined);
     run.onOutput("Updating (" + stack + "):\n");
     run.onOutput(" +  oci:datascience:ModelDeployment triton creating (0s)\n");
     if (this.options.upHangs) {
