@@ -171,8 +171,21 @@ function sdkClientConfiguration(
   };
 }
 
+function notJson(text: string): UserError {
+  return new UserError(
+    `the deployment answered ${JSON.stringify(text.slice(0, 200))}, not JSON like Triton's /generate: check that MODEL_DEPLOY_PREDICT_ENDPOINT maps /predict to .../generate`,
+  );
+}
+
 function asAnswer(value: unknown): GenerateAnswer {
-  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  let parsed: unknown = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw notJson(value);
+    }
+  }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new UserError(
       `the deployment answered ${JSON.stringify(parsed)}, not a JSON object like Triton's /generate`,
@@ -215,10 +228,15 @@ export function createDeploymentClient(
     target,
     auth,
     async generate(body, signal) {
-      const response = await predictClient(signal).predict({
-        modelDeploymentId: target.modelDeploymentId,
-        requestBody: body as unknown as string,
-      });
+      // `requestBody` is typed as a string but the SDK serialises it with JSON.stringify
+      // (oci-common lib/object-serializer.js, called from predict in oci-modeldeployment
+      // lib/client.js): a JSON string would arrive as one quoted string, so the object goes in.
+      const response = await predictClient(signal)
+        .predict({ modelDeploymentId: target.modelDeploymentId, requestBody: body as unknown as string })
+        .catch((error: unknown) => {
+          // The SDK reads a 2xx body with response.json(), which throws on anything else.
+          throw error instanceof SyntaxError ? notJson(error.message) : error;
+        });
       // The SDK parses the body as JSON although it types `value` as a string (oci-modeldeployment
       // lib/client.js, predict: `body: yield response.json()`).
       return asAnswer(response.value);
@@ -226,7 +244,7 @@ export function createDeploymentClient(
     async generateStream(body, onEvent, signal) {
       const answer = await predictClient(signal).predictWithResponseStream({
         modelDeploymentId: target.modelDeploymentId,
-        requestBody: body as unknown as string,
+        requestBody: body as unknown as string, // serialised by the SDK, as for predict
       });
       // The SDK returns the raw body when the content type is exactly `text/event-stream`, and
       // wraps it in `{ value }` otherwise (lib/client.js, predictWithResponseStream).

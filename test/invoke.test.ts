@@ -133,6 +133,17 @@ describe("invoke", () => {
     );
   });
 
+  it("an answer that is not JSON is one line pointing at the predict mapping", async () => {
+    const server = await serve({ predict: () => ({ status: 200, text: "<html>welcome</html>" }) });
+    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.err,
+      /^error: the deployment answered .* not JSON like Triton's \/generate: check that MODEL_DEPLOY_PREDICT_ENDPOINT/,
+    );
+    assert.equal(result.err.split("\n").length, 2);
+  });
+
   it("retries 429 with backoff, then prints the answer", async () => {
     const server = await serve({
       predict: (_, index) =>

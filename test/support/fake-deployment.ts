@@ -48,6 +48,7 @@ export interface RecordedRequest {
 
 export type Reply =
   | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly text: string }
   | { readonly status: 200; readonly sse: readonly unknown[]; readonly gapMs?: number }
   | { readonly hang: true };
 
@@ -130,6 +131,11 @@ function answer(response: ServerResponse, reply: Reply): void {
       setTimeout(next, reply.gapMs ?? 5);
     };
     next();
+    return;
+  }
+  if ("text" in reply) {
+    response.writeHead(reply.status, { "content-type": "text/plain" });
+    response.end(reply.text);
     return;
   }
   response.writeHead(reply.status, { "content-type": "application/json", "opc-request-id": "fake-request" });
