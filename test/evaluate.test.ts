@@ -384,7 +384,10 @@ describe("evaluate", () => {
     const badPrompts = await evaluate(server, ["--prompts", join(dir, "bad.jsonl")], { streaming: false });
     assert.equal(badPrompts.code, 1);
     assert.match(badPrompts.err, /bad.jsonl:2 repeats id 'a'/);
-    for (const run of [noStack, badConcurrency, badPrompts]) assert.deepEqual(run.stacks.calls, []);
+    const help = await evaluate(server, ["--help"], { streaming: false });
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: npm run -s evaluate -- --stack <name>/);
+    for (const run of [noStack, badConcurrency, badPrompts, help]) assert.deepEqual(run.stacks.calls, []);
   });
 });
 

@@ -83,11 +83,15 @@ describe("reap", () => {
     );
   });
 
-  it("usage mistakes exit 2", async () => {
+  it("usage mistakes exit 2; --help prints the usage and exits 0", async () => {
     const run = await reap(["--dryrun"]);
     assert.equal(run.code, 2);
     assert.match(run.err, /usage: npm run -s reap/);
     assert.deepEqual(run.calls, []);
+    const help = await reap(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: npm run -s reap -- \[--dry-run\] \[--stacks <glob>\]/);
+    assert.deepEqual(help.calls, []);
   });
 });
 
