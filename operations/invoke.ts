@@ -49,15 +49,20 @@ const OPTIONS = {
   help: { type: "boolean", default: false },
 } as const;
 
-/** The authentication flags `invoke` and `evaluate` share. */
+/**
+ * The authentication flags `invoke` and `evaluate` share. Unset flags fall back to the OCI CLI's
+ * own variables, so a shell set up for `oci` signs the same way.
+ */
 export function authOptions(
   io: CliIo,
   values: { auth?: string; profile?: string; "config-file"?: string },
+  env: NodeJS.ProcessEnv = process.env,
 ): AuthOptions {
+  const configFile = values["config-file"] ?? env.OCI_CLI_CONFIG_FILE;
   return {
     method: parseAuthMethod(values.auth ?? "api_key"),
-    profile: values.profile,
-    configFile: values["config-file"] === undefined ? undefined : resolveFrom(io, values["config-file"]),
+    profile: values.profile ?? env.OCI_CLI_PROFILE,
+    configFile: configFile === undefined ? undefined : resolveFrom(io, configFile),
   };
 }
 

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { invokeMain } from "../operations/invoke";
+import { authOptions, invokeMain } from "../operations/invoke";
 import { backoffDelayMs, withRetry } from "../operations/retry";
 import type { StackBackend } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
@@ -298,6 +298,29 @@ describe("invoke", () => {
     const result = await invoke(["--stack", "dev", "--stream", "Capital?"], () => stacks);
     assert.equal(result.code, 1);
     assert.match(result.err, /stack 'dev' does not stream.*deployment\.streaming true/);
+  });
+
+  it("the profile and config file default to the OCI CLI's variables; flags win", () => {
+    const io = captureIo("/work/project");
+    const env = { OCI_CLI_CONFIG_FILE: "oci/config", OCI_CLI_PROFILE: "EVAL" };
+    assert.deepEqual(authOptions(io, {}, env), {
+      method: "api_key",
+      profile: "EVAL",
+      configFile: "/work/project/oci/config",
+    });
+    assert.deepEqual(
+      authOptions(io, { profile: "P", "config-file": "/etc/oci", auth: "security_token" }, env),
+      {
+        method: "security_token",
+        profile: "P",
+        configFile: "/etc/oci",
+      },
+    );
+    assert.deepEqual(authOptions(io, {}, {}), {
+      method: "api_key",
+      profile: undefined,
+      configFile: undefined,
+    });
   });
 
   it("usage mistakes exit 2 with the usage line", async () => {
