@@ -177,6 +177,34 @@ function notJson(text: string): UserError {
   );
 }
 
+/**
+ * Keeps the body of the last error answer. The SDK builds its error from `code` and `message` and
+ * otherwise keeps only the status text (oci-common lib/helper.js, handleErrorResponse), which would
+ * drop how Triton explains a bad request: HTTP 400 with `{"error": "..."}` (FACTS.md section 3).
+ */
+class ErrorBodyKeeper implements common.HttpClient {
+  lastErrorBody?: string;
+
+  constructor(private readonly inner: common.HttpClient) {}
+
+  async send(...args: Parameters<common.HttpClient["send"]>): Promise<Response> {
+    const response = await this.inner.send(...args);
+    if (response.status >= 300) this.lastErrorBody = await response.clone().text();
+    return response;
+  }
+}
+
+function withServerMessage(error: unknown, body: string | undefined): unknown {
+  if (!(error instanceof common.OciError) || body === undefined) return error;
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    if (typeof parsed.error === "string") error.message = parsed.error;
+  } catch {
+    // not JSON: the SDK's message stands
+  }
+  return error;
+}
+
 function asAnswer(value: unknown): GenerateAnswer {
   let parsed: unknown = value;
   if (typeof value === "string") {
@@ -214,15 +242,15 @@ export function createDeploymentClient(
 ): DeploymentClient {
   filterSdkRetrierWarnings();
   const timeoutMs = options.timeoutMs ?? PREDICT_TIMEOUT_MS;
-  // One SDK client per call: the abort signal travels in the client's httpOptions, which the SDK
-  // hands to every fetch it makes (oci-common lib/http.js, FetchHttpClient.send).
-  const predictClient = (signal?: AbortSignal) => {
-    const client = new ModelDeploymentClient(
-      { authenticationDetailsProvider: provider },
-      sdkClientConfiguration(signal, timeoutMs),
-    );
+  // One SDK client per call, because the abort signal travels in the HTTP client's fetch options
+  // (oci-common lib/http.js, FetchHttpClient.send). The HTTP client is ours only to keep error bodies.
+  const predictCall = (signal?: AbortSignal) => {
+    const configuration = sdkClientConfiguration(signal, timeoutMs);
+    const signer = new common.DefaultRequestSigner(provider);
+    const http = new ErrorBodyKeeper(new common.FetchHttpClient(signer, null, configuration.httpOptions));
+    const client = new ModelDeploymentClient({ httpClient: http }, configuration);
     client.endpoint = target.endpoint;
-    return client;
+    return { client, withServerMessage: (error: unknown) => withServerMessage(error, http.lastErrorBody) };
   };
   return {
     target,
@@ -231,21 +259,27 @@ export function createDeploymentClient(
       // `requestBody` is typed as a string but the SDK serialises it with JSON.stringify
       // (oci-common lib/object-serializer.js, called from predict in oci-modeldeployment
       // lib/client.js): a JSON string would arrive as one quoted string, so the object goes in.
-      const response = await predictClient(signal)
+      const call = predictCall(signal);
+      const response = await call.client
         .predict({ modelDeploymentId: target.modelDeploymentId, requestBody: body as unknown as string })
         .catch((error: unknown) => {
           // The SDK reads a 2xx body with response.json(), which throws on anything else.
-          throw error instanceof SyntaxError ? notJson(error.message) : error;
+          throw error instanceof SyntaxError ? notJson(error.message) : call.withServerMessage(error);
         });
       // The SDK parses the body as JSON although it types `value` as a string (oci-modeldeployment
       // lib/client.js, predict: `body: yield response.json()`).
       return asAnswer(response.value);
     },
     async generateStream(body, onEvent, signal) {
-      const answer = await predictClient(signal).predictWithResponseStream({
-        modelDeploymentId: target.modelDeploymentId,
-        requestBody: body as unknown as string, // serialised by the SDK, as for predict
-      });
+      const call = predictCall(signal);
+      const answer = await call.client
+        .predictWithResponseStream({
+          modelDeploymentId: target.modelDeploymentId,
+          requestBody: body as unknown as string, // serialised by the SDK, as for predict
+        })
+        .catch((error: unknown) => {
+          throw call.withServerMessage(error);
+        });
       // The SDK returns the raw body when the content type is exactly `text/event-stream`, and
       // wraps it in `{ value }` otherwise (lib/client.js, predictWithResponseStream).
       const stream =
@@ -328,7 +362,10 @@ export function explainInvokeError(error: unknown, context: InvokeContext, state
   }
   if (error instanceof UserError) return error.message;
   const status = httpStatus(error);
-  const detail = error instanceof common.OciError ? `${error.serviceCode}: ${sdkMessage(error.message)}` : "";
+  const detail =
+    error instanceof common.OciError
+      ? `${error.serviceCode === "None" ? "" : `${error.serviceCode}: `}${sdkMessage(error.message)}`
+      : "";
   switch (status) {
     case 401:
       return `401 ${detail}: OCI refused the signature made with ${credentialsName(context.auth)}. Fix: check that its user, fingerprint and key_file match an API key of the user (or refresh the session token), and that this machine's clock is right`;

@@ -179,6 +179,19 @@ describe("invoke", () => {
     assert.equal(server.requests.length, 1, "401 is not retried");
   });
 
+  it("a 400 from Triton shows Triton's own message, which the SDK's error would drop", async () => {
+    const server = await serve({
+      predict: () => ({
+        status: 400,
+        json: { error: "unexpected inference input 'min_tokens' for model 'ensemble'" },
+      }),
+    });
+    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
+    assert.equal(result.code, 1);
+    assert.equal(result.err, "error: 400 unexpected inference input 'min_tokens' for model 'ensemble'\n");
+    assert.equal(server.requests[0].signatureProblem, undefined);
+  });
+
   it("413 names OCI's 10 MB limit and the body size", async () => {
     const server = await serve({
       predict: () => ({ status: 413, json: { code: "PayloadTooLarge", message: "too large" } }),
