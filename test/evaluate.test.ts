@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { evaluateMain, type EvaluateDeps } from "../operations/evaluate";
@@ -15,6 +14,7 @@ import {
   testCredentials,
   tritonAnswer,
 } from "./support/fake-deployment";
+import { scratchDir } from "./support/scratch";
 import { FakeStacks, type FakeStacksOptions, writeStackProject } from "./support/fake-stacks";
 import { EventEmitter } from "node:events";
 
@@ -31,7 +31,7 @@ async function serve(behaviour: Behaviour): Promise<FakeDeployment> {
 
 /** Prompts whose answers the stand-in derives from the prompt: "words N" streams N pieces. */
 function promptsFile(counts: number[]): string {
-  const dir = mkdtempSync(join(tmpdir(), "prompts-"));
+  const dir = scratchDir("prompts-");
   const file = join(dir, "prompts.jsonl");
   writeFileSync(
     file,
@@ -71,7 +71,7 @@ async function evaluate(
   },
 ): Promise<Run> {
   const project = writeStackProject("dev", options.streaming);
-  const outDir = mkdtempSync(join(tmpdir(), "reports-"));
+  const outDir = scratchDir("reports-");
   const stacks = new FakeStacks({
     stacks: {
       dev: {
@@ -326,7 +326,7 @@ describe("evaluate", () => {
   it("SIGINT to the evaluate process destroys the stack before it exits", async () => {
     const server = await serve({ predict: () => ({ hang: true }) });
     const project = writeStackProject("dev", false);
-    const outDir = mkdtempSync(join(tmpdir(), "reports-"));
+    const outDir = scratchDir("reports-");
     const child = spawn(
       process.execPath,
       [
@@ -379,7 +379,7 @@ describe("evaluate", () => {
     const badConcurrency = await evaluate(server, ["--concurrency", "0"], { streaming: false });
     assert.equal(badConcurrency.code, 2);
     assert.match(badConcurrency.err, /--concurrency '0' is not a positive integer/);
-    const dir = mkdtempSync(join(tmpdir(), "prompts-"));
+    const dir = scratchDir("prompts-");
     writeFileSync(join(dir, "bad.jsonl"), '{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n');
     const badPrompts = await evaluate(server, ["--prompts", join(dir, "bad.jsonl")], { streaming: false });
     assert.equal(badPrompts.code, 1);

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { expiry, reapMain } from "../operations/reap";
 import { automationBackend, pulumiFailure } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
+import { scratchDir } from "./support/scratch";
 import { FakeStacks, type FakeStacksOptions } from "./support/fake-stacks";
 
 const NOW = new Date("2026-03-01T12:00:00Z");
@@ -120,7 +118,7 @@ describe("reap edge cases", () => {
 describe("the Automation API backend", () => {
   it("without the Pulumi CLI, reap says to install it in one line", async () => {
     const path = process.env.PATH;
-    process.env.PATH = mkdtempSync(join(tmpdir(), "no-pulumi-"));
+    process.env.PATH = scratchDir("no-pulumi-");
     try {
       const io = captureIo(process.cwd());
       const code = await reapMain(["--dry-run"], io, automationBackend);

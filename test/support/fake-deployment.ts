@@ -6,11 +6,11 @@
  * `/generate_stream`. It closes itself after `lifetimeMs`, so a failed test never leaves it running.
  */
 import { createHash, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { scratchDir } from "./scratch";
 
 export const DEPLOYMENT_ID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaafaketest";
 const TENANCY = "ocid1.tenancy.oc1..aaaafaketenancy";
@@ -26,7 +26,7 @@ export interface OciCredentials {
 /** A fresh RSA key pair and an OCI config file whose DEFAULT profile signs with it. */
 export function testCredentials(): OciCredentials {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const dir = mkdtempSync(join(tmpdir(), "oci-profile-"));
+  const dir = scratchDir("oci-profile-");
   const keyFile = join(dir, "key.pem");
   writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
   const configFile = join(dir, "config");

@@ -3,9 +3,9 @@
  * every call, returns scripted outputs, and can hang an `up` until its signal aborts it (as the
  * CLI does on SIGINT) or fail a number of destroys.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./scratch";
 import type { RunOptions, StackBackend, StackOutputs } from "../../operations/stacks";
 
 export interface FakeStacksOptions {
@@ -81,7 +81,7 @@ export class FakeStacks implements StackBackend {
  * are not the committed example's placeholders. `streaming` makes the deployment decoupled.
  */
 export function writeStackProject(stack: string, streaming: boolean): string {
-  const dir = mkdtempSync(join(tmpdir(), "evaluate-project-"));
+  const dir = scratchDir("evaluate-project-");
   writeFileSync(
     join(dir, `Pulumi.${stack}.yaml`),
     [
