@@ -10,7 +10,7 @@ import { UserError } from "./errors";
 export type StackOutputs = Readonly<Record<string, unknown>>;
 
 export interface RunOptions {
-  /** Pulumi's progress output, as it arrives. */
+  /** Pulumi's progress output (stdout and stderr), as it arrives. */
   readonly onOutput: (text: string) => void;
   /** Cancels the operation the way Ctrl-C does (the CLI gets SIGINT and stops cleanly). */
   readonly signal?: AbortSignal;
@@ -63,13 +63,23 @@ export function automationBackend(projectDir: string): StackBackend {
     up: (stackName, options) =>
       run(`pulumi up --stack ${stackName}`, async () => {
         const stack = await select(stackName);
-        const result = await stack.up({ onOutput: options.onOutput, signal: options.signal, color: "never" });
+        const result = await stack.up({
+          onOutput: options.onOutput,
+          onError: options.onOutput,
+          signal: options.signal,
+          color: "never",
+        });
         return plainOutputs(result.outputs);
       }),
     destroy: (stackName, options) =>
       run(`pulumi destroy --stack ${stackName}`, async () => {
         const stack = await select(stackName);
-        await stack.destroy({ onOutput: options.onOutput, signal: options.signal, color: "never" });
+        await stack.destroy({
+          onOutput: options.onOutput,
+          onError: options.onOutput,
+          signal: options.signal,
+          color: "never",
+        });
       }),
     outputs: (stackName) =>
       run(`pulumi stack output --stack ${stackName}`, async () =>
