@@ -1,0 +1,427 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, describe, it } from "node:test";
+import { evaluateMain, type EvaluateDeps } from "../operations/evaluate";
+import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluation";
+import { captureIo } from "./support/capture-io";
+import {
+  type Behaviour,
+  DEPLOYMENT_ID,
+  type FakeDeployment,
+  startFakeDeployment,
+  testCredentials,
+  tritonAnswer,
+} from "./support/fake-deployment";
+import { scratchDir } from "./support/scratch";
+import { FakeStacks, type FakeStacksOptions, writeStackProject } from "./support/fake-stacks";
+import { EventEmitter } from "node:events";
+
+const ROOT = resolve(__dirname, "..");
+const credentials = testCredentials();
+const servers: FakeDeployment[] = [];
+after(() => Promise.all(servers.map((server) => server.close())));
+
+async function serve(behaviour: Behaviour): Promise<FakeDeployment> {
+  const server = await startFakeDeployment(credentials.publicKey, behaviour);
+  servers.push(server);
+  return server;
+}
+
+/** Prompts whose answers the stand-in derives from the prompt: "words N" streams N pieces. */
+function promptsFile(counts: number[]): string {
+  const dir = scratchDir("prompts-");
+  const file = join(dir, "prompts.jsonl");
+  writeFileSync(
+    file,
+    counts.map((n, i) => JSON.stringify({ id: `p${i + 1}`, prompt: `words ${n}` })).join("\n") + "\n",
+  );
+  return file;
+}
+
+function piecesFor(body: string): string[] {
+  const n = Number(/words (\d+)/.exec(JSON.parse(body).text_input)?.[1] ?? 1);
+  return Array.from({ length: n }, (_, i) => ` w${i}`);
+}
+
+/** Streams `words N` prompts as N pieces 15 ms apart; the readiness probe gets one piece. */
+const streamingTriton: Behaviour = {
+  predict: (request) => ({ status: 200, sse: piecesFor(request.body).map(tritonAnswer), gapMs: 15 }),
+  lifecycle: (index) => (index === 0 ? "CREATING" : "ACTIVE"),
+};
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+  stacks: FakeStacks;
+  report?: EvaluationReport;
+  markdown?: string;
+}
+
+async function evaluate(
+  server: FakeDeployment,
+  argv: string[],
+  options: {
+    streaming: boolean;
+    stacks?: Partial<FakeStacksOptions>;
+    signals?: EventEmitter;
+    sigintReachesPulumi?: boolean;
+  },
+): Promise<Run> {
+  const project = writeStackProject("dev", options.streaming);
+  const outDir = scratchDir("reports-");
+  const stacks = new FakeStacks({
+    stacks: {
+      dev: {
+        predictUrl: server.predictUrl,
+        ...(options.streaming ? { predictStreamUrl: server.predictStreamUrl } : {}),
+        modelDeploymentId: DEPLOYMENT_ID,
+        estimatedUsdPerHour: 2,
+        sizing: { deploymentShape: "VM.GPU.A10.1" },
+      },
+    },
+    ...options.stacks,
+  });
+  const io = captureIo(project);
+  const deps: EvaluateDeps = {
+    io,
+    backend: () => stacks,
+    signals: options.signals ?? new EventEmitter(),
+    sigintReachesPulumi: options.sigintReachesPulumi ?? false,
+    destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
+  };
+  const code = await evaluateMain(
+    [
+      "--stack",
+      "dev",
+      "--config-file",
+      credentials.configFile,
+      "--control-plane-endpoint",
+      server.controlPlaneEndpoint,
+      "--poll-seconds",
+      "0.01",
+      "--out",
+      outDir,
+      ...argv,
+    ],
+    deps,
+  );
+  const files = readdirSync(outDir);
+  const json = files.find((file) => file.endsWith(".json"));
+  const md = files.find((file) => file.endsWith(".md"));
+  return {
+    code,
+    out: io.out(),
+    err: io.err(),
+    stacks,
+    report: json ? JSON.parse(readFileSync(join(outDir, json), "utf8")) : undefined,
+    markdown: md ? readFileSync(join(outDir, md), "utf8") : undefined,
+  };
+}
+
+describe("evaluate", () => {
+  it("happy path: up, waits for ACTIVE, runs the prompts, reports figures from the answers, destroys", async () => {
+    const server = await serve(streamingTriton);
+    const counts = [3, 5, 8, 4];
+    const run = await evaluate(server, ["--prompts", promptsFile(counts), "--concurrency", "2"], {
+      streaming: true,
+    });
+    assert.equal(run.err, "");
+    assert.equal(run.code, 0, run.out);
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.match(run.out, /\[ +\d+\.\ds\] up \.\.\.\n {2}\| Updating \(dev\):\n/);
+    assert.match(run.out, /deployment CREATING\n.*deployment ACTIVE\n.*deployment answers\n/s);
+
+    const report = run.report;
+    assert.ok(report);
+    assert.equal(report.teardown, "destroyed");
+    assert.equal(report.streaming, true);
+    assert.equal(report.shape, "VM.GPU.A10.1");
+    assert.equal(report.usdPerHour, 2);
+    assert.deepEqual(
+      report.phases.map((phase) => [phase.name, phase.ok]),
+      [
+        ["up", true],
+        ["ready", true],
+        ["prompts (4, concurrency 2)", true],
+        ["destroy", true],
+      ],
+    );
+    assert.deepEqual(
+      report.prompts.map((prompt) => [prompt.id, prompt.ok, prompt.outputTokens]),
+      counts.map((n, i) => [`p${i + 1}`, true, n]),
+    );
+    assert.equal(report.prompts[2].outputPreview, " w0 w1 w2 w3 w4 w5 w6 w7");
+    for (const [i, prompt] of report.prompts.entries()) {
+      // the stand-in sends n pieces 15 ms apart, so the call lasts at least (n - 1) x 15 ms; when
+      // each piece is read depends on the scheduler, so only the first piece's bound is asserted
+      assert.ok((prompt.latencyMs ?? 0) >= (counts[i] - 1) * 15 - 5, JSON.stringify(prompt));
+      assert.ok((prompt.timeToFirstTokenMs ?? Infinity) <= (prompt.latencyMs ?? 0), JSON.stringify(prompt));
+    }
+    const latencies = report.prompts.map((prompt) => prompt.latencyMs ?? 0).sort((a, b) => a - b);
+    assert.equal(report.summary.latencyMs?.p50, Math.round(latencies[1]));
+    assert.equal(report.summary.latencyMs?.p95, Math.round(latencies[3]));
+    assert.equal(report.summary.outputTokens, 20);
+    assert.equal(report.summary.succeeded, 4);
+    const promptSeconds = report.phases[2].seconds;
+    assert.ok(
+      Math.abs((report.summary.outputTokensPerSecond ?? 0) - 20 / promptSeconds) <
+        0.05 * (20 / promptSeconds),
+    );
+    const elapsedMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
+    assert.ok(Math.abs(report.cost.usd - (elapsedMs / 3_600_000) * 2) < 0.01);
+
+    const prompts = server.requests.filter((request) => request.method === "POST");
+    assert.equal(prompts.length, 5, "one readiness probe and four prompts");
+    assert.equal(JSON.parse(prompts[0].body).max_tokens, 1);
+    assert.ok(prompts.every((request) => request.signatureProblem === undefined));
+    assert.ok(
+      prompts.every((request) => JSON.parse(request.body).stream === true && request.path.endsWith("Stream")),
+    );
+    assert.match(run.markdown ?? "", /\| teardown \| destroyed \|/);
+    assert.match(run.markdown ?? "", /\| p3 \| \d+ \| \d+ \| 8 \| 1 \| {2}w0 w1/);
+    assert.match(run.out, /teardown {5}destroyed\n/);
+  });
+
+  it("without streaming, latencies are reported and tokens say they need streaming", async () => {
+    const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
+    const run = await evaluate(server, ["--prompts", promptsFile([1, 1])], { streaming: false });
+    assert.equal(run.code, 0, run.out);
+    assert.equal(run.report?.summary.outputTokens, null);
+    assert.equal(run.report?.summary.timeToFirstTokenMs, null);
+    assert.equal(run.report?.summary.succeeded, 2);
+    assert.ok(server.requests.filter((r) => r.method === "POST").every((r) => r.path.endsWith("/predict")));
+  });
+
+  it("a failure mid-run still destroys the stack and exits 1 naming the failure", async () => {
+    const server = await serve({
+      predict: (_, index) =>
+        index < 2
+          ? { status: 200, json: tritonAnswer("fine") }
+          : { status: 401, json: { code: "NotAuthenticated", message: "key revoked" } },
+    });
+    const run = await evaluate(server, ["--prompts", promptsFile([1, 1, 1, 1]), "--concurrency", "1"], {
+      streaming: false,
+    });
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.equal(run.report?.teardown, "destroyed");
+    assert.match(run.report?.error ?? "", /^prompt p2: 401 NotAuthenticated: key revoked/);
+    assert.deepEqual(
+      run.report?.prompts.map((prompt) => [prompt.id, prompt.ok]),
+      [["p1", true]],
+      "what was measured before the failure is reported",
+    );
+    assert.match(run.out, /failed: prompt p2: 401/);
+    assert.equal(
+      server.requests.filter((r) => r.method === "POST").length,
+      3,
+      "no prompt starts after a 401",
+    );
+  });
+
+  it("a failed up still destroys what it created", async () => {
+    const server = await serve({});
+    const run = await evaluate(server, [], { streaming: false, stacks: { upFails: "error: 409 Conflict" } });
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.equal(run.report?.teardown, "destroyed");
+  });
+
+  it("--keep keeps the stack and says what it costs", async () => {
+    const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
+    const run = await evaluate(server, ["--keep", "--prompts", promptsFile([1])], { streaming: false });
+    assert.equal(run.code, 0, run.out);
+    assert.deepEqual(run.stacks.calls, ["up dev"]);
+    assert.equal(run.report?.teardown, "kept");
+    assert.match(
+      run.out,
+      /--keep: stack 'dev' stays up at 2 USD\/h; destroy it with 'pulumi destroy --stack dev'/,
+    );
+  });
+
+  it("a destroy that fails is retried; if it keeps failing, exit 1 names what is left and its cost", async () => {
+    const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
+    const retried = await evaluate(server, ["--prompts", promptsFile([1])], {
+      streaming: false,
+      stacks: { destroyFailures: 2 },
+    });
+    assert.equal(retried.code, 0, retried.out);
+    assert.deepEqual(retried.stacks.calls, ["up dev", "destroy dev", "destroy dev", "destroy dev"]);
+    assert.equal(retried.report?.teardown, "destroyed");
+
+    const stuck = await evaluate(server, ["--prompts", promptsFile([1])], {
+      streaming: false,
+      stacks: { destroyFailures: 99 },
+    });
+    assert.equal(stuck.code, 1);
+    assert.equal(stuck.stacks.calls.filter((call) => call === "destroy dev").length, 3);
+    assert.equal(stuck.report?.teardown, "destroy failed");
+    assert.match(
+      stuck.err,
+      new RegExp(
+        `^error: destroy of stack 'dev' failed 3 times .*model deployment ${DEPLOYMENT_ID} on VM.GPU.A10.1 may still be running at 2 USD/h. Fix: pulumi destroy --stack dev`,
+      ),
+    );
+  });
+
+  it("a deployment that ends FAILED stops the wait and is destroyed", async () => {
+    const server = await serve({ lifecycle: () => "FAILED" });
+    const run = await evaluate(server, [], { streaming: false });
+    assert.equal(run.code, 1);
+    assert.match(run.report?.error ?? "", new RegExp(`model deployment ${DEPLOYMENT_ID} is FAILED`));
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+  });
+
+  it("Ctrl-C during the prompts aborts the calls in flight and destroys", async () => {
+    const server = await serve({
+      predict: (_, index) => (index === 0 ? { status: 200, json: tritonAnswer("ok") } : { hang: true }),
+    });
+    const signals = new EventEmitter();
+    const started = Date.now();
+    const pending = evaluate(server, ["--prompts", promptsFile([1, 1])], { streaming: false, signals });
+    while (server.requests.filter((r) => r.method === "POST").length < 2 && Date.now() - started < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    signals.emit("SIGINT");
+    const run = await pending;
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.match(run.out, /interrupted: stopping, then destroying the stack/);
+    assert.equal(run.report?.error, "interrupted by Ctrl-C");
+  });
+
+  it("Ctrl-C during up cancels it (the CLI gets the abort) and destroys what it created", async () => {
+    const server = await serve({});
+    const signals = new EventEmitter();
+    const run = await evaluate(server, [], {
+      streaming: false,
+      signals,
+      stacks: { upHangs: true, onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
+    });
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.equal(run.report?.phases[0].ok, false);
+    assert.deepEqual(run.stacks.upSignalled, [true]);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it("from a terminal, Ctrl-C is not forwarded to the Pulumi CLI (it got its own), and still destroys", async () => {
+    const server = await serve({});
+    const signals = new EventEmitter();
+    const run = await evaluate(server, [], {
+      streaming: false,
+      signals,
+      sigintReachesPulumi: true,
+      stacks: { onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
+    });
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stacks.upSignalled, [false], "a second SIGINT would make the CLI terminate at once");
+    assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
+    assert.equal(server.requests.length, 0, "nothing is called after the interrupt");
+  });
+
+  it("SIGINT to the evaluate process destroys the stack before it exits", async () => {
+    const server = await serve({ predict: () => ({ hang: true }) });
+    const project = writeStackProject("dev", false);
+    const outDir = scratchDir("reports-");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "test/support/evaluate-child.ts",
+        server.predictUrl,
+        "-",
+        project,
+        "--stack",
+        "dev",
+        "--config-file",
+        credentials.configFile,
+        "--control-plane-endpoint",
+        server.controlPlaneEndpoint,
+        "--poll-seconds",
+        "0.01",
+        "--out",
+        outDir,
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (chunk) => (err += chunk));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      // the readiness probe hangs: the process is waiting on the deployment, mid-evaluation
+      if (out.includes("deployment ACTIVE") && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) =>
+      child.on("exit", (exitCode) => resolve(exitCode)),
+    );
+    clearTimeout(killer);
+    assert.equal(code, 1, `${out}\n${err}`);
+    assert.match(out, /\[pulumi\] up dev\n/);
+    assert.match(out, /interrupted: stopping, then destroying the stack\n/);
+    assert.match(out, /\[pulumi\] destroy dev\n/);
+    const report = JSON.parse(
+      readFileSync(join(outDir, readdirSync(outDir).find((f) => f.endsWith(".json")) ?? ""), "utf8"),
+    );
+    assert.equal(report.teardown, "destroyed");
+  });
+
+  it("usage and input mistakes exit 2 or 1 before anything is created", async () => {
+    const server = await serve({});
+    const noStack = await evaluate(server, ["--stack"], { streaming: false });
+    assert.equal(noStack.code, 2);
+    const badConcurrency = await evaluate(server, ["--concurrency", "0"], { streaming: false });
+    assert.equal(badConcurrency.code, 2);
+    assert.match(badConcurrency.err, /--concurrency '0' is not a positive integer/);
+    const dir = scratchDir("prompts-");
+    writeFileSync(join(dir, "bad.jsonl"), '{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n');
+    const badPrompts = await evaluate(server, ["--prompts", join(dir, "bad.jsonl")], { streaming: false });
+    assert.equal(badPrompts.code, 1);
+    assert.match(badPrompts.err, /bad.jsonl:2 repeats id 'a'/);
+    const help = await evaluate(server, ["--help"], { streaming: false });
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: npm run -s evaluate -- --stack <name>/);
+    for (const run of [noStack, badConcurrency, badPrompts, help]) assert.deepEqual(run.stacks.calls, []);
+  });
+});
+
+describe("evaluation figures", () => {
+  it("percentiles are nearest-rank", () => {
+    const sorted = Array.from({ length: 20 }, (_, i) => i + 1);
+    assert.equal(percentile(sorted, 50), 10);
+    assert.equal(percentile(sorted, 95), 19);
+    assert.equal(percentile([7], 95), 7);
+  });
+
+  it("summaries count failures apart and tokens only where counted", () => {
+    const summary = summarize(
+      [
+        { id: "a", ok: true, latencyMs: 100, outputTokens: 10, timeToFirstTokenMs: 20 },
+        { id: "b", ok: true, latencyMs: 300, outputTokens: 30, timeToFirstTokenMs: 40 },
+        { id: "c", ok: false, error: "503" },
+      ],
+      2000,
+    );
+    assert.deepEqual(summary, {
+      prompts: 3,
+      succeeded: 2,
+      failed: 1,
+      latencyMs: { p50: 100, p95: 300, mean: 200 },
+      timeToFirstTokenMs: { p50: 20, p95: 40, mean: 30 },
+      outputTokens: 40,
+      outputTokensPerSecond: 20,
+    });
+  });
+
+  it("the shipped prompt set parses", () => {
+    const cases = parsePrompts(readFileSync(join(ROOT, "operations/prompts.jsonl"), "utf8"), "prompts.jsonl");
+    assert.ok(cases.length >= 5);
+    assert.equal(new Set(cases.map((c) => c.id)).size, cases.length);
+  });
+});
