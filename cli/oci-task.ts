@@ -149,16 +149,15 @@ async function main(argv: string[]): Promise<number> {
   const region = required(values.region, "region");
   if (task === "upload-artifact") {
     const bytes = positiveInteger(required(values.bytes, "bytes"), "bytes");
-    console.log(
-      await uploadArtifact(objectStore(region, values.profile), {
-        namespace: required(values.namespace, "namespace"),
-        bucket: required(values.bucket, "bucket"),
-        object: required(values.object, "object"),
-        sha256: required(values.sha256, "sha256"),
-        bytes,
-        cacheDir: values["cache-dir"] ?? ".cache/artifacts",
-      }),
-    );
+    const upload = {
+      namespace: required(values.namespace, "namespace"),
+      bucket: required(values.bucket, "bucket"),
+      object: required(values.object, "object"),
+      sha256: required(values.sha256, "sha256"),
+      bytes,
+      cacheDir: values["cache-dir"] ?? ".cache/artifacts",
+    };
+    console.log(await uploadArtifact(objectStore(region, values.profile), upload));
     return 0;
   }
   if (task === "terminate-instance") {

@@ -1,0 +1,206 @@
+// What `pulumi up` does through the OCI SDK (cli/oci-task.ts), with the SDK clients replaced by
+// in-memory stand-ins for the OCI API only: the upload that skips what the bucket has, the
+// termination that accepts every instance state, the check that catches a refused export; and the
+// bounded pack cache those uploads read from.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+
+import { pruneArtifactCache } from "../components/artifact-cache";
+import {
+  Compute,
+  findCachedZip,
+  ModelCatalog,
+  ObjectStore,
+  terminateInstance,
+  uploadArtifact,
+  verifyModelArtifact,
+} from "../components/oci-tasks";
+import { PROJECT_DIR } from "./support/dev-stack";
+
+const SHA = "c".repeat(64);
+
+function bucket(
+  initial: Record<string, number> = {},
+): ObjectStore & { objects: Record<string, number>; uploads: string[] } {
+  const objects = { ...initial };
+  const uploads: string[] = [];
+  return {
+    objects,
+    uploads,
+    async headObject({ name }) {
+      return objects[name];
+    },
+    async uploadFile({ name }, file) {
+      uploads.push(file);
+      objects[name] = (await import("node:fs")).statSync(file).size;
+    },
+  };
+}
+
+function cacheWithZip(bytes: number): { dir: string; zip: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "pack-cache-"));
+  const zip = path.join(dir, "f1.zip");
+  writeFileSync(zip, Buffer.alloc(bytes, 1));
+  writeFileSync(
+    path.join(dir, "f1.json"),
+    JSON.stringify({ sha256: SHA, bytes, entries: 3, zipBytes: bytes }),
+  );
+  return { dir, zip };
+}
+
+const ARGS = {
+  namespace: "ns",
+  bucket: "b",
+  object: `artifacts/triton-${SHA}.zip`,
+  sha256: SHA,
+  bytes: 4096,
+};
+
+describe("upload-artifact", () => {
+  test("an object of the same name and size is not uploaded again (destroy then up, a teammate's run)", async () => {
+    const store = bucket({ [ARGS.object]: 4096 });
+    const message = await uploadArtifact(store, { ...ARGS, cacheDir: "/nonexistent" });
+    assert.match(message, /already in the bucket \(4096 bytes\): not uploaded again/);
+    assert.deepEqual(store.uploads, []);
+  });
+
+  test("a missing object is uploaded from the pack cache, found by its sha256, and checked after", async () => {
+    const { dir, zip } = cacheWithZip(4096);
+    const store = bucket();
+    assert.match(await uploadArtifact(store, { ...ARGS, cacheDir: dir }), /uploaded .*f1\.zip/);
+    assert.deepEqual(store.uploads, [zip]);
+  });
+
+  test("a torn object (other size) is uploaded again", async () => {
+    const { dir } = cacheWithZip(4096);
+    const store = bucket({ [ARGS.object]: 17 });
+    await uploadArtifact(store, { ...ARGS, cacheDir: dir });
+    assert.equal(store.objects[ARGS.object], 4096);
+  });
+
+  test("neither in the bucket nor on this machine: a clear error, nothing uploaded", async () => {
+    await assert.rejects(
+      uploadArtifact(bucket(), { ...ARGS, cacheDir: mkdtempSync(path.join(tmpdir(), "empty-")) }),
+      /is not in the bucket and the zip with sha256 c{64} is not in .*: run 'pulumi up' on a machine that has engine\.prebuiltDir/,
+    );
+  });
+
+  test("a zip whose index disagrees on size is not taken", () => {
+    const { dir } = cacheWithZip(4096);
+    writeFileSync(path.join(dir, "f1.json"), JSON.stringify({ sha256: SHA, zipBytes: 5 }));
+    assert.equal(findCachedZip(dir, SHA), undefined);
+  });
+});
+
+function compute(states: (string | undefined)[]): Compute & { terminated: string[] } {
+  const terminated: string[] = [];
+  let call = 0;
+  return {
+    terminated,
+    async instanceState() {
+      return states[Math.min(call++, states.length - 1)];
+    },
+    async terminate(id) {
+      terminated.push(id);
+    },
+  };
+}
+
+describe("terminate-instance", () => {
+  const fast = { pollMs: 1, timeoutMs: 1000 };
+
+  test("a running instance is terminated and waited for", async () => {
+    const c = compute(["RUNNING", "TERMINATING", "TERMINATED"]);
+    assert.match(await terminateInstance(c, "i1", fast), /i1 terminated/);
+    assert.deepEqual(c.terminated, ["i1"]);
+  });
+
+  test("already terminated, terminating or gone: nothing to call (the next run after a build)", async () => {
+    for (const states of [["TERMINATED"], [undefined], ["TERMINATING", "TERMINATED"]]) {
+      const c = compute(states);
+      await terminateInstance(c, "i1", fast);
+      assert.deepEqual(c.terminated, [], JSON.stringify(states));
+    }
+  });
+
+  test("an instance that does not go away is reported, not waited on forever", async () => {
+    await assert.rejects(
+      terminateInstance(compute(["RUNNING"]), "i1", { pollMs: 1, timeoutMs: 5 }),
+      /still RUNNING/,
+    );
+  });
+});
+
+describe("verify-model-artifact", () => {
+  const catalog = (bytes: number | undefined): ModelCatalog => ({ artifactBytes: async () => bytes });
+
+  test("the exported artifact's size passes", async () => {
+    assert.match(await verifyModelArtifact(catalog(4096), "m1", 4096), /holds the 4096-byte artifact/);
+  });
+
+  test("a model left on its placeholder (a refused export) fails with what to do", async () => {
+    await assert.rejects(
+      verifyModelArtifact(catalog(361), "m1", 4096),
+      /m1 holds a 361-byte artifact after the export, not the 4096-byte zip.*nothing was deployed.*pulumi up' again/s,
+    );
+    await assert.rejects(verifyModelArtifact(catalog(undefined), "m1", 4096), /missing-byte artifact/);
+  });
+});
+
+describe("oci-task CLI", () => {
+  const run = (...args: string[]) => {
+    try {
+      execFileSync(process.execPath, ["--import", "tsx", "cli/oci-task.ts", ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      return { code: 0, stderr: "" };
+    } catch (error) {
+      const e = error as { status: number; stderr: string };
+      return { code: e.status, stderr: e.stderr };
+    }
+  };
+
+  test("usage mistakes exit 2 naming the argument", () => {
+    const missing = run("verify-model-artifact", "--region", "us-ashburn-1", "--bytes", "5");
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--model-id is required/);
+    assert.equal(run("upload-artifact", "--region", "r", "--bytes", "many").code, 2);
+    assert.match(run("frobnicate", "--region", "r").stderr, /unknown task 'frobnicate'/);
+  });
+});
+
+describe("pack cache bound", () => {
+  function entry(dir: string, name: string, bytes: number, usedAt: number): string {
+    const zip = path.join(dir, `${name}.zip`);
+    writeFileSync(zip, Buffer.alloc(bytes));
+    const index = path.join(dir, `${name}.json`);
+    writeFileSync(index, JSON.stringify({ zipBytes: bytes }));
+    utimesSync(index, usedAt, usedAt);
+    return zip;
+  }
+
+  test("least recently used zips go first until the bound holds; the one in use stays; torn zips go", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "prune-"));
+    mkdirSync(path.join(dir, "staging"));
+    const old = entry(dir, "old", 400, 1000);
+    const mid = entry(dir, "mid", 400, 2000);
+    const current = entry(dir, "current", 400, 500);
+    writeFileSync(path.join(dir, "torn.zip"), Buffer.alloc(10));
+    const removed = pruneArtifactCache(dir, 900, current);
+    assert.deepEqual(removed.map((p) => path.basename(p)).sort(), ["old.zip", "torn.zip"]);
+    assert.ok(existsSync(mid) && existsSync(current) && !existsSync(old));
+    assert.ok(existsSync(path.join(dir, "staging")), "the staging folder is not the cache's to prune");
+    assert.deepEqual(
+      pruneArtifactCache(dir, 10, current).map((p) => path.basename(p)),
+      ["mid.zip"],
+    );
+    assert.ok(existsSync(current), "the zip in use survives even over the bound");
+  });
+});
