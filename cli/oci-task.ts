@@ -161,23 +161,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (task === "terminate-instance") {
-    console.log(
-      await terminateInstance(
-        compute(region, values.profile),
-        required(values["instance-id"], "instance-id"),
-      ),
-    );
+    const instanceId = required(values["instance-id"], "instance-id");
+    console.log(await terminateInstance(compute(region, values.profile), instanceId));
     return 0;
   }
   if (task === "verify-model-artifact") {
     const bytes = positiveInteger(required(values.bytes, "bytes"), "bytes");
-    console.log(
-      await verifyModelArtifact(
-        modelCatalog(region, values.profile),
-        required(values["model-id"], "model-id"),
-        bytes,
-      ),
-    );
+    const modelId = required(values["model-id"], "model-id");
+    console.log(await verifyModelArtifact(modelCatalog(region, values.profile), modelId, bytes));
     return 0;
   }
   throw new UsageError(task === undefined ? "name a task" : `unknown task '${task}'`);
