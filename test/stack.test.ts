@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { before, describe, test } from "node:test";
 
@@ -104,6 +104,12 @@ const TENANCY_OCIDS = {
 };
 
 /** What providers compute in an `up`: command output, the pushed digest, the deployment's URL. */
+/** A scratch cache under the project, named relatively, as `.cache` is in real use. */
+function projectScratchCache(): string {
+  mkdirSync(path.join(PROJECT_DIR, ".cache"), { recursive: true });
+  return path.relative(PROJECT_DIR, mkdtempSync(path.join(PROJECT_DIR, ".cache", "stack-test-")));
+}
+
 function upOutputs(
   buildStdout: string,
   local: (name: string) => Record<string, unknown> = () => ({ stdout: "" }),
@@ -313,7 +319,7 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
 
   test("the run after a build drops the build resources and changes nothing else", async () => {
     // Relative, as `.cache` is in real use: the placeholder's path is an input of the model.
-    const cacheDir = path.relative(PROJECT_DIR, mkdtempSync(path.join(PROJECT_DIR, ".cache", "stack-test-")));
+    const cacheDir = projectScratchCache();
     const manifest = manifestFor(keys);
     const launch = async (bucket: BucketContents) =>
       launchProgram({
@@ -391,7 +397,7 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
   let cacheDir: string;
   before(async () => {
     // A cache under the project, named relatively, as `.cache` is in real use.
-    cacheDir = path.relative(PROJECT_DIR, mkdtempSync(path.join(PROJECT_DIR, ".cache", "stack-test-")));
+    cacheDir = projectScratchCache();
     const workspace = { ...devStackWorkspace(), cacheDir };
     result = await launchProgram({
       ...(await devStackLaunchOptions({}, { ...workspace, cacheDir: path.join(PROJECT_DIR, cacheDir) })),
