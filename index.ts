@@ -35,6 +35,7 @@ import {
 } from "./components/engine-build-inputs";
 import { expiryClock } from "./components/expiry";
 import { Iam } from "./components/iam";
+import { servingImageProblem } from "./components/image-catalog";
 import { checkLocalInputsOf } from "./components/local-inputs";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
@@ -60,7 +61,10 @@ function loadConfig(): StackConfig {
   for (const note of pulumi.runtime.isDryRun() ? result.placeholders : [])
     pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
   const local = checkLocalInputsOf(result, process.cwd());
+  // The renderer and the example request need the serving image's request names (image-catalog.ts).
+  const image = result.config === undefined ? undefined : servingImageProblem(result.config.image.source);
   const errors = [
+    ...(image === undefined ? [] : [image]),
     ...result.errors,
     ...result.missingSecrets,
     ...placeholders,
