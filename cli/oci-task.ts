@@ -36,8 +36,16 @@ function auth(profile: string | undefined): common.ConfigFileAuthenticationDetai
   return new common.ConfigFileAuthenticationDetailsProvider(process.env.OCI_CLI_CONFIG_FILE, profile);
 }
 
-function notFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { statusCode?: number }).statusCode === 404;
+/** The call's answer, or undefined when OCI answers 404 (the thing does not exist, or no longer). */
+async function unlessNotFound<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    const status =
+      typeof error === "object" && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
+    if (status === 404) return undefined;
+    throw error;
+  }
 }
 
 function objectStore(region: string, profile: string | undefined): ObjectStore {
@@ -45,17 +53,10 @@ function objectStore(region: string, profile: string | undefined): ObjectStore {
   client.regionId = region;
   return {
     async headObject({ namespace, bucket, name }) {
-      try {
-        const head = await client.headObject({
-          namespaceName: namespace,
-          bucketName: bucket,
-          objectName: name,
-        });
-        return head.contentLength;
-      } catch (error) {
-        if (notFound(error)) return undefined;
-        throw error;
-      }
+      const head = await unlessNotFound(() =>
+        client.headObject({ namespaceName: namespace, bucketName: bucket, objectName: name }),
+      );
+      return head?.contentLength;
     },
     async uploadFile({ namespace, bucket, name, sha256 }, path) {
       const manager = new objectstorage.UploadManager(client, {
@@ -81,12 +82,7 @@ function compute(region: string, profile: string | undefined): Compute {
   client.regionId = region;
   return {
     async instanceState(instanceId) {
-      try {
-        return (await client.getInstance({ instanceId })).instance.lifecycleState;
-      } catch (error) {
-        if (notFound(error)) return undefined;
-        throw error;
-      }
+      return (await unlessNotFound(() => client.getInstance({ instanceId })))?.instance.lifecycleState;
     },
     async terminate(instanceId) {
       await client.terminateInstance({ instanceId, preserveBootVolume: false });
@@ -99,12 +95,7 @@ function modelCatalog(region: string, profile: string | undefined): ModelCatalog
   client.regionId = region;
   return {
     async artifactBytes(modelId) {
-      try {
-        return (await client.headModelArtifact({ modelId })).contentLength;
-      } catch (error) {
-        if (notFound(error)) return undefined;
-        throw error;
-      }
+      return (await unlessNotFound(() => client.headModelArtifact({ modelId })))?.contentLength;
     },
   };
 }

@@ -3,36 +3,18 @@
 // the results.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { COMPARTMENT_ID, TENANCY_ID } from "./support/stack-fixtures";
+import { type CliRun, runCli } from "./support/run-cli";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function check(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/check.ts", ...args], {
-      cwd: PROJECT_DIR,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function check(args: readonly string[]): Promise<CliRun> {
+  return runCli("cli/check.ts", args);
 }
 
 const PLAINTEXT_TOKEN = "plain-auth-token-7f3a";
@@ -86,7 +68,7 @@ const RULE_ERRORS_STACK = `config:
 
 describe("check CLI", () => {
   let dir = "";
-  const runs: Record<string, Run> = {};
+  const runs: Record<string, CliRun> = {};
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "check-cli-"));

@@ -255,36 +255,17 @@ describe("what the build host is told", () => {
       repository.filter((e) => e.kind === "directory").map((e) => `repository/${e.path}`),
     );
     const hostScript = path.join(dir, staged, "build-host.sh");
-    writeFileSync(path.join(dir, "build.env"), renderBuildEnv(settings));
     // The pipeline reads and checks build.env first, then stops at the first tool this machine lacks
     // (nvidia-smi, docker); a settings problem would be reported as `build.env: ...` before that.
-    let stderr = "";
-    try {
-      execFileSync("bash", [hostScript, "pipeline"], {
-        env: {
-          PATH: "/usr/bin:/bin",
-          BUILD_ENV: path.join(dir, "build.env"),
-          WORK_DIR: path.join(dir, "work"),
-          SECRETS_DIR: path.join(dir, "secrets"),
-          ENGINE_BUILD_LAUNCHER: "foreground",
-        },
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-    } catch (error) {
-      stderr = String((error as { stderr?: string }).stderr ?? "");
-    }
-    assert.doesNotMatch(stderr, /build\.env: /, stderr);
-    const broken = renderBuildEnv({ ...settings, MAX_BATCH_SIZE: "lots", IMAGE_REF: "docker.io/x:latest" });
-    writeFileSync(path.join(dir, "build.env"), broken);
-    const result = (() => {
+    const pipelineErrors = (env: Record<string, string>, work: string): string => {
+      writeFileSync(path.join(dir, "build.env"), renderBuildEnv(env));
       try {
         execFileSync("bash", [hostScript, "pipeline"], {
           env: {
             PATH: "/usr/bin:/bin",
             BUILD_ENV: path.join(dir, "build.env"),
-            WORK_DIR: path.join(dir, "work2"),
-            SECRETS_DIR: path.join(dir, "s2"),
+            WORK_DIR: path.join(dir, work),
+            SECRETS_DIR: path.join(dir, `${work}-secrets`),
             ENGINE_BUILD_LAUNCHER: "foreground",
           },
           encoding: "utf8",
@@ -294,7 +275,13 @@ describe("what the build host is told", () => {
       } catch (error) {
         return String((error as { stderr?: string }).stderr ?? "");
       }
-    })();
+    };
+    const stderr = pipelineErrors(settings, "work");
+    assert.doesNotMatch(stderr, /build\.env: /, stderr);
+    const result = pipelineErrors(
+      { ...settings, MAX_BATCH_SIZE: "lots", IMAGE_REF: "docker.io/x:latest" },
+      "work2",
+    );
     assert.match(result, /MAX_BATCH_SIZE='lots' is invalid/);
     assert.match(result, /IMAGE_REF='docker\.io\/x:latest' is invalid/);
   });

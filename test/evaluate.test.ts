@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { evaluateMain, type EvaluateDeps } from "../operations/evaluate";
 import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluation";
 import { captureIo } from "./support/capture-io";
@@ -10,7 +10,7 @@ import {
   type Behaviour,
   DEPLOYMENT_ID,
   type FakeDeployment,
-  startFakeDeployment,
+  fakeDeploymentPool,
   testCredentials,
   tritonAnswer,
 } from "./support/fake-deployment";
@@ -20,14 +20,7 @@ import { EventEmitter } from "node:events";
 
 const ROOT = resolve(__dirname, "..");
 const credentials = testCredentials();
-const servers: FakeDeployment[] = [];
-after(() => Promise.all(servers.map((server) => server.close())));
-
-async function serve(behaviour: Behaviour): Promise<FakeDeployment> {
-  const server = await startFakeDeployment(credentials.publicKey, behaviour);
-  servers.push(server);
-  return server;
-}
+const serve = fakeDeploymentPool(credentials.publicKey);
 
 /** Prompts whose answers the stand-in derives from the prompt: "words N" streams N pieces. */
 function promptsFile(counts: number[]): string {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { authOptions, invokeMain } from "../operations/invoke";
 import { backoffDelayMs, withRetry } from "../operations/retry";
@@ -10,10 +10,8 @@ import type { StackBackend } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import {
   DEPLOYMENT_ID,
-  type Behaviour,
-  type FakeDeployment,
   signatureProblem,
-  startFakeDeployment,
+  fakeDeploymentPool,
   testCredentials,
   tritonAnswer,
 } from "./support/fake-deployment";
@@ -21,14 +19,7 @@ import { FakeStacks, writeStackProject } from "./support/fake-stacks";
 
 const ROOT = resolve(__dirname, "..");
 const credentials = testCredentials();
-const servers: FakeDeployment[] = [];
-after(() => Promise.all(servers.map((server) => server.close())));
-
-async function serve(behaviour: Behaviour): Promise<FakeDeployment> {
-  const server = await startFakeDeployment(credentials.publicKey, behaviour);
-  servers.push(server);
-  return server;
-}
+const serve = fakeDeploymentPool(credentials.publicKey);
 
 const noBackend = (): StackBackend => {
   throw new Error("this call must not read a stack");

@@ -2,7 +2,6 @@
 // the thin CLI the workflow runs over the preview jobs' artifacts.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,30 +19,9 @@ import {
   tailWithin,
   type CheckReport,
 } from "../operations/pr-comment";
+import { type CliRun, runCli } from "./support/run-cli";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(script: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-      cwd: PROJECT_DIR,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 const FAILED_CHECK: CheckReport = {
   ok: false,
@@ -194,7 +172,7 @@ describe("comment helpers", () => {
 
 describe("pr-comment CLI", { timeout: 120_000 }, () => {
   let dir: string;
-  const runs: Record<string, Run> = {};
+  const runs: Record<string, CliRun> = {};
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "pr-comment-"));
     await mkdir(path.join(dir, "ok", "dev"), { recursive: true });

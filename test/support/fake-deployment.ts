@@ -5,6 +5,7 @@
  * date, and for a body its length, type and SHA-256), then answers like Triton's `/generate` and
  * `/generate_stream`. It closes itself after `lifetimeMs`, so a failed test never leaves it running.
  */
+import { after } from "node:test";
 import { createHash, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -219,5 +220,19 @@ export async function startFakeDeployment(
     controlPlaneEndpoint: base,
     requests,
     close,
+  };
+}
+
+/**
+ * A `serve(behaviour)` for one test file: each call starts a fake deployment checking signatures with
+ * `publicKey`, and every server it started is closed after the file's tests.
+ */
+export function fakeDeploymentPool(publicKey: KeyObject): (behaviour: Behaviour) => Promise<FakeDeployment> {
+  const servers: FakeDeployment[] = [];
+  after(() => Promise.all(servers.map((server) => server.close())));
+  return async (behaviour) => {
+    const server = await startFakeDeployment(publicKey, behaviour);
+    servers.push(server);
+    return server;
   };
 }
