@@ -46,6 +46,12 @@ const checkReportSchema = z.object({
         evaluationUsd: z.number().optional(),
         priceDate: z.string(),
       }),
+      build: z
+        .object({
+          onMiss: z.object({ totalMinutes: z.number(), shape: z.string(), usd: z.number() }),
+          onEngineHit: z.object({ totalMinutes: z.number(), shape: z.string(), usd: z.number() }),
+        })
+        .optional(),
     })
     .optional(),
 });
@@ -227,7 +233,11 @@ function stackHeader(stack: StackPreview): string[] {
         `${m.runtimeReserve} = **${m.required} of ${m.available} GiB** (headroom ${m.headroom}). Cost: deployment ` +
         `**${s.cost.deploymentUsdPerHour} USD/h**, build instance ${s.cost.buildUsdPerHour} USD/h while building` +
         (s.cost.evaluationUsd === undefined ? "" : `, ${s.cost.evaluationUsd} USD over evaluation.ttlHours`) +
-        ` (list prices ${s.cost.priceDate}).`,
+        ` (list prices ${s.cost.priceDate}).` +
+        (s.build === undefined
+          ? ""
+          : ` Engine build if the bucket's cache misses: about ${s.build.onMiss.totalMinutes} min on ${s.build.onMiss.shape}, ` +
+            `about ${s.build.onMiss.usd} USD (only serving settings changed: about ${s.build.onEngineHit.usd} USD on ${s.build.onEngineHit.shape}; nothing on a hit).`),
       "",
     );
   }
