@@ -15,11 +15,11 @@ import {
   describeEngineSource,
   lookupEngineCache,
 } from "./components/artifact/engine-cache";
-import { DEFAULT_CACHE_MAX_BYTES, placeholderArtifact } from "./components/artifact-cache";
+import { DEFAULT_CACHE_MAX_BYTES, placeholderArtifact } from "./components/artifact/pack-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
-import { ASSEMBLE_SHAPE, estimateBuild } from "./components/build-estimate";
+import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
 import { CatalogModel, modelProvenance } from "./components/catalog-model";
-import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config";
+import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
 import { containerSpec } from "./components/container-spec";
 import { EngineBuild } from "./components/engine-build";
 import {
@@ -35,15 +35,15 @@ import {
 } from "./components/engine-build-inputs";
 import { expiryClock } from "./components/expiry";
 import { Iam } from "./components/iam";
-import { servingImageProblem } from "./components/image-catalog";
-import { checkLocalInputsOf } from "./components/local-inputs";
+import { servingImageProblem } from "./components/config/image-catalog";
+import { checkLocalInputsOf } from "./components/config/local-inputs";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
 import { OcirImage, ocirRegistry } from "./components/ocir-image";
-import { readPulumiConfig } from "./components/pulumi-config";
-import { containerSpecInput } from "./components/rules";
+import { readPulumiConfig } from "./components/config/pulumi-config";
+import { containerSpecInput } from "./components/config/rules";
 import { exampleRequestBody, signedCallCommand } from "./components/stack-outputs";
-import { sizingSummary } from "./components/summary";
+import { sizingSummary } from "./components/config/summary";
 import { TritonDeployment } from "./components/triton-deployment";
 
 function fail(errors: { key: string; value: unknown; message: string; fix: string }[]): never {

@@ -28,7 +28,7 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ensureFastCrc32, packZip } from "../components/packer";
+import { ensureFastCrc32, packZip } from "../components/artifact/packer";
 
 const GIB = 1024 ** 3;
 const GOAL_RATIO = 0.67;

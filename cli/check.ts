@@ -5,10 +5,10 @@
  * credentials, so it is what a pull-request check runs first.
  */
 import { existsSync } from "node:fs";
-import { formatConfigError, parseStackConfig } from "../components/config";
-import { checkLocalInputsOf } from "../components/local-inputs";
-import { readStackFile, StackFile, StackFileError, stackFilePath } from "../components/stack-file";
-import { formatSizingSummary, sizingSummary } from "../components/summary";
+import { formatConfigError, parseStackConfig } from "../components/config/config";
+import { checkLocalInputsOf } from "../components/config/local-inputs";
+import { readStackFile, StackFile, StackFileError, stackFilePath } from "../components/config/stack-file";
+import { formatSizingSummary, sizingSummary } from "../components/config/summary";
 import { EXIT_INVALID, EXIT_OK, InputError, runCommand, UsageError, userPath } from "./args";
 
 const spec = {

@@ -7,7 +7,7 @@
  * is removed by the next run.
  */
 import path from "node:path";
-import { packZip, PackError } from "../components/packer";
+import { packZip, PackError } from "../components/artifact/packer";
 import { EXIT_OK, InputError, runCommand, userPath } from "./args";
 
 const spec = {

@@ -6,14 +6,14 @@
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { formatConfigError, parseStackConfig } from "../components/config";
+import { formatConfigError, parseStackConfig } from "../components/config/config";
 import {
   engineFolder,
   modelRepositorySpec,
   renderModelRepository,
   tokenizerFolder,
 } from "../components/model-repository";
-import { readStackFile, StackFileError, stackFilePath } from "../components/stack-file";
+import { readStackFile, StackFileError, stackFilePath } from "../components/config/stack-file";
 import { EXIT_INVALID, EXIT_OK, InputError, runCommand, UsageError, userPath } from "./args";
 
 const spec = {

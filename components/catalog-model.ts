@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./config/config";
 import { shellQuote } from "./engine-build-plan";
 
 /** Where the real artifact lives: the export copies it from the bucket into the catalog. */

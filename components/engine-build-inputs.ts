@@ -4,7 +4,7 @@
  * platform image the instance gets from the tenancy's own listings.
  */
 import type { CacheLookup } from "./artifact/engine-cache";
-import type { ConfigError, StackConfig } from "./config";
+import type { ConfigError, StackConfig } from "./config/config";
 
 export function buildPreconditionErrors(
   config: StackConfig,

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { ENGINE_RECIPE_VERSION, cacheObjects } from "./artifact/cache-keys";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./config/config";
 import type { RepositoryEntry } from "./model-repository";
 
 export const BUILD_HOST_USER = "opc";

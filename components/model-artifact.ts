@@ -4,10 +4,10 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { BuildManifest } from "./artifact/engine-cache";
-import { packCached, PackedArtifact, pruneArtifactCache } from "./artifact-cache";
+import { packCached, PackedArtifact, pruneArtifactCache } from "./artifact/pack-cache";
 import { shellQuote } from "./engine-build-plan";
 import { engineFolder, RepositoryEntry, tokenizerFolder } from "./model-repository";
-import { isTokenizerFile, PackSource } from "./packer";
+import { isTokenizerFile, PackSource } from "./artifact/packer";
 
 /**
  * An engine built by hand, packed on this machine and uploaded from it. The local paths are plain

@@ -1,6 +1,6 @@
 /** Pure builders for what the stack records and exports beside resource outputs. */
-import type { StackConfig } from "./config";
-import { requireServingImage, type RequestTensorNames } from "./image-catalog";
+import type { StackConfig } from "./config/config";
+import { requireServingImage, type RequestTensorNames } from "./config/image-catalog";
 
 /** What a client asks for; `generateRequestBody` turns it into the JSON the deployment reads. */
 export interface GenerateRequest {
@@ -18,7 +18,7 @@ export interface GenerateRequest {
   readonly stream?: boolean;
 }
 
-/** The request tensor names the stack's serving image reads (see components/image-catalog.ts). */
+/** The request tensor names the stack's serving image reads (see components/config/image-catalog.ts). */
 export function requestNames(config: StackConfig): RequestTensorNames {
   return requireServingImage(config.image.source).requestNames;
 }

@@ -36,7 +36,7 @@ readonly triton_container=engine-build-triton
 # The Triton models the rendered repository holds; each must report ready.
 readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 # Top-level snapshot files the pre/postprocessing models read; the same list as isTokenizerFile in
-# components/packer.ts (weights never qualify).
+# components/artifact/packer.ts (weights never qualify).
 readonly tokenizer_files=(tokenizer.json tokenizer_config.json special_tokens_map.json tokenizer.model
   vocab.json merges.txt vocab.txt added_tokens.json generation_config.json config.json)
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sizingSummary } from "../components/summary";
+import { sizingSummary } from "../components/config/summary";
 import {
   type CliIo,
   parseCommandLine,

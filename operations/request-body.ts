@@ -4,9 +4,9 @@
  * the prompt, length and streaming flag of this call; without one, the catalogue's ids for `--model`.
  */
 import { existsSync } from "node:fs";
-import { MODELS } from "../components/catalog";
-import { formatConfigError, parseStackConfig, type StackConfig } from "../components/config";
-import { readStackFile, stackFilePath } from "../components/stack-file";
+import { MODELS } from "../components/config/catalog";
+import { formatConfigError, parseStackConfig, type StackConfig } from "../components/config/config";
+import { readStackFile, stackFilePath } from "../components/config/stack-file";
 import { exampleRequestBody } from "../components/stack-outputs";
 import { UsageError, UserError } from "./errors";
 

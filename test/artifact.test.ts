@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 
-import { fingerprintSources, packCached, placeholderArtifact } from "../components/artifact-cache";
+import { fingerprintSources, packCached, placeholderArtifact } from "../components/artifact/pack-cache";
 import { customMetadata, modelDescription, modelProvenance } from "../components/catalog-model";
 import { artifactObjectName, stageArtifactSources } from "../components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";

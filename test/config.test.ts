@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 
-import { closest, formatConfigError, OCI_PROVIDER_KEYS, parseStackConfig } from "../components/config";
-import { readStackFile, StackFileError } from "../components/stack-file";
+import { closest, formatConfigError, OCI_PROVIDER_KEYS, parseStackConfig } from "../components/config/config";
+import { readStackFile, StackFileError } from "../components/config/stack-file";
 import {
   COMPARTMENT_ID,
   expectError,

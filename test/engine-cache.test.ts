@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 
 import { artifactKey, canonicalJson, engineKey, engineKeyInputs } from "../components/artifact/cache-keys";
 import { chooseEngineSource, parseBuildManifest } from "../components/artifact/engine-cache";
-import { buildBootVolumeGB, estimateBuild, imageCompressedGB } from "../components/build-estimate";
+import { buildBootVolumeGB, estimateBuild, imageCompressedGB } from "../components/config/build-estimate";
 import { containerSpec } from "../components/container-spec";
 import { buildPreconditionErrors, pickPlatformImage } from "../components/engine-build-inputs";
 import {
@@ -23,7 +23,7 @@ import {
 } from "../components/engine-build-plan";
 import { expiryCommand } from "../components/expiry";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
-import { containerSpecInput } from "../components/rules";
+import { containerSpecInput } from "../components/config/rules";
 import { PROJECT_DIR } from "./support/dev-stack";
 import { configWith, validConfig } from "./support/stack-fixtures";
 

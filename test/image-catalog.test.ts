@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { findServingImage, imageTag, SERVING_IMAGES, servingImageProblem } from "../components/image-catalog";
+import {
+  findServingImage,
+  imageTag,
+  SERVING_IMAGES,
+  servingImageProblem,
+} from "../components/config/image-catalog";
 
 describe("image catalogue", () => {
   test("25.04 carries TensorRT-LLM 0.18.2, which reads min_length and random_seed", () => {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 
-import { checkLocalInputs } from "../components/local-inputs";
+import { checkLocalInputs } from "../components/config/local-inputs";
 import { devStackLaunchOptions, devStackWorkspace, PROJECT, STACK_TYPE } from "./support/dev-stack";
 import { launchProgram } from "./support/pulumi-host";
 import { configWith, expectError, keys, validConfig, type Overrides } from "./support/stack-fixtures";

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 
-import type { StackConfig } from "../components/config";
+import type { StackConfig } from "../components/config/config";
 import {
   checkEnsembleWiring,
   engineFolder,
@@ -23,7 +23,7 @@ import {
 } from "../components/model-repository";
 import { containerSpec } from "../components/container-spec";
 import { quote } from "../components/model-repository/model-config";
-import { containerSpecInput } from "../components/rules";
+import { containerSpecInput } from "../components/config/rules";
 import { validConfig, type Overrides } from "./support/stack-fixtures";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -742,7 +742,7 @@ describe("request names follow the serving image's TensorRT-LLM release", () => 
           error.message.includes("image.source") &&
           error.message.includes(source) &&
           error.message.includes("25.04-trtllm-python-py3") &&
-          error.message.includes("components/image-catalog.ts"),
+          error.message.includes("components/config/image-catalog.ts"),
       );
     }
   });

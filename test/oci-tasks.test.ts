@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 
-import { pruneArtifactCache } from "../components/artifact-cache";
+import { pruneArtifactCache } from "../components/artifact/pack-cache";
 import {
   Compute,
   findCachedZip,

@@ -27,7 +27,7 @@ import {
   packZip,
   spaceShortfall,
   zipSizeBound,
-} from "../components/packer";
+} from "../components/artifact/packer";
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), "packer-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));

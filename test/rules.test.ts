@@ -16,7 +16,7 @@ import {
   quantizationRule,
   tensorParallelRule,
   WARNING_RULES,
-} from "../components/rules";
+} from "../components/config/rules";
 import { configWith, expectError, keys, parse, validConfig } from "./support/stack-fixtures";
 
 const FALCON_40B = "tiiuae/falcon-40b-instruct";

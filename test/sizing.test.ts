@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { findShape, GPU_SHAPES, GpuShape, MODELS } from "../components/catalog";
+import { findShape, GPU_SHAPES, GpuShape, MODELS } from "../components/config/catalog";
 import {
   cheapestFittingShape,
   EngineShape,
@@ -12,8 +12,8 @@ import {
   kvBytesPerToken,
   memoryBudget,
   validTensorParallelDegrees,
-} from "../components/sizing";
-import { formatSizingSummary, sizingSummary } from "../components/summary";
+} from "../components/config/sizing";
+import { formatSizingSummary, sizingSummary } from "../components/config/summary";
 import { configWith, validConfig } from "./support/stack-fixtures";
 
 const KIB = 1024;

@@ -5,8 +5,8 @@
  * stack, that asks for the same engine finds the same objects.
  */
 import { createHash } from "node:crypto";
-import { findShape } from "../catalog";
-import type { StackConfig } from "../config";
+import { findShape } from "../config/catalog";
+import type { StackConfig } from "../config/config";
 import type { RepositoryEntry } from "../model-repository";
 
 /**

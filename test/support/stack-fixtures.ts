@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 
-import { MODELS } from "../../components/catalog";
+import { MODELS } from "../../components/config/catalog";
 import {
   formatConfigError,
   parseStackConfig,
@@ -13,7 +13,7 @@ import {
   type ParseResult,
   type RawStackConfig,
   type StackConfig,
-} from "../../components/config";
+} from "../../components/config/config";
 
 export const COMPARTMENT_ID =
   "ocid1.compartment.oc1..aaaaaaaaexampleexampleexampleexampleexampleexampleexample";

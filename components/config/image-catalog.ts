@@ -75,7 +75,7 @@ export function unknownServingImage(source: string): ConfigError {
     value: source,
     message:
       "is not a catalogued Triton TensorRT-LLM image, so the request tensor names its backend reads are unknown (an unknown name is silently ignored)",
-    fix: `use nvcr.io/nvidia/tritonserver:<tag>@sha256:<digest> with one of the tags ${tags}, or add the image to components/image-catalog.ts after checking its backend's inflight_batcher_llm/src/utils.h`,
+    fix: `use nvcr.io/nvidia/tritonserver:<tag>@sha256:<digest> with one of the tags ${tags}, or add the image to components/config/image-catalog.ts after checking its backend's inflight_batcher_llm/src/utils.h`,
   };
 }
 
