@@ -240,7 +240,11 @@ export class EngineBuild extends pulumi.ComponentResource {
       { ...child, dependsOn: [build] },
     );
 
-    this.manifest = build.stdout.apply((stdout) => parseBuildManifest(stdout, `${name} build output`));
+    // The manifest holds no secret; the command provider may mark its stdout secret only because the
+    // stdin it was given is, which would hide the artifact's name and digest in every output after it.
+    this.manifest = pulumi
+      .unsecret(build.stdout)
+      .apply((stdout) => parseBuildManifest(stdout, `${name} build output`));
     this.instanceId = instance.id;
     this.publicIp = instance.publicIp;
     this.registerOutputs({ manifest: this.manifest, instanceId: this.instanceId, publicIp: this.publicIp });
