@@ -179,7 +179,7 @@ async function main(): Promise<Record<string, unknown>> {
         exampleRequest,
         packerBundle: bundlePacker(process.cwd()),
       }),
-      join(CACHE_DIR, "build-host"),
+      CACHE_DIR,
       process.cwd(),
       repository.filter((entry) => entry.kind === "directory").map((entry) => `repository/${entry.path}`),
     );

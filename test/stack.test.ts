@@ -23,7 +23,13 @@ import {
   PROJECT_DIR,
   TEST_SSH_CIDR,
 } from "./support/dev-stack";
-import { launchProgram, type LaunchResult, type RegisteredResource, UNKNOWN } from "./support/pulumi-host";
+import {
+  type AssetOrArchive,
+  launchProgram,
+  type LaunchResult,
+  type RegisteredResource,
+  UNKNOWN,
+} from "./support/pulumi-host";
 
 const TIMEOUT_MS = 120_000;
 const ENGINE_BUILD = "triton-trtllm-oci:build:EngineBuild";
@@ -368,6 +374,18 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
       objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
     });
     assert.equal(after.exitCode, 0, after.stderr);
+
+    for (const r of built.resources) {
+      const text = JSON.stringify({ inputs: r.inputs, outputs: r.outputs ?? {} });
+      assert.equal(text.includes(PROJECT_DIR), false, `${r.urn} names the project folder`);
+    }
+    const files = one(built, "command:remote:CopyToRemote", "engine-files");
+    const archive = files.inputs.source as AssetOrArchive;
+    assert.equal(archive.kind, "archive");
+    assert.match(
+      String(archive.fields.path),
+      /^\.cache\/stack-test-[^/]+\/build-host\/[0-9a-f]{32}\/engine-build$/,
+    );
 
     const buildUrns = underEngineBuild(built);
     assert.ok(buildUrns.size > 10, "the first run built");
