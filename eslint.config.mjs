@@ -2,7 +2,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "**/*.py"] },
+  // .cache holds what previews stage (packed zips, the build host's bundled packer), reports what evaluate writes.
+  { ignores: ["node_modules/**", "**/*.py", ".cache/**", "reports/**", "out/**"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -91,8 +91,11 @@ async function main(): Promise<Record<string, unknown>> {
   const bucketName = config.artifact.bucketName ?? `${baseName}-artifacts`;
 
   const repository = renderModelRepository(modelRepositorySpec(config));
-  const keys = { engineKey: engineKey(engineKeyInputs(config)), artifactKey: "" };
-  keys.artifactKey = artifactKey(keys.engineKey, repository, config.serving.repositoryFolder);
+  const engine = engineKey(engineKeyInputs(config));
+  const keys = {
+    engineKey: engine,
+    artifactKey: artifactKey(engine, repository, config.serving.repositoryFolder),
+  };
   const lookup = await lookupEngineCache(
     { compartmentId: config.compartmentId, namespace, bucketName },
     keys,
@@ -156,11 +159,14 @@ async function main(): Promise<Record<string, unknown>> {
       source: { kind: "uploaded", manifest: engineSource.manifest },
     });
   } else {
-    const mode = engineSource.kind === "build" ? "build" : "assemble";
+    const mode = buildMode ?? "build";
     const gpu = mode === "build";
     const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
-    const [availabilityDomains, images] = await Promise.all([
-      oci.identity.getAvailabilityDomains({ compartmentId: config.compartmentId }),
+    const [availabilityDomain, images] = await Promise.all([
+      config.build.availabilityDomain ??
+        oci.identity
+          .getAvailabilityDomains({ compartmentId: config.compartmentId })
+          .then(pickAvailabilityDomain),
       oci.core.getImages({
         compartmentId: config.compartmentId,
         operatingSystem: "Oracle Linux",
@@ -174,20 +180,18 @@ async function main(): Promise<Record<string, unknown>> {
     const hostFilesDir = stageBuildHostFiles(
       buildHostFiles({
         projectDir: process.cwd(),
-        repositoryFolder: config.serving.repositoryFolder,
         repository,
         exampleRequest,
         packerBundle: bundlePacker(process.cwd()),
       }),
       CACHE_DIR,
       process.cwd(),
-      repository.filter((entry) => entry.kind === "directory").map((entry) => `repository/${entry.path}`),
     );
     engineBuild = new EngineBuild("engine", {
       mode,
       compartmentId: config.compartmentId,
       tenancyId: config.tenancyId ?? "",
-      availabilityDomain: config.build.availabilityDomain ?? pickAvailabilityDomain(availabilityDomains),
+      availabilityDomain,
       subnetId: config.build.subnetId,
       sshAllowedCidr: config.build.sshAllowedCidr ?? "",
       shape,

@@ -124,14 +124,19 @@ export function bundlePacker(projectDir: string): string {
   return result.outputFiles[0].text;
 }
 
-/** The files `build-host.sh` expects beside it on the host, by relative path. */
+/** What `build-host.sh` expects beside it on the host, by relative path. */
+export interface BuildHostFiles {
+  readonly files: Map<string, { contents: string; mode: number }>;
+  /** Version folders the repository needs even though no file is in them (Triton skips a model without). */
+  readonly directories: readonly string[];
+}
+
 export function buildHostFiles(args: {
   projectDir: string;
-  repositoryFolder: string;
   repository: readonly RepositoryEntry[];
   exampleRequest: unknown;
   packerBundle: string;
-}): Map<string, { contents: string; mode: number }> {
+}): BuildHostFiles {
   const files = new Map<string, { contents: string; mode: number }>();
   const scriptsDir = join(args.projectDir, "engine-build");
   for (const name of readdirSync(scriptsDir).sort()) {
@@ -140,11 +145,13 @@ export function buildHostFiles(args: {
   }
   files.set("package-artifact.cjs", { contents: args.packerBundle, mode: 0o644 });
   files.set("example-request.json", { contents: `${JSON.stringify(args.exampleRequest)}\n`, mode: 0o644 });
+  const directories: string[] = [];
   for (const entry of args.repository) {
     if (entry.kind === "file")
       files.set(`repository/${entry.path}`, { contents: entry.contents, mode: entry.mode });
+    else directories.push(`repository/${entry.path}`);
   }
-  return files;
+  return { files, directories };
 }
 
 /**
@@ -152,17 +159,13 @@ export function buildHostFiles(args: {
  * changed, so the copy resource sees the same archive on every run) and returns that folder relative
  * to `projectDir`: state must not hold a path that only exists on this machine.
  */
-export function stageBuildHostFiles(
-  files: Map<string, { contents: string; mode: number }>,
-  cacheDir: string,
-  projectDir: string,
-  emptyDirectories: readonly string[] = [],
-): string {
+export function stageBuildHostFiles(host: BuildHostFiles, cacheDir: string, projectDir: string): string {
+  const { files, directories } = host;
   const digest = createHash("sha256");
   for (const [path, file] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
     digest.update(`${path}\0${file.mode}\0${file.contents}\0`);
   }
-  for (const dir of emptyDirectories) digest.update(`dir\0${dir}\0`);
+  for (const dir of directories) digest.update(`dir\0${dir}\0`);
   const root = join(cacheDir, "build-host", digest.digest("hex").slice(0, 32));
   const folder = join(root, "engine-build");
   if (!existsSync(folder)) {
@@ -173,7 +176,7 @@ export function stageBuildHostFiles(
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, file.contents, { mode: file.mode });
     }
-    for (const dir of emptyDirectories) mkdirSync(join(partial, "engine-build", dir), { recursive: true });
+    for (const dir of directories) mkdirSync(join(partial, "engine-build", dir), { recursive: true });
     mkdirSync(dirname(root), { recursive: true });
     try {
       renameSync(partial, root);

@@ -245,14 +245,12 @@ describe("what the build host is told", () => {
     const staged = stageBuildHostFiles(
       buildHostFiles({
         projectDir: PROJECT_DIR,
-        repositoryFolder: "triton",
         repository,
         exampleRequest: { text_input: "hi" },
         packerBundle: "// bundle",
       }),
       dir,
       dir,
-      repository.filter((e) => e.kind === "directory").map((e) => `repository/${e.path}`),
     );
     const hostScript = path.join(dir, staged, "build-host.sh");
     // The pipeline reads and checks build.env first, then stops at the first tool this machine lacks
@@ -301,24 +299,24 @@ describe("what the build host is told", () => {
 
   test("the host folder: every script, the packer, the repository with its empty version folders, staged once", () => {
     const repository = renderModelRepository(modelRepositorySpec(config));
-    const files = buildHostFiles({
+    const host = buildHostFiles({
       projectDir: PROJECT_DIR,
-      repositoryFolder: "triton",
       repository,
       exampleRequest: { text_input: "hi" },
       packerBundle: "// bundle",
     });
+    const { files } = host;
     assert.ok(
       files.has("build-host.sh") && files.has("build-engine.sh") && files.has("package-artifact.cjs"),
     );
     assert.equal(files.get("build-host.sh")?.mode, 0o755);
     assert.ok(files.has("repository/triton/ensemble/config.pbtxt"));
+    assert.ok(host.directories.includes("repository/triton/ensemble/1"), host.directories.join(", "));
     const cache = mkdtempSync(path.join(tmpdir(), "host-files-"));
-    const dirs = repository.filter((e) => e.kind === "directory").map((e) => `repository/${e.path}`);
-    const first = stageBuildHostFiles(files, cache, cache, dirs);
+    const first = stageBuildHostFiles(host, cache, cache);
     const staged = path.join(cache, first);
     const mtime = statSync(path.join(staged, "build-host.sh")).mtimeMs;
-    assert.equal(stageBuildHostFiles(files, cache, cache, dirs), first, "same content, same folder");
+    assert.equal(stageBuildHostFiles(host, cache, cache), first, "same content, same folder");
     assert.equal(statSync(path.join(staged, "build-host.sh")).mtimeMs, mtime, "written once");
     assert.ok(!path.isAbsolute(first) && first.endsWith("engine-build"));
     assert.ok(statSync(path.join(staged, "repository", "triton", "ensemble", "1")).isDirectory());
