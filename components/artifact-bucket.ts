@@ -29,9 +29,11 @@ export function bucketImportId(namespace: string, bucketName: string): string {
  * of an evaluation leaves it (and the artifacts in it) in place, so a later stack reuses a 15 GB
  * upload instead of paying for it again. When the bucket is already there it is adopted with the
  * `import` option: Pulumi imports it on the first run that sees it and, once it is in the stack's state
- * under the same id, treats the option as satisfied (pulumi/pulumi#12587, maintainers' comment), so the
- * same program serves the first `up`, every later one and a destroy-then-up. Tags of an adopted
- * bucket are left as they are: another stack may share it.
+ * under the same id, "treats it like any other resource" (pulumi/pulumi
+ * developer-docs/architecture/import.md, `import` resource option, case 2), so the same program serves
+ * the first `up`, every later one and a destroy-then-up. An import fails on any difference but the
+ * ignored ones: a bucket of that name that is not private and versioned is refused, never changed.
+ * Tags of an adopted bucket are left as they are: another stack may share it.
  */
 export class ArtifactBucket extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
