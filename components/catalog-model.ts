@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config/config";
-import { shellQuote } from "./engine-build-plan";
+import { ociTaskCommand, shellQuote } from "./oci-tasks";
 
 /** Where the real artifact lives: the export copies it from the bucket into the catalog. */
 export interface ArtifactLocation {
@@ -48,8 +48,12 @@ export function verifyModelArtifactCommand(args: {
   region: string;
   profile?: string;
 }): string {
-  const profile = args.profile === undefined ? "" : ` --profile ${shellQuote(args.profile)}`;
-  return `node --import tsx cli/oci-task.ts verify-model-artifact --model-id ${shellQuote(args.modelId)} --bytes ${args.bytes} --region ${shellQuote(args.region)}${profile}`;
+  return ociTaskCommand(
+    "verify-model-artifact",
+    `--model-id ${shellQuote(args.modelId)} --bytes ${args.bytes}`,
+    args.region,
+    args.profile,
+  );
 }
 
 /**

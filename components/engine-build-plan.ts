@@ -11,6 +11,7 @@ import { dirname, join, relative } from "node:path";
 import { ENGINE_RECIPE_VERSION, cacheObjects } from "./artifact/cache-keys";
 import type { StackConfig } from "./config/config";
 import type { RepositoryEntry } from "./model-repository";
+import { ociTaskCommand, shellQuote } from "./oci-tasks";
 
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
@@ -21,11 +22,6 @@ export const CLOUD_INIT_WAIT_COMMAND =
 
 export function buildHostCommand(): string {
   return `sudo bash ${REMOTE_BUILD_DIR}/build-host.sh run`;
-}
-
-/** Shell-quotes a value for a file that bash `source`s. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -55,8 +51,12 @@ export function terminateInstanceCommand(args: {
   region: string;
   profile?: string;
 }): string {
-  const profile = args.profile === undefined ? "" : ` --profile ${shellQuote(args.profile)}`;
-  return `node --import tsx cli/oci-task.ts terminate-instance --instance-id "${args.instanceId}" --region ${shellQuote(args.region)}${profile}`;
+  return ociTaskCommand(
+    "terminate-instance",
+    `--instance-id "${args.instanceId}"`,
+    args.region,
+    args.profile,
+  );
 }
 
 export interface BuildSettingsInput {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:f
 import { dirname, join } from "node:path";
 import type { BuildManifest } from "./artifact/engine-cache";
 import { packCached, PackedArtifact, pruneArtifactCache } from "./artifact/pack-cache";
-import { shellQuote } from "./engine-build-plan";
+import { ociTaskCommand, shellQuote } from "./oci-tasks";
 import { engineFolder, RepositoryEntry, tokenizerFolder } from "./model-repository";
 import { isTokenizerFile, PackSource } from "./artifact/packer";
 
@@ -130,12 +130,12 @@ export function uploadArtifactCommand(args: {
   region: string;
   profile?: string;
 }): string {
-  const quote = shellQuote;
-  const profile = args.profile === undefined ? "" : ` --profile ${quote(args.profile)}`;
-  return (
-    `node --import tsx cli/oci-task.ts upload-artifact --namespace ${quote(args.namespace)} --bucket ${quote(args.bucket)}` +
-    ` --object ${quote(args.object)} --sha256 ${args.sha256} --bytes ${args.bytes} --cache-dir ${quote(args.cacheDir)}` +
-    ` --region ${quote(args.region)}${profile}`
+  return ociTaskCommand(
+    "upload-artifact",
+    `--namespace ${shellQuote(args.namespace)} --bucket ${shellQuote(args.bucket)} --object ${shellQuote(args.object)}` +
+      ` --sha256 ${args.sha256} --bytes ${args.bytes} --cache-dir ${shellQuote(args.cacheDir)}`,
+    args.region,
+    args.profile,
   );
 }
 
