@@ -19,13 +19,17 @@ def fixture(name):
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def _real_tokenizer(name):
-    folder = os.environ.get("REAL_TOKENIZERS")
-    if not folder:
+def _real_loader():
+    """transformers.AutoTokenizer when REAL_TOKENIZERS is set. Imported here, at collection, before
+    any test puts the transformers stand-in (fake_transformers.py) in its place."""
+    if not os.environ.get("REAL_TOKENIZERS"):
         return None
     from transformers import AutoTokenizer  # noqa: PLC0415 - only where the real library is installed
 
-    return AutoTokenizer.from_pretrained(str(Path(folder) / name))
+    return AutoTokenizer
+
+
+REAL_AUTO_TOKENIZER = _real_loader()
 
 
 class RecordedTokenizer:
@@ -34,7 +38,11 @@ class RecordedTokenizer:
         self.data = fixture(name)
         self.eos_token_id = self.data["eos_token_id"]
         self.pad_token_id = None
-        self.real = _real_tokenizer(name)
+        self.real = (
+            None
+            if REAL_AUTO_TOKENIZER is None
+            else REAL_AUTO_TOKENIZER.from_pretrained(str(Path(os.environ["REAL_TOKENIZERS"]) / name))
+        )
 
     def encode(self, text, add_special_tokens=True):
         if self.real is not None:
