@@ -20,20 +20,20 @@ import { ArtifactBucket } from "./components/artifact-bucket";
 import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
 import { CatalogModel, modelProvenance } from "./components/catalog-model";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
-import { containerSpec } from "./components/container-spec";
+import { containerSpec } from "./components/deployment/container-spec";
 import { EngineBuild } from "./components/engine-build";
 import {
   buildHostFiles,
   buildSettings,
   bundlePacker,
   stageBuildHostFiles,
-} from "./components/engine-build-plan";
+} from "./components/build/host-plan";
 import {
   buildPreconditionErrors,
   pickAvailabilityDomain,
   pickPlatformImage,
-} from "./components/engine-build-inputs";
-import { expiryClock } from "./components/expiry";
+} from "./components/build/inputs";
+import { expiryClock } from "./components/deployment/expiry";
 import { Iam } from "./components/iam";
 import { servingImageProblem } from "./components/config/image-catalog";
 import { checkLocalInputsOf } from "./components/config/local-inputs";
@@ -42,7 +42,7 @@ import { modelRepositorySpec, renderModelRepository } from "./components/model-r
 import { OcirImage, ocirRegistry } from "./components/ocir-image";
 import { readPulumiConfig } from "./components/config/pulumi-config";
 import { containerSpecInput } from "./components/config/rules";
-import { exampleRequestBody, signedCallCommand } from "./components/stack-outputs";
+import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
 import { sizingSummary } from "./components/config/summary";
 import { TritonDeployment } from "./components/triton-deployment";
 

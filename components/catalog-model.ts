@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config/config";
-import { ociTaskCommand, shellQuote } from "./oci-tasks";
+import { ociTaskCommand, shellQuote } from "../operations/oci-tasks";
 
 /** Where the real artifact lives: the export copies it from the bucket into the catalog. */
 export interface ArtifactLocation {

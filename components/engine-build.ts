@@ -22,8 +22,8 @@ import {
   CLOUD_INIT_WAIT_COMMAND,
   REMOTE_BUILD_DIR,
   terminateInstanceCommand,
-} from "./engine-build-plan";
-import { expiryClock } from "./expiry";
+} from "./build/host-plan";
+import { expiryClock } from "./deployment/expiry";
 import { EXPIRES_AT_TAG } from "./triton-deployment";
 
 export type EngineBuildMode = "build" | "assemble";

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:f
 import { dirname, join } from "node:path";
 import type { BuildManifest } from "./artifact/engine-cache";
 import { packCached, PackedArtifact, pruneArtifactCache } from "./artifact/pack-cache";
-import { ociTaskCommand, shellQuote } from "./oci-tasks";
+import { ociTaskCommand, shellQuote } from "../operations/oci-tasks";
 import { engineFolder, RepositoryEntry, tokenizerFolder } from "./model-repository";
 import { isTokenizerFile, PackSource } from "./artifact/packer";
 

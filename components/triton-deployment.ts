@@ -4,7 +4,7 @@
  */
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
-import type { ContainerSpec } from "./container-spec";
+import type { ContainerSpec } from "./deployment/container-spec";
 
 export interface TritonDeploymentArgs {
   readonly compartmentId: pulumi.Input<string>;

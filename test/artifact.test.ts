@@ -14,7 +14,7 @@ import { fingerprintSources, packCached, placeholderArtifact } from "../componen
 import { customMetadata, modelDescription, modelProvenance } from "../components/catalog-model";
 import { artifactObjectName, stageArtifactSources } from "../components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
-import { exampleRequestBody, signedCallCommand } from "../components/stack-outputs";
+import { exampleRequestBody, signedCallCommand } from "../components/deployment/stack-outputs";
 import { validConfig } from "./support/stack-fixtures";
 
 function workspace() {

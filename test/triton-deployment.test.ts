@@ -6,16 +6,16 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 
-import type { ContainerSpecInput } from "../components/container-spec";
+import type { ContainerSpecInput } from "../components/deployment/container-spec";
 import { installMocks, OptionsRecorder, promiseOf, type RecordedResource } from "./support/mocks";
 
 const record = installMocks();
 let mod: typeof import("../components/triton-deployment");
-let spec: typeof import("../components/container-spec");
+let spec: typeof import("../components/deployment/container-spec");
 let iamMod: typeof import("../components/iam");
 before(async () => {
   mod = await import("../components/triton-deployment.js");
-  spec = await import("../components/container-spec.js");
+  spec = await import("../components/deployment/container-spec.js");
   iamMod = await import("../components/iam.js");
 });
 

@@ -4,7 +4,7 @@
  */
 import { FAMILY_QUANTIZATIONS, findShape, GpuShape, MIN_COMPUTE_CAPABILITY, QUANTIZATIONS } from "./catalog";
 import type { ConfigError, StackConfig } from "./config";
-import { containerSpec, ContainerSpecInput, managedEnvironment } from "../container-spec";
+import { containerSpec, ContainerSpecInput, managedEnvironment } from "../deployment/container-spec";
 import { cheapestFittingShape, gib, memoryBudget, validTensorParallelDegrees } from "./sizing";
 
 export type Rule = (config: StackConfig) => ConfigError[];

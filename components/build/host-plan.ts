@@ -8,10 +8,10 @@ import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { ENGINE_RECIPE_VERSION, cacheObjects } from "./artifact/cache-keys";
-import type { StackConfig } from "./config/config";
-import type { RepositoryEntry } from "./model-repository";
-import { ociTaskCommand, shellQuote } from "./oci-tasks";
+import { ENGINE_RECIPE_VERSION, cacheObjects } from "../artifact/cache-keys";
+import type { StackConfig } from "../config/config";
+import type { RepositoryEntry } from "../model-repository";
+import { ociTaskCommand, shellQuote } from "../../operations/oci-tasks";
 
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
