@@ -7,7 +7,7 @@
 import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { ENGINE_RECIPE_VERSION, cacheObjects } from "../artifact/cache-keys";
 import type { StackConfig } from "../config/config";
 import type { RepositoryEntry } from "../model-repository";
@@ -125,9 +125,13 @@ export function buildHostFiles(args: {
 }): BuildHostFiles {
   const files = new Map<string, { contents: string; mode: number }>();
   const scriptsDir = join(args.projectDir, "engine-build");
-  for (const name of readdirSync(scriptsDir).sort()) {
+  // build-host.sh sources its lib/ and steps/ files: the whole tree goes, by relative path.
+  for (const name of readdirSync(scriptsDir, { recursive: true, encoding: "utf8" }).sort()) {
     if (name.endsWith(".sh"))
-      files.set(name, { contents: readFileSync(join(scriptsDir, name), "utf8"), mode: 0o755 });
+      files.set(name.split(sep).join("/"), {
+        contents: readFileSync(join(scriptsDir, name), "utf8"),
+        mode: 0o755,
+      });
   }
   files.set("package-artifact.cjs", { contents: args.packerBundle, mode: 0o644 });
   files.set("example-request.json", { contents: `${JSON.stringify(args.exampleRequest)}\n`, mode: 0o644 });
