@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 
-import { closest, formatConfigError, OCI_PROVIDER_KEYS, parseStackConfig } from "../components/config/config";
+import { formatConfigError, parseStackConfig } from "../components/config/config";
+import { OCI_PROVIDER_KEYS } from "../components/config/namespaces";
+import { closest } from "../components/config/spelling";
 import { readStackFile, StackFileError } from "../components/config/stack-file";
 import {
   COMPARTMENT_ID,

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -12,16 +12,16 @@ import { describe, test } from "node:test";
 import { artifactKey, canonicalJson, engineKey, engineKeyInputs } from "../components/artifact/cache-keys";
 import { chooseEngineSource, parseBuildManifest } from "../components/artifact/engine-cache";
 import { buildBootVolumeGB, estimateBuild, imageCompressedGB } from "../components/config/build-estimate";
-import { containerSpec } from "../components/container-spec";
-import { buildPreconditionErrors, pickPlatformImage } from "../components/engine-build-inputs";
+import { containerSpec } from "../components/deployment/container-spec";
+import { buildPreconditionErrors, pickPlatformImage } from "../components/build/inputs";
 import {
   buildHostFiles,
   buildSettings,
   buildSettingsCommand,
   renderBuildEnv,
   stageBuildHostFiles,
-} from "../components/engine-build-plan";
-import { expiryCommand } from "../components/expiry";
+} from "../components/build/host-plan";
+import { expiryCommand } from "../components/deployment/expiry";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
 import { containerSpecInput } from "../components/config/rules";
 import { PROJECT_DIR } from "./support/dev-stack";
@@ -310,6 +310,11 @@ describe("what the build host is told", () => {
       files.has("build-host.sh") && files.has("build-engine.sh") && files.has("package-artifact.cjs"),
     );
     assert.equal(files.get("build-host.sh")?.mode, 0o755);
+    // Everything build-host.sh sources comes along, by its path relative to the script.
+    const hostScript = readFileSync(path.join(PROJECT_DIR, "engine-build", "build-host.sh"), "utf8");
+    const sourced = [...hostScript.matchAll(/^source "\$\{script_dir\}\/(.+)"$/gm)].map((match) => match[1]);
+    assert.ok(sourced.includes("lib/launch.sh") && sourced.includes("steps/validate.sh"), sourced.join(", "));
+    for (const file of sourced) assert.equal(files.get(file)?.mode, 0o755, file);
     assert.ok(files.has("repository/triton/ensemble/config.pbtxt"));
     assert.ok(host.directories.includes("repository/triton/ensemble/1"), host.directories.join(", "));
     const cache = mkdtempSync(path.join(tmpdir(), "host-files-"));
@@ -320,6 +325,7 @@ describe("what the build host is told", () => {
     assert.equal(statSync(path.join(staged, "build-host.sh")).mtimeMs, mtime, "written once");
     assert.ok(!path.isAbsolute(first) && first.endsWith("engine-build"));
     assert.ok(statSync(path.join(staged, "repository", "triton", "ensemble", "1")).isDirectory());
+    assert.ok(statSync(path.join(staged, "steps", "validate.sh")).isFile());
     assert.deepEqual(readdirSync(path.join(cache, "build-host")).length, 1);
   });
 });

@@ -5,18 +5,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
+import { WARNING_RULES } from "../components/config/rules";
 import {
-  artifactSourcesRule,
-  buildAccessRule,
   contextLengthRule,
   gpuArchitectureRule,
-  iamRule,
   memoryRule,
-  ociLimitsRule,
   quantizationRule,
   tensorParallelRule,
-  WARNING_RULES,
-} from "../components/config/rules";
+} from "../components/config/rules/gpu";
+import { artifactSourcesRule, buildAccessRule, iamRule } from "../components/config/rules/inputs";
+import { ociLimitsRule } from "../components/config/rules/oci-limits";
 import { configWith, expectError, keys, parse, validConfig } from "./support/stack-fixtures";
 
 const FALCON_40B = "tiiuae/falcon-40b-instruct";

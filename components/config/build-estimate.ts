@@ -5,7 +5,7 @@
  * be replaced by what docs/live-acceptance.md measures.
  */
 import { findShape, GPU_SHAPES, type ModelArchitecture } from "./catalog";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./schema";
 
 const GB = 1e9;
 

@@ -13,7 +13,9 @@
 import { existsSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import type { ModelFamily, Quantization } from "./catalog";
-import { type ConfigError, type ParseResult, type StackConfig, withGoodSettings } from "./config";
+import type { ParseResult } from "./config";
+import { withGoodSettings } from "./draft";
+import type { ConfigError, StackConfig } from "./schema";
 
 export interface LocalInputsReport {
   /** What is wrong with folders that are here. */

@@ -3,7 +3,7 @@
  * stack-file reader produces, so both go through one parser.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, RawStackConfig, SECRET_KEYS } from "./config";
+import { PROJECT, RawStackConfig, SECRET_KEYS } from "./schema";
 
 export function readPulumiConfig(): RawStackConfig {
   const prefix = `${PROJECT}:`;

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { PROJECT, RawStackConfig, SECRET_KEYS } from "./config";
+import { PROJECT, RawStackConfig, SECRET_KEYS } from "./schema";
 
 export interface StackFile {
   readonly path: string;

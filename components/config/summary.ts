@@ -3,8 +3,8 @@
  * needs from each GPU, what the shape offers, and what the stack costs while it runs.
  */
 import { estimateBuild, type BuildEstimate } from "./build-estimate";
-import type { StackConfig } from "./config";
-import { shapes } from "./rules";
+import type { StackConfig } from "./schema";
+import { shapes } from "./views";
 import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
 
 export interface SizingSummary {

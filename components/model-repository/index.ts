@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config/config";
-import { repositoryPath, STREAMING_MODEL } from "../container-spec";
+import { repositoryPath, STREAMING_MODEL } from "../deployment/container-spec";
 import { requireServingImage } from "../config/image-catalog";
 import { toTextFormat } from "./model-config";
 import { repositoryModels, type ModelRepositorySpec } from "./models";

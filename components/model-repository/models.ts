@@ -3,7 +3,7 @@
  * tensorrt_llm -> postprocessing, chained by the ensemble) and, on a decoupled (streaming) stack, the
  * `tensorrt_llm_bls` model that streams exact text and applies stop strings. Pure.
  */
-import { STREAMING_MODEL } from "../container-spec";
+import { STREAMING_MODEL } from "../deployment/container-spec";
 import type { RequestTensorNames } from "../config/image-catalog";
 import type { DataType, ModelConfig, ModelInput, ModelOutput } from "./model-config";
 import {

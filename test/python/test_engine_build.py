@@ -9,6 +9,7 @@ rendered by cli/render.ts.
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -337,8 +338,11 @@ class Host:
         self.bucket_dir = bucket or root / "bucket"
         (self.fake / "calls").mkdir(parents=True, exist_ok=True)
         self.dir.mkdir(parents=True)
-        for script in SCRIPTS.glob("*.sh"):
-            shutil.copy(script, self.dir / script.name)
+        # Every .sh under engine-build/ by its relative path, as buildHostFiles stages them.
+        for script in SCRIPTS.rglob("*.sh"):
+            target = self.dir / script.relative_to(SCRIPTS)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(script, target)
         shutil.copy(packer, self.dir / "package-artifact.cjs")
         # Files only, as the Pulumi component copies them (buildHostFiles): no empty version folders.
         for source in repository.rglob("*"):
@@ -819,6 +823,18 @@ def test_usage_errors_exit_2(host):
         assert "usage:" in result.stderr
     helped = subprocess.run(["bash", str(host.dir / "build-host.sh"), "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "build-host.sh run" in helped.stdout
+
+
+def test_every_library_and_step_file_is_sourced_and_every_step_has_its_file():
+    # `shellcheck -x -a` (npm run test:shell) checks these files through build-host.sh only.
+    script = (SCRIPTS / "build-host.sh").read_text()
+    sourced = set(re.findall(r'^source "\$\{script_dir\}/(.+)"$', script, re.M))
+    assert sourced == {str(p.relative_to(SCRIPTS)) for p in SCRIPTS.rglob("*.sh") if p.parent != SCRIPTS}
+    steps = set()
+    for mode in ("build_steps", "assemble_steps"):
+        steps.update(re.search(rf"^readonly {mode}=\(([^)]*)\)", script, re.M).group(1).split())
+    assert "fetch-engine" in steps and "validate" in steps
+    assert {f"steps/{name}.sh" for name in steps} == {path for path in sourced if path.startswith("steps/")}
 
 
 # --- build-engine.sh on its own (by hand, docs/engine-by-hand.md) ---------------------------------

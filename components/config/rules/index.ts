@@ -1,0 +1,37 @@
+/**
+ * Cross-field rules: the mistakes that otherwise surface after 30-60 minutes of GPU time. Each rule
+ * is a pure function of the parsed configuration and returns every problem it finds; the parse
+ * pipeline runs these lists on every configuration.
+ */
+import type { Rule } from "../schema";
+import {
+  contextLengthRule,
+  gpuArchitectureRule,
+  memoryRule,
+  quantizationRule,
+  tensorParallelRule,
+} from "./gpu";
+import { artifactSourcesRule, buildAccessRule, iamRule } from "./inputs";
+import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
+import { idleGpusWarning, movingImageTagWarning, openSshWarning } from "./warnings";
+
+// The program builds its container spec from the same view the OCI limits are checked on.
+export { containerSpecInput } from "../views";
+
+export const RULES: readonly Rule[] = [
+  artifactSourcesRule,
+  iamRule,
+  quantizationRule,
+  tensorParallelRule,
+  contextLengthRule,
+  memoryRule,
+  gpuArchitectureRule,
+  // Apart, so a bad setting one of them reads does not silence the others.
+  httpPortRule,
+  environmentNamesRule,
+  containerSizeRule,
+  buildAccessRule,
+];
+
+/** Advice that does not stop a deployment but costs money or reproducibility. */
+export const WARNING_RULES: readonly Rule[] = [idleGpusWarning, movingImageTagWarning, openSshWarning];

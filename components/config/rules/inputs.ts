@@ -1,0 +1,48 @@
+/** Rules on settings that must come in a given form or together with another. */
+import type { Rule } from "../schema";
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export const buildAccessRule: Rule = (config) => {
+  const cidr = config.build.sshAllowedCidr;
+  if (cidr === undefined) return [];
+  const match = CIDR.exec(cidr);
+  const valid =
+    match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255) && Number(match[5]) <= 32;
+  if (valid) return [];
+  return [
+    {
+      key: "build.sshAllowedCidr",
+      value: cidr,
+      message: "is not an IPv4 CIDR block",
+      fix: "use your address as a /32, e.g. 203.0.113.7/32",
+    },
+  ];
+};
+
+/** A hand-built engine needs the snapshot its tokenizer files come from; a built one brings its own. */
+export const artifactSourcesRule: Rule = (config) =>
+  config.engine.prebuiltDir !== undefined && config.model.localDir === undefined
+    ? [
+        {
+          key: "model.localDir",
+          value: undefined,
+          message:
+            "is required with engine.prebuiltDir: the artifact's tokenizer files come from a local snapshot",
+          fix: `download the snapshot (huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>, or unset engine.prebuiltDir to let the stack build the engine`,
+        },
+      ]
+    : [];
+
+export const iamRule: Rule = (config) =>
+  config.iam.create && config.tenancyId === undefined
+    ? [
+        {
+          key: "tenancyId",
+          value: undefined,
+          message:
+            "is required when iam.create is true: OCI keeps dynamic groups in the tenancy (root compartment)",
+          fix: "pulumi config set tenancyId ocid1.tenancy.oc1..<yours>, or set iam.create false and hand the exported statements to an administrator",
+        },
+      ]
+    : [];

@@ -1,0 +1,184 @@
+/**
+ * The stack configuration's schema and types: every key the stack reads, its format and its default.
+ * Pure data: the parse pipeline (`config.ts`) and the cross-field rules (`rules/`) both build on it.
+ */
+import { z } from "zod";
+import { EngineDtype, ModelArchitecture, QUANTIZATIONS, Quantization } from "./catalog";
+
+export const PROJECT = "triton-trtllm-oci";
+
+/** One problem with the configuration, kept as data until it is printed or thrown. */
+export interface ConfigError {
+  /** Dotted config key, e.g. `engine.quantization`. */
+  readonly key: string;
+  readonly value: unknown;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export const SECRET_KEYS = ["ocirUsername", "ocirAuthToken", "hfToken"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+/** Secrets the image push cannot do without; `hfToken` is only for gated models. */
+export const REQUIRED_SECRETS: readonly SecretKey[] = ["ocirUsername", "ocirAuthToken"];
+
+/** What a config source hands over: the project's keys (secrets excluded) and the provider's region. */
+export interface RawStackConfig {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly ociRegion?: string;
+  /** Names of the secret keys that are set, never their values. */
+  readonly secretsSet: ReadonlySet<string>;
+  /** Every key outside the project's namespace, in full (`oci:region`, `docker:host`...). */
+  readonly otherKeys?: readonly string[];
+}
+
+const OCID = /^ocid1\.([a-z0-9]+)\.(oc[0-9]+)\.[a-z0-9-]*\.[a-z0-9]{20,}$/;
+const HF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+// Pulumi hands every value over as a string unless it sits inside an object, and YAML lets users
+// quote numbers: accept "9000" and 9000 alike, but nothing else.
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+    z.int().min(min).max(max),
+  );
+const fraction = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() !== "" && !isNaN(Number(v)) ? Number(v) : v),
+  z.number().gt(0).lte(1),
+);
+const flag = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
+const ocid = (...types: string[]) =>
+  z.string().refine(
+    (v) => {
+      const match = OCID.exec(v);
+      return match !== null && types.includes(match[1]);
+    },
+    `not an OCID of type ${types.join(" or ")}`,
+  );
+
+const architectureSchema = z.strictObject({
+  family: z.enum(["falcon", "llama"]),
+  layers: integer(1),
+  hiddenSize: integer(1),
+  queryHeads: integer(1),
+  kvHeads: integer(1),
+  intermediateSize: integer(1),
+  vocabSize: integer(1),
+  contextLength: integer(1),
+  parameterCount: z.number().positive(),
+  eosTokenId: integer(0),
+  padTokenId: integer(0),
+});
+
+const DEFAULT_IMAGE_SOURCE = "nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3";
+
+export const stackSchema = z.strictObject({
+  compartmentId: ocid("compartment", "tenancy"),
+  /** The tenancy (root compartment): dynamic groups can only live there. */
+  tenancyId: ocid("tenancy").optional(),
+  projectId: ocid("datascienceproject").optional(),
+  model: z
+    .strictObject({
+      huggingFaceId: z
+        .string()
+        .regex(HF_ID, "not a Hugging Face id of the form owner/name")
+        .default("tiiuae/falcon-7b-instruct"),
+      revision: z.string().min(1).default("main"),
+      localDir: z.string().min(1).optional(),
+      architecture: architectureSchema.optional(),
+    })
+    .prefault({}),
+  engine: z
+    .strictObject({
+      dtype: z.enum(["float16", "bfloat16"]).default("bfloat16"),
+      quantization: z.enum(QUANTIZATIONS as [Quantization, ...Quantization[]]).default("none"),
+      tensorParallel: integer(1, 64).default(1),
+      maxBatchSize: integer(1, 4096).default(32),
+      maxInputLen: integer(1).default(1024),
+      maxOutputLen: integer(1).default(1024),
+      prebuiltDir: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  build: z
+    .strictObject({
+      shape: z.string().optional(),
+      sshAllowedCidr: z.string().optional(),
+      keepInstance: flag.default(false),
+      subnetId: ocid("subnet").optional(),
+      availabilityDomain: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  image: z
+    .strictObject({
+      source: z.string().min(1).default(DEFAULT_IMAGE_SOURCE),
+      repository: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._/-]*$/, "not an OCIR repository path (lower case, digits, . _ - /)")
+        .optional(),
+      tag: z
+        .string()
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "not a Docker tag")
+        .optional(),
+    })
+    .prefault({}),
+  deployment: z
+    .strictObject({
+      shape: z.string().default("VM.GPU.A10.1"),
+      instanceCount: integer(1, 10).default(1),
+      bandwidthMbps: integer(10, 8000).default(10),
+      httpPort: integer(0, 65535).default(9000),
+      storageSizeInGBs: integer(50, 16384).default(500),
+      streaming: flag.default(false),
+      environment: z.record(z.string(), z.string()).default({}),
+    })
+    .prefault({}),
+  serving: z
+    .strictObject({
+      repositoryFolder: z
+        .string()
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "not a plain folder name")
+        .default("triton"),
+      kvCacheFreeGpuMemFraction: fraction.default(0.9),
+      batchSchedulerPolicy: z.enum(["guaranteed_no_evict", "max_utilization"]).default("guaranteed_no_evict"),
+      enableChunkedContext: flag.default(false),
+      maxQueueDelayMicroseconds: integer(0).default(0),
+      maxQueueSize: integer(0).default(0),
+      preprocessingInstances: integer(1, 64).default(1),
+      postprocessingInstances: integer(1, 64).default(1),
+    })
+    .prefault({}),
+  artifact: z
+    .strictObject({
+      bucketName: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,256}$/, "not an Object Storage bucket name")
+        .optional(),
+    })
+    .prefault({}),
+  iam: z.strictObject({ create: flag.default(true) }).prefault({}),
+  docker: z
+    .strictObject({
+      host: z
+        .string()
+        .regex(
+          /^(unix|tcp|ssh):\/\/\S+$/,
+          "is not a Docker daemon address with a scheme (unix://, tcp:// or ssh://)",
+        )
+        .optional(),
+    })
+    .prefault({}),
+  evaluation: z.strictObject({ ttlHours: integer(1, 24 * 90).optional() }).prefault({}),
+});
+
+export type ParsedSchema = z.infer<typeof stackSchema>;
+
+/** The validated configuration with defaults applied and catalogue lookups resolved. */
+export interface StackConfig extends Omit<ParsedSchema, "model" | "build" | "image" | "engine"> {
+  readonly region: string;
+  readonly model: ParsedSchema["model"] & { readonly resolved: ModelArchitecture };
+  readonly engine: ParsedSchema["engine"] & { readonly dtype: EngineDtype };
+  readonly build: ParsedSchema["build"] & { readonly shape: string };
+  readonly image: ParsedSchema["image"] & { readonly tag: string };
+}
+
+/** A cross-field check: every problem it finds in a parsed configuration. */
+export type Rule = (config: StackConfig) => ConfigError[];

@@ -1,0 +1,42 @@
+/**
+ * Views of a parsed configuration that the rules, the sizing summary and the program share: its
+ * catalogued shapes, and the container settings read lazily.
+ */
+import { findShape, type GpuShape } from "./catalog";
+import type { ContainerSpecInput } from "../deployment/container-spec";
+import type { StackConfig } from "./schema";
+
+export function shapes(config: StackConfig): { deployment: GpuShape; build: GpuShape } {
+  const deployment = findShape(config.deployment.shape);
+  const build = findShape(config.build.shape);
+  // parseStackConfig only hands over configurations whose shapes are catalogued.
+  if (deployment === undefined || build === undefined) throw new Error("shape missing from catalogue");
+  return { deployment, build };
+}
+
+/**
+ * The container's settings, each read from the configuration only when used: a rule that needs
+ * a few of them (the managed variable names) then does not depend on the others being valid.
+ */
+export function containerSpecInput(config: StackConfig): ContainerSpecInput {
+  return {
+    get repositoryFolder() {
+      return config.serving.repositoryFolder;
+    },
+    get httpPort() {
+      return config.deployment.httpPort;
+    },
+    get tensorParallel() {
+      return config.engine.tensorParallel;
+    },
+    get streaming() {
+      return config.deployment.streaming;
+    },
+    get storageSizeInGBs() {
+      return config.deployment.storageSizeInGBs;
+    },
+    get environment() {
+      return config.deployment.environment;
+    },
+  };
+}

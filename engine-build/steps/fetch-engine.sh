@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# Step fetch-engine (assemble mode): the cached engine tar and its manifest from the bucket.
+
+step_fetch_engine() {
+  local cached=${work_dir}/cached
+  rm -rf "${cached}" "${work_dir}/engine" "${work_dir}/engine-manifest.json"
+  mkdir -p "${cached}"
+  oci_cli os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}manifest.json" \
+    --file "${work_dir}/engine-manifest.json"
+  oci_cli os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}engine.tar" \
+    --file "${work_dir}/engine.tar"
+  x tar -xf "${work_dir}/engine.tar" -C "${cached}"
+  [[ -d ${cached}/engine && -d ${cached}/tokenizer ]] ||
+    die "${ENGINE_PREFIX}engine.tar has no engine/ and tokenizer/ folders: delete it from the bucket so that the next run builds again"
+  mv "${cached}/engine" "${work_dir}/engine"
+  jq -r '.trtllmVersion' "${work_dir}/engine-manifest.json" >"${work_dir}/trtllm-version"
+  jq -r '.gpu' "${work_dir}/engine-manifest.json" >"${work_dir}/gpu-name"
+  jq -r '.driver' "${work_dir}/engine-manifest.json" >"${work_dir}/gpu-driver"
+}
