@@ -30,7 +30,7 @@ import { containerSpec, type ContainerSpec } from "./components/deployment/conta
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
 import { ocirRegistry } from "./components/deployment/ocir";
-import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
+import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
 import { ModelArtifact } from "./components/model-artifact";
@@ -126,12 +126,11 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
       sortOrder: "DESC",
     }),
   ]);
-  const exampleRequest = exampleRequestBody(config);
   const hostFilesDir = plan.stageBuildHostFiles(
     plan.buildHostFiles({
       projectDir: process.cwd(),
       repository,
-      exampleRequest,
+      validationRequest: validationRequestBody(config),
       packerBundle: plan.bundlePacker(process.cwd()),
     }),
     CACHE_DIR,
@@ -159,9 +158,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
         namespace,
         engineKey: keys.engineKey,
         artifactKey: keys.artifactKey,
-        containerCmd: container.cmds,
-        prompt: String(exampleRequest.text_input),
-        endToken: config.model.resolved.eosToken ?? "",
+        container,
       }),
     ),
     artifactKey: keys.artifactKey,
