@@ -21,7 +21,7 @@ import {
   terminateInstance,
   uploadArtifact,
   verifyModelArtifact,
-} from "../components/oci-tasks";
+} from "../operations/oci-tasks";
 
 const USAGE = `usage:
   oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir .cache/artifacts] [--profile P]

@@ -19,7 +19,7 @@ import {
   terminateInstance,
   uploadArtifact,
   verifyModelArtifact,
-} from "../components/oci-tasks";
+} from "../operations/oci-tasks";
 import { PROJECT_DIR } from "./support/dev-stack";
 
 const SHA = "c".repeat(64);

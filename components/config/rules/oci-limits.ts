@@ -1,5 +1,5 @@
 /** Rules on OCI Data Science's limits for a bring-your-own container. */
-import { containerSpec, managedEnvironment } from "../../container-spec";
+import { containerSpec, managedEnvironment } from "../../deployment/container-spec";
 import type { ConfigError, Rule } from "../schema";
 import { containerSpecInput } from "../views";
 

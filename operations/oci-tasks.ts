@@ -36,20 +36,6 @@ export interface UploadArtifactArgs {
 
 export class TaskError extends Error {}
 
-/** Shell-quotes one word for `sh -c` or for a file that bash `source`s. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The local command `pulumi up` runs for one task of `cli/oci-task.ts`: the task's own arguments (as
- * shell text), then the region and OCI CLI profile the OCI provider uses.
- */
-export function ociTaskCommand(task: string, args: string, region: string, profile?: string): string {
-  const profileArg = profile === undefined ? "" : ` --profile ${shellQuote(profile)}`;
-  return `node --import tsx cli/oci-task.ts ${task} ${args} --region ${shellQuote(region)}${profileArg}`;
-}
-
 /** The cached zip whose index records this sha256, if this machine has it. */
 export function findCachedZip(cacheDir: string, sha256: string): string | undefined {
   if (!existsSync(cacheDir)) return undefined;
