@@ -47,6 +47,8 @@ import { TritonDeployment } from "./components/triton-deployment";
 // specifiers are plain strings: TypeScript (NodeNext) checks a literal one as an ES module import and
 // would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml) cannot map to `.ts`.
 const ENGINE_BUILD = "./components/engine-build";
+const BUILD_NETWORK = "./components/build-network";
+const BASTION_PLAN = "./components/build/bastion-plan";
 const BUILD_HOST_PLAN = "./components/build/host-plan";
 const BUILD_INPUTS = "./components/build/inputs";
 const PACK_CACHE = "./components/artifact/pack-cache";
@@ -105,8 +107,16 @@ interface EngineBuildContext {
 async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
   const { config, mode, repository, keys, container, image, bucket, bucketName, namespace, secrets } =
     context;
-  const [{ EngineBuild }, plan, { pickAvailabilityDomain, pickPlatformImage }] = await Promise.all([
+  const [
+    { EngineBuild },
+    { BuildNetwork },
+    { bastionName },
+    plan,
+    { pickAvailabilityDomain, pickPlatformImage },
+  ] = await Promise.all([
     import(ENGINE_BUILD) as Promise<typeof import("./components/engine-build")>,
+    import(BUILD_NETWORK) as Promise<typeof import("./components/build-network")>,
+    import(BASTION_PLAN) as Promise<typeof import("./components/build/bastion-plan")>,
     import(BUILD_HOST_PLAN) as Promise<typeof import("./components/build/host-plan")>,
     import(BUILD_INPUTS) as Promise<typeof import("./components/build/inputs")>,
   ]);
@@ -137,17 +147,24 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     CACHE_DIR,
     process.cwd(),
   );
+  const network = new BuildNetwork("engine-network", {
+    compartmentId: config.compartmentId,
+    subnetId: config.build.subnetId,
+    bastionName: bastionName(PROJECT, pulumi.getStack()),
+    freeformTags: context.tags,
+  });
+  const estimate = estimateBuild(config, mode);
   return new EngineBuild("engine", {
     mode,
     compartmentId: config.compartmentId,
     tenancyId: config.tenancyId ?? "",
     availabilityDomain,
-    subnetId: config.build.subnetId,
-    sshAllowedCidr: config.build.sshAllowedCidr ?? "",
+    subnetId: network.subnetId,
+    bastionId: network.bastionId,
     shape,
     shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
     imageId: pickPlatformImage(images.images, { gpu, shape }),
-    bootVolumeSizeInGbs: estimateBuild(config, mode).bootVolumeGB,
+    bootVolumeSizeInGbs: estimate.bootVolumeGB,
     cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
     hostFilesDir,
     settings: image.imageRef.apply((imageRef) =>
@@ -165,6 +182,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
       }),
     ),
     artifactKey: keys.artifactKey,
+    estimatedMinutes: estimate.totalMinutes,
     bucketName: bucket.bucketName,
     ocirUsername: secrets.requireSecret("ocirUsername"),
     ocirAuthToken: secrets.requireSecret("ocirAuthToken"),

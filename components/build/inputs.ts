@@ -1,6 +1,6 @@
 /**
  * What the engine build needs beyond the configuration, decided before any resource is registered:
- * whether it can run at all (SSH source, IAM, a private bucket), and which availability domain and
+ * whether it can run at all (IAM, a private bucket), and which availability domain and
  * platform image the instance gets from the tenancy's own listings.
  */
 import type { CacheLookup } from "../artifact/engine-cache";
@@ -29,14 +29,6 @@ export function buildPreconditionErrors(
     context.buildMode === "build"
       ? "the engine is not in the cache, so this run builds it on a GPU instance"
       : "the engine is cached but the artifact is not, so this run re-assembles it on a CPU instance";
-  if (config.build.sshAllowedCidr === undefined) {
-    errors.push({
-      key: "build.sshAllowedCidr",
-      value: undefined,
-      message: `is required: ${why} and drives it over SSH from this machine; no other address may connect`,
-      fix: "set this machine's public address as a /32: pulumi config set --path build.sshAllowedCidr 203.0.113.7/32 (or build by hand and set engine.prebuiltDir)",
-    });
-  }
   if (!config.iam.create || config.tenancyId === undefined) {
     errors.push({
       key: "iam.create",
