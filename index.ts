@@ -19,7 +19,7 @@ import {
 import { ArtifactBucket } from "./components/artifact-bucket";
 import { buildPreconditionErrors } from "./components/build/inputs";
 import { CatalogModel } from "./components/catalog-model";
-import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
+import { ASSEMBLE_SHAPE, estimateBuild, measuredPhaseMinutes } from "./components/config/build-estimate";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
 import { servingImageProblem } from "./components/config/image-catalog";
 import { checkLocalInputsOf } from "./components/config/local-inputs";
@@ -371,7 +371,17 @@ async function main(): Promise<Record<string, unknown>> {
       engineKey: keys.engineKey,
       artifactKey: keys.artifactKey,
       ...(buildMode === undefined ? {} : { estimate: estimateBuild(config, buildMode) }),
-      ...(engineBuild === undefined ? {} : { buildInstanceId: engineBuild.instanceId }),
+      ...(engineBuild === undefined
+        ? {}
+        : {
+            buildInstanceId: engineBuild.instanceId,
+            buildAvailabilityDomain: engineBuild.availabilityDomain,
+            // Measured on the build host, per phase: what the estimate above assumed.
+            phaseMinutes: engineBuild.manifest.apply((manifest) => measuredPhaseMinutes(manifest.phases)),
+          }),
+      ...(engineSource.kind === "artifact-hit"
+        ? { phaseMinutes: measuredPhaseMinutes(engineSource.manifest.phases) }
+        : {}),
     },
     iamStatements: config.iam.create ? undefined : iam.statements,
     sizing,

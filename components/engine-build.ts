@@ -94,6 +94,8 @@ export class EngineBuild extends pulumi.ComponentResource {
   /** The manifest the host printed after uploading: object name, sha256, bytes, versions, timings. */
   public readonly manifest: pulumi.Output<BuildManifest>;
   public readonly instanceId: pulumi.Output<string>;
+  /** Where the instance runs: the `up` output names it. */
+  public readonly availabilityDomain: pulumi.Output<string>;
 
   constructor(name: string, args: EngineBuildArgs, opts?: pulumi.ComponentResourceOptions) {
     super("triton-trtllm-oci:build:EngineBuild", name, {}, opts);
@@ -257,7 +259,12 @@ export class EngineBuild extends pulumi.ComponentResource {
       .unsecret(lastLink.stdout)
       .apply((stdout) => parseBuildManifest(stdout, `${name} build output`));
     this.instanceId = instance.id;
-    this.registerOutputs({ manifest: this.manifest, instanceId: this.instanceId });
+    this.availabilityDomain = instance.availabilityDomain;
+    this.registerOutputs({
+      manifest: this.manifest,
+      instanceId: this.instanceId,
+      availabilityDomain: this.availabilityDomain,
+    });
   }
 
   /**

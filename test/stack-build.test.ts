@@ -65,6 +65,7 @@ function manifestFor(keys: { engineKey: string; artifactKey: string }) {
     object: `artifacts/${keys.artifactKey}/model.zip`,
     sha256: "a".repeat(64),
     bytes: 14_987_654_321,
+    phases: { provision: 95, cloudInit: 420, imagePull: 510, weightDownload: 140, build: 1110 },
   };
 }
 
@@ -183,6 +184,19 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
     const key = one(result, "tls:index/privateKey:PrivateKey");
     assert.ok(session.propertyDependencies.keyDetails.includes(key.urn));
     assert.ok(instance.propertyDependencies.metadata.includes(key.urn), "the same key logs in to the host");
+  });
+
+  test("the up output names the availability domain and the measured minutes of each phase", () => {
+    const stack = one(result, "pulumi:pulumi:Stack");
+    const engine = (stack.outputs as { engine: Record<string, unknown> }).engine;
+    assert.equal(engine.buildAvailabilityDomain, "Uocm:US-ASHBURN-AD-1");
+    assert.deepEqual(engine.phaseMinutes, {
+      provision: 1.6,
+      cloudInit: 7,
+      imagePull: 8.5,
+      weightDownload: 2.3,
+      build: 18.5,
+    });
   });
 
   test("every remote step connects to the private address through the session", () => {
