@@ -112,7 +112,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     { BuildNetwork },
     { bastionName },
     plan,
-    { pickAvailabilityDomain, pickPlatformImage },
+    { availabilityDomainNames, pickPlatformImage },
   ] = await Promise.all([
     import(ENGINE_BUILD) as Promise<typeof import("./components/engine-build")>,
     import(BUILD_NETWORK) as Promise<typeof import("./components/build-network")>,
@@ -122,11 +122,12 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
   ]);
   const gpu = mode === "build";
   const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
-  const [availabilityDomain, images] = await Promise.all([
-    config.build.availabilityDomain ??
-      oci.identity
-        .getAvailabilityDomains({ compartmentId: config.compartmentId })
-        .then(pickAvailabilityDomain),
+  const [availabilityDomains, images] = await Promise.all([
+    config.build.availabilityDomain !== undefined
+      ? [config.build.availabilityDomain]
+      : oci.identity
+          .getAvailabilityDomains({ compartmentId: config.compartmentId })
+          .then(availabilityDomainNames),
     oci.core.getImages({
       compartmentId: config.compartmentId,
       operatingSystem: "Oracle Linux",
@@ -158,7 +159,8 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     mode,
     compartmentId: config.compartmentId,
     tenancyId: config.tenancyId ?? "",
-    availabilityDomain,
+    availabilityDomain: config.build.availabilityDomain,
+    availabilityDomains,
     subnetId: network.subnetId,
     bastionId: network.bastionId,
     shape,

@@ -34,7 +34,7 @@ import {
   REMOTE_BUILD_DIR,
 } from "./build/host-plan";
 import { expiryCommand, EXPIRES_AT_TAG } from "./deployment/expiry";
-import { terminateInstanceCommand } from "./deployment/oci-task-commands";
+import { pickAvailabilityDomainCommand, terminateInstanceCommand } from "./deployment/oci-task-commands";
 
 export type EngineBuildMode = "build" | "assemble";
 
@@ -43,7 +43,13 @@ export interface EngineBuildArgs {
   readonly compartmentId: pulumi.Input<string>;
   /** The tenancy: the build instance's dynamic group lives there. */
   readonly tenancyId: pulumi.Input<string>;
-  readonly availabilityDomain: pulumi.Input<string>;
+  /**
+   * `build.availabilityDomain`; when unset, a local command picks at `up` the first of
+   * `availabilityDomains` with capacity for the shape (its output names the choice).
+   */
+  readonly availabilityDomain?: string;
+  /** The compartment's availability domains, in the order `identity.getAvailabilityDomains` lists them. */
+  readonly availabilityDomains: readonly string[];
   /** `BuildNetwork`'s private subnet (or the user's `build.subnetId`). */
   readonly subnetId: pulumi.Input<string>;
   /** `BuildNetwork`'s Bastion on that subnet: each remote step connects through one of its sessions. */
@@ -109,7 +115,7 @@ export class EngineBuild extends pulumi.ComponentResource {
 
     // One key for the Bastion sessions and the instance's `opc` user.
     const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "ED25519" }, child);
-    const instance = this.buildInstance(name, args, key, expiresAt);
+    const instance = this.buildInstance(name, args, key, expiresAt, this.availabilityDomainFor(name, args));
 
     // Instance principal for the uploads: the dynamic group matches this one instance.
     const dynamicGroupName = pulumi.interpolate`${pulumi.getProject()}-${pulumi.getStack()}-${name}-${instance.id.apply((id) => id.slice(-8))}`;
@@ -268,6 +274,31 @@ export class EngineBuild extends pulumi.ComponentResource {
   }
 
   /**
+   * The pinned domain, or the one a local command finds capacity in at `up` (the compute capacity
+   * report; `cli/oci-task.ts pick-availability-domain`). It runs again for a new artifact key only,
+   * so a retry of the same build stays where its instance is.
+   */
+  private availabilityDomainFor(name: string, args: EngineBuildArgs): pulumi.Input<string> {
+    if (args.availabilityDomain !== undefined) return args.availabilityDomain;
+    if (args.availabilityDomains.length === 1) return args.availabilityDomains[0];
+    return new command.local.Command(
+      `${name}-availability-domain`,
+      {
+        create: pickAvailabilityDomainCommand({
+          shape: args.shape,
+          shapeConfig: args.shapeConfig,
+          domains: args.availabilityDomains,
+          region: args.region,
+          profile: args.ociProfile,
+        }),
+        environment: { TENANCY_ID: args.tenancyId },
+        triggers: [args.artifactKey],
+      },
+      { parent: this },
+    ).stdout.apply((out) => out.trim());
+  }
+
+  /**
    * The instance, named by the artifact key: a new key registers a new resource (created, the old
    * one deleted) instead of updating an instance that the last build terminated. No
    * `retainOnDelete`: deleting an instance the terminate command already terminated is a no-op in
@@ -281,12 +312,13 @@ export class EngineBuild extends pulumi.ComponentResource {
     args: EngineBuildArgs,
     key: tls.PrivateKey,
     expiresAt: pulumi.Output<string>,
+    availabilityDomain: pulumi.Input<string>,
   ): oci.core.Instance {
     return new oci.core.Instance(
       buildInstanceName(name, args.artifactKey),
       {
         compartmentId: args.compartmentId,
-        availabilityDomain: args.availabilityDomain,
+        availabilityDomain,
         displayName: `${name}-${args.artifactKey.slice(0, 12)}`,
         shape: args.shape,
         ...(args.shapeConfig ? { shapeConfig: args.shapeConfig } : {}),

@@ -93,8 +93,13 @@ async function up(
         const manifest = create.includes("build-host.sh") && keys ? JSON.stringify(manifestFor(keys)) : "";
         return { stdout: `${manifest}\n`, stderr: "" };
       },
+      // The capacity report found room in the second domain only.
       "command:local:Command": (_inputs, name) =>
-        name.endsWith("expiry") ? { stdout: "2026-12-03T20:00:00Z\n" } : { stdout: "" },
+        name.endsWith("expiry")
+          ? { stdout: "2026-12-03T20:00:00Z\n" }
+          : name === "engine-availability-domain"
+            ? { stdout: "Uocm:US-ASHBURN-AD-2\n" }
+            : { stdout: "" },
       "docker:index/registryImage:RegistryImage": () => ({ sha256Digest: `sha256:${"1".repeat(64)}` }),
       "oci:DataScience/modelDeployment:ModelDeployment": () => ({
         modelDeploymentUrl: "https://modeldeployment.us-ashburn-1.oci.customer-oci.com/ocid1.md",
@@ -189,7 +194,8 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
   test("the up output names the availability domain and the measured minutes of each phase", () => {
     const stack = one(result, "pulumi:pulumi:Stack");
     const engine = (stack.outputs as { engine: Record<string, unknown> }).engine;
-    assert.equal(engine.buildAvailabilityDomain, "Uocm:US-ASHBURN-AD-1");
+    assert.equal(engine.buildAvailabilityDomain, "Uocm:US-ASHBURN-AD-2");
+    assert.equal(one(result, INSTANCE).inputs.availabilityDomain, "Uocm:US-ASHBURN-AD-2");
     assert.deepEqual(engine.phaseMinutes, {
       provision: 1.6,
       cloudInit: 7,
@@ -224,6 +230,20 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
       assert.ok(step.propertyDependencies.connection.includes(key.urn), step.name);
       assert.ok(step.secretInputs.includes("connection"), `${step.name}: the key stays secret`);
     }
+  });
+});
+
+describe("a pinned availability domain", { timeout: TIMEOUT_MS * 2 }, () => {
+  test("is used as it is: no capacity lookup", async () => {
+    const result = await up(
+      { exists: false },
+      { [`${PROJECT}:build`]: JSON.stringify({ availabilityDomain: "Uocm:US-ASHBURN-AD-2" }) },
+    );
+    assert.equal(one(result, INSTANCE).inputs.availabilityDomain, "Uocm:US-ASHBURN-AD-2");
+    assert.equal(
+      result.resources.some((r) => r.name === "engine-availability-domain"),
+      false,
+    );
   });
 });
 

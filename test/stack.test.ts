@@ -151,7 +151,15 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
     assert.equal(source.sourceId, GPU_IMAGE_ID);
     assert.equal(source.bootVolumeSizeInGbs, "170");
-    assert.equal(instance.inputs.availabilityDomain, "Uocm:US-ASHBURN-AD-1");
+    // Two domains and none pinned: a local command picks one with capacity at `up`, none at preview.
+    assert.equal(instance.inputs.availabilityDomain, UNKNOWN);
+    const picker = one(result, LOCAL, "engine-availability-domain");
+    assert.ok(instance.propertyDependencies.availabilityDomain.includes(picker.urn));
+    assert.equal(
+      picker.inputs.create,
+      `node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id "\${TENANCY_ID}" --shape 'VM.GPU.A10.1'` +
+        ` --availability-domain 'Uocm:US-ASHBURN-AD-1' --availability-domain 'Uocm:US-ASHBURN-AD-2' --region 'us-ashburn-1'`,
+    );
     const metadata = instance.inputs.metadata as { user_data: string };
     const userData = Buffer.from(metadata.user_data, "base64").toString("utf8");
     assert.equal(userData, readFileSync(path.join(PROJECT_DIR, "engine-build", "cloud-init.yaml"), "utf8"));
