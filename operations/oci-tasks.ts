@@ -152,7 +152,14 @@ export async function pickAvailabilityDomain(
 ): Promise<string> {
   const answers: DomainCapacity[] = [];
   for (const availabilityDomain of domains) {
-    const statuses = await reports.statuses(availabilityDomain);
+    let statuses: string[];
+    try {
+      statuses = await reports.statuses(availabilityDomain);
+    } catch (error) {
+      throw new TaskError(
+        `the compute capacity report for ${shape} in ${availabilityDomain} failed (${(error as Error).message}): allow the deploying principal to manage compute-capacity-reports in the tenancy (docs/operations.md), or pin a domain: pulumi config set --path build.availabilityDomain <name>`,
+      );
+    }
     say(`${availabilityDomain}: ${shape} ${statuses.join(", ") || "not reported"}`);
     answers.push({ availabilityDomain, statuses });
     if (statuses.includes("AVAILABLE")) break;

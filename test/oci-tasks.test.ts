@@ -182,6 +182,18 @@ describe("pick-availability-domain", () => {
     assert.deepEqual(said, ["AD-1: VM.GPU.A10.1 OUT_OF_HOST_CAPACITY", "AD-2: VM.GPU.A10.1 AVAILABLE"]);
   });
 
+  test("a refused report fails naming the grant and the key that avoids it", async () => {
+    const refusing = {
+      async statuses(): Promise<string[]> {
+        throw new Error("NotAuthorizedOrNotFound");
+      },
+    };
+    await assert.rejects(
+      pickAvailabilityDomain(refusing, "VM.GPU.A10.1", ["AD-1"], () => undefined),
+      /AD-1 failed \(NotAuthorizedOrNotFound\): allow .* compute-capacity-reports .* build\.availabilityDomain/,
+    );
+  });
+
   test("no room anywhere fails naming each domain's answer and build.availabilityDomain", async () => {
     await assert.rejects(
       pickAvailabilityDomain(
