@@ -29,7 +29,7 @@ import { sizingSummary } from "./components/config/summary";
 import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import { ocirRegistry } from "./components/deployment/ocir";
+import { ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
 import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
@@ -166,7 +166,9 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     ),
     artifactKey: keys.artifactKey,
     bucketName: bucket.bucketName,
-    ocirUsername: secrets.requireSecret("ocirUsername"),
+    // The same `<namespace>/<user>` rule as the image push: a username given without its namespace
+    // pushes, and must not then fail the build host's pull.
+    ocirUsername: secrets.requireSecret("ocirUsername").apply((user) => ocirLoginUser(namespace, user)),
     ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
     hfToken: secrets.getSecret("hfToken"),
     keepInstance: config.build.keepInstance,

@@ -54,6 +54,7 @@ export interface EngineBuildArgs {
   readonly artifactKey: string;
   /** Bucket the host writes to, through its instance principal. */
   readonly bucketName: pulumi.Input<string>;
+  /** OCIR login name, already `<namespace>/<user>` (`ocirLoginUser`): the host uses it as given. */
   readonly ocirUsername: pulumi.Input<string>;
   readonly ocirAuthToken: pulumi.Input<string>;
   readonly hfToken?: pulumi.Input<string>;

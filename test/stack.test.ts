@@ -225,6 +225,17 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     }
   });
 
+  test("the build host logs in to OCIR as <namespace>/<user>, as the image push does", async () => {
+    // The committed stand-in already carries the namespace; a bare user name must get it too.
+    const bare = await preview({ exists: false }, { [`${PROJECT}:ocirUsername`]: "jane.doe@example.com" });
+    const build = one(bare, REMOTE, "engine-build");
+    assert.ok(build.secretInputs.includes("stdin"));
+    assert.equal(
+      build.inputs.stdin,
+      `standinnamespace/jane.doe@example.com\n${DEV_SECRET_STAND_INS[`${PROJECT}:ocirAuthToken`]}\n\n`,
+    );
+  });
+
   test("the build host gets the engine settings, the keys and the exact container command", () => {
     const settings = one(result, REMOTE, "engine-settings");
     // The image reference is only known after the push, so a preview sees the command as unknown;
