@@ -66,6 +66,8 @@ export interface EngineBuildArgs {
   readonly freeformTags: Record<string, string>;
   /** The instance's `expires-at` tag: its creation plus this many hours, for the reaper. */
   readonly expiresInHours: number;
+  /** The home region's OCI provider for the dynamic group and policy, where the stack's region is another. */
+  readonly identityProvider?: pulumi.ProviderResource;
   /** What must exist before the build starts, e.g. the pushed image. */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -143,7 +145,7 @@ export class EngineBuild extends pulumi.ComponentResource {
         matchingRule: pulumi.interpolate`instance.id = '${instance.id}'`,
         freeformTags: args.freeformTags,
       },
-      child,
+      { ...child, provider: args.identityProvider },
     );
     const policy = new oci.identity.Policy(
       `${name}-policy`,
@@ -156,7 +158,7 @@ export class EngineBuild extends pulumi.ComponentResource {
           .apply(([group, compartment, bucket]) => buildHostPolicyStatements(group, compartment, bucket)),
         freeformTags: args.freeformTags,
       },
-      child,
+      { ...child, provider: args.identityProvider },
     );
 
     const connection: command.types.input.remote.ConnectionArgs = {

@@ -23,6 +23,8 @@ export interface IamArgs {
   readonly bucketName: pulumi.Input<string>;
   readonly region: pulumi.Input<string>;
   readonly freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The home region's OCI provider, where the stack's region is another (IAM is written there only). */
+  readonly provider?: pulumi.ProviderResource;
 }
 
 export class Iam extends pulumi.ComponentResource {
@@ -62,7 +64,7 @@ export class Iam extends pulumi.ComponentResource {
         matchingRule: this.statements.apply((s) => s.dynamicGroupMatchingRule),
         freeformTags: args.freeformTags,
       },
-      { parent: this },
+      { parent: this, provider: args.provider },
     );
 
     // OCI rejects a policy that names a dynamic group which does not exist yet.
@@ -75,7 +77,7 @@ export class Iam extends pulumi.ComponentResource {
         statements: this.statements.apply((s) => s.policyStatements),
         freeformTags: args.freeformTags,
       },
-      { parent: this, dependsOn: [dynamicGroup] },
+      { parent: this, provider: args.provider, dependsOn: [dynamicGroup] },
     );
 
     const servicePolicy = new oci.identity.Policy(
@@ -87,7 +89,7 @@ export class Iam extends pulumi.ComponentResource {
         statements: this.statements.apply((s) => s.servicePolicyStatements),
         freeformTags: args.freeformTags,
       },
-      { parent: this },
+      { parent: this, provider: args.provider },
     );
 
     this.resources = [dynamicGroup, deploymentPolicy, servicePolicy];
