@@ -328,7 +328,6 @@ async function main(): Promise<Record<string, unknown>> {
     provider: homeRegionProvider,
   });
 
-  const placeholder = pulumi.output(loadPackCache().then((cache) => cache.placeholderArtifact(CACHE_DIR)));
   const model = new CatalogModel("model", {
     compartmentId: config.compartmentId,
     projectId: config.projectId,
@@ -337,11 +336,9 @@ async function main(): Promise<Record<string, unknown>> {
       bucket: artifact.bucket,
       namespace: artifact.namespace,
       objectName: artifact.ready,
-      region: config.region,
       sha256: artifact.sha256,
       bytes: artifact.bytes,
     },
-    placeholder: { path: placeholder.path, bytes: placeholder.bytes },
     metadata: artifact.sha256.apply((sha256) => modelProvenance(config, sha256)),
     freeformTags: tags,
     exportDependsOn: iam.resources,
