@@ -326,6 +326,7 @@ async function main(): Promise<Record<string, unknown>> {
     region: config.region,
     freeformTags: tags,
     provider: homeRegionProvider,
+    ociProfile,
   });
 
   const model = new CatalogModel("model", {

@@ -224,7 +224,7 @@ describe("TritonDeployment", () => {
     );
     const { recorder } = await deploy("deps", { dependsOn: iam.resources });
     const opts = recorder.get(MD_TYPE).opts;
-    assert.equal(iam.resources.length, 3);
+    assert.equal(iam.resources.length, 4);
     assert.deepEqual(opts.dependsOn, iam.resources);
     // OCI gives up after the variable's 70 minutes; the provider waits 20 more to hear why.
     assert.deepEqual(opts.customTimeouts, { create: "90m", update: "90m", delete: "30m" });

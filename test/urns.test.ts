@@ -2,7 +2,8 @@
 // dev stack registers exactly the URNs (type, name, parent) captured in test/fixtures/urns.json
 // before the layout of issue 16 moved any file, and no resource needs an alias to keep them. Captured
 // again on purpose once since: issue 18 made the catalog model one command resource (model-model)
-// in place of the provider's Model, ModelArtifactExport and the verify command.
+// in place of the provider's Model, ModelArtifactExport and the verify command, and added the wait
+// for the policies to be in force (iam-propagated).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

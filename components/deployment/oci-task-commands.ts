@@ -90,6 +90,20 @@ export function deleteCatalogModelCommand(region: string, profile?: string): str
   return ociTaskCommand("delete-catalog-model", `--model-id "\${PULUMI_COMMAND_STDOUT}"`, region, profile);
 }
 
+/**
+ * The command that waits until the policies are readable, with their statements, in the stack's
+ * region: OCI writes IAM in the home region and replicates it, and a deployment created before its
+ * `read repos` grant arrives fails its image pull only after OCI's 20-minute pull limit.
+ */
+export function waitForPoliciesCommand(args: {
+  policies: readonly { id: string; statements: readonly string[] }[];
+  region: string;
+  profile?: string;
+}): string {
+  const policies = args.policies.map((policy) => `--policy ${shellQuote(JSON.stringify(policy))}`).join(" ");
+  return ociTaskCommand("wait-for-policies", policies, args.region, args.profile);
+}
+
 /** The local command that terminates the build instance, idempotently. */
 export function terminateInstanceCommand(args: {
   instanceId: string;
