@@ -19,7 +19,7 @@ import {
 import { ArtifactBucket } from "./components/artifact-bucket";
 import { buildPreconditionErrors } from "./components/build/inputs";
 import { CatalogModel } from "./components/catalog-model";
-import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
+import { ASSEMBLE_SHAPE, estimateBuild, measuredPhaseMinutes } from "./components/config/build-estimate";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
 import { servingImageProblem } from "./components/config/image-catalog";
 import { checkLocalInputsOf } from "./components/config/local-inputs";
@@ -28,8 +28,9 @@ import { containerSpecInput } from "./components/config/rules";
 import { sizingSummary } from "./components/config/summary";
 import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
+import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/home-region";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import { ocirRegistry } from "./components/deployment/ocir";
+import { ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
 import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
@@ -47,6 +48,8 @@ import { TritonDeployment } from "./components/triton-deployment";
 // specifiers are plain strings: TypeScript (NodeNext) checks a literal one as an ES module import and
 // would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml) cannot map to `.ts`.
 const ENGINE_BUILD = "./components/engine-build";
+const BUILD_NETWORK = "./components/build-network";
+const BASTION_PLAN = "./components/build/bastion-plan";
 const BUILD_HOST_PLAN = "./components/build/host-plan";
 const BUILD_INPUTS = "./components/build/inputs";
 const PACK_CACHE = "./components/artifact/pack-cache";
@@ -81,6 +84,32 @@ function loadConfig(): StackConfig {
   return result.config;
 }
 
+/**
+ * The provider the identity resources (the deployment's and the build host's dynamic groups and
+ * policies) go through: undefined, i.e. the default provider, where the stack's region is the
+ * tenancy's home region. Existing stacks there keep the provider their IAM was created with: a
+ * resource moved from the default provider to an explicit one is replaced unless the new provider's
+ * DiffConfig says otherwise, and before pulumi/pulumi#18509 (2025-02) always
+ * (pkg/resource/deploy/step_generator.go, providerChanged), while a replaced dynamic group of the same
+ * name fails (OCI names are unique in the tenancy). Elsewhere IAM writes need the home region.
+ */
+async function identityProvider(config: StackConfig): Promise<oci.Provider | undefined> {
+  if (!config.iam.create || config.tenancyId === undefined) return undefined;
+  const home =
+    config.iam.homeRegion ??
+    homeRegionOf(
+      (await oci.identity.getRegionSubscriptions({ tenancyId: config.tenancyId })).regionSubscriptions,
+    );
+  if (home === config.region) return undefined;
+  pulumi.log.info(`IAM: written in the tenancy's home region ${home}, the stack runs in ${config.region}`);
+  const ociConfig = Object.fromEntries(
+    Object.entries(pulumi.runtime.allConfig())
+      .filter(([key]) => key.startsWith("oci:"))
+      .map(([key, text]) => [key.slice("oci:".length), text]),
+  );
+  return new oci.Provider("home-region", homeRegionProviderArgs(ociConfig, home));
+}
+
 // Local caches live under the project and are named relative to it: state must hold no path that
 // only exists on this machine. Tests point this at a scratch folder.
 const CACHE_DIR = process.env.TRITON_TRTLLM_OCI_CACHE_DIR ?? ".cache";
@@ -99,24 +128,34 @@ interface EngineBuildContext {
   readonly secrets: pulumi.Config;
   readonly ociProfile: string | undefined;
   readonly tags: Record<string, string>;
+  readonly identityProvider: oci.Provider | undefined;
 }
 
 /** The engine (`build`) or the artifact (`assemble`) made on an instance: a cache miss. */
 async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
   const { config, mode, repository, keys, container, image, bucket, bucketName, namespace, secrets } =
     context;
-  const [{ EngineBuild }, plan, { pickAvailabilityDomain, pickPlatformImage }] = await Promise.all([
+  const [
+    { EngineBuild },
+    { BuildNetwork },
+    { bastionName },
+    plan,
+    { availabilityDomainNames, pickPlatformImage },
+  ] = await Promise.all([
     import(ENGINE_BUILD) as Promise<typeof import("./components/engine-build")>,
+    import(BUILD_NETWORK) as Promise<typeof import("./components/build-network")>,
+    import(BASTION_PLAN) as Promise<typeof import("./components/build/bastion-plan")>,
     import(BUILD_HOST_PLAN) as Promise<typeof import("./components/build/host-plan")>,
     import(BUILD_INPUTS) as Promise<typeof import("./components/build/inputs")>,
   ]);
   const gpu = mode === "build";
   const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
-  const [availabilityDomain, images] = await Promise.all([
-    config.build.availabilityDomain ??
-      oci.identity
-        .getAvailabilityDomains({ compartmentId: config.compartmentId })
-        .then(pickAvailabilityDomain),
+  const [availabilityDomains, images] = await Promise.all([
+    config.build.availabilityDomain !== undefined
+      ? [config.build.availabilityDomain]
+      : oci.identity
+          .getAvailabilityDomains({ compartmentId: config.compartmentId })
+          .then(availabilityDomainNames),
     oci.core.getImages({
       compartmentId: config.compartmentId,
       operatingSystem: "Oracle Linux",
@@ -136,17 +175,26 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     CACHE_DIR,
     process.cwd(),
   );
+  const network = new BuildNetwork("engine-network", {
+    compartmentId: config.compartmentId,
+    subnetId: config.build.subnetId,
+    bastionName: bastionName(PROJECT, pulumi.getStack()),
+    freeformTags: context.tags,
+    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
+  });
+  const estimate = estimateBuild(config, mode);
   return new EngineBuild("engine", {
     mode,
     compartmentId: config.compartmentId,
     tenancyId: config.tenancyId ?? "",
-    availabilityDomain,
-    subnetId: config.build.subnetId,
-    sshAllowedCidr: config.build.sshAllowedCidr ?? "",
+    availabilityDomain: config.build.availabilityDomain,
+    availabilityDomains,
+    subnetId: network.subnetId,
+    bastionId: network.bastionId,
     shape,
     shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
     imageId: pickPlatformImage(images.images, { gpu, shape }),
-    bootVolumeSizeInGbs: estimateBuild(config, mode).bootVolumeGB,
+    bootVolumeSizeInGbs: estimate.bootVolumeGB,
     cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
     hostFilesDir,
     settings: image.imageRef.apply((imageRef) =>
@@ -162,8 +210,11 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
       }),
     ),
     artifactKey: keys.artifactKey,
+    estimatedMinutes: estimate.totalMinutes,
     bucketName: bucket.bucketName,
-    ocirUsername: secrets.requireSecret("ocirUsername"),
+    // The same `<namespace>/<user>` rule as the image push: a username given without its namespace
+    // pushes, and must not then fail the build host's pull.
+    ocirUsername: secrets.requireSecret("ocirUsername").apply((user) => ocirLoginUser(namespace, user)),
     ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
     hfToken: secrets.getSecret("hfToken"),
     keepInstance: config.build.keepInstance,
@@ -171,6 +222,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     region: config.region,
     ociProfile: context.ociProfile,
     freeformTags: context.tags,
+    identityProvider: context.identityProvider,
     dependsOn: [image],
   });
 }
@@ -201,6 +253,7 @@ async function main(): Promise<Record<string, unknown>> {
   const preconditions = buildPreconditionErrors(config, { buildMode, lookup, bucketName });
   if (preconditions.length > 0) fail(preconditions);
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
+  const homeRegionProvider = await identityProvider(config);
 
   const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
@@ -272,6 +325,7 @@ async function main(): Promise<Record<string, unknown>> {
       secrets,
       ociProfile,
       tags,
+      identityProvider: homeRegionProvider,
     });
     artifact = new ModelArtifact("artifact", {
       bucket: bucket.bucketName,
@@ -289,9 +343,10 @@ async function main(): Promise<Record<string, unknown>> {
     bucketName,
     region: config.region,
     freeformTags: tags,
+    provider: homeRegionProvider,
+    ociProfile,
   });
 
-  const placeholder = pulumi.output(loadPackCache().then((cache) => cache.placeholderArtifact(CACHE_DIR)));
   const model = new CatalogModel("model", {
     compartmentId: config.compartmentId,
     projectId: config.projectId,
@@ -300,11 +355,9 @@ async function main(): Promise<Record<string, unknown>> {
       bucket: artifact.bucket,
       namespace: artifact.namespace,
       objectName: artifact.ready,
-      region: config.region,
       sha256: artifact.sha256,
       bytes: artifact.bytes,
     },
-    placeholder: { path: placeholder.path, bytes: placeholder.bytes },
     metadata: artifact.sha256.apply((sha256) => modelProvenance(config, sha256)),
     freeformTags: tags,
     exportDependsOn: iam.resources,
@@ -350,7 +403,17 @@ async function main(): Promise<Record<string, unknown>> {
       engineKey: keys.engineKey,
       artifactKey: keys.artifactKey,
       ...(buildMode === undefined ? {} : { estimate: estimateBuild(config, buildMode) }),
-      ...(engineBuild === undefined ? {} : { buildInstanceId: engineBuild.instanceId }),
+      ...(engineBuild === undefined
+        ? {}
+        : {
+            buildInstanceId: engineBuild.instanceId,
+            buildAvailabilityDomain: engineBuild.availabilityDomain,
+            // Measured on the build host, per phase: what the estimate above assumed.
+            phaseMinutes: engineBuild.manifest.apply((manifest) => measuredPhaseMinutes(manifest.phases)),
+          }),
+      ...(engineSource.kind === "artifact-hit"
+        ? { phaseMinutes: measuredPhaseMinutes(engineSource.manifest.phases) }
+        : {}),
     },
     iamStatements: config.iam.create ? undefined : iam.statements,
     sizing,

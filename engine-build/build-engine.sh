@@ -239,6 +239,17 @@ weights_to_skip() {
   fi
 }
 
+# The interpreter of a pip-installed CLI: its shebang, when that names a Python; python3 otherwise.
+hub_python() {
+  local shebang
+  shebang=$(head -n 1 "$(command -v "$1")")
+  if [[ ${shebang} =~ ^#!(/[^[:space:]]*python[0-9.]*)$ ]]; then
+    echo "${BASH_REMATCH[1]}"
+  else
+    echo python3
+  fi
+}
+
 download() {
   local model_id=$1 revision=$2 dir=$3 cli files skipped
   [[ ${model_id} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
@@ -253,8 +264,9 @@ download() {
   fi
   require_writable_parent "${dir}"
   [ -n "${HF_TOKEN:-}" ] || echo "HF_TOKEN is not set: gated models (Llama) will answer 401; public ones download anyway"
-  # huggingface_hub's list_repo_files lists a revision's files and reads HF_TOKEN itself.
-  files=$(python3 -c 'import sys; from huggingface_hub import list_repo_files; print("\n".join(list_repo_files(sys.argv[1], revision=sys.argv[2])))' \
+  # huggingface_hub's list_repo_files lists a revision's files and reads HF_TOKEN itself; it runs on
+  # the Python the CLI runs on (the build host installs huggingface_hub for python3.11 only).
+  files=$("$(hub_python "${cli}")" -c 'import sys; from huggingface_hub import list_repo_files; print("\n".join(list_repo_files(sys.argv[1], revision=sys.argv[2])))' \
     "${model_id}" "${revision}") ||
     fail "cannot list the files of ${model_id} at ${revision}: check the id, the revision and, for a gated model, HF_TOKEN"
   mapfile -t skipped < <(weights_to_skip "${files}")

@@ -5,22 +5,44 @@
  */
 import * as core from "oci-core";
 import * as datascience from "oci-datascience";
+import * as identity from "oci-identity";
 import * as objectstorage from "oci-objectstorage";
+import {
+  type CatalogModelRequest,
+  createCatalogModel,
+  type DataScienceApi,
+  deleteCatalogModel,
+  type ObjectHeadApi,
+} from "./catalog-model";
 import { configFileAuth, createAuthProvider, createSdkClient, unlessNotFound } from "./oci-client";
 import {
   type Compute,
-  type ModelCatalog,
   type ObjectStore,
+  type CapacityReports,
+  pickAvailabilityDomain,
   terminateInstance,
   type UploadArtifactArgs,
   uploadArtifact,
-  verifyModelArtifact,
 } from "./oci-tasks";
+import { type IdentityApi, type PolicyExpectation, waitForPolicies } from "./policy-propagation";
+
+export type { PolicyExpectation } from "./policy-propagation";
+export type CatalogModelMetadata = CatalogModelRequest["metadata"];
 
 export type OciTask =
   | { readonly task: "upload-artifact"; readonly upload: UploadArtifactArgs }
   | { readonly task: "terminate-instance"; readonly instanceId: string }
-  | { readonly task: "verify-model-artifact"; readonly modelId: string; readonly bytes: number };
+  | {
+      readonly task: "pick-availability-domain";
+      /** Capacity reports are asked of the root compartment (CreateComputeCapacityReportDetails). */
+      readonly tenancyId: string;
+      readonly shape: string;
+      readonly shapeConfig?: { readonly ocpus: number; readonly memoryInGbs: number };
+      readonly domains: readonly string[];
+    }
+  | { readonly task: "create-catalog-model"; readonly model: Omit<CatalogModelRequest, "region"> }
+  | { readonly task: "delete-catalog-model"; readonly modelId: string }
+  | { readonly task: "wait-for-policies"; readonly policies: readonly PolicyExpectation[] };
 
 /** The region every client calls and the OCI config profile that signs (DEFAULT when unset). */
 export interface OciTaskTarget {
@@ -70,10 +92,36 @@ function compute(client: core.ComputeClient): Compute {
   };
 }
 
-function modelCatalog(client: datascience.DataScienceClient): ModelCatalog {
+// CreateComputeCapacityReport is a POST that creates nothing (oci-core lib/client.d.ts,
+// createComputeCapacityReport; model/compute-capacity-report.d.ts), so it runs at `up` only.
+function capacityReports(
+  client: core.ComputeClient,
+  task: Extract<OciTask, { task: "pick-availability-domain" }>,
+): CapacityReports {
   return {
-    async artifactBytes(modelId) {
-      return (await unlessNotFound(() => client.headModelArtifact({ modelId })))?.contentLength;
+    async statuses(availabilityDomain) {
+      const response = await client.createComputeCapacityReport({
+        createComputeCapacityReportDetails: {
+          compartmentId: task.tenancyId,
+          availabilityDomain,
+          shapeAvailabilities: [
+            {
+              instanceShape: task.shape,
+              ...(task.shapeConfig === undefined
+                ? {}
+                : {
+                    instanceShapeConfig: {
+                      ocpus: task.shapeConfig.ocpus,
+                      memoryInGBs: task.shapeConfig.memoryInGbs,
+                    },
+                  }),
+            },
+          ],
+        },
+      });
+      return response.computeCapacityReport.shapeAvailabilities.map(
+        (availability) => availability.availabilityStatus ?? "UNKNOWN",
+      );
     },
   };
 }
@@ -93,11 +141,30 @@ export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<
         compute(createSdkClient(core.ComputeClient, provider, where)),
         task.instanceId,
       );
-    case "verify-model-artifact":
-      return verifyModelArtifact(
-        modelCatalog(createSdkClient(datascience.DataScienceClient, provider, where)),
-        task.modelId,
-        task.bytes,
+    case "pick-availability-domain":
+      return pickAvailabilityDomain(
+        capacityReports(createSdkClient(core.ComputeClient, provider, where), task),
+        task.shape,
+        task.domains,
+        (line) => console.error(line),
       );
+    case "create-catalog-model": {
+      // The SDK clients satisfy the slices the logic is written against (catalog-model.ts).
+      const science: DataScienceApi = createSdkClient(datascience.DataScienceClient, provider, where);
+      const objects: ObjectHeadApi = createSdkClient(objectstorage.ObjectStorageClient, provider, where);
+      // Progress on stderr: stdout is the model's OCID alone, which the delete command receives.
+      return createCatalogModel(science, objects, { ...task.model, region: target.region }, (line) =>
+        console.error(line),
+      );
+    }
+    case "delete-catalog-model":
+      return deleteCatalogModel(
+        createSdkClient(datascience.DataScienceClient, provider, where),
+        task.modelId,
+      );
+    case "wait-for-policies": {
+      const client: IdentityApi = createSdkClient(identity.IdentityClient, provider, where);
+      return waitForPolicies(client, task.policies, target.region, (line) => console.error(line));
+    }
   }
 }

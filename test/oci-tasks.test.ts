@@ -1,7 +1,7 @@
 // What `pulumi up` does through the OCI SDK (cli/oci-task.ts), with the SDK clients replaced by
 // in-memory stand-ins for the OCI API only: the upload that skips what the bucket has, the
-// termination that accepts every instance state, the check that catches a refused export; and the
-// bounded pack cache those uploads read from.
+// termination that accepts every instance state, the command line of every task; and the bounded
+// pack cache those uploads read from.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -11,14 +11,14 @@ import path from "node:path";
 import { describe, test } from "node:test";
 
 import { pruneArtifactCache } from "../components/artifact/pack-cache";
+import { pickAvailabilityDomainCommand } from "../components/deployment/oci-task-commands";
 import {
   Compute,
   findCachedZip,
-  ModelCatalog,
   ObjectStore,
+  pickAvailabilityDomain,
   terminateInstance,
   uploadArtifact,
-  verifyModelArtifact,
 } from "../operations/oci-tasks";
 import { PROJECT_DIR } from "./support/dev-stack";
 
@@ -136,19 +136,56 @@ describe("terminate-instance", () => {
   });
 });
 
-describe("verify-model-artifact", () => {
-  const catalog = (bytes: number | undefined): ModelCatalog => ({ artifactBytes: async () => bytes });
+describe("pick-availability-domain", () => {
+  // As CreateComputeCapacityReport answers (oci-core model/capacity-report-shape-availability.d.ts).
+  function reports(answers: Record<string, string[]>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      async statuses(domain: string) {
+        asked.push(domain);
+        return answers[domain] ?? [];
+      },
+    };
+  }
 
-  test("the exported artifact's size passes", async () => {
-    assert.match(await verifyModelArtifact(catalog(4096), "m1", 4096), /holds the 4096-byte artifact/);
+  test("the first domain with room, asking no further; each answer is said", async () => {
+    const capacity = reports({
+      "AD-1": ["OUT_OF_HOST_CAPACITY"],
+      "AD-2": ["AVAILABLE"],
+      "AD-3": ["AVAILABLE"],
+    });
+    const said: string[] = [];
+    const chosen = await pickAvailabilityDomain(capacity, "VM.GPU.A10.1", ["AD-1", "AD-2", "AD-3"], (line) =>
+      said.push(line),
+    );
+    assert.equal(chosen, "AD-2");
+    assert.deepEqual(capacity.asked, ["AD-1", "AD-2"]);
+    assert.deepEqual(said, ["AD-1: VM.GPU.A10.1 OUT_OF_HOST_CAPACITY", "AD-2: VM.GPU.A10.1 AVAILABLE"]);
   });
 
-  test("a model left on its placeholder (a refused export) fails with what to do", async () => {
+  test("a refused report fails naming the grant and the key that avoids it", async () => {
+    const refusing = {
+      async statuses(): Promise<string[]> {
+        throw new Error("NotAuthorizedOrNotFound");
+      },
+    };
     await assert.rejects(
-      verifyModelArtifact(catalog(361), "m1", 4096),
-      /m1 holds a 361-byte artifact after the export, not the 4096-byte zip.*nothing was deployed.*pulumi up' again/s,
+      pickAvailabilityDomain(refusing, "VM.GPU.A10.1", ["AD-1"], () => undefined),
+      /AD-1 failed \(NotAuthorizedOrNotFound\): allow .* compute-capacity-reports .* build\.availabilityDomain/,
     );
-    await assert.rejects(verifyModelArtifact(catalog(undefined), "m1", 4096), /missing-byte artifact/);
+  });
+
+  test("no room anywhere fails naming each domain's answer and build.availabilityDomain", async () => {
+    await assert.rejects(
+      pickAvailabilityDomain(
+        reports({ "AD-1": ["OUT_OF_HOST_CAPACITY"], "AD-2": [] }),
+        "VM.GPU.A10.1",
+        ["AD-1", "AD-2"],
+        () => undefined,
+      ),
+      /AD-1: OUT_OF_HOST_CAPACITY; AD-2: no answer\).*build\.availabilityDomain/,
+    );
   });
 });
 
@@ -170,11 +207,56 @@ describe("oci-task CLI", () => {
   };
 
   test("usage mistakes exit 2 naming the argument", () => {
-    const missing = run("verify-model-artifact", "--region", "us-ashburn-1", "--bytes", "5");
+    const missing = run("create-catalog-model", "--region", "us-ashburn-1", "--bytes", "5");
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /--model-id is required/);
+    assert.match(missing.stderr, /--compartment-id is required/);
+    const noPolicy = run("wait-for-policies", "--region", "us-ashburn-1");
+    assert.equal(noPolicy.code, 2);
+    assert.match(noPolicy.stderr, /--policy is required/);
+    assert.match(
+      run("wait-for-policies", "--region", "r", "--policy", "{id").stderr,
+      /--policy must be JSON/,
+    );
     assert.equal(run("upload-artifact", "--region", "r", "--bytes", "many").code, 2);
     assert.match(run("frobnicate", "--region", "r").stderr, /unknown task 'frobnicate'/);
+    const pick = [
+      "pick-availability-domain",
+      "--region",
+      "r",
+      "--tenancy-id",
+      "t",
+      "--shape",
+      "VM.GPU.A10.1",
+    ];
+    assert.match(run(...pick).stderr, /--availability-domain is required/);
+    assert.equal(run(...pick).code, 2);
+    assert.match(
+      run(...pick, "--availability-domain", "AD-1", "--ocpus", "2").stderr,
+      /--ocpus and --memory-gbs go together/,
+    );
+  });
+
+  test("the command the build component runs parses: an absent profile is its only problem", () => {
+    const config = path.join(mkdtempSync(path.join(tmpdir(), "oci-config-")), "absent");
+    const command = pickAvailabilityDomainCommand({
+      shape: "VM.Standard.E4.Flex",
+      shapeConfig: { ocpus: 2, memoryInGbs: 32 },
+      domains: ["Uocm:US-ASHBURN-AD-1", "Uocm:US-ASHBURN-AD-2"],
+      region: "us-ashburn-1",
+    });
+    try {
+      execFileSync("bash", ["-c", command], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        env: { ...process.env, TENANCY_ID: "ocid1.tenancy.oc1..x", OCI_CLI_CONFIG_FILE: config },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      assert.fail("no profile, no capacity report");
+    } catch (error) {
+      const e = error as { status: number; stderr: string };
+      assert.equal(e.status, 1, e.stderr);
+      assert.match(e.stderr, /cannot be used: File does not exists/);
+    }
   });
 
   test("an unusable OCI profile exits 1 before any call, naming the file, the profile and the stack setting", () => {

@@ -13,7 +13,7 @@ import {
   quantizationRule,
   tensorParallelRule,
 } from "../components/config/rules/gpu";
-import { artifactSourcesRule, buildAccessRule, iamRule } from "../components/config/rules/inputs";
+import { artifactSourcesRule, iamRule } from "../components/config/rules/inputs";
 import { ociLimitsRule } from "../components/config/rules/oci-limits";
 import { configWith, expectError, keys, parse, validConfig } from "./support/stack-fixtures";
 
@@ -298,11 +298,12 @@ describe("ociLimitsRule: environment variables", () => {
     // The stack's own variables with streaming off and 500 GB of storage:
     //   MODEL_DEPLOY_PREDICT_ENDPOINT (29) + /v2/models/ensemble/versions/1/generate (39)
     //   MODEL_DEPLOY_HEALTH_ENDPOINT (28) + /v2/health/ready (16)
-    //   STORAGE_SIZE_IN_GB (18) + 500 (3)                                      = 133 bytes,
-    // so a user variable PAD (3) may carry 2048 - 133 - 3 = 1912 bytes.
-    assert.deepEqual(ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1912) } })), []);
+    //   STORAGE_SIZE_IN_GB (18) + 500 (3)
+    //   DEPLOYMENT_TIMEOUT_IN_MINUTES (29) + 70 (2)                            = 164 bytes,
+    // so a user variable PAD (3) may carry 2048 - 164 - 3 = 1881 bytes.
+    assert.deepEqual(ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1881) } })), []);
     expectError(
-      ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1913) } })),
+      ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1882) } })),
       "deployment.environment",
       { value: "2049 bytes", message: [/2048 bytes/], fix: [/shorten or remove/] },
     );
@@ -319,25 +320,6 @@ describe("ociLimitsRule: environment variables", () => {
         fix: [/shorter serving\.repositoryFolder/],
       },
     );
-  });
-});
-
-describe("buildAccessRule", () => {
-  test("IPv4 CIDR blocks are accepted, and an absent one is fine", () => {
-    for (const cidr of ["203.0.113.7/32", "10.0.0.0/8", "0.0.0.0/0"]) {
-      assert.deepEqual(buildAccessRule(configWith({ "build.sshAllowedCidr": cidr })), [], cidr);
-    }
-    assert.deepEqual(buildAccessRule(configWith({})), []);
-  });
-
-  test("anything else is rejected with an example /32", () => {
-    for (const cidr of ["203.0.113.7", "203.0.113.256/32", "203.0.113.7/33", "my-laptop", "2001:db8::/32"]) {
-      expectError(buildAccessRule(configWith({ "build.sshAllowedCidr": cidr })), "build.sshAllowedCidr", {
-        value: cidr,
-        message: [/IPv4 CIDR/],
-        fix: [/\/32/],
-      });
-    }
   });
 });
 
@@ -388,12 +370,10 @@ describe("rules through parseStackConfig", () => {
       "engine.maxOutputLen": 4096,
       "deployment.httpPort": "8446",
       "deployment.environment": { TENANCY_OCID: "x" },
-      "build.sshAllowedCidr": "laptop",
       "model.localDir": undefined,
     });
     assert.equal(result.config, undefined);
     assert.deepEqual(keys(result.errors), [
-      "build.sshAllowedCidr",
       "deployment.environment.TENANCY_OCID",
       "deployment.httpPort",
       "engine.maxOutputLen",
@@ -455,12 +435,17 @@ describe("warnings", () => {
     });
   });
 
-  test("SSH open to the whole internet is flagged", () => {
-    expectError(parse({ ...PINNED, "build.sshAllowedCidr": "0.0.0.0/0" }).warnings, "build.sshAllowedCidr", {
-      value: "0.0.0.0/0",
-      fix: [/\/32/],
-    });
-    assert.deepEqual(warningKeys({ ...PINNED, "build.sshAllowedCidr": "203.0.113.7/32" }), []);
+  test("build.sshAllowedCidr is accepted for one release, ignored, and named in a deprecation warning", () => {
+    for (const cidr of ["203.0.113.7/32", "0.0.0.0/0", "laptop"]) {
+      const result = parse({ ...PINNED, "build.sshAllowedCidr": cidr });
+      assert.deepEqual(result.errors, [], cidr);
+      expectError(result.warnings, "build.sshAllowedCidr", {
+        value: cidr,
+        message: [/deprecated and ignored/, /Bastion/],
+        fix: [/pulumi config rm --path build\.sshAllowedCidr/],
+      });
+    }
+    assert.deepEqual(warningKeys(PINNED), []);
   });
 
   test("WARNING_RULES on the dev settings flag only the undigested image", () => {

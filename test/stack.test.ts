@@ -21,7 +21,6 @@ import {
   GPU_IMAGE_ID,
   PROJECT,
   PROJECT_DIR,
-  TEST_SSH_CIDR,
 } from "./support/dev-stack";
 import {
   type AssetOrArchive,
@@ -56,13 +55,12 @@ function engineKeys(result: LaunchResult): { engineKey: string; artifactKey: str
   return stackOutputs(result).engine as { engineKey: string; artifactKey: string };
 }
 
-/** Resources under the EngineBuild component, at any depth. */
+/** Resources under the build's components (EngineBuild, BuildNetwork), at any depth. */
 function underEngineBuild(result: LaunchResult): Set<string> {
-  const build = result.resources.find((r) => r.type === ENGINE_BUILD);
-  const inside = new Set<string>();
-  if (build === undefined) return inside;
+  const inside = new Set<string>(
+    result.resources.filter((r) => r.type.startsWith("triton-trtllm-oci:build:")).map((r) => r.urn),
+  );
   let grew = true;
-  inside.add(build.urn);
   while (grew) {
     grew = false;
     for (const r of result.resources) {
@@ -147,33 +145,34 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     result = await preview();
   });
 
-  test("a VCN whose only inbound rule is SSH from build.sshAllowedCidr", () => {
-    one(result, "oci:Core/vcn:Vcn");
-    const security = one(result, "oci:Core/securityList:SecurityList");
-    assert.deepEqual(
-      (
-        security.inputs.ingressSecurityRules as { source: string; protocol: string; tcpOptions: unknown }[]
-      ).map((rule) => [rule.source, rule.protocol, rule.tcpOptions]),
-      [[TEST_SSH_CIDR, "6", { min: 22, max: 22 }]],
-    );
-    const subnet = one(result, "oci:Core/subnet:Subnet");
-    assert.deepEqual(subnet.inputs.securityListIds, [security.id]);
-  });
-
   test("the instance: the build shape, the newest Oracle Linux GPU image, a sized boot volume, cloud-init without secrets", () => {
     const instance = one(result, "oci:Core/instance:Instance");
     assert.equal(instance.inputs.shape, "VM.GPU.A10.1");
     const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
     assert.equal(source.sourceId, GPU_IMAGE_ID);
     assert.equal(source.bootVolumeSizeInGbs, "170");
-    assert.equal(instance.inputs.availabilityDomain, "Uocm:US-ASHBURN-AD-1");
+    // Two domains and none pinned: a local command picks one with capacity at `up`, none at preview.
+    assert.equal(instance.inputs.availabilityDomain, UNKNOWN);
+    const picker = one(result, LOCAL, "engine-availability-domain");
+    assert.ok(instance.propertyDependencies.availabilityDomain.includes(picker.urn));
+    assert.equal(
+      picker.inputs.create,
+      `node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id "\${TENANCY_ID}" --shape 'VM.GPU.A10.1'` +
+        ` --availability-domain 'Uocm:US-ASHBURN-AD-1' --availability-domain 'Uocm:US-ASHBURN-AD-2' --region 'us-ashburn-1'`,
+    );
     const metadata = instance.inputs.metadata as { user_data: string };
     const userData = Buffer.from(metadata.user_data, "base64").toString("utf8");
     assert.equal(userData, readFileSync(path.join(PROJECT_DIR, "engine-build", "cloud-init.yaml"), "utf8"));
     for (const secret of Object.values(DEV_SECRET_STAND_INS)) assert.equal(userData.includes(secret), false);
     assert.deepEqual(instance.ignoreChanges, ["sourceDetails.sourceId"]);
-    assert.equal(instance.retainOnDelete, true, "state forgets it; the terminate command removes it");
-    assert.ok(instance.dependencies.includes(one(result, "oci:Core/subnet:Subnet").urn));
+    assert.notEqual(
+      instance.retainOnDelete,
+      true,
+      "dropping it is the provider's delete, a no-op once terminated",
+    );
+    assert.ok(
+      instance.propertyDependencies.createVnicDetails.includes(one(result, "oci:Core/subnet:Subnet").urn),
+    );
   });
 
   test("the instance carries an expires-at tag of its own clock", () => {
@@ -199,13 +198,17 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
       "the build waits for the pushed image",
     );
     assert.ok(terminate.dependencies.includes(build.urn));
-    assert.match(String(build.inputs.create), /^sudo bash \/home\/opc\/engine-build\/build-host\.sh run$/);
+    assert.equal(
+      build.inputs.create,
+      "sudo bash /home/opc/engine-build/build-host.sh run --attach-seconds 7500",
+      "one link covers twice the Falcon-7B estimate",
+    );
     assert.match(
       String(terminate.inputs.create),
       /cli\/oci-task\.ts terminate-instance --instance-id "\$\{INSTANCE_ID\}"/,
     );
-    assert.equal(terminate.inputs.delete, terminate.inputs.create, "dropping the build also terminates");
-    assert.deepEqual(build.customTimeouts, { create: "300m", update: "300m", delete: "10m" });
+    assert.equal(terminate.inputs.delete, undefined, "dropping the build is the instance's own delete");
+    assert.deepEqual(build.customTimeouts, { create: "140m", update: "140m", delete: "10m" });
   });
 
   test("secrets reach the host on stdin only, as a secret", () => {
@@ -225,6 +228,17 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     }
   });
 
+  test("the build host logs in to OCIR as <namespace>/<user>, as the image push does", async () => {
+    // The committed stand-in already carries the namespace; a bare user name must get it too.
+    const bare = await preview({ exists: false }, { [`${PROJECT}:ocirUsername`]: "jane.doe@example.com" });
+    const build = one(bare, REMOTE, "engine-build");
+    assert.ok(build.secretInputs.includes("stdin"));
+    assert.equal(
+      build.inputs.stdin,
+      `standinnamespace/jane.doe@example.com\n${DEV_SECRET_STAND_INS[`${PROJECT}:ocirAuthToken`]}\n\n`,
+    );
+  });
+
   test("the build host gets the engine settings, the keys and the exact container command", () => {
     const settings = one(result, REMOTE, "engine-settings");
     // The image reference is only known after the push, so a preview sees the command as unknown;
@@ -235,9 +249,11 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
   });
 
   test("the catalog model exports the object the build uploads", () => {
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
+    const model = one(result, LOCAL, "model-model");
     const build = one(result, REMOTE, "engine-build");
-    assert.ok(exported.propertyDependencies.sourceObjectName.includes(build.urn));
+    assert.ok(model.propertyDependencies.create.includes(build.urn));
+    assert.deepEqual(all(result, "oci:DataScience/model:Model"), [], "no provider model and its placeholder");
+    assert.deepEqual(all(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport"), []);
     assert.equal(
       all(result, LOCAL).some((r) => r.name === "artifact-upload"),
       false,
@@ -292,8 +308,11 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     );
     assert.deepEqual(all(result, "oci:Core/instance:Instance"), []);
     assert.deepEqual(all(result, REMOTE), []);
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
-    assert.equal(exported.inputs.sourceObjectName, manifest.object);
+    const model = one(result, LOCAL, "model-model");
+    assert.deepEqual(
+      model.propertyDependencies.create.filter((urn) => urn.includes("EngineBuild")),
+      [],
+    );
     const bucket = one(result, "oci:ObjectStorage/bucket:Bucket");
     assert.equal(bucket.importId, `n/standinnamespace/b/${PROJECT}-dev-artifacts`);
     assert.equal(bucket.retainOnDelete, true);
@@ -473,29 +492,38 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
       assert.equal(text.includes(PROJECT_DIR), false, `${r.urn} names the project folder`);
       assert.equal(/"\/tmp\/|\\"\/tmp\//.test(text), false, `${r.urn} names a temporary folder`);
     }
-    const model = one(result, "oci:DataScience/model:Model");
-    assert.equal(path.isAbsolute(String(model.inputs.modelArtifact)), false);
   });
 
-  test("the verified model id: the deployment waits for the export and the check that reads it back", () => {
+  test("the catalog model: made after the upload and the IAM, replaced whole, its id only once it holds the zip", () => {
     const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
-    const model = one(result, "oci:DataScience/model:Model");
+    const model = one(result, LOCAL, "model-model");
     const details = deployment.inputs.modelDeploymentConfigurationDetails as {
       modelConfigurationDetails: { modelId: string };
     };
-    // Known only once the check has passed, so a preview shows it unknown.
+    // The model's OCID is the command's stdout: known only once the export is verified.
     assert.equal(details.modelConfigurationDetails.modelId, UNKNOWN);
     assert.ok(deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(model.urn));
-    const verify = one(result, LOCAL, "model-verify");
-    assert.ok(deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(verify.urn));
-    assert.ok(verify.dependencies.includes(exported.urn), "the check reads the artifact after the export");
+    assert.ok(model.propertyDependencies.create.includes(one(result, LOCAL, "artifact-upload").urn));
+    for (const policy of all(result, "oci:Identity/policy:Policy"))
+      assert.ok(model.dependencies.includes(policy.urn), `the export waits for ${policy.name}`);
+    // `triggers[*]` is the command SDK's own (@pulumi/command local/command.js), "*" is ours.
+    assert.ok(model.replaceOnChanges.includes("*"), model.replaceOnChanges.join(", "));
+    assert.equal(
+      model.deleteBeforeReplace ?? false,
+      false,
+      "create-before-delete: the deployment moves first",
+    );
+    assert.match(
+      String(model.inputs.delete),
+      /cli\/oci-task\.ts delete-catalog-model --model-id "\$\{PULUMI_COMMAND_STDOUT\}" --region 'us-ashburn-1'$/,
+    );
+    assert.deepEqual(model.customTimeouts, { create: "90m", update: "90m", delete: "20m" });
   });
 
   test("the model's metadata never waits for the image push; the deployment carries digest and shape", () => {
-    const model = one(result, "oci:DataScience/model:Model");
+    const model = one(result, LOCAL, "model-model");
     const push = one(result, "docker:index/registryImage:RegistryImage");
-    assert.equal(model.propertyDependencies.customMetadataLists?.includes(push.urn) ?? false, false);
+    assert.equal(model.propertyDependencies.create?.includes(push.urn) ?? false, false);
     assert.equal(model.dependencies.includes(push.urn), false);
     const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
     assert.ok(deployment.propertyDependencies.freeformTags.includes(push.urn));
@@ -513,36 +541,64 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
   });
 });
 
-describe("a refused export", { timeout: TIMEOUT_MS * 2 }, () => {
-  test("a catalog model left on its placeholder fails the run before the deployment is created", async () => {
-    const refusal = "the catalog model ocid1.x holds a 361-byte artifact after the export, not the zip";
+describe("the catalog model at up", { timeout: TIMEOUT_MS * 3 }, () => {
+  const MODEL_ID = "ocid1.datasciencemodel.oc1.iad.amaaaaaastandinmodelstandinmodelstandinmodel";
+
+  test("an artifact hit: the model is made from the cached object, and the deployment serves its OCID", async () => {
+    const keys = engineKeys(await preview());
+    const manifest = manifestFor(keys);
+    const result = await launchProgram({
+      ...(await devStackLaunchOptions(TENANCY_OCIDS, undefined, {
+        exists: true,
+        objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
+      })),
+      dryRun: false,
+      // The command's stdout is the model's OCID alone (operations/catalog-model.ts).
+      resourceOutputs: upOutputs("", (name) =>
+        name === "model-model" ? { stdout: MODEL_ID } : { stdout: "" },
+      ),
+      timeoutMs: TIMEOUT_MS,
+    });
+    assert.equal(result.exitCode, 0, result.stderr);
+    const create = String(one(result, LOCAL, "model-model").inputs.create);
+    assert.match(create, /^node --import tsx cli\/oci-task\.ts create-catalog-model /);
+    assert.match(
+      create,
+      new RegExp(`--object '${manifest.object}' --bytes ${manifest.bytes} --region 'us-ashburn-1'$`),
+    );
+    assert.match(create, /--namespace 'standinnamespace' --bucket 'triton-trtllm-oci-dev-artifacts'/);
+    assert.match(
+      create,
+      new RegExp(`--description 'Triton TensorRT-LLM model repository, artifact sha256:${manifest.sha256}'`),
+    );
+    assert.match(create, new RegExp(`"key":"artifactSha256","value":"${manifest.sha256}"`));
+    const md = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
+    const details = md.inputs.modelDeploymentConfigurationDetails as {
+      modelConfigurationDetails: { modelId: string };
+    };
+    assert.equal(details.modelConfigurationDetails.modelId, MODEL_ID);
+    assert.equal(stackOutputs(result).modelId, MODEL_ID);
+  });
+
+  test("a failed export stops the run before the deployment is created", async () => {
+    const refusal = "the export of artifacts/x.zip into ocid1.datasciencemodel.x failed: NotAuthorized";
     const result = await launchProgram({
       ...(await devStackLaunchOptions(TENANCY_OCIDS, devStackWorkspace())),
       dryRun: false,
-      // The check command exits non-zero, as cli/oci-task.ts does for a placeholder (oci-tasks.test.ts).
+      // The create command exits non-zero, as cli/oci-task.ts does for a failed export (catalog-model.test.ts).
       resourceOutputs: upOutputs("", (name) => {
-        if (name === "model-verify") throw new Error(refusal);
+        if (name === "model-model") throw new Error(refusal);
         return { stdout: "" };
       }),
       // A failed create stops the engine; the stand-in has no engine to stop the program, so a short bound.
       timeoutMs: 30_000,
     });
     assert.notEqual(result.exitCode, 0);
-    const verify = one(result, LOCAL, "model-verify");
-    assert.ok(
-      verify.dependencies.includes(
-        one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport").urn,
-      ),
-    );
-    assert.match(
-      String(verify.inputs.create),
-      /cli\/oci-task\.ts verify-model-artifact --model-id '.+' --bytes \d+ --region 'us-ashburn-1'/,
-    );
     const errors = result.logs
       .filter((l) => l.severity === "error")
       .map((l) => l.message)
       .join("\n");
-    assert.match(errors, /holds a 361-byte artifact/);
+    assert.match(errors, /the export of artifacts\/x\.zip .* failed/);
     assert.deepEqual(all(result, "oci:DataScience/modelDeployment:ModelDeployment"), []);
   });
 });
@@ -592,7 +648,7 @@ describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
     assert.ok(statements.policyStatements.some((s) => s.includes("read repos")));
   });
 
-  test("a build without IAM or without an SSH source is refused before any resource, naming both keys", async () => {
+  test("a build without IAM is refused before any resource, naming the key", async () => {
     const options = await devStackLaunchOptions({
       [`${PROJECT}:iam`]: JSON.stringify({ create: false }),
       [`${PROJECT}:build`]: JSON.stringify({}),
@@ -603,7 +659,7 @@ describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
       .filter((l) => l.severity === "error")
       .map((l) => l.message)
       .join("\n");
-    assert.match(errors, /build\.sshAllowedCidr = \(not set\): is required: the engine is not in the cache/);
+    assert.doesNotMatch(errors, /sshAllowedCidr/, "no address of this machine is asked for");
     assert.match(errors, /iam\.create = false: must be true/);
     assert.deepEqual(
       result.resources.map((r) => r.type),

@@ -12,6 +12,7 @@ import {
   type ConfigError,
   type ParsedSchema,
   type RawStackConfig,
+  REGION_IDENTIFIER,
   REQUIRED_SECRETS,
   type Rule,
   SECRET_KEYS,
@@ -21,8 +22,6 @@ import {
 import { issueKeys, schemaIssueToError, withHint } from "./schema-errors";
 
 export { PROJECT, type ConfigError, type RawStackConfig, type StackConfig } from "./schema";
-
-const REGION = /^[a-z]{2,}(-[a-z]+)+-[0-9]+$/;
 
 export interface ParseResult {
   /** Present only when `errors` is empty. */
@@ -146,7 +145,7 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
   );
   const missingSecrets = missingSecretErrors(raw.secretsSet);
 
-  if (raw.ociRegion === undefined || !REGION.test(raw.ociRegion)) {
+  if (raw.ociRegion === undefined || !REGION_IDENTIFIER.test(raw.ociRegion)) {
     errors.push({
       key: "oci:region",
       value: raw.ociRegion,

@@ -31,6 +31,9 @@ export interface RawStackConfig {
   readonly otherKeys?: readonly string[];
 }
 
+/** An OCI region identifier, like `us-ashburn-1`: `oci:region` and `iam.homeRegion`. */
+export const REGION_IDENTIFIER = /^[a-z]{2,}(-[a-z]+)+-[0-9]+$/;
+
 const OCID = /^ocid1\.([a-z0-9]+)\.(oc[0-9]+)\.[a-z0-9-]*\.[a-z0-9]{20,}$/;
 const HF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 
@@ -106,6 +109,7 @@ export const stackSchema = z.strictObject({
   build: z
     .strictObject({
       shape: z.string().optional(),
+      // Deprecated and ignored (the build host is reached through OCI Bastion): warned about, one release.
       sshAllowedCidr: z.string().optional(),
       keepInstance: flag.default(false),
       subnetId: ocid("subnet").optional(),
@@ -174,7 +178,16 @@ export const stackSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
-  iam: z.strictObject({ create: flag.default(true) }).prefault({}),
+  iam: z
+    .strictObject({
+      create: flag.default(true),
+      /** Where IAM is written; by default the tenancy's home region, looked up at preview. */
+      homeRegion: z
+        .string()
+        .regex(REGION_IDENTIFIER, "not an OCI region identifier, like us-phoenix-1")
+        .optional(),
+    })
+    .prefault({}),
   docker: z
     .strictObject({
       host: z

@@ -75,7 +75,12 @@ case "${sub}" in
     [ -n "${config}" ] && [ -d "${config}" ] || { echo "login without a private --config dir" >&2; exit 1; }
     cat >"${FAKE_DIR}/login-stdin"
     ;;
-  pull) [ "${FAKE_FAIL:-}" != pull ] || { echo "pull access denied" >&2; exit 1; } ;;
+  pull)
+    [ "${FAKE_FAIL:-}" != pull ] || { echo "pull access denied" >&2; exit 1; }
+    touch "${FAKE_DIR}/pulling"
+    sleep "${FAKE_PULL_SECONDS:-0}"
+    rm -f "${FAKE_DIR}/pulling"
+    ;;
   logout) ;;
   rm) [ "${*: -1}" != engine-build-triton ] || rm -f "${triton}/running" ;;
   inspect) if [ -f "${triton}/running" ]; then echo true; else echo false; fi ;;
@@ -149,7 +154,15 @@ case "${verb}" in
     [ -f "${object}" ] || { echo 'ServiceError: {"status": 404, "code": "ObjectNotFound"}' >&2; exit 1; }
     printf '{"content-length": "%s", "etag": "x"}\n' "$(stat -c %s "${object}")"
     ;;
-  put) mkdir -p "$(dirname "${object}")"; cp "${file}" "${object}" ;;
+  put)
+    # FAKE_DENIED_PUTS: so many puts are refused first, as while a new policy is not yet in force.
+    denied=$(cat "${FAKE_DIR}/denied-puts" 2>/dev/null || echo 0)
+    if [ "${denied}" -lt "${FAKE_DENIED_PUTS:-0}" ]; then
+      echo $((denied + 1)) >"${FAKE_DIR}/denied-puts"
+      echo 'ServiceError: {"status": 404, "code": "NotAuthorizedOrNotFound", "message": "Authorization failed or requested resource not found"}' >&2
+      exit 1
+    fi
+    mkdir -p "$(dirname "${object}")"; cp "${file}" "${object}" ;;
   get) [ -f "${object}" ] || { echo 'ServiceError: 404' >&2; exit 1; }; cp "${object}" "${file}" ;;
 esac
 """,
@@ -167,6 +180,14 @@ while [ "$#" -gt 0 ]; do
     *) shift ;;
   esac
 done
+# The instance metadata: created FAKE_PROVISION_SECONDS before the boot that PROC_UPTIME implies.
+if [ "${url}" = "${ENGINE_BUILD_IMDS_URL}" ]; then
+  [ "${FAKE_IMDS:-up}" = up ] || exit 7  # not on OCI: nothing answers at 169.254.169.254
+  uptime=$(cut -d' ' -f1 "${PROC_UPTIME}")
+  printf '{"id": "ocid1.instance.oc1..x", "timeCreated": %s000}' \
+    "$(($(date +%s) - ${uptime%.*} - ${FAKE_PROVISION_SECONDS}))"
+  exit 0
+fi
 triton=${FAKE_DIR}/triton
 [ -f "${triton}/running" ] || exit 7
 code=200
@@ -372,7 +393,14 @@ class Host:
         )
         self.write_env()
         write_fakes(root / "bin", FAKES)
+        # The weights download on the host, with the CLI cloud-init.yaml installs there (and its
+        # Python, which lists the revision's files).
+        write_fakes(root / "bin", {"hf": CONTAINER_FAKES["hf"], "python3": CONTAINER_FAKES["python3"]})
         write_fakes(root / "container-bin", CONTAINER_FAKES)
+        # What the host knows of its own start: seconds since boot, and cloud-init's at host-ready.
+        (root / "uptime").write_text("600.42 1187.50\n")
+        self.work.mkdir()
+        (self.work / "host-ready-uptime").write_text("420\n")
         examples = root / "image" / "app" / "examples"
         for script in ("models/contrib/falcon/convert_checkpoint.py", "quantization/quantize.py"):
             (examples / script).parent.mkdir(parents=True, exist_ok=True)
@@ -392,6 +420,9 @@ class Host:
             "FAKE_CONTAINER_BIN": str(root / "container-bin"),
             "FAKE_IMAGE_EXAMPLES": str(examples),
             "EXPECTED_IMAGE": IMAGE_REF,
+            "PROC_UPTIME": str(root / "uptime"),
+            "ENGINE_BUILD_IMDS_URL": "http://169.254.169.254/opc/v2/instance/",
+            "FAKE_PROVISION_SECONDS": "95",
         }
 
     def write_env(self, **overrides):

@@ -112,3 +112,15 @@ def test_a_revision_without_weights_is_refused_before_downloading(host, tmp_path
     assert result.returncode == 1
     assert "has neither *.safetensors nor *.bin weights: pick a revision that has them" in result.stderr
     assert host.argvs("hf") == []
+
+
+def test_the_files_are_listed_with_the_python_the_hugging_face_cli_runs_on(tmp_path):
+    # On the build host huggingface_hub is installed for python3.11 only (cloud-init.yaml); the
+    # platform's python3 cannot import it.
+    cli = tmp_path / "huggingface-cli"
+    functions = f"source <(sed '$d' {SCRIPTS / 'build-engine.sh'}); PATH={tmp_path}:$PATH; hub_python huggingface-cli"
+    for shebang, python in (("#!/usr/bin/python3.11", "/usr/bin/python3.11"), ("#!/usr/bin/env bash", "python3")):
+        cli.write_text(f"{shebang}\nexit 0\n")
+        cli.chmod(0o755)
+        result = subprocess.run(["bash", "-c", functions], capture_output=True, text=True)
+        assert result.stdout == f"{python}\n", result.stderr

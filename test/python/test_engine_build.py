@@ -136,15 +136,15 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
         assert f"] {step} done in " in result.stderr
 
 
-def test_secrets_reach_only_docker_login_stdin_and_the_download_container(built):
+def test_secrets_reach_only_docker_login_stdin_and_the_download_on_the_host(built):
     host, result = built
     assert result.returncode == 0, result.stderr
     assert (host.fake / "login-stdin").read_text() == OCIR_TOKEN + "\n"
     assert (host.fake / "hf-token-seen").read_text() == HF_TOKEN
     login = [argv for argv in host.argvs("docker") if "login" in argv]
     assert login[0][-2:] == ["--password-stdin", "iad.ocir.io"] and login[0][0] == "--config"
-    download = next(argv for argv in host.argvs("docker") if "download" in argv)
-    assert "HF_TOKEN" in download  # the name only: docker takes the value from its environment
+    # The download runs on the host (beside the image pull), its token in the CLI's environment only.
+    assert not any("download" in argv for argv in host.argvs("docker"))
 
     for tool, argv in host.calls():
         for secret in (OCIR_TOKEN, HF_TOKEN):
@@ -202,7 +202,6 @@ def test_only_the_steps_that_use_a_gpu_get_one(host):
             containers[argv[argv.index("--name") + 1]] = "--gpus" in argv
     assert containers == {
         "engine-build-inspect": False,
-        "engine-build-download": False,
         "engine-build-convert": True,
         "engine-build-build": True,
         "engine-build-triton": True,
@@ -332,6 +331,21 @@ def test_upload_skips_objects_already_in_the_bucket_with_the_same_size(tmp_path,
     assert "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip is already in the bucket with the same size" in log
 
 
+def test_uploads_wait_while_the_new_policy_propagates_then_give_up(tmp_path, packer, repository):
+    waiting = Host(tmp_path / "waiting", packer, repository)
+    result = waiting.run(FAKE_DENIED_PUTS="2", POLICY_RETRY_SECONDS="0.1")
+    assert result.returncode == 0, result.stderr
+    log = (waiting.work / "build.log").read_text()
+    assert log.count("not authorized yet: waiting for the build host's policy") == 2
+    assert manifest_of(result)["object"].endswith("model.zip")
+
+    refused = Host(tmp_path / "refused", packer, repository)
+    result = refused.run(FAKE_DENIED_PUTS="1000", POLICY_RETRY_SECONDS="0.1", POLICY_WAIT_SECONDS="1")
+    assert result.returncode == 1
+    assert "NotAuthorizedOrNotFound" in result.stderr
+    assert "engine build failed in step upload-engine" in result.stderr
+
+
 def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer, repository, built):
     builder, build_result = built
     bucket = tmp_path / "bucket"
@@ -342,7 +356,9 @@ def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer,
     assert result.returncode == 0, result.stderr
     manifest = manifest_of(result)
     tools = {tool for tool, _ in assembler.calls()}
-    assert tools == {"docker", "oci"}  # no nvidia-smi, no download, no trtllm-build
+    # No nvidia-smi, no download, no trtllm-build; curl asks the instance metadata for its creation.
+    assert tools == {"docker", "oci", "curl"}
+    assert set(manifest["phases"]) == {"provision", "cloudInit", "engineDownload", "pack", "upload", "wallSeconds"}
     assert [argv[0] for argv in assembler.argvs("docker")] == ["info"]  # no image pulled, no container
     gets = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "get" in argv]
     assert gets == ["engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/manifest.json", "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar"]
@@ -409,7 +425,7 @@ def test_every_library_and_step_file_is_sourced_and_every_step_has_its_file():
     assert sourced == {str(p.relative_to(SCRIPTS)) for p in SCRIPTS.rglob("*.sh") if p.parent != SCRIPTS}
     steps = set()
     for mode in ("build_steps", "assemble_steps"):
-        steps.update(re.search(rf"^readonly {mode}=\(([^)]*)\)", script, re.M).group(1).split())
+        steps.update(re.search(rf"^readonly {mode}=\(([^)]*)\)", script, re.M).group(1).replace("+", " ").split())
     assert "fetch-engine" in steps and "validate" in steps
     assert {f"steps/{name}.sh" for name in steps} == {path for path in sourced if path.startswith("steps/")}
 
