@@ -31,7 +31,7 @@ import { expiryCommand } from "./components/deployment/expiry";
 import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/home-region";
 import { modelProvenance } from "./components/deployment/model-metadata";
 import { ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
-import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
+import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
 import { ModelArtifact } from "./components/model-artifact";
@@ -165,12 +165,11 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
       sortOrder: "DESC",
     }),
   ]);
-  const exampleRequest = exampleRequestBody(config);
   const hostFilesDir = plan.stageBuildHostFiles(
     plan.buildHostFiles({
       projectDir: process.cwd(),
       repository,
-      exampleRequest,
+      validationRequest: validationRequestBody(config),
       packerBundle: plan.bundlePacker(process.cwd()),
     }),
     CACHE_DIR,
@@ -207,9 +206,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
         namespace,
         engineKey: keys.engineKey,
         artifactKey: keys.artifactKey,
-        containerCmd: container.cmds,
-        prompt: String(exampleRequest.text_input),
-        endToken: config.model.resolved.eosToken ?? "",
+        container,
       }),
     ),
     artifactKey: keys.artifactKey,

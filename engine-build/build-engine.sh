@@ -18,6 +18,8 @@
 #   QUANTIZATION=none        none | fp8 | int8_sq | int4_awq | int8_weight_only | int4_weight_only
 #   TP=1                     tensor parallelism: 1, 2, 4 or 8 (Falcon-7B: 1 only, 71 heads)
 #   MAX_BATCH_SIZE=32  MAX_INPUT_LEN=1024  MAX_OUTPUT_LEN=1024
+#   CHUNKED_CONTEXT=false    true builds for serving.enableChunkedContext (--use_paged_context_fmha)
+#   AWQ_BLOCK_SIZE=128       (int4_awq) 64 or 128, dividing the hidden size per GPU: Falcon-7B needs 64
 #   TRTLLM_EXAMPLES=/app/examples   TensorRT-LLM's examples/ at the image's version; the Triton
 #                            TensorRT-LLM images ship them there (tensorrtllm_backend v0.18.2,
 #                            dockerfile/Dockerfile.triton.trt_llm_backend lines 195-200)
@@ -54,6 +56,8 @@ check_settings() {
   max_batch_size=${MAX_BATCH_SIZE:-32}
   max_input_len=${MAX_INPUT_LEN:-1024}
   max_output_len=${MAX_OUTPUT_LEN:-1024}
+  chunked_context=${CHUNKED_CONTEXT:-false}
+  awq_block_size=${AWQ_BLOCK_SIZE:-128}
   case "${family}" in falcon | llama) ;; *) setting_error "FAMILY='${family}' is not supported: use falcon or llama" ;; esac
   case "${dtype}" in float16 | bfloat16) ;; *) setting_error "DTYPE='${dtype}' is not supported: use float16 or bfloat16" ;; esac
   case "${quantization}" in
@@ -61,6 +65,9 @@ check_settings() {
     *) setting_error "QUANTIZATION='${quantization}' is not supported: use none, fp8, int8_sq, int4_awq, int8_weight_only or int4_weight_only" ;;
   esac
   case "${tp}" in 1 | 2 | 4 | 8) ;; *) setting_error "TP='${tp}' is not a tensor-parallel size: use 1, 2, 4 or 8 (it must divide the model's attention heads)" ;; esac
+  case "${chunked_context}" in true | false) ;; *) setting_error "CHUNKED_CONTEXT='${chunked_context}' is not true or false" ;; esac
+  # TensorRT-LLM's AWQ kernels take blocks of 64 or 128 (NVIDIA/TensorRT-LLM issue #988).
+  case "${awq_block_size}" in 64 | 128) ;; *) setting_error "AWQ_BLOCK_SIZE='${awq_block_size}' is not a block size TensorRT-LLM's AWQ kernels take: use 64 or 128" ;; esac
   local name value
   for name in MAX_BATCH_SIZE MAX_INPUT_LEN MAX_OUTPUT_LEN; do
     case "${name}" in
@@ -77,13 +84,19 @@ check_settings() {
 }
 
 # The trtllm-build arguments that shape the engine (the manifest records exactly these). Names as
-# in TensorRT-LLM's tensorrt_llm/commands/build.py parse_arguments (plugins: add_plugin_argument);
-# --paged_kv_cache is still accepted there as the older spelling of --kv_cache_type paged.
+# in TensorRT-LLM's tensorrt_llm/commands/build.py parse_arguments (plugins: add_plugin_argument):
+# --kv_cache_type paged (--paged_kv_cache is its deprecated spelling there), and the paged context
+# FMHA that chunked context needs (tensorrtllm_backend v0.18.2 model_instance_state.cc:455, "requires
+# building the model with use_paged_context_fmha"; NVIDIA's own engines for it:
+# ci/L0_backend_trtllm/generate_engines.sh:54-60).
 build_flags() {
   printf '%s\n' --gemm_plugin auto --gpt_attention_plugin auto \
-    --remove_input_padding enable --paged_kv_cache enable \
+    --remove_input_padding enable --kv_cache_type paged \
     --max_batch_size "${max_batch_size}" --max_input_len "${max_input_len}" \
     --max_seq_len "$((max_input_len + max_output_len))" --workers "${tp}"
+  if [ "${chunked_context}" = true ]; then
+    printf '%s\n' --use_paged_context_fmha enable
+  fi
 }
 
 trtllm_version() {
@@ -125,6 +138,19 @@ require_model_dir() {
     fail "${dir} has no *.safetensors or *.bin weights: the download is incomplete; run the download again (it resumes)"
 }
 
+# The AWQ blocks run along each GPU's share of the hidden size: a block size that does not divide it
+# fails only after the ~20 minutes of calibration.
+require_awq_block_fits() {
+  local model_dir=$1 hidden
+  hidden=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["hidden_size"])' "${model_dir}/config.json") ||
+    fail "${model_dir}/config.json has no hidden_size: cannot check AWQ_BLOCK_SIZE against it"
+  if ((hidden % tp != 0 || (hidden / tp) % awq_block_size != 0)); then
+    local fix="use int4_weight_only instead of int4_awq"
+    ((hidden % tp == 0 && (hidden / tp) % 64 == 0)) && fix="set AWQ_BLOCK_SIZE=64"
+    fail "AWQ_BLOCK_SIZE=${awq_block_size} does not divide the hidden size ${hidden} per GPU (TP=${tp}): ${fix}"
+  fi
+}
+
 require_writable_parent() {
   local dir=$1 parent
   parent=$(dirname "${dir}")
@@ -151,7 +177,7 @@ convert() {
   rm -rf "${checkpoint_dir}"
   echo "TensorRT-LLM ${version}; examples from $(examples_dir)"
   # Arguments as parsed by examples/models/contrib/falcon/convert_checkpoint.py (the Llama one takes
-  # the same) and examples/quantization/quantize.py (--qformat, --kv_cache_dtype).
+  # the same) and examples/quantization/quantize.py (--qformat, --kv_cache_dtype, --awq_block_size).
   local args
   case "${quantization}" in
     none)
@@ -165,9 +191,14 @@ convert() {
       args=("${script}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
         --qformat fp8 --kv_cache_dtype fp8)
       ;;
-    int4_awq | int8_sq)
+    int4_awq)
+      require_awq_block_fits "${model_dir}"
       args=("${script}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
-        --qformat "${quantization}")
+        --qformat int4_awq --awq_block_size "${awq_block_size}")
+      ;;
+    int8_sq)
+      args=("${script}" --model_dir "${model_dir}" --output_dir "${checkpoint_dir}" --dtype "${dtype}" --tp_size "${tp}"
+        --qformat int8_sq)
       ;;
   esac
   echo "+ python3 ${args[*]}"
@@ -193,8 +224,34 @@ build() {
   ls -l "${engine_dir}"
 }
 
+# The weight files of a snapshot: one format only. Most repositories carry safetensors, many (like
+# tiiuae/falcon-7b-instruct) both formats, some only PyTorch *.bin; the converters read either, so
+# fetching both doubles the download (~14 GB more for Falcon-7B). Each format's index goes with it:
+# transformers prefers safetensors when their index is present.
+weights_to_skip() {
+  local files=$1
+  if grep -q '\.safetensors$' <<<"${files}"; then
+    printf '%s\n' '*.bin' '*.bin.index.json' '*.pt' '*.pth'
+  elif grep -q '\.bin$' <<<"${files}"; then
+    printf '%s\n' '*.safetensors' '*.safetensors.index.json'
+  else
+    return 1
+  fi
+}
+
+# The interpreter of a pip-installed CLI: its shebang, when that names a Python; python3 otherwise.
+hub_python() {
+  local shebang
+  shebang=$(head -n 1 "$(command -v "$1")")
+  if [[ ${shebang} =~ ^#!(/[^[:space:]]*python[0-9.]*)$ ]]; then
+    echo "${BASH_REMATCH[1]}"
+  else
+    echo python3
+  fi
+}
+
 download() {
-  local model_id=$1 revision=$2 dir=$3 cli
+  local model_id=$1 revision=$2 dir=$3 cli files skipped
   [[ ${model_id} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
     { echo "build-engine.sh: '${model_id}' is not a Hugging Face model id: use <owner>/<name>" >&2 && exit 2; }
   [ -n "${revision}" ] || { echo "build-engine.sh: the revision is empty: pin a commit sha or tag" >&2 && exit 2; }
@@ -207,8 +264,17 @@ download() {
   fi
   require_writable_parent "${dir}"
   [ -n "${HF_TOKEN:-}" ] || echo "HF_TOKEN is not set: gated models (Llama) will answer 401; public ones download anyway"
+  # huggingface_hub's list_repo_files lists a revision's files and reads HF_TOKEN itself; it runs on
+  # the Python the CLI runs on (the build host installs huggingface_hub for python3.11 only).
+  files=$("$(hub_python "${cli}")" -c 'import sys; from huggingface_hub import list_repo_files; print("\n".join(list_repo_files(sys.argv[1], revision=sys.argv[2])))' \
+    "${model_id}" "${revision}") ||
+    fail "cannot list the files of ${model_id} at ${revision}: check the id, the revision and, for a gated model, HF_TOKEN"
+  mapfile -t skipped < <(weights_to_skip "${files}")
+  [ "${#skipped[@]}" -gt 0 ] ||
+    fail "${model_id} at ${revision} has neither *.safetensors nor *.bin weights: pick a revision that has them"
+  echo "one weight format: skipping ${skipped[*]}"
   # Formats the converters never read; downloading them only costs disk and minutes.
-  local args=(download "${model_id}" --revision "${revision}" --local-dir "${dir}" --exclude '*.h5' '*.msgpack' '*.onnx')
+  local args=(download "${model_id}" --revision "${revision}" --local-dir "${dir}" --exclude '*.h5' '*.msgpack' '*.onnx' "${skipped[@]}")
   echo "+ ${cli} ${args[*]}"
   "${cli}" "${args[@]}"
   require_model_dir "${dir}"

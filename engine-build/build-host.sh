@@ -2,7 +2,8 @@
 # Runs on the engine build instance (Oracle Linux 8, prepared by cloud-init.yaml): builds the
 # TensorRT-LLM engine in the image the deployment serves (or fetches the cached one), assembles the
 # model artifact with the project's own packer, validates it in Triton exactly as the deployment
-# mounts it, and uploads everything to the artifact bucket.
+# runs it (asking the model the endpoint serves a known-answer question), and uploads everything to
+# the artifact bucket.
 #
 # usage:
 #   build-host.sh run [--attach-seconds N]     read 3 lines on stdin (OCIR username, OCIR auth token,
@@ -14,13 +15,13 @@
 #   build-host.sh --help
 #   --attach-seconds N     let go after N seconds while the pipeline still runs (exit 3): an OCI
 #                          Bastion session ends after 3 hours, the build does not have to
-# files: build.env, package-artifact.cjs, example-request.json and repository/<REPOSITORY_FOLDER>/
+# files: build.env, package-artifact.cjs, validation-request.json and repository/<REPOSITORY_FOLDER>/
 #   beside this script, and its own lib/ (shared helpers) and steps/ (one file per step) folders.
 # environment (optional):
 #   WORK_DIR=/var/lib/engine-build   state, downloads, the log (build.log) and step markers
 #   SECRETS_DIR=/run/engine-build    root-only tmpfs folder that hands the secrets to the pipeline
 #   ENGINE_BUILD_LAUNCHER=auto       auto | systemd | setsid | foreground
-#   POLL_SECONDS=5  READY_TIMEOUT_SECONDS=1200  MIN_FREE_GB (build 100, assemble 40)
+#   POLL_SECONDS=5  READY_TIMEOUT_SECONDS=600 (OCI's start limit)  MIN_FREE_GB (build 100, assemble 40)
 #   ENGINE_BUILD_IMDS_URL=http://169.254.169.254/opc/v2/instance/  the instance metadata (its creation
 #                          time, for the provision phase)   PROC_UPTIME=/proc/uptime
 # exit codes: 0 built, 1 failed or invalid build.env, 2 usage, 3 still running after --attach-seconds.

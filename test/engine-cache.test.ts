@@ -211,7 +211,12 @@ describe("build preconditions and platform images", () => {
 });
 
 describe("what the build host is told", () => {
-  const config = base();
+  const config = validConfig({
+    ...BASE,
+    "build.validation.prompt": "What's \"new\"? It's $HOME `x`",
+    "build.validation.expect": "$(echo nothing) 'runs'",
+    "deployment.environment": { GREETING: 'it\'s "quoted" $HOME' },
+  });
   const container = containerSpec(containerSpecInput(config));
   const settings = buildSettings(config, {
     mode: "build",
@@ -221,9 +226,7 @@ describe("what the build host is told", () => {
     namespace: "ns",
     engineKey: "e".repeat(64),
     artifactKey: "a".repeat(64),
-    containerCmd: container.cmds,
-    prompt: "What's \"new\"? It's $HOME `x`",
-    endToken: "<|endoftext|>",
+    container,
   });
 
   test("build.env round-trips through bash's source, quotes, dollars and backticks included", () => {
@@ -235,6 +238,9 @@ describe("what the build host is told", () => {
     assert.equal(values.length, names.length);
     assert.deepEqual(Object.fromEntries(names.map((n, i) => [n, values[i]])), settings);
     assert.deepEqual(JSON.parse(settings.CONTAINER_CMD), container.cmds);
+    assert.deepEqual(JSON.parse(settings.CONTAINER_ENTRYPOINT), container.entrypoints);
+    assert.deepEqual(JSON.parse(settings.CONTAINER_ENV), container.environment);
+    assert.equal(settings.VALIDATION_EXPECT, "$(echo nothing) 'runs'");
   });
 
   test("build-host.sh accepts the build.env the program writes: every setting present and valid", () => {
@@ -245,7 +251,7 @@ describe("what the build host is told", () => {
       buildHostFiles({
         projectDir: PROJECT_DIR,
         repository,
-        exampleRequest: { text_input: "hi" },
+        validationRequest: { text_input: "hi" },
         packerBundle: "// bundle",
       }),
       dir,
@@ -301,7 +307,7 @@ describe("what the build host is told", () => {
     const host = buildHostFiles({
       projectDir: PROJECT_DIR,
       repository,
-      exampleRequest: { text_input: "hi" },
+      validationRequest: { text_input: "hi" },
       packerBundle: "// bundle",
     });
     const { files } = host;

@@ -235,6 +235,7 @@ describe("layout", () => {
         ["file", "triton/ensemble/config.pbtxt", 0o644],
         ["file", "triton/postprocessing/1/incremental_text.py", 0o644],
         ["file", "triton/postprocessing/1/model.py", 0o644],
+        ["file", "triton/postprocessing/1/stop_strings.py", 0o644],
         ["file", "triton/postprocessing/config.pbtxt", 0o644],
         ["file", "triton/preprocessing/1/model.py", 0o644],
         ["file", "triton/preprocessing/1/word_lists.py", 0o644],
@@ -259,14 +260,20 @@ describe("layout", () => {
     assert.equal(parameters(configs.tensorrt_llm).gpt_model_path, `${MOUNT}/models/tensorrt_llm/1`);
   });
 
-  test("a streaming stack adds the decoupled tensorrt_llm_bls model with its decoding module", () => {
+  test("a streaming stack adds the decoupled tensorrt_llm_bls model with its decoding, stop and word-list modules", () => {
     const paths = renderModelRepository(
       modelRepositorySpec(validConfig({ "deployment.streaming": true })),
     ).map((entry) => entry.path);
-    for (const file of ["config.pbtxt", "1/model.py", "1/incremental_text.py"]) {
+    for (const file of [
+      "config.pbtxt",
+      "1/model.py",
+      "1/incremental_text.py",
+      "1/stop_strings.py",
+      "1/word_lists.py",
+    ]) {
       assert.ok(paths.includes(`triton/tensorrt_llm_bls/${file}`), file);
     }
-    assert.equal(paths.length, 13);
+    assert.equal(paths.length, 16);
   });
 
   test("the container loads every rendered model and a streaming stack predicts through tensorrt_llm_bls", () => {
@@ -289,17 +296,20 @@ describe("layout", () => {
     }
   });
 
-  test("the Python files are shipped byte for byte, the decoding module to both models that decode", () => {
+  test("the Python files are shipped byte for byte, each shared module to every model that imports it", () => {
     const { files } = render({ "deployment.streaming": true });
     const source = (file: string) =>
       readFileSync(path.join(REPO_ROOT, "components/model-repository/python", file), "utf8");
     const shipped: [string, string][] = [
       ["preprocessing/1/model.py", "preprocessing/model.py"],
-      ["preprocessing/1/word_lists.py", "preprocessing/word_lists.py"],
+      ["preprocessing/1/word_lists.py", "shared/word_lists.py"],
       ["postprocessing/1/model.py", "postprocessing/model.py"],
-      ["postprocessing/1/incremental_text.py", "tensorrt_llm_bls/incremental_text.py"],
+      ["postprocessing/1/incremental_text.py", "shared/incremental_text.py"],
+      ["postprocessing/1/stop_strings.py", "shared/stop_strings.py"],
       ["tensorrt_llm_bls/1/model.py", "tensorrt_llm_bls/model.py"],
-      ["tensorrt_llm_bls/1/incremental_text.py", "tensorrt_llm_bls/incremental_text.py"],
+      ["tensorrt_llm_bls/1/incremental_text.py", "shared/incremental_text.py"],
+      ["tensorrt_llm_bls/1/stop_strings.py", "shared/stop_strings.py"],
+      ["tensorrt_llm_bls/1/word_lists.py", "shared/word_lists.py"],
     ];
     for (const [target, from] of shipped) assert.equal(files.get(`triton/${target}`), source(from), target);
     assert.equal(pythonModelSource("tensorrt_llm_bls"), source("tensorrt_llm_bls/model.py"));
@@ -431,6 +441,7 @@ describe("the ensemble's interface and wiring", () => {
       min_length: ["TYPE_INT32", [1], true],
       random_seed: ["TYPE_UINT64", [1], true],
       stream: ["TYPE_BOOL", [1], true],
+      include_stop_str_in_output: ["TYPE_BOOL", [1], true],
     };
     assert.deepEqual(Object.keys(inputs).sort(), Object.keys(expected).sort());
     for (const [name, [dataType, dims, optional]] of Object.entries(expected)) {
@@ -446,13 +457,20 @@ describe("the ensemble's interface and wiring", () => {
     ]);
   });
 
-  test("the streaming model takes the ensemble's request and answers the same outputs", () => {
+  test("the streaming model takes the request the ensemble of a stack that does not stream takes, and answers the same outputs", () => {
     const configs = parsedConfigs(render({ "deployment.streaming": true }).files);
     const bls = configs.tensorrt_llm_bls;
     assert.equal(scalar(bls, "backend"), "python");
     assert.equal(scalar(nested(bls, "model_transaction_policy"), "decoupled"), "true");
-    assert.deepEqual(tensors(bls, "input"), tensors(configs.ensemble, "input"));
+    assert.deepEqual(tensors(bls, "input"), tensors(parsedConfigs(render().files).ensemble, "input"));
     assert.deepEqual(tensors(bls, "output"), tensors(configs.ensemble, "output"));
+    // The streaming stack's own ensemble has nothing to hand include_stop_str_in_output to.
+    assert.deepEqual(
+      tensors(configs.ensemble, "input").map((t) => t.name),
+      tensors(bls, "input")
+        .map((t) => t.name)
+        .filter((name) => name !== "include_stop_str_in_output"),
+    );
     const params = parameters(bls);
     assert.equal(params.tokenizer_dir, `${MOUNT}/triton/tokenizer`);
     assert.equal(params.skip_special_tokens, "true");
@@ -500,6 +518,38 @@ describe("the ensemble's interface and wiring", () => {
       const tensor = tensors(configs.tensorrt_llm, "input").find((t) => t.name === name);
       assert.deepEqual(tensor && [tensor.dataType, tensor.dims], ["TYPE_INT32", [2, -1]]);
     }
+  });
+
+  test("postprocessing gets the prompt and the stop strings where Triton allows it: on a stack that does not stream", () => {
+    const postprocessingInputs = (overrides: Overrides) => {
+      const steps = all(
+        nested(parsedConfigs(render(overrides).files).ensemble, "ensemble_scheduling"),
+        "step",
+      );
+      const step = steps
+        .map((entry) => entry.value as Field[])
+        .find((fields) => scalar(fields, "model_name") === "postprocessing");
+      assert.ok(step);
+      return Object.fromEntries(
+        all(step, "input_map").map((entry) => [
+          String(scalar(entry.value as Field[], "key")),
+          String(scalar(entry.value as Field[], "value")),
+        ]),
+      );
+    };
+    assert.deepEqual(postprocessingInputs({}), {
+      output_ids: "_output_ids",
+      sequence_length: "_sequence_length",
+      input_ids: "_input_ids",
+      input_lengths: "_input_lengths",
+      stop_words: "stop_words",
+      include_stop_str_in_output: "include_stop_str_in_output",
+    });
+    // A decoupled engine's responses may not meet other tensors in one step (wiring.ts).
+    assert.deepEqual(postprocessingInputs({ "deployment.streaming": true }), {
+      output_ids: "_output_ids",
+      sequence_length: "_sequence_length",
+    });
   });
 
   test("the rendered repository passes the wiring check for every variant", () => {
@@ -755,22 +805,19 @@ describe("request names follow the serving image's TensorRT-LLM release", () => 
         `${m[2]} ${m[3]}`,
       ]),
     );
-    const configs = parsedConfigs(render({ "deployment.streaming": true }).files);
+    const served = parsedConfigs(render({ "deployment.streaming": true }).files).tensorrt_llm_bls;
     for (const kind of ["input", "output"] as const) {
-      for (const tensor of tensors(configs.ensemble, kind)) {
+      for (const tensor of tensors(served, kind)) {
         assert.equal(rows.get(tensor.name), `${tensor.dataType} [${tensor.dims.join(", ")}]`, tensor.name);
       }
     }
-    assert.equal(
-      rows.size,
-      tensors(configs.ensemble, "input").length + tensors(configs.ensemble, "output").length,
-    );
+    assert.equal(rows.size, tensors(served, "input").length + tensors(served, "output").length);
   });
 
-  test("the streaming model and the ensemble accept exactly the same request", () => {
+  test("the request every served model accepts", () => {
     const spec = render({ "deployment.streaming": true }).spec;
     assert.deepEqual(
-      requestInputs(spec).map((input) => input.name),
+      requestInputs(spec.requestNames).map((input) => input.name),
       [
         "text_input",
         "max_tokens",
@@ -779,6 +826,7 @@ describe("request names follow the serving image's TensorRT-LLM release", () => 
         "end_id",
         "pad_id",
         "stream",
+        "include_stop_str_in_output",
         "top_k",
         "top_p",
         "temperature",

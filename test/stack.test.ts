@@ -373,18 +373,26 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     assert.equal(settings.ARTIFACT_KEY, keys.artifactKey);
     assert.equal(settings.ENGINE_PREFIX, `engines/${keys.engineKey}/`);
     assert.match(settings.IMAGE_REF, /@sha256:1{64}$/);
-    assert.equal(settings.END_TOKEN, "<|endoftext|>");
+    assert.equal(settings.VALIDATION_EXPECT, "Paris");
     const md = one(built, "oci:DataScience/modelDeployment:ModelDeployment");
-    const cmds = (
+    const container = (
       md.inputs.modelDeploymentConfigurationDetails as {
-        environmentConfigurationDetails: { cmds: string[] };
+        environmentConfigurationDetails: {
+          cmds: string[];
+          entrypoints?: string[];
+          environmentVariables: Record<string, string>;
+          serverPort: number;
+        };
       }
-    ).environmentConfigurationDetails.cmds;
+    ).environmentConfigurationDetails;
     assert.deepEqual(
       JSON.parse(settings.CONTAINER_CMD),
-      cmds,
+      container.cmds,
       "Triton is validated with the deployment's command",
     );
+    assert.deepEqual(JSON.parse(settings.CONTAINER_ENTRYPOINT), container.entrypoints ?? []);
+    assert.deepEqual(JSON.parse(settings.CONTAINER_ENV), container.environmentVariables);
+    assert.equal(Number(settings.HTTP_PORT), container.serverPort);
     for (const secret of Object.values(DEV_SECRET_STAND_INS)) {
       assert.equal(JSON.stringify(settings).includes(secret), false);
     }

@@ -5,7 +5,21 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
-import { fixturePath, fixtureText, sentinels, TOKENIZERS } from "./fixtures/tokenizers/generate";
+import {
+  contexts,
+  fixturePath,
+  fixtureText,
+  promptContextTokens,
+  TOKENIZERS,
+} from "./fixtures/tokenizers/generate";
+
+interface Fixture {
+  completions: { completion: string; ids: number[]; decoded_alone: string; pieces_decoded_alone: string }[];
+  stop_cases: { completion: string; stop: string[]; ids: number[] }[];
+  encode: Record<string, number[]>;
+}
+
+const read = (name: string) => JSON.parse(readFileSync(fixturePath(name), "utf8")) as Fixture;
 
 describe("real-tokenizer fixtures", () => {
   for (const source of TOKENIZERS) {
@@ -18,22 +32,22 @@ describe("real-tokenizer fixtures", () => {
     });
   }
 
-  test("they show the issue's defects: split emoji and lost SentencePiece spaces when pieces decode alone", () => {
-    const read = (name: string) =>
-      JSON.parse(readFileSync(fixturePath(name), "utf8")) as {
-        completions: { text: string; pieces_decoded_alone: string }[];
-        encode: Record<string, number[]>;
-      };
-    const llama3 = read("llama3_1").completions[0];
-    assert.equal(llama3.text, "Launch 🚀🚀 now");
-    assert.equal(llama3.pieces_decoded_alone, "Launch ������ now");
+  test("they show the issue's defects: split emoji, lost SentencePiece spaces, stop words the model writes merged", () => {
+    const llama3 = read("llama3_1");
+    assert.equal(llama3.completions[0].completion, " Launch 🚀🚀 now");
+    assert.equal(llama3.completions[0].pieces_decoded_alone, " Launch ������ now");
     const llama2 = read("llama2");
     assert.equal(llama2.completions[0].pieces_decoded_alone, "Launch🚀🚀now");
-    // "\n\n" alone starts with the word-boundary piece that generated text never has.
-    assert.deepEqual(llama2.encode["\n\n"].slice(1), llama2.encode["Answer: yes\n\nUser: next"].slice(3, 5));
+    const spaced = llama2.completions.find((completion) => completion.completion === " a , b .");
+    assert.equal(spaced?.decoded_alone, "a , b .");
+    // Llama-3 writes "here.\n\n" with ".\n\n" as one token: "\n\n" alone never occurs.
+    const here = llama3.stop_cases.find((stopCase) => stopCase.stop[0] === "\n\n");
+    assert.ok(here && !here.ids.includes(llama3.encode["\n\n"][0]));
+    assert.ok(here.ids.includes(llama3.encode[".\n\n"][0]));
   });
 
-  test("the sentinels are read from word_lists.py", () => {
-    assert.deepEqual(sentinels(), ["\n", "a", "."]);
+  test("the contexts and the prompt context length are read from the Python modules", () => {
+    assert.deepEqual(contexts(), ["", " ", "a", "a ", "\n", ".", ",", ":", ";", "!", "?", ")", '"']);
+    assert.equal(promptContextTokens(), 5);
   });
 });

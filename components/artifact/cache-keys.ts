@@ -33,6 +33,11 @@ export interface EngineKeyInputs {
   readonly maxBatchSize: number;
   readonly maxInputLen: number;
   readonly maxOutputLen: number;
+  /**
+   * Set (true) only when the engine is built for chunked context (`--use_paged_context_fmha
+   * enable`), so the keys of every other engine stay what they were.
+   */
+  readonly pagedContextFmha?: true;
 }
 
 export function engineKeyInputs(config: StackConfig): EngineKeyInputs {
@@ -51,6 +56,7 @@ export function engineKeyInputs(config: StackConfig): EngineKeyInputs {
     maxBatchSize: engine.maxBatchSize,
     maxInputLen: engine.maxInputLen,
     maxOutputLen: engine.maxOutputLen,
+    ...(config.serving.enableChunkedContext ? { pagedContextFmha: true as const } : {}),
   };
 }
 

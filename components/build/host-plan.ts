@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { dirname, join, relative, sep } from "node:path";
 import { ENGINE_RECIPE_VERSION, cacheObjects } from "../artifact/cache-keys";
 import type { StackConfig } from "../config/config";
+import { awqBlockSize } from "../config/rules/awq";
+import type { ContainerSpec } from "../deployment/container-spec";
 import type { RepositoryEntry } from "../model-repository";
 import { shellQuote } from "../deployment/oci-task-commands";
 
@@ -74,15 +76,18 @@ export interface BuildSettingsInput {
   readonly namespace: string;
   readonly engineKey: string;
   readonly artifactKey: string;
-  /** The exact command the model deployment runs; the validation runs Triton with it. */
-  readonly containerCmd: readonly string[];
-  readonly prompt: string;
-  readonly endToken: string;
+  /** The container the model deployment runs; the validation runs Triton exactly so. */
+  readonly container: Pick<ContainerSpec, "cmds" | "entrypoints" | "environment">;
 }
 
 /** Every setting `build-host.sh` reads, from the validated configuration. */
 export function buildSettings(config: StackConfig, input: BuildSettingsInput): Record<string, string> {
   const { engine } = config;
+  // The rules refuse int4_awq where no block size fits, before anything is built.
+  const blockSize =
+    engine.quantization === "int4_awq"
+      ? awqBlockSize(config.model.resolved, engine.tensorParallel)
+      : undefined;
   return {
     BUILD_MODE: input.mode,
     IMAGE_REF: input.imageRef,
@@ -96,12 +101,15 @@ export function buildSettings(config: StackConfig, input: BuildSettingsInput): R
     MAX_BATCH_SIZE: String(engine.maxBatchSize),
     MAX_INPUT_LEN: String(engine.maxInputLen),
     MAX_OUTPUT_LEN: String(engine.maxOutputLen),
+    CHUNKED_CONTEXT: String(config.serving.enableChunkedContext),
+    ...(blockSize !== undefined ? { AWQ_BLOCK_SIZE: String(blockSize) } : {}),
     REPOSITORY_FOLDER: config.serving.repositoryFolder,
     HTTP_PORT: String(config.deployment.httpPort),
     STREAMING: String(config.deployment.streaming),
-    CONTAINER_CMD: JSON.stringify(input.containerCmd),
-    PROMPT: input.prompt,
-    END_TOKEN: input.endToken,
+    CONTAINER_CMD: JSON.stringify(input.container.cmds),
+    CONTAINER_ENTRYPOINT: JSON.stringify(input.container.entrypoints),
+    CONTAINER_ENV: JSON.stringify(input.container.environment),
+    VALIDATION_EXPECT: config.build.validation.expect,
     BUCKET: input.bucketName,
     NAMESPACE: input.namespace,
     REGION: config.region,
@@ -141,7 +149,8 @@ export interface BuildHostFiles {
 export function buildHostFiles(args: {
   projectDir: string;
   repository: readonly RepositoryEntry[];
-  exampleRequest: unknown;
+  /** The known-answer request the validation sends (validation-request.json). */
+  validationRequest: unknown;
   packerBundle: string;
 }): BuildHostFiles {
   const files = new Map<string, { contents: string; mode: number }>();
@@ -155,7 +164,10 @@ export function buildHostFiles(args: {
       });
   }
   files.set("package-artifact.cjs", { contents: args.packerBundle, mode: 0o644 });
-  files.set("example-request.json", { contents: `${JSON.stringify(args.exampleRequest)}\n`, mode: 0o644 });
+  files.set("validation-request.json", {
+    contents: `${JSON.stringify(args.validationRequest)}\n`,
+    mode: 0o644,
+  });
   const directories: string[] = [];
   for (const entry of args.repository) {
     if (entry.kind === "file")

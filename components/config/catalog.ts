@@ -134,9 +134,23 @@ export interface ModelArchitecture {
   readonly eosTokenId: number;
   /** Models without a pad token pad with eos, which generation never emits past. */
   readonly padTokenId: number;
-  /** Text of the end token: an answer that contains it was not stopped at it. */
-  readonly eosToken?: string;
 }
+
+/** A prompt whose greedy completion must hold `expect`: the build host's check of a served engine. */
+export interface KnownAnswer {
+  readonly prompt: string;
+  readonly expect: string;
+}
+
+/**
+ * The build host's default check per family (`build.validation` overrides it): a plain completion
+ * prompt, no chat template, so a base and an instruct model of the family both continue it with
+ * the fact.
+ */
+export const FAMILY_KNOWN_ANSWERS: Record<ModelFamily, KnownAnswer> = {
+  falcon: { prompt: "The capital of France is", expect: "Paris" },
+  llama: { prompt: "The capital of France is", expect: "Paris" },
+};
 
 /** Quantization schemes each family's TensorRT-LLM example supports (its README matrix). */
 export const FAMILY_QUANTIZATIONS: Record<ModelFamily, readonly Quantization[]> = {
@@ -158,7 +172,6 @@ const FALCON_7B: ModelArchitecture = {
   parameterCount: 6.92e9,
   eosTokenId: 11,
   padTokenId: 11,
-  eosToken: "<|endoftext|>",
 };
 
 const FALCON_40B: ModelArchitecture = {
@@ -173,7 +186,6 @@ const FALCON_40B: ModelArchitecture = {
   parameterCount: 41.8e9,
   eosTokenId: 11,
   padTokenId: 11,
-  eosToken: "<|endoftext|>",
 };
 
 // Llama 3.1 8B Instruct: Hugging Face config.json and generation_config.json (eos <|eot_id|> 128009).
@@ -189,7 +201,6 @@ const LLAMA_31_8B_INSTRUCT: ModelArchitecture = {
   parameterCount: 8.03e9,
   eosTokenId: 128009,
   padTokenId: 128009,
-  eosToken: "<|eot_id|>",
 };
 
 // Mistral 7B Instruct v0.2: Hugging Face config.json (eos </s> 2, no pad token); TensorRT-LLM
@@ -206,7 +217,6 @@ const MISTRAL_7B_INSTRUCT: ModelArchitecture = {
   parameterCount: 7.24e9,
   eosTokenId: 2,
   padTokenId: 2,
-  eosToken: "</s>",
 };
 
 export const MODELS: Readonly<Record<string, ModelArchitecture>> = {

@@ -1,9 +1,10 @@
 /**
  * What the schema cannot default by itself: settings that follow others when left unset (the image
- * tag follows the image source, the build shape the deployment shape), and the stand-ins that take
- * the place of bad settings so the rules can still judge the good ones.
+ * tag follows the image source, the build shape the deployment shape, the build's known answer the
+ * model's family), and the stand-ins that take the place of bad settings so the rules can still
+ * judge the good ones.
  */
-import { GPU_SHAPES, MODELS, type ModelArchitecture } from "./catalog";
+import { FAMILY_KNOWN_ANSWERS, GPU_SHAPES, MODELS, type ModelArchitecture } from "./catalog";
 import type { ParsedSchema, StackConfig } from "./schema";
 
 /** Settings whose values parse but stand in for what the user wrote, so rules may run on the rest. */
@@ -15,6 +16,10 @@ const CATALOGUE_MODEL = "tiiuae/falcon-7b-instruct";
 
 /** The architecture rules judge when the configured model has none usable. */
 export const STAND_IN_ARCHITECTURE: ModelArchitecture = MODELS[CATALOGUE_MODEL];
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
 
 function defaultTag(source: string): string {
   const withoutDigest = source.split("@")[0];
@@ -43,6 +48,7 @@ export function completeConfig(
     build: {
       ...data.build,
       shape: badKeys.has("build.shape") ? standInShape : (data.build.shape ?? deploymentShape),
+      validation: { ...FAMILY_KNOWN_ANSWERS[resolved.family], ...definedOnly(data.build.validation) },
     },
     image: { ...data.image, tag: data.image.tag ?? defaultTag(data.image.source) },
   };

@@ -3,7 +3,7 @@
  * Pure data: the parse pipeline (`config.ts`) and the cross-field rules (`rules/`) both build on it.
  */
 import { z } from "zod";
-import { EngineDtype, ModelArchitecture, QUANTIZATIONS, Quantization } from "./catalog";
+import { EngineDtype, KnownAnswer, ModelArchitecture, QUANTIZATIONS, Quantization } from "./catalog";
 
 export const PROJECT = "triton-trtllm-oci";
 
@@ -48,6 +48,11 @@ const fraction = z.preprocess(
   (v) => (typeof v === "string" && v.trim() !== "" && !isNaN(Number(v)) ? Number(v) : v),
   z.number().gt(0).lte(1),
 );
+const oneLine = z
+  .string()
+  .min(1)
+  .max(500)
+  .regex(/^[^\n\r\0]*$/, "holds a line break or NUL");
 const flag = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
 const ocid = (...types: string[]) =>
   z.string().refine(
@@ -109,6 +114,21 @@ export const stackSchema = z.strictObject({
       keepInstance: flag.default(false),
       subnetId: ocid("subnet").optional(),
       availabilityDomain: z.string().min(1).optional(),
+      // The build host's known-answer check (default: the model family's, catalog.ts); build.env
+      // holds one line per setting.
+      validation: z
+        .strictObject({ prompt: oneLine.optional(), expect: oneLine.optional() })
+        .superRefine((validation, context) => {
+          if (validation.prompt !== undefined && validation.expect === undefined) {
+            context.addIssue({
+              code: "custom",
+              path: ["expect"],
+              message:
+                "is required with build.validation.prompt: the build host checks that the engine's answer to that prompt holds this text",
+            });
+          }
+        })
+        .prefault({}),
     })
     .prefault({}),
   image: z
@@ -189,7 +209,7 @@ export interface StackConfig extends Omit<ParsedSchema, "model" | "build" | "ima
   readonly region: string;
   readonly model: ParsedSchema["model"] & { readonly resolved: ModelArchitecture };
   readonly engine: ParsedSchema["engine"] & { readonly dtype: EngineDtype };
-  readonly build: ParsedSchema["build"] & { readonly shape: string };
+  readonly build: ParsedSchema["build"] & { readonly shape: string; readonly validation: KnownAnswer };
   readonly image: ParsedSchema["image"] & { readonly tag: string };
 }
 

@@ -69,6 +69,21 @@ export function exampleRequestBody(config: StackConfig): Record<string, unknown>
   });
 }
 
+/**
+ * What the build host asks the served model before anything is uploaded: the known-answer prompt
+ * (`build.validation`), decoded greedily (top_k 1: the engine takes the most likely token every
+ * step, so the answer does not depend on luck), a few tokens. On a streaming stack the host asks it
+ * twice, with `stream` false and true.
+ */
+export function validationRequestBody(config: StackConfig): Record<string, unknown> {
+  return generateRequestBody(config, {
+    prompt: config.build.validation.prompt,
+    maxTokens: 16,
+    topK: 1,
+    stream: false,
+  });
+}
+
 /** A pasteable, signed call with the OCI CLI (request signing from the caller's OCI profile). */
 export function signedCallCommand(predictUrl: string, config: StackConfig): string {
   const body = JSON.stringify(exampleRequestBody(config));

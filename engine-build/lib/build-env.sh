@@ -60,12 +60,20 @@ load_build_env() {
     env_error "HTTP_PORT='${HTTP_PORT}' is out of range: use 1024-65535"
   fi
   require_one_of STREAMING true false
+  require_one_of CHUNKED_CONTEXT true false
+  [ "${QUANTIZATION:-}" != int4_awq ] || require_one_of AWQ_BLOCK_SIZE 64 128
   if ! jq -e 'type == "array" and length > 0 and all(.[]; type == "string" and (contains("\n") | not))' \
     <<<"${CONTAINER_CMD:-null}" >/dev/null 2>&1; then
     env_error "CONTAINER_CMD='${CONTAINER_CMD:-}' is invalid: a JSON array of strings, like [\"tritonserver\",\"--model-repository=...\"]"
   fi
-  [ -n "${PROMPT:-}" ] || env_error "PROMPT is missing or empty: the prompt of example-request.json"
-  # END_TOKEN may be empty: a model outside the catalogue has no known end-token text to look for.
+  if ! jq -e 'type == "array" and all(.[]; type == "string")' <<<"${CONTAINER_ENTRYPOINT:-null}" >/dev/null 2>&1; then
+    env_error "CONTAINER_ENTRYPOINT='${CONTAINER_ENTRYPOINT:-}' is invalid: a JSON array of strings, [] for the image's own"
+  fi
+  if ! jq -e 'type == "object" and all(.[]; type == "string") and (.MODEL_DEPLOY_PREDICT_ENDPOINT | type == "string" and startswith("/v2/models/"))' \
+    <<<"${CONTAINER_ENV:-null}" >/dev/null 2>&1; then
+    env_error "CONTAINER_ENV='${CONTAINER_ENV:-}' is invalid: the deployment's environment as a JSON object of strings, with MODEL_DEPLOY_PREDICT_ENDPOINT=/v2/models/..."
+  fi
+  [ -n "${VALIDATION_EXPECT:-}" ] || env_error "VALIDATION_EXPECT is missing or empty: the text the answer to validation-request.json must hold"
   require_match BUCKET "${name}" "the artifact bucket's name"
   require_match NAMESPACE '^[a-z0-9]+$' "the Object Storage namespace"
   require_match REGION '^[a-z]+(-[a-z]+)+-[0-9]+$' "a region identifier, like us-ashburn-1"
@@ -81,7 +89,8 @@ load_build_env() {
   if [[ ${REPOSITORY_FOLDER:-} =~ ${name} ]] && [ ! -d "${script_dir}/repository/${REPOSITORY_FOLDER}" ]; then
     env_error "REPOSITORY_FOLDER='${REPOSITORY_FOLDER}' but ${script_dir}/repository/${REPOSITORY_FOLDER}/ does not exist: copy the rendered model repository there"
   fi
-  [ -f "${script_dir}/example-request.json" ] || env_error "${script_dir}/example-request.json is missing: copy the example request there"
+  jq -e '.text_input | type == "string"' "${script_dir}/validation-request.json" >/dev/null 2>&1 ||
+    env_error "${script_dir}/validation-request.json is missing or has no text_input: copy the validation request there"
   [ -f "${script_dir}/package-artifact.cjs" ] || env_error "${script_dir}/package-artifact.cjs is missing: copy the bundled packer there"
   if [ "${#env_errors[@]}" -gt 0 ]; then
     printf '%s\n' "${env_errors[@]}" >&2

@@ -9,7 +9,11 @@ container_mounts() {
 
 engine_settings() {
   printf '%s\n' -e "FAMILY=${MODEL_FAMILY}" -e "DTYPE=${DTYPE}" -e "QUANTIZATION=${QUANTIZATION}" -e "TP=${TP}" \
-    -e "MAX_BATCH_SIZE=${MAX_BATCH_SIZE}" -e "MAX_INPUT_LEN=${MAX_INPUT_LEN}" -e "MAX_OUTPUT_LEN=${MAX_OUTPUT_LEN}"
+    -e "MAX_BATCH_SIZE=${MAX_BATCH_SIZE}" -e "MAX_INPUT_LEN=${MAX_INPUT_LEN}" -e "MAX_OUTPUT_LEN=${MAX_OUTPUT_LEN}" \
+    -e "CHUNKED_CONTEXT=${CHUNKED_CONTEXT}"
+  if [ -n "${AWQ_BLOCK_SIZE:-}" ]; then
+    printf '%s\n' -e "AWQ_BLOCK_SIZE=${AWQ_BLOCK_SIZE}"
+  fi
   if [ -s "${work_dir}/examples-dir" ]; then
     printf '%s\n' -e "TRTLLM_EXAMPLES=$(cat "${work_dir}/examples-dir")"
   fi

@@ -42,6 +42,11 @@ engine_manifest() {
       timings: $timings, scriptVersion: $scriptVersion, finishedAt: $finishedAt}'
 }
 
+# What the served model answered the known-answer request (build mode; assemble does not serve).
+validation_json() {
+  if [ -f "${work_dir}/validation.json" ]; then cat "${work_dir}/validation.json"; else echo null; fi
+}
+
 build_manifest() {
   local folder=${work_dir}/stage/${REPOSITORY_FOLDER}
   jq -n -c --arg mode "${BUILD_MODE}" --arg engineKey "${ENGINE_KEY}" --arg artifactKey "${ARTIFACT_KEY}" \
@@ -51,12 +56,14 @@ build_manifest() {
     --argjson engine "$(engine_json)" --argjson timings "$(timings_json)" --argjson phases "$(phases_json)" \
     --argjson engineBytes "$(bytes_of "${folder}/tensorrt_llm/1")" \
     --argjson tokenizerBytes "$(bytes_of "${folder}/tokenizer")" \
+    --argjson validation "$(validation_json)" \
     --arg scriptVersion "${SCRIPT_VERSION}" --arg finishedAt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     '{schema: 1, mode: $mode, engineKey: $engineKey, artifactKey: $artifactKey, object: $object,
       sha256: $pack[0].sha256, bytes: $pack[0].bytes, entries: $pack[0].entries, imageRef: $imageRef,
       trtllmVersion: $trtllmVersion, gpu: $gpu, driver: $driver, engine: $engine, timings: $timings,
       phases: $phases, sizes: {engineBytes: $engineBytes, tokenizerBytes: $tokenizerBytes, zipBytes: $pack[0].bytes},
-      scriptVersion: $scriptVersion, finishedAt: $finishedAt}'
+      scriptVersion: $scriptVersion, finishedAt: $finishedAt}
+      + (if $validation == null then {} else {validation: $validation} end)'
 }
 
 # The two phases before the pipeline, read once from what the host knows: the instance's creation

@@ -1,8 +1,11 @@
 """Shared fixtures: the model repository rendered for real by `cli/render.ts`, its configs read the
 way Triton hands them to a Python model (see pbtxt.py). The models under test run from the rendered
-streaming stack's folders, which hold every Python file the renderer ships.
+streaming stack's folders, which hold every Python file the renderer ships. And the build host of the
+engine-build tests (build_host.py): the packer bundled with esbuild exactly as the build host
+receives it, and the dev stack's repository rendered by cli/render.ts.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +23,7 @@ sys.dont_write_bytecode = True
 import pbtxt  # noqa: E402
 import support  # noqa: E402
 import triton_python_backend_utils as pb_utils  # noqa: E402
+from build_host import Host  # noqa: E402
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaexampleexampleexampleexampleexampleexampleexample"
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaaexampleexampleexampleexampleexampleexampleexampleexa"
@@ -91,3 +95,34 @@ def rendered(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def clear_log():
     pb_utils.Logger.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def packer(tmp_path_factory):
+    """package-artifact.cjs bundled by esbuild, as the build host receives it."""
+    out = tmp_path_factory.mktemp("packer") / "package-artifact.cjs"
+    script = (
+        "require('esbuild').buildSync({entryPoints: ['cli/package-artifact.ts'], bundle: true,"
+        f" platform: 'node', target: 'node20', format: 'cjs', outfile: {json.dumps(str(out))}, logLevel: 'error'}})"
+    )
+    subprocess.run(["node", "-e", script], cwd=REPO_ROOT, check=True, timeout=120)
+    return out
+
+
+@pytest.fixture(scope="session")
+def repository(tmp_path_factory):
+    """The dev stack's model repository, rendered by cli/render.ts (no engine, no tokenizer)."""
+    out = tmp_path_factory.mktemp("rendered")
+    subprocess.run(
+        ["node", "--import", "tsx", "cli/render.ts", "--stack", "dev", "--out", str(out)],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return out / "triton"
+
+
+@pytest.fixture
+def host(tmp_path, packer, repository):
+    return Host(tmp_path, packer, repository)

@@ -29,7 +29,7 @@ def load_module(relative_path):
 # The rendered model repository (set by conftest's `rendered` fixture): models run from there, with
 # their version folder on sys.path as Triton's Python backend puts it (pb_stub.cc r25.04:2077).
 RENDERED = {}
-NEIGHBOUR_MODULES = ("word_lists", "incremental_text")
+NEIGHBOUR_MODULES = ("word_lists", "incremental_text", "stop_strings")
 
 
 def load_model(name, tokenizer, model_config):

@@ -1,20 +1,12 @@
 """The build host's time to an endpoint, by phase, and a build followed across several Bastion
-sessions: build-host.sh with the same fakes on PATH as test_engine_build.py (its Host), a fake
-instance metadata service (curl) and a fake /proc/uptime.
+sessions: build-host.sh on the build host of build_host.py (its fakes on PATH), a fake instance
+metadata service (curl) and a fake /proc/uptime.
 """
 
 import json
 import subprocess
 
-from test_engine_build import (  # noqa: F401 (packer and repository are fixtures)
-    OCIR_TOKEN,
-    OCIR_USER,
-    Host,
-    manifest_of,
-    packer,
-    repository,
-    wait_for,
-)
+from build_host import OCIR_TOKEN, OCIR_USER, Host, manifest_of, wait_for
 
 BUILD_PHASES = {"provision", "cloudInit", "imagePull", "weightDownload", "convert", "build", "validate", "pack",
                 "upload", "wallSeconds"}

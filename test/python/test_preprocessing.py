@@ -6,6 +6,7 @@ import pytest
 import triton_python_backend_utils as pb_utils
 from fake_transformers import FakeTokenizer
 from support import MOUNT, assert_matches_config, load_model, outputs, request, strings
+from trtllm_engine import word_sequences
 
 PROMPT = "What is the capital of France?"
 PROMPT_IDS = [100, 101, 102, 103, 104, 105, 106]
@@ -62,20 +63,22 @@ def test_each_word_element_is_one_phrase_in_the_two_row_format(rendered):
         ]
     )
     out = outputs(response)
-    # "Hello, world" stays one phrase (3 tokens), "\n\n" is another (2 tokens), "" is ignored.
-    np.testing.assert_array_equal(out["stop_words_list"], [[[108, 109, 110, 111, 111], [3, 5, -1, -1, -1]]])
-    np.testing.assert_array_equal(out["bad_words_list"], [[[105], [1]]])
+    # "Hello, world" stays one phrase, first as encoded alone; "\n\n" is another; "" is ignored.
+    stops = word_sequences(out["stop_words_list"][0])
+    assert stops[0] == [108, 109, 110] and [111, 111] in stops
+    assert all(len(sequence) >= 2 for sequence in stops), "no phrase was split at its comma"
+    assert word_sequences(out["bad_words_list"][0])[0] == [105]
 
 
 def test_a_batch_pads_rows_and_keeps_per_row_lengths_and_word_lists(rendered):
-    config = rendered["falcon"]["preprocessing"]
+    config = rendered["streaming"]["preprocessing"]
     model, _ = load_model("preprocessing", FakeTokenizer(), config)
     [response] = model.execute(
         [
             request(
                 text_input=strings(["Hi"], [PROMPT]),
                 max_tokens=np.array([[5], [7]], np.int32),
-                stop_words=strings(["Hello"], ["Paris", "User:"]),
+                bad_words=strings(["Hello"], ["Paris", "User:"]),
             )
         ]
     )
@@ -84,16 +87,33 @@ def test_a_batch_pads_rows_and_keeps_per_row_lengths_and_word_lists(rendered):
     np.testing.assert_array_equal(out["input_ids"], [[114] + [11] * 6, PROMPT_IDS])
     np.testing.assert_array_equal(out["input_lengths"], [[1], [7]])
     np.testing.assert_array_equal(out["request_output_len"], [[5], [7]])
-    np.testing.assert_array_equal(
-        out["stop_words_list"],
-        [[[108, 0, 0], [1, -1, -1]], [[107, 112, 113], [1, 3, -1]]],
-    )
-    np.testing.assert_array_equal(out["bad_words_list"], empty_word_list(2))
+    assert word_sequences(out["bad_words_list"][0])[0] == [108]
+    second = word_sequences(out["bad_words_list"][1])
+    assert second[0] == [107] and [112, 113] in second and [108] not in second
+    np.testing.assert_array_equal(out["stop_words_list"], empty_word_list(2))
     np.testing.assert_array_equal(out["resolved_end_id"], [[11], [11]])
 
 
-def test_end_and_pad_ids_sent_by_the_request_win(rendered):
+def test_several_rows_are_refused_where_the_engine_is_not_decoupled(rendered):
     model, _ = load_model("preprocessing", FakeTokenizer(), rendered["falcon"]["preprocessing"])
+    two_rows = request(text_input=strings(["Hi"], [PROMPT]), max_tokens=np.array([[5], [7]], np.int32))
+    [refused] = model.execute([two_rows])
+    assert "text_input holds 2 rows" in refused.error().message()
+    assert "deployment.streaming: false" in refused.error().message()
+
+
+def test_on_a_streaming_stack_stop_words_are_refused_and_the_model_that_applies_them_named(rendered):
+    model, _ = load_model("preprocessing", FakeTokenizer(), rendered["streaming"]["preprocessing"])
+    args = dict(text_input=strings([PROMPT]), max_tokens=np.array([[8]], np.int32))
+    [refused] = model.execute([request(stop_words=strings(["User:"]), **args)])
+    assert "stop_words on this stack are applied by tensorrt_llm_bls" in refused.error().message()
+    assert "/v2/models/tensorrt_llm_bls/generate_stream" in refused.error().message()
+    [accepted] = model.execute([request(stop_words=strings([""]), **args)])
+    np.testing.assert_array_equal(outputs(accepted)["stop_words_list"], empty_word_list(1))
+
+
+def test_end_and_pad_ids_sent_by_the_request_win(rendered):
+    model, _ = load_model("preprocessing", FakeTokenizer(), rendered["streaming"]["preprocessing"])
     [response] = model.execute(
         [
             request(
@@ -119,7 +139,7 @@ def test_add_special_tokens_applies_to_the_prompt_only(rendered):
     out = outputs(with_bos.execute([request(**args)])[0])
     np.testing.assert_array_equal(out["input_ids"], [[1] + PROMPT_IDS])
     np.testing.assert_array_equal(out["input_lengths"], [[8]])
-    np.testing.assert_array_equal(out["stop_words_list"], [[[107], [1]]])
+    assert word_sequences(out["stop_words_list"][0])[0] == [107], "no BOS before a stop word"
 
     without, _ = load_model(
         "preprocessing", FakeTokenizer(bos_token_id=1), with_parameter(config, "add_special_tokens", "false")

@@ -1,6 +1,7 @@
-"""The decoupled tensorrt_llm_bls model of a streaming stack, run against the real preprocessing and
-postprocessing models and a stand-in for NVIDIA's engine that answers the way the decoupled
-tensorrtllm backend does (one response per row and step, with batch_index, then a final flag)."""
+"""The decoupled tensorrt_llm_bls model of a streaming stack, run against the real preprocessing model
+and a stand-in for NVIDIA's engine written from the v0.18.2 backend (trtllm_engine.py): one row and
+several, streamed and whole, real tokenizers from text in to text out, stop strings, errors and
+cancellation."""
 
 import asyncio
 
@@ -11,61 +12,23 @@ import triton_python_backend_utils as pb_utils
 from fake_transformers import FakeTokenizer
 from recorded_tokenizer import NAMES, RecordedTokenizer
 from support import load_model, outputs, request, strings
+from trtllm_engine import StandInEngine
 
 FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
-
-
-class Engine:
-    """Checks what it receives against the rendered tensorrt_llm config, then emits each row's
-    `completions[row]` `step` tokens at a time (all at once unless streaming)."""
-
-    def __init__(self, config, completions, step=1, fail_after=None):
-        self.config = config
-        self.completions = completions
-        self.step = step
-        self.fail_after = fail_after
-        self.calls = []
-
-    def __call__(self, engine_request, decoupled):
-        assert decoupled, "the engine of a streaming stack is decoupled"
-        declared = {entry["name"]: entry for entry in self.config["input"]}
-        inputs = {tensor.name(): tensor.as_numpy() for tensor in engine_request.inputs()}
-        for name, array in inputs.items():
-            assert name in declared, f"{name} is not an input of tensorrt_llm"
-            assert array.dtype == pb_utils.triton_string_to_numpy(declared[name]["data_type"]), name
-        for entry in declared.values():
-            assert entry.get("optional", False) or entry["name"] in inputs, entry["name"]
-        assert set(engine_request.requested_output_names()) <= {entry["name"] for entry in self.config["output"]}
-        self.calls.append((engine_request, inputs))
-        return self._responses(bool(inputs["streaming"].all()))
-
-    def _responses(self, streaming):
-        step = self.step if streaming else max(len(ids) for ids in self.completions)
-        sent = 0
-        for start in range(0, max(len(ids) for ids in self.completions), step):
-            for row, ids in enumerate(self.completions):
-                chunk = ids[start : start + step]
-                if not chunk:
-                    continue
-                if self.fail_after is not None and sent == self.fail_after:
-                    yield pb_utils.InferenceResponse(error=pb_utils.TritonError("engine: out of KV cache blocks"))
-                    return
-                sent += 1
-                yield pb_utils.InferenceResponse(
-                    output_tensors=[
-                        pb_utils.Tensor("output_ids", np.array([[chunk]], np.int32)),
-                        pb_utils.Tensor("sequence_length", np.array([[len(chunk)]], np.int32)),
-                        pb_utils.Tensor("batch_index", np.array([[row]], np.int32)),
-                    ]
-                )
-        yield pb_utils.InferenceResponse()
+# Stop strings of the fixtures that no token sequence holds: only the text does.
+INSIDE_A_WORD = (["ere"], ["ery"])
 
 
 def serve(configs, tokenizer, engine, parameters=None, **inputs):
     preprocessing, _ = load_model("preprocessing", tokenizer, configs["preprocessing"])
     bls, _ = load_model("tensorrt_llm_bls", tokenizer, configs["tensorrt_llm_bls"])
+
+    def preprocess(pre_request, decoupled):
+        assert not decoupled, "preprocessing is not decoupled"
+        return preprocessing.execute([pre_request])[0]
+
     pb_utils.BLS_MODELS.clear()
-    pb_utils.BLS_MODELS["preprocessing"] = lambda pre_request, decoupled: preprocessing.execute([pre_request])[0]
+    pb_utils.BLS_MODELS["preprocessing"] = preprocess
     pb_utils.BLS_MODELS["tensorrt_llm"] = engine
     client = pb_utils.InferenceRequest(
         inputs=[pb_utils.Tensor(name, value) for name, value in inputs.items()], parameters=parameters
@@ -76,7 +39,9 @@ def serve(configs, tokenizer, engine, parameters=None, **inputs):
 def run(client, bls, cancel_after=None):
     client.get_response_sender().cancelled_after = cancel_after
     assert asyncio.run(bls.execute([client])) is None
-    return client.get_response_sender().sent
+    sent = client.get_response_sender().sent
+    assert [flags for _, flags in sent] == [0] * (len(sent) - 1) + [FINAL], "one final flag, on the last response"
+    return sent
 
 
 def texts_by_row(sent):
@@ -90,74 +55,151 @@ def texts_by_row(sent):
     return rows
 
 
-def whole_text(configs, tokenizer, ids):
+def whole_text(configs, tokenizer, prompt, ids):
+    """What postprocessing makes of the same tokens after the same prompt."""
     postprocessing, _ = load_model("postprocessing", tokenizer, configs["postprocessing"])
+    prompt_ids = tokenizer.encode(prompt, add_special_tokens=True)
     [response] = postprocessing.execute(
-        [request(output_ids=np.array([[ids]], np.int32), sequence_length=np.array([[len(ids)]], np.int32))]
+        [
+            request(
+                output_ids=np.array([[ids]], np.int32),
+                sequence_length=np.array([[len(ids)]], np.int32),
+                input_ids=np.array([prompt_ids], np.int32),
+                input_lengths=np.array([[len(prompt_ids)]], np.int32),
+            )
+        ]
     )
     return outputs(response)["text_output"][0, 0].decode("utf-8")
 
 
-def cases():
-    for name in NAMES:
-        for completion in RecordedTokenizer(name).data["completions"]:
-            yield pytest.param(name, completion, id=f"{name}:{completion['text'][:12]}")
-
-
-def prompt(stream, **extra):
+def ask(*prompts, stream, max_tokens=64, end_id=None, **extra):
+    """A request of one row per prompt; `end_id` for a tokenizer other than Falcon's (end id 11,
+    the stack's default)."""
+    rows = len(prompts)
+    if end_id is not None:
+        extra["end_id"] = np.full((rows, 1), end_id, np.int32)
     return dict(
-        text_input=strings(["Say something."]),
-        max_tokens=np.array([[64]], np.int32),
-        stream=np.array([[stream]], np.bool_),
+        text_input=strings(*[[prompt] for prompt in prompts]),
+        max_tokens=np.full((rows, 1), max_tokens, np.int32),
+        stream=np.full((rows, 1), stream, np.bool_),
         **extra,
     )
 
 
-@pytest.mark.parametrize("name,completion", cases())
-def test_the_stream_adds_up_to_the_non_streamed_text_byte_for_byte(rendered, name, completion):
+def conversation(tokenizer, *prompts, stream, **extra):
+    """A request of the fixture's prompts ("prompt", "stop_prompt"), ended by the tokenizer's eos."""
+    texts = [tokenizer.data[prompt] for prompt in prompts]
+    return ask(*texts, stream=stream, end_id=tokenizer.eos_token_id, **extra)
+
+
+def completion_cases():
+    for name in NAMES:
+        for completion in RecordedTokenizer(name).data["completions"]:
+            yield pytest.param(name, completion, id=f"{name}:{completion['completion'][:12]}")
+
+
+@pytest.mark.parametrize("step", [1, 3])
+@pytest.mark.parametrize("name,completion", completion_cases())
+def test_one_prompt_streams_pieces_that_add_up_to_the_whole_text_byte_for_byte(rendered, name, completion, step):
     configs = rendered["streaming"]
     tokenizer = RecordedTokenizer(name)
-    engine = Engine(configs["tensorrt_llm"], [completion["ids"]])
-    sent = run(*serve(configs, tokenizer, engine, **prompt(True)))
+    engine = StandInEngine(configs["tensorrt_llm"], [completion["ids"]], step=step)
+    sent = run(*serve(configs, tokenizer, engine, **conversation(tokenizer, "prompt", stream=True)))
     pieces = texts_by_row(sent)[0]
-    assert "".join(pieces).encode("utf-8") == whole_text(configs, tokenizer, completion["ids"]).encode("utf-8")
-    assert "".join(pieces) == completion["text"]
+    assert "".join(pieces) == completion["completion"]
+    whole = whole_text(configs, tokenizer, tokenizer.data["prompt"], completion["ids"])
+    assert "".join(pieces).encode("utf-8") == whole.encode("utf-8")
     assert all("\ufffd" not in piece and piece != "" for piece in pieces)
-    assert [flags for _, flags in sent[:-1]] == [0] * (len(sent) - 1) and sent[-1][1] == FINAL
     assert len(pieces) > 1, "the text arrives in several pieces"
+    assert engine.calls[0]["streaming"].tolist() == [[True]]
 
 
-def test_without_stream_each_row_gets_one_response_with_its_whole_text(rendered):
+@pytest.mark.parametrize("name", NAMES)
+def test_one_prompt_without_stream_gets_one_final_response_with_the_whole_text(rendered, name):
     configs = rendered["streaming"]
-    tokenizer = RecordedTokenizer("llama3_1")
-    completion = tokenizer.data["completions"][0]
-    engine = Engine(configs["tensorrt_llm"], [completion["ids"]])
-    sent = run(*serve(configs, tokenizer, engine, **prompt(False)))
-    assert len(sent) == 1 and sent[0][1] == FINAL
-    assert texts_by_row(sent) == {0: [completion["text"]]}
-    assert engine.calls[0][1]["streaming"].tolist() == [[False]]
+    tokenizer = RecordedTokenizer(name)
+    completion = tokenizer.data["completions"][5]
+    assert completion["completion"] == " a , b ."
+    engine = StandInEngine(configs["tensorrt_llm"], [completion["ids"]])
+    sent = run(*serve(configs, tokenizer, engine, **conversation(tokenizer, "prompt", stream=False)))
+    assert len(sent) == 1
+    assert texts_by_row(sent) == {0: [" a , b ."]}
+    assert engine.calls[0]["streaming"].tolist() == [[False]]
 
 
-def test_rows_of_one_request_are_told_apart_by_batch_index(rendered):
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("name", NAMES)
+def test_several_prompts_come_back_per_row_told_apart_by_batch_index(rendered, name, stream):
     configs = rendered["streaming"]
-    tokenizer = FakeTokenizer()
-    paris, hello = tokenizer.encode("Paris", False), tokenizer.encode("Hello, world", False)
-    engine = Engine(configs["tensorrt_llm"], [paris + [11], hello + [11]])
-    client, bls = serve(
-        configs,
-        tokenizer,
-        engine,
-        text_input=strings(["What is the capital of France?"], ["Hi"]),
-        max_tokens=np.array([[8], [8]], np.int32),
-        stream=np.array([[True], [True]], np.bool_),
+    tokenizer = RecordedTokenizer(name)
+    first, second = tokenizer.data["completions"][0], tokenizer.data["stop_cases"][2]
+    engine = StandInEngine(configs["tensorrt_llm"], [first["ids"], second["ids"]])
+    sent = run(
+        *serve(configs, tokenizer, engine, **conversation(tokenizer, "prompt", "stop_prompt", stream=stream))
     )
-    rows = texts_by_row(run(client, bls))
-    assert {row: "".join(pieces) for row, pieces in rows.items()} == {0: "Paris", 1: "Hello, world"}
+    rows = texts_by_row(sent)
+    assert {row: "".join(pieces) for row, pieces in rows.items()} == {
+        0: first["completion"],
+        1: second["completion"],
+    }
+    if not stream:
+        assert len(sent) == 2
+
+
+def stop_cases():
+    for name in NAMES:
+        for case in RecordedTokenizer(name).data["stop_cases"]:
+            label = "|".join(case["stop"]) + ("+include" if case["include"] else "")
+            yield pytest.param(name, case, id=f"{name}:{label!r}")
+
+
+@pytest.mark.parametrize("step", [1, 2])
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("name,case", stop_cases())
+def test_a_stop_string_in_context_ends_the_answer_by_text(rendered, name, case, stream, step):
+    configs = rendered["streaming"]
+    tokenizer = RecordedTokenizer(name)
+    engine = StandInEngine(configs["tensorrt_llm"], [case["ids"]], step=step)
+    extra = dict(
+        stop_words=strings(case["stop"]),
+        include_stop_str_in_output=np.array([[case["include"]]], np.bool_),
+    )
+    sent = run(*serve(configs, tokenizer, engine, **conversation(tokenizer, "stop_prompt", stream=stream, **extra)))
+    pieces = texts_by_row(sent)[0]
+    assert "".join(pieces) == case["answer"]
+    if case["stop"] in INSIDE_A_WORD:
+        # Inside a word no token sequence matches: the engine would go on to the end id.
+        assert engine.generated[0] == case["ids"][:-1]
+        assert engine.requests[0].cancelled == stream
+    else:
+        # The engine stopped on one of the token sequences sent for the phrase, well before the end.
+        assert len(engine.generated[0]) < len(case["ids"]) - 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_row_ends_at_its_own_stop_string_and_the_engine_is_cancelled_when_all_have(rendered, name):
+    configs = rendered["streaming"]
+    tokenizer = RecordedTokenizer(name)
+    here = next(case for case in tokenizer.data["stop_cases"] if case["stop"] == ["ere"])
+    falcon = next(case for case in tokenizer.data["stop_cases"] if case["stop"] == ["Falcon"])
+
+    engine = StandInEngine(configs["tensorrt_llm"], [here["ids"], falcon["ids"]])
+    both = conversation(tokenizer, "stop_prompt", "stop_prompt", stream=True, stop_words=strings(["ere"], ["ery"]))
+    rows = texts_by_row(run(*serve(configs, tokenizer, engine, **both)))
+    assert {row: "".join(pieces) for row, pieces in rows.items()} == {0: " The answer is h", 1: " I like the Falcon v"}
+    assert engine.requests[0].cancelled
+
+    engine = StandInEngine(configs["tensorrt_llm"], [here["ids"], falcon["ids"]])
+    one = conversation(tokenizer, "stop_prompt", "stop_prompt", stream=True, stop_words=strings(["ere"], [""]))
+    rows = texts_by_row(run(*serve(configs, tokenizer, engine, **one)))
+    assert {row: "".join(pieces) for row, pieces in rows.items()} == {0: " The answer is h", 1: falcon["completion"]}
+    assert not engine.requests[0].cancelled, "a row without a stop string runs to its end"
 
 
 def test_the_renamed_knobs_reach_the_engine_under_the_names_its_backend_reads(rendered):
     configs = rendered["streaming"]
-    engine = Engine(configs["tensorrt_llm"], [[107, 11]])
+    tokenizer = FakeTokenizer()
+    engine = StandInEngine(configs["tensorrt_llm"], [[107, 11]])
     extra = dict(
         min_length=np.array([[3]], np.int32),
         random_seed=np.array([[42]], np.uint64),
@@ -165,22 +207,23 @@ def test_the_renamed_knobs_reach_the_engine_under_the_names_its_backend_reads(re
         temperature=np.array([[0.5]], np.float32),
         stop_words=strings(["User:"]),
     )
-    sent = run(*serve(configs, FakeTokenizer(), engine, **prompt(True, **extra)))
-    assert "".join(texts_by_row(sent)[0]) == "Paris"
-    inputs = engine.calls[0][1]
+    sent = run(*serve(configs, tokenizer, engine, **ask("What is the capital of France?", stream=True, **extra)))
+    # Decoded behind the prompt, the fake word-level tokenizer puts a space before the word.
+    assert "".join(texts_by_row(sent)[0]) == " Paris"
+    inputs = engine.calls[0]
     assert inputs["min_length"].tolist() == [[3]] and inputs["random_seed"].tolist() == [[42]]
     assert inputs["runtime_top_k"].tolist() == [[5]] and "top_k" not in inputs
     assert inputs["streaming"].tolist() == [[True]]
-    np.testing.assert_array_equal(inputs["stop_words_list"], [[[112, 113], [2, -1]]])
+    assert inputs["stop_words_list"][0, 0, :2].tolist() == [112, 113]
     np.testing.assert_array_equal(inputs["end_id"], [[11]])
 
 
 def test_a_field_the_model_does_not_read_is_refused_not_ignored(rendered):
     configs = rendered["streaming"]
-    engine = Engine(configs["tensorrt_llm"], [[107, 11]])
-    client, bls = serve(configs, FakeTokenizer(), engine, parameters={"min_tokens": 3, "seed": 1}, **prompt(True))
-    [(response, flags)] = run(client, bls)
-    assert flags == FINAL and response.has_error()
+    engine = StandInEngine(configs["tensorrt_llm"], [[107, 11]])
+    unread = {"min_tokens": 3, "seed": 1}
+    client, bls = serve(configs, FakeTokenizer(), engine, parameters=unread, **ask("Hi", stream=True))
+    [(response, _)] = run(client, bls)
     message = response.error().message()
     assert "min_tokens, seed" in message and "min_length" in message and "random_seed" in message
     assert engine.calls == []
@@ -188,54 +231,52 @@ def test_a_field_the_model_does_not_read_is_refused_not_ignored(rendered):
 
 def test_a_value_sent_as_a_parameter_is_refused_but_triton_reserved_ones_pass(rendered):
     configs = rendered["streaming"]
-    engine = Engine(configs["tensorrt_llm"], [[107, 11]])
-    client, bls = serve(configs, FakeTokenizer(), engine, parameters={"temperature": 0}, **prompt(True))
+    engine = StandInEngine(configs["tensorrt_llm"], [[107, 11]])
+    client, bls = serve(configs, FakeTokenizer(), engine, parameters={"temperature": 0}, **ask("Hi", stream=True))
     [(response, _)] = run(client, bls)
     assert "temperature" in response.error().message()
 
     reserved = {"triton_enable_empty_final_response": True, "priority": 1, "timeout": 5}
-    client, bls = serve(configs, FakeTokenizer(), engine, parameters=reserved, **prompt(True))
-    assert "".join(texts_by_row(run(client, bls))[0]) == "Paris"
+    client, bls = serve(configs, FakeTokenizer(), engine, parameters=reserved, **ask("Hi", stream=True))
+    assert "".join(texts_by_row(run(client, bls))[0]) == " Paris"
 
 
 def test_a_request_preprocessing_refuses_gets_its_message_as_the_final_response(rendered):
     configs = rendered["streaming"]
-    engine = Engine(configs["tensorrt_llm"], [[107, 11]])
-    client, bls = serve(
-        configs, FakeTokenizer(), engine, text_input=strings(["Hi"]), max_tokens=np.array([[0]], np.int32)
-    )
-    [(response, flags)] = run(client, bls)
-    assert flags == FINAL and "max_tokens must be at least 1" in response.error().message()
+    engine = StandInEngine(configs["tensorrt_llm"], [[107, 11]])
+    client, bls = serve(configs, FakeTokenizer(), engine, **ask("Hi", stream=True, max_tokens=0))
+    [(response, _)] = run(client, bls)
+    assert "max_tokens must be at least 1" in response.error().message()
     assert engine.calls == []
 
 
-def test_an_engine_error_mid_stream_ends_the_stream_with_an_error_response(rendered):
+def test_an_engine_error_mid_stream_ends_the_stream_with_the_engine_message(rendered):
     configs = rendered["streaming"]
     tokenizer = FakeTokenizer()
-    engine = Engine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital", False)], fail_after=2)
-    sent = run(*serve(configs, tokenizer, engine, **prompt(True)))
-    assert [outputs(response)["text_output"][0, 0] for response, _ in sent[:-1]] == [b"What", b" is"]
-    last, flags = sent[-1]
-    assert flags == FINAL and "out of KV cache blocks" in last.error().message()
+    engine = StandInEngine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital", False)], fail_after=2)
+    sent = run(*serve(configs, tokenizer, engine, **ask("Hi", stream=True)))
+    assert [outputs(response)["text_output"][0, 0] for response, _ in sent[:-1]] == [b" What", b" is"]
+    last, _ = sent[-1]
+    assert "Executor failed process requestId" in last.error().message()
+    assert "out of KV cache blocks" in last.error().message()
 
 
 def test_a_cancelled_request_cancels_the_engine_request_and_still_sends_the_final_flag(rendered):
     configs = rendered["streaming"]
     tokenizer = FakeTokenizer()
-    engine = Engine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital of France", False)])
-    sent = run(*serve(configs, tokenizer, engine, **prompt(True)), cancel_after=1)
-    assert len(sent) == 2 and sent[0][1] == 0
-    assert sent[1] == (None, FINAL)
-    assert engine.calls[0][0].response_iterator.cancelled
+    engine = StandInEngine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital of France", False)])
+    sent = run(*serve(configs, tokenizer, engine, **ask("Hi", stream=True)), cancel_after=1)
+    assert len(sent) == 2 and sent[1] == (None, FINAL)
+    assert engine.requests[0].cancelled
 
 
 def test_a_failure_of_the_model_itself_cancels_the_engine_request_and_reports_it(rendered):
     configs = rendered["streaming"]
     tokenizer = RecordedTokenizer("llama3_1")
-    engine = Engine(configs["tensorrt_llm"], [[33167, 999999]])
-    sent = run(*serve(configs, tokenizer, engine, **prompt(True)))
-    assert outputs(sent[0][0])["text_output"].tolist() == [[b"Launch"]]
-    last, flags = sent[-1]
-    assert flags == FINAL and last.error().message().startswith("tensorrt_llm_bls: ")
-    assert "999999" in last.error().message()
-    assert engine.calls[0][0].response_iterator.cancelled
+    launch = tokenizer.data["completions"][0]["ids"]
+    engine = StandInEngine(configs["tensorrt_llm"], [[launch[0], 999999]])
+    sent = run(*serve(configs, tokenizer, engine, **conversation(tokenizer, "prompt", stream=True)))
+    assert outputs(sent[0][0])["text_output"].tolist() == [[b" Launch"]]
+    last, _ = sent[-1]
+    assert last.error().message().startswith("tensorrt_llm_bls: ") and "999999" in last.error().message()
+    assert engine.requests[0].cancelled

@@ -2,8 +2,9 @@
 
 Only what the models use, with the same names and call shapes as the real module (python_backend
 r25.04 src/pb_stub.cc), plus what the tests read: a log, the responses a decoupled model sent, and
-BLS calls routed to `BLS_MODELS` (model name -> handler(request, decoupled)). Tensors must be numpy
-arrays, as in the real backend.
+BLS calls routed to `BLS_MODELS` (model name -> handler(request, decoupled)). A handler returns the
+response of a model called without `decoupled`, and (response, flags) pairs, in the order the model
+sends them, for `exec(decoupled=True)`. Tensors must be numpy arrays, as in the real backend.
 """
 
 import json
@@ -71,6 +72,8 @@ class InferenceRequest:
         self._requested = list(requested_output_names)
         self._parameters = dict(parameters or {})
         self._sender = InferenceResponseSender()
+        # Set by ResponseIterator.cancel(): what the called model sees as its request's cancellation.
+        self.cancelled = False
 
     def inputs(self):
         return list(self._inputs)
@@ -88,7 +91,7 @@ class InferenceRequest:
         result = BLS_MODELS[self.model_name](self, decoupled)
         if not decoupled:
             return result
-        self.response_iterator = ResponseIterator(result)
+        self.response_iterator = ResponseIterator(result, self)
         return self.response_iterator
 
     async def async_exec(self, decoupled=False):
@@ -112,18 +115,32 @@ class InferenceResponseSender:
 
 
 class ResponseIterator:
-    def __init__(self, responses):
-        self._responses = iter(responses)
+    """The responses of a decoupled BLS call (python_backend r25.04 src/pb_response_iterator.cc:67-102):
+    each one as it arrives, the last being the one sent with Triton's final flag; a final flag sent
+    without a response arrives as an empty response (src/request_executor.cc:222-228)."""
+
+    def __init__(self, sent, request):
+        self._sent = iter(sent)
+        self._request = request
+        self._finished = False
         self.cancelled = False
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return next(self._responses)
+        if self._finished:
+            raise StopIteration
+        try:
+            response, flags = next(self._sent)
+        except StopIteration:
+            raise AssertionError("the called model stopped sending without Triton's final flag") from None
+        self._finished = bool(flags & TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+        return InferenceResponse() if response is None else response
 
     def cancel(self):
         self.cancelled = True
+        self._request.cancelled = True
 
 
 class InferenceResponse:

@@ -4,6 +4,7 @@
  * pipeline runs these lists on every configuration.
  */
 import type { Rule } from "../schema";
+import { awqBlockSizeRule } from "./awq";
 import {
   contextLengthRule,
   gpuArchitectureRule,
@@ -22,6 +23,7 @@ export const RULES: readonly Rule[] = [
   artifactSourcesRule,
   iamRule,
   quantizationRule,
+  awqBlockSizeRule,
   tensorParallelRule,
   contextLengthRule,
   memoryRule,

@@ -10,14 +10,18 @@ Runs in Triton's Python backend inside the Triton TensorRT-LLM container. Parame
   a warning is logged: instruct models often end turns with a token other than the tokenizer's eos.
 - max_input_len: longest prompt, in tokens, the engine was built for.
 - streaming_model: the decoupled model that streams on this stack, or empty when the stack does not
-  stream. The ensemble decodes each partial response alone, so it refuses `stream: true` and names
-  that model instead of streaming broken text.
+  stream (and its engine is not decoupled). On a streaming stack the ensemble refuses what only that
+  model does right: `stream: true` (the ensemble would decode each partial response alone) and
+  stop_words (that model cuts the text at a stop string; the ensemble's postprocessing cannot be
+  given the request's words there, see postprocessing/model.py). Without it, a request of several
+  rows is refused: the tensorrt_llm backend takes several rows only when decoupled (tensorrtllm_backend
+  v0.18.2 inflight_batcher_llm/src/utils.cc:790-793).
 
 Bad and stop words: each element of the bad_words / stop_words tensor is one phrase, taken verbatim
 (commas, spaces and newlines included, so "Hello, world" or "\\n\\n" are single stop sequences). To
 send several phrases, send several elements (a JSON array on /generate). Empty strings are ignored,
-so a client that always sends "" for no words works. Each phrase is encoded as it appears after
-generated text (word_lists.py), so it matches for SentencePiece tokenizers too.
+so a client that always sends "" for no words works. Each phrase goes to the engine as every token
+sequence it may be generated as (word_lists.py); postprocessing then cuts the text at the phrase.
 
 Every input arrives with a leading batch dimension (max_batch_size > 0): one row per prompt.
 """
@@ -131,7 +135,20 @@ class TritonPythonModel:
             return [[] for _ in range(batch)]
         return [[_text(value) for value in row.reshape(-1)] for row in given.reshape(batch, -1)]
 
-    def _refuse_streaming(self, request):
+    def _refuse_what_this_stack_serves_elsewhere(self, request, batch):
+        if self.streaming_model is None and batch > 1:
+            raise ValueError(
+                f"text_input holds {batch} rows; this deployment (deployment.streaming: false) answers "
+                "one prompt per request: send one request per prompt"
+            )
+        if self.streaming_model is not None and any(
+            phrase != "" for phrases in self._phrases(request, "stop_words", batch) for phrase in phrases
+        ):
+            raise ValueError(
+                f"stop_words on this stack are applied by {self.streaming_model}, which ends the answer at "
+                "the stop string in its text; the ensemble cannot: send the request to "
+                f"/v2/models/{self.streaming_model}/generate_stream"
+            )
         stream = self._optional(request, "stream")
         if stream is None or not stream.any():
             return
@@ -147,9 +164,9 @@ class TritonPythonModel:
         )
 
     def _process(self, request):
-        self._refuse_streaming(request)
         prompts = pb_utils.get_input_tensor_by_name(request, "text_input").as_numpy()
         batch = prompts.shape[0]
+        self._refuse_what_this_stack_serves_elsewhere(request, batch)
         max_tokens = pb_utils.get_input_tensor_by_name(request, "max_tokens").as_numpy().reshape(batch, 1)
         if (max_tokens < 1).any():
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens.reshape(-1).tolist()}")
