@@ -6,6 +6,7 @@
  * built on a GPU instance. Components are wired by their outputs only.
  */
 import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
@@ -29,7 +30,13 @@ import { sizingSummary } from "./components/config/summary";
 import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import { ocirRegistry } from "./components/deployment/ocir";
+import {
+  estimateCopyMinutes,
+  type ImageMirrorLookup,
+  imageMirrorOutput,
+  lookupImageMirror,
+} from "./components/deployment/image-mirror";
+import { ocirRegistry, sharedMirrorRepository, sourceByDigest } from "./components/deployment/ocir";
 import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
@@ -178,6 +185,37 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
   });
 }
 
+/**
+ * The `oci` mirror's preview lookup. The registry is read through a Docker provider that never
+ * contacts a daemon (`disable_docker_daemon_check`: kreuzwerker/terraform-provider-docker
+ * internal/provider/provider.go:163-167, config.go:193-196), so no Docker is needed here.
+ */
+async function lookUpMirror(config: StackConfig, repositoryName: string): Promise<ImageMirrorLookup> {
+  const registry = new docker.Provider("image-registry", { disableDockerDaemonCheck: true });
+  const found = await lookupImageMirror(
+    { compartmentId: config.compartmentId, source: config.image.source, repositoryName },
+    registry,
+  );
+  if (!found.ok) fail(found.errors);
+  const { lookup } = found;
+  pulumi.log.info(
+    lookup.mirrored
+      ? `image: ${lookup.sourceDigest} is already in OCIR repository ${repositoryName}: nothing to copy`
+      : `image: ${lookup.sourceDigest} is not in OCIR repository ${repositoryName} yet`,
+  );
+  if (!lookup.mirrored) {
+    fail([
+      {
+        key: "image.mirror",
+        value: "oci",
+        message: `needs ${config.image.source} (${lookup.sourceDigest}) in OCIR repository ${repositoryName}, and this version runs no copy inside OCI (about ${estimateCopyMinutes(config.image.source)} min)`,
+        fix: `copy it once from a host in ${config.region}: skopeo copy --all --preserve-digests docker://${sourceByDigest(config.image.source, lookup.sourceDigest)} docker://${ocirRegistry(config.region)}/<namespace>/${repositoryName}:${config.image.tag} (after skopeo login ${ocirRegistry(config.region)}), or set image.mirror local to push through a Docker daemon`,
+      },
+    ]);
+  }
+  return lookup;
+}
+
 async function main(): Promise<Record<string, unknown>> {
   const config = loadConfig();
   const secrets = new pulumi.Config();
@@ -204,6 +242,15 @@ async function main(): Promise<Record<string, unknown>> {
   const preconditions = buildPreconditionErrors(config, { buildMode, lookup, bucketName });
   if (preconditions.length > 0) fail(preconditions);
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
+  // OCIR repository names are unique per region across the tenancy: `local` pushes into one per
+  // stack, `oci` copies into one the compartment's stacks share.
+  const imageRepository =
+    config.image.repository ??
+    (config.image.mirror === "local"
+      ? `${baseName}/triton-trtllm`
+      : sharedMirrorRepository(PROJECT, config.image.source));
+  const mirrorLookup =
+    config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository) : undefined;
 
   const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
@@ -217,14 +264,24 @@ async function main(): Promise<Record<string, unknown>> {
     compartmentId: config.compartmentId,
     region: config.region,
     namespace,
-    source: config.image.source,
-    // OCIR repository names are unique per region across the tenancy: one per stack.
-    repository: config.image.repository ?? `${baseName}/triton-trtllm`,
+    repository: imageRepository,
     tag: config.image.tag,
-    username: secrets.requireSecret("ocirUsername"),
-    authToken: secrets.requireSecret("ocirAuthToken"),
-    dockerHost: config.docker.host,
-    freeformTags: tags,
+    mirror:
+      mirrorLookup === undefined
+        ? {
+            mode: "local",
+            source: config.image.source,
+            username: secrets.requireSecret("ocirUsername"),
+            authToken: secrets.requireSecret("ocirAuthToken"),
+            dockerHost: config.docker.host,
+          }
+        : {
+            mode: "oci",
+            sourceDigest: mirrorLookup.sourceDigest,
+            adoptRepositoryId: mirrorLookup.repositoryId,
+          },
+    // The shared mirror outlives this stack: it carries no stack tag.
+    freeformTags: mirrorLookup === undefined ? tags : { "managed-by": tags["managed-by"], project: PROJECT },
   });
 
   const bucket = new ArtifactBucket("artifacts", {
@@ -340,6 +397,7 @@ async function main(): Promise<Record<string, unknown>> {
     expiresAt: deployment.expiresAt,
     imageRef: image.imageRef,
     imageDigest: image.digest,
+    image: imageMirrorOutput(config.image.source, imageRepository, mirrorLookup),
     modelId: model.modelId,
     artifactObject: {
       bucket: artifact.bucket,

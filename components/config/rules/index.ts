@@ -11,6 +11,7 @@ import {
   quantizationRule,
   tensorParallelRule,
 } from "./gpu";
+import { unusedDockerHostWarning } from "./image-mirror";
 import { artifactSourcesRule, buildAccessRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
 import { idleGpusWarning, movingImageTagWarning, openSshWarning } from "./warnings";
@@ -34,4 +35,9 @@ export const RULES: readonly Rule[] = [
 ];
 
 /** Advice that does not stop a deployment but costs money or reproducibility. */
-export const WARNING_RULES: readonly Rule[] = [idleGpusWarning, movingImageTagWarning, openSshWarning];
+export const WARNING_RULES: readonly Rule[] = [
+  idleGpusWarning,
+  movingImageTagWarning,
+  openSshWarning,
+  unusedDockerHostWarning,
+];
