@@ -220,14 +220,14 @@ describe("OcirImage, image.mirror oci", () => {
       isPublic: false,
       freeformTags: { "managed-by": "pulumi", project: "triton-trtllm-oci" },
     });
-    const opts = recorder.get(TYPES.repository).opts;
+    const opts = recorder.get(TYPES.repository).opts as pulumi.CustomResourceOptions;
     assert.equal(opts.retainOnDelete, true, "another stack may serve from it");
     assert.equal(opts.import, undefined, "a new repository is created, not imported");
   });
 
   test("adopts the repository the preview found, by its OCID, leaving its tags alone", async () => {
     const { recorder } = await shared("adopt", REPOSITORY_OCID);
-    const opts = recorder.get(TYPES.repository).opts;
+    const opts = recorder.get(TYPES.repository).opts as pulumi.CustomResourceOptions;
     assert.equal(opts.import, REPOSITORY_OCID);
     assert.deepEqual(opts.ignoreChanges, ["freeformTags"]);
     assert.equal(opts.retainOnDelete, true);

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+import { imageRegistryInvokes, type RegistryContents } from "./image-registry";
 import {
   loadStackConfig,
   type InvokeHandler,
@@ -39,10 +40,17 @@ export interface BucketContents {
 export const GPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandingpuimagestandingpuimagestandin";
 export const CPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandincpuimagestandincpuimagestandin";
 
-/** Data sources the program may call, answered like a small single-region tenancy and its bucket. */
-export function devStackInvokes(bucket: BucketContents = { exists: false }): Record<string, InvokeHandler> {
+/**
+ * Data sources the program may call, answered like a small single-region tenancy, its bucket and
+ * (image.mirror oci) its OCIR repositories.
+ */
+export function devStackInvokes(
+  bucket: BucketContents = { exists: false },
+  registry: RegistryContents = {},
+): Record<string, InvokeHandler> {
   const objects = bucket.objects ?? {};
   return {
+    ...imageRegistryInvokes(registry),
     "oci:ObjectStorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
     "oci:ObjectStorage/getBucketSummaries:getBucketSummaries": (args) => ({
       id: "buckets",
@@ -173,6 +181,7 @@ export async function devStackLaunchOptions(
   overrides: Record<string, string> = {},
   workspace?: DevStackWorkspace,
   bucket: BucketContents = { exists: false },
+  registry: RegistryContents = {},
 ): Promise<LaunchOptions & { projectDir: string }> {
   const { config, secretKeys } = await devStackConfig();
   const scratch = workspace ?? devStackWorkspace();
@@ -185,7 +194,7 @@ export async function devStackLaunchOptions(
       ...overrides,
     },
     secretKeys,
-    invokes: devStackInvokes(bucket),
+    invokes: devStackInvokes(bucket, registry),
     env: { TRITON_TRTLLM_OCI_CACHE_DIR: scratch.cacheDir },
   };
 }
