@@ -22,6 +22,7 @@ import { buildPreconditionErrors } from "./components/build/inputs";
 import { CatalogModel } from "./components/catalog-model";
 import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
+import { estimateCopyMinutes } from "./components/config/image-copy";
 import { servingImageProblem } from "./components/config/image-catalog";
 import { checkLocalInputsOf } from "./components/config/local-inputs";
 import { readPulumiConfig } from "./components/config/pulumi-config";
@@ -31,7 +32,6 @@ import { containerSpec, type ContainerSpec } from "./components/deployment/conta
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
 import {
-  estimateCopyMinutes,
   type ImageMirrorLookup,
   imageMirrorOutput,
   lookupImageMirror,
