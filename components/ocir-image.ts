@@ -200,8 +200,9 @@ export class OcirImage extends pulumi.ComponentResource {
   }
 
   /**
-   * `oci`: the shared repository, and the reference to the source digest in it. The reference waits
-   * for the repository, so whatever reads it (the build, the deployment) comes after it exists.
+   * `oci`: the shared repository, and the reference to the source digest in it. The reference carries
+   * the repository as a dependency (through its URN, which a preview knows even before the
+   * repository exists), so whatever reads it (the build, the deployment) comes after it.
    */
   private sharedMirror(
     name: string,
@@ -231,7 +232,7 @@ export class OcirImage extends pulumi.ComponentResource {
       },
     );
     const imageRef = pulumi
-      .all([registry, namespace, args.repository, args.tag, repository.id])
+      .all([registry, namespace, args.repository, args.tag, repository.urn])
       .apply(([host, ns, repo, tag]) =>
         pinnedImageRef(ocirImageName(host, ns, repo, tag), mirror.sourceDigest),
       );
