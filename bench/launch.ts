@@ -13,7 +13,7 @@
 // can reset. "Warm" shares one cache directory, primed by an uncounted run. "Stack registered" is when
 // the SDK has connected and registered the root resource, before the program module is loaded.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -37,6 +37,7 @@ const GOALS_MS = { cold: 4000, warm: 2000 };
 /** The dev stack's preview against the minimal program's, exit medians, same runtime and cache. */
 const RATIO_GOAL = 1.5;
 const MINIMAL_PROGRAM_DIR = path.join(__dirname, "minimal-oci");
+const CPU_USAGE_PRELOAD = path.join(__dirname, "cpu-usage.cjs");
 
 interface Variant {
   label: string;
@@ -52,6 +53,8 @@ interface Sample {
   stackMs: number;
   graphMs: number;
   exitMs: number;
+  /** CPU time of the program's process, user + system, all threads. */
+  cpuMs: number;
 }
 
 interface Outcome {
@@ -98,21 +101,34 @@ async function runOnce(
   variant: Variant,
   cacheDir: string,
   workspace: DevStackWorkspace,
-): Promise<LaunchResult> {
+): Promise<{ result: LaunchResult; cpuMs: number | undefined }> {
   const options: LaunchOptions =
     variant.program === "minimal"
       ? { projectDir: MINIMAL_PROGRAM_DIR, stack: "bench", config: {} }
       : await devStackLaunchOptions({}, workspace);
-  return launchProgram({
-    ...options,
-    runtimeOptions: variant.runtimeOptions,
-    env: {
-      ...options.env,
-      ...variant.env,
-      TMPDIR: cacheDir,
-      NODE_COMPILE_CACHE: path.join(cacheDir, "node-compile-cache"),
-    },
-  });
+  const usageDir = await mkdtemp(path.join(tmpdir(), "launch-cpu-"));
+  const usageFile = path.join(usageDir, "usage.json");
+  try {
+    const result = await launchProgram({
+      ...options,
+      runtimeOptions: variant.runtimeOptions,
+      env: {
+        ...options.env,
+        ...variant.env,
+        TMPDIR: cacheDir,
+        NODE_COMPILE_CACHE: path.join(cacheDir, "node-compile-cache"),
+        NODE_OPTIONS: `--require ${CPU_USAGE_PRELOAD}`,
+        BENCH_CPU_USAGE_FILE: usageFile,
+      },
+    });
+    const usage = JSON.parse(await readFile(usageFile, "utf8").catch(() => "null")) as {
+      userUs: number;
+      systemUs: number;
+    } | null;
+    return { result, cpuMs: usage === null ? undefined : (usage.userUs + usage.systemUs) / 1000 };
+  } finally {
+    await rm(usageDir, { recursive: true, force: true });
+  }
 }
 
 // The variants of one group run in turns (one run of each, then the next round), so a change in the
@@ -129,7 +145,7 @@ async function measure(variants: Variant[], scratch: string): Promise<Outcome[]>
     if (outcome.variant.cache !== "warm") continue;
     const priming = failureOf(
       outcome.variant,
-      await runOnce(outcome.variant, shared[i], sharedWorkspaces[i]),
+      (await runOnce(outcome.variant, shared[i], sharedWorkspaces[i])).result,
     );
     if (priming !== undefined) outcome.failures.push(`priming run: ${priming}`);
   }
@@ -140,16 +156,20 @@ async function measure(variants: Variant[], scratch: string): Promise<Outcome[]>
       if (round >= variant.runs) continue;
       const cold = variant.cache === "cold";
       const cacheDir = cold ? await mkdtemp(path.join(scratch, "cold-")) : shared[i];
-      const result = await runOnce(variant, cacheDir, cold ? devStackWorkspace() : sharedWorkspaces[i]);
+      const workspace = cold ? devStackWorkspace() : sharedWorkspaces[i];
+      const { result, cpuMs } = await runOnce(variant, cacheDir, workspace);
       const failure = failureOf(variant, result);
       const t = result.timings;
       if (failure !== undefined || t.firstRegisterAt === undefined || t.lastRegisterAt === undefined) {
         outcome.failures.push(failure ?? "no resource registered");
+      } else if (cpuMs === undefined) {
+        outcome.failures.push("the program exited without writing its CPU time");
       } else {
         outcome.samples.push({
           stackMs: t.firstRegisterAt - t.spawnedAt,
           graphMs: t.lastRegisterAt - t.spawnedAt,
           exitMs: t.exitedAt - t.spawnedAt,
+          cpuMs,
         });
       }
       if (cold) await rm(cacheDir, { recursive: true, force: true });
@@ -166,12 +186,14 @@ function report(outcomes: Outcome[]): void {
     "start→stack registered",
     "start→graph median / min",
     "start→exit median / min",
+    "CPU median / min",
     "goal (exit median)",
   ];
   const rows = outcomes.map(({ variant, samples, failures }) => {
     const stack = samples.map((s) => s.stackMs);
     const graph = samples.map((s) => s.graphMs);
     const exit = samples.map((s) => s.exitMs);
+    const cpu = samples.map((s) => s.cpuMs);
     const exitMedian = median(exit);
     let goal = "-";
     if (variant.goalMs !== undefined) {
@@ -184,6 +206,7 @@ function report(outcomes: Outcome[]): void {
       seconds(median(stack)),
       `${seconds(median(graph))} / ${seconds(Math.min(...graph))}`,
       `${seconds(exitMedian)} / ${seconds(Math.min(...exit))}`,
+      `${seconds(median(cpu))} / ${seconds(Math.min(...cpu))}`,
       goal,
     ];
   });
@@ -206,13 +229,17 @@ function ratios(outcomes: Outcome[]): string[] {
     );
     const minimal = outcomes.find((o) => o.variant.program === "minimal" && o.variant.cache === cache);
     if (ours === undefined || minimal === undefined) continue;
-    const oursMs = median(ours.samples.map((s) => s.exitMs));
-    const minimalMs = median(minimal.samples.map((s) => s.exitMs));
-    const ratio = oursMs / minimalMs;
-    const met = Number.isFinite(ratio) && ratio <= RATIO_GOAL;
+    const ratio = (of: (s: Sample) => number) =>
+      median(ours.samples.map(of)) / median(minimal.samples.map(of));
+    const wall = ratio((s) => s.exitMs);
+    const cpu = ratio((s) => s.cpuMs);
+    const met = Number.isFinite(wall) && wall <= RATIO_GOAL;
+    const times = (o: Outcome) =>
+      `${seconds(median(o.samples.map((s) => s.exitMs)))} (CPU ${seconds(median(o.samples.map((s) => s.cpuMs)))})`;
     lines.push(
-      `${cache}: dev stack ${seconds(oursMs)} / minimal @pulumi/oci program ${seconds(minimalMs)} = ` +
-        `${Number.isFinite(ratio) ? ratio.toFixed(2) : "-"}x (goal ≤ ${RATIO_GOAL}x: ${met ? "met" : "MISSED"})`,
+      `${cache}: dev stack ${times(ours)} / minimal @pulumi/oci program ${times(minimal)} = ` +
+        `${Number.isFinite(wall) ? wall.toFixed(2) : "-"}x wall, ${Number.isFinite(cpu) ? cpu.toFixed(2) : "-"}x CPU ` +
+        `(goal ≤ ${RATIO_GOAL}x wall: ${met ? "met" : "MISSED"})`,
     );
   }
   return lines;

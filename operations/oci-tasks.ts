@@ -1,5 +1,5 @@
 /**
- * The two things `pulumi up` does through the OCI SDK rather than through a provider resource, each
+ * The three things `pulumi up` does through the OCI SDK rather than through a provider resource, each
  * idempotent so a re-run or a second stack is harmless:
  *
  * - uploading a locally packed artifact: skipped when the content-addressed object is already in the
@@ -9,10 +9,11 @@
  * - terminating the build instance once its artifact is uploaded, whatever state it is in;
  * - reading a catalog model's artifact back after the export, which the provider does not do.
  *
- * The SDK clients are passed in, so the tests stand in for the OCI API only.
+ * The SDK clients are passed in (oci-task.ts builds them), so the tests stand in for the OCI API only.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "./errors";
 
 /** The slice of `ObjectStorageClient` + `UploadManager` the upload needs. */
 export interface ObjectStore {
@@ -34,7 +35,8 @@ export interface UploadArtifactArgs {
   readonly cacheDir: string;
 }
 
-export class TaskError extends Error {}
+/** A task that cannot be done as asked: printed as one line, without a stack. */
+export class TaskError extends UserError {}
 
 /** The cached zip whose index records this sha256, if this machine has it. */
 export function findCachedZip(cacheDir: string, sha256: string): string | undefined {

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { isTokenizerFile, type PackSource } from "../artifact/packer";
+import { isTokenizerFile } from "../artifact/artifact-layout";
+import type { PackSource } from "../artifact/walk";
 import { engineFolder, type RepositoryEntry, tokenizerFolder } from "../model-repository";
 
 /**
