@@ -22,7 +22,6 @@ import { buildPreconditionErrors } from "./components/build/inputs";
 import { CatalogModel } from "./components/catalog-model";
 import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
-import { estimateCopyMinutes } from "./components/config/image-copy";
 import { servingImageProblem } from "./components/config/image-catalog";
 import { checkLocalInputsOf } from "./components/config/local-inputs";
 import { readPulumiConfig } from "./components/config/pulumi-config";
@@ -31,15 +30,17 @@ import { sizingSummary } from "./components/config/summary";
 import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import {
-  type ImageMirrorLookup,
-  imageMirrorOutput,
-  lookupImageMirror,
-} from "./components/deployment/image-mirror";
-import { ocirRegistry, sharedMirrorRepository, sourceByDigest } from "./components/deployment/ocir";
+import { imageRepositoryName, ocirRegistry } from "./components/deployment/ocir";
 import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
+import {
+  describeMirrorLookup,
+  type ImageMirrorLookup,
+  imageMirrorOutput,
+  lookupImageMirror,
+  unmirroredImageError,
+} from "./components/registry/image-mirror";
 import { ModelArtifact } from "./components/model-artifact";
 import {
   modelRepositorySpec,
@@ -192,27 +193,13 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
  */
 async function lookUpMirror(config: StackConfig, repositoryName: string): Promise<ImageMirrorLookup> {
   const registry = new docker.Provider("image-registry", { disableDockerDaemonCheck: true });
-  const found = await lookupImageMirror(
-    { compartmentId: config.compartmentId, source: config.image.source, repositoryName },
-    registry,
-  );
+  const input = { compartmentId: config.compartmentId, source: config.image.source, repositoryName };
+  const found = await lookupImageMirror(input, registry);
   if (!found.ok) fail(found.errors);
   const { lookup } = found;
-  pulumi.log.info(
-    lookup.mirrored
-      ? `image: ${lookup.sourceDigest} is already in OCIR repository ${repositoryName}: nothing to copy`
-      : `image: ${lookup.sourceDigest} is not in OCIR repository ${repositoryName} yet`,
-  );
-  if (!lookup.mirrored) {
-    fail([
-      {
-        key: "image.mirror",
-        value: "oci",
-        message: `needs ${config.image.source} (${lookup.sourceDigest}) in OCIR repository ${repositoryName}, and this version runs no copy inside OCI (about ${estimateCopyMinutes(config.image.source)} min)`,
-        fix: `copy it once from a host in ${config.region}: skopeo copy --all --preserve-digests docker://${sourceByDigest(config.image.source, lookup.sourceDigest)} docker://${ocirRegistry(config.region)}/<namespace>/${repositoryName}:${config.image.tag} (after skopeo login ${ocirRegistry(config.region)}), or set image.mirror local to push through a Docker daemon`,
-      },
-    ]);
-  }
+  pulumi.log.info(describeMirrorLookup(lookup, repositoryName));
+  if (!lookup.mirrored)
+    fail([unmirroredImageError({ ...input, region: config.region, tag: config.image.tag }, lookup)]);
   return lookup;
 }
 
@@ -242,13 +229,13 @@ async function main(): Promise<Record<string, unknown>> {
   const preconditions = buildPreconditionErrors(config, { buildMode, lookup, bucketName });
   if (preconditions.length > 0) fail(preconditions);
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
-  // OCIR repository names are unique per region across the tenancy: `local` pushes into one per
-  // stack, `oci` copies into one the compartment's stacks share.
-  const imageRepository =
-    config.image.repository ??
-    (config.image.mirror === "local"
-      ? `${baseName}/triton-trtllm`
-      : sharedMirrorRepository(PROJECT, config.image.source));
+  const imageRepository = imageRepositoryName(
+    config.image.mirror,
+    config.image.repository,
+    baseName,
+    PROJECT,
+    config.image.source,
+  );
   const mirrorLookup =
     config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository) : undefined;
 

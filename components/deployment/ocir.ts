@@ -74,3 +74,19 @@ export function sharedMirrorRepository(project: string, source: string): string 
   const name = parseImageReference(source).name;
   return `${project}/${name.slice(name.lastIndexOf("/") + 1).toLowerCase()}`;
 }
+
+/**
+ * The OCIR repository of a stack's image (`image.repository` when set). Names are unique per region
+ * across the tenancy (FACTS.md section 5): `local` pushes into one per stack, `oci` copies into one
+ * that the compartment's stacks share.
+ */
+export function imageRepositoryName(
+  mirror: "oci" | "local",
+  configured: string | undefined,
+  stackBaseName: string,
+  project: string,
+  source: string,
+): string {
+  if (configured !== undefined) return configured;
+  return mirror === "local" ? `${stackBaseName}/triton-trtllm` : sharedMirrorRepository(project, source);
+}
