@@ -1,6 +1,6 @@
 /**
  * What the engine build needs beyond the configuration, decided before any resource is registered:
- * whether it can run at all (SSH source, IAM, a private bucket), and which availability domain and
+ * whether it can run at all (IAM, a private bucket), and which availability domain and
  * platform image the instance gets from the tenancy's own listings.
  */
 import type { CacheLookup } from "../artifact/engine-cache";
@@ -29,14 +29,6 @@ export function buildPreconditionErrors(
     context.buildMode === "build"
       ? "the engine is not in the cache, so this run builds it on a GPU instance"
       : "the engine is cached but the artifact is not, so this run re-assembles it on a CPU instance";
-  if (config.build.sshAllowedCidr === undefined) {
-    errors.push({
-      key: "build.sshAllowedCidr",
-      value: undefined,
-      message: `is required: ${why} and drives it over SSH from this machine; no other address may connect`,
-      fix: "set this machine's public address as a /32: pulumi config set --path build.sshAllowedCidr 203.0.113.7/32 (or build by hand and set engine.prebuiltDir)",
-    });
-  }
   if (!config.iam.create || config.tenancyId === undefined) {
     errors.push({
       key: "iam.create",
@@ -48,11 +40,11 @@ export function buildPreconditionErrors(
   return errors;
 }
 
-export function pickAvailabilityDomain(result: { availabilityDomains: { name: string }[] }): string {
-  const first = result.availabilityDomains[0];
-  if (first === undefined)
+/** The compartment's availability domains by name, in the order the tenancy lists them. */
+export function availabilityDomainNames(result: { availabilityDomains: { name: string }[] }): string[] {
+  if (result.availabilityDomains.length === 0)
     throw new Error("the compartment lists no availability domain: check oci:region and compartmentId");
-  return first.name;
+  return result.availabilityDomains.map((domain) => domain.name);
 }
 
 /**
@@ -73,4 +65,27 @@ export function pickPlatformImage(
     );
   }
   return match.id;
+}
+
+/** One availability domain's answer in a compute capacity report, as `cli/oci-task.ts` reads it. */
+export interface DomainCapacity {
+  readonly availabilityDomain: string;
+  /** `availabilityStatus` of each shape availability: AVAILABLE, OUT_OF_HOST_CAPACITY, ... */
+  readonly statuses: readonly string[];
+}
+
+/**
+ * The first availability domain whose capacity report says AVAILABLE for the shape, in the order
+ * the tenancy lists them; none with capacity is an error that names each domain's answer and the
+ * key that pins one.
+ */
+export function chooseAvailabilityDomain(shape: string, reports: readonly DomainCapacity[]): string {
+  const available = reports.find((report) => report.statuses.includes("AVAILABLE"));
+  if (available !== undefined) return available.availabilityDomain;
+  const answers = reports
+    .map((report) => `${report.availabilityDomain}: ${report.statuses.join(", ") || "no answer"}`)
+    .join("; ");
+  throw new Error(
+    `no availability domain has capacity for ${shape} now (${answers || "no domain listed"}): try again later, pin one with pulumi config set --path build.availabilityDomain <name>, or pick another build.shape`,
+  );
 }

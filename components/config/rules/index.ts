@@ -12,9 +12,9 @@ import {
   tensorParallelRule,
 } from "./gpu";
 import { unusedDockerHostWarning } from "./image-mirror";
-import { artifactSourcesRule, buildAccessRule, iamRule } from "./inputs";
+import { artifactSourcesRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
-import { idleGpusWarning, movingImageTagWarning, openSshWarning } from "./warnings";
+import { deprecatedSshCidrWarning, idleGpusWarning, movingImageTagWarning } from "./warnings";
 
 // The program builds its container spec from the same view the OCI limits are checked on.
 export { containerSpecInput } from "../views";
@@ -31,13 +31,12 @@ export const RULES: readonly Rule[] = [
   httpPortRule,
   environmentNamesRule,
   containerSizeRule,
-  buildAccessRule,
 ];
 
 /** Advice that does not stop a deployment but costs money or reproducibility. */
 export const WARNING_RULES: readonly Rule[] = [
   idleGpusWarning,
   movingImageTagWarning,
-  openSshWarning,
+  deprecatedSshCidrWarning,
   unusedDockerHostWarning,
 ];
