@@ -38,7 +38,7 @@ step_validate() {
   # CONTAINER_CMD as the container's command, the image's entrypoint unchanged.
   x docker run -d --name "${triton_container}" --gpus all --ipc=host --network host --shm-size=2g \
     --ulimit memlock=-1 --ulimit stack=67108864 \
-    -v "${deployed}:/opt/ds/model/deployed_model:ro" "${IMAGE_REF}" "${cmd[@]}"
+    -v "${deployed}:/opt/ds/model/deployed_model:ro" "$(build_image)" "${cmd[@]}"
   local deadline=$(($(now) + ${READY_TIMEOUT_SECONDS:-1200}))
   until curl -sf -o /dev/null "${base}/v2/health/ready"; do
     running=$(docker inspect -f '{{.State.Running}}' "${triton_container}" 2>/dev/null || echo false)
