@@ -109,6 +109,8 @@ interface EngineBuildContext {
   readonly secrets: pulumi.Config;
   readonly ociProfile: string | undefined;
   readonly tags: Record<string, string>;
+  /** `image.source` when the serving image is still to be copied into OCIR: the host does it. */
+  readonly copyImageFrom?: string;
 }
 
 /** The engine (`build`) or the artifact (`assemble`) made on an instance: a cache miss. */
@@ -189,6 +191,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
         containerCmd: container.cmds,
         prompt: String(exampleRequest.text_input),
         endToken: config.model.resolved.eosToken ?? "",
+        copyImageFrom: context.copyImageFrom,
       }),
     ),
     artifactKey: keys.artifactKey,
@@ -211,14 +214,19 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
  * contacts a daemon (`disable_docker_daemon_check`: kreuzwerker/terraform-provider-docker
  * internal/provider/provider.go:163-167, config.go:193-196), so no Docker is needed here.
  */
-async function lookUpMirror(config: StackConfig, repositoryName: string): Promise<ImageMirrorLookup> {
+async function lookUpMirror(
+  config: StackConfig,
+  repositoryName: string,
+  buildMode: "build" | "assemble" | undefined,
+): Promise<ImageMirrorLookup> {
   const registry = new docker.Provider("image-registry", { disableDockerDaemonCheck: true });
   const input = { compartmentId: config.compartmentId, source: config.image.source, repositoryName };
   const found = await lookupImageMirror(input, registry);
   if (!found.ok) fail(found.errors);
   const { lookup } = found;
   pulumi.log.info(describeMirrorLookup(lookup, repositoryName));
-  if (!lookup.mirrored)
+  // A missing digest is copied by the build host when one runs; without a build there is no host here.
+  if (!lookup.mirrored && buildMode === undefined)
     fail([unmirroredImageError({ ...input, region: config.region, tag: config.image.tag }, lookup)]);
   return lookup;
 }
@@ -257,7 +265,7 @@ async function main(): Promise<Record<string, unknown>> {
     config.image.source,
   );
   const mirrorLookup =
-    config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository) : undefined;
+    config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository, buildMode) : undefined;
 
   const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
@@ -339,6 +347,7 @@ async function main(): Promise<Record<string, unknown>> {
       secrets,
       ociProfile,
       tags,
+      copyImageFrom: mirrorLookup?.mirrored === false ? config.image.source : undefined,
     });
     artifact = new ModelArtifact("artifact", {
       bucket: bucket.bucketName,

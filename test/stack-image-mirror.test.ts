@@ -88,6 +88,23 @@ function errors(result: LaunchResult): string {
     .join("\n");
 }
 
+function decodeSettings(result: LaunchResult): Record<string, string> {
+  const settings = result.resources.find(
+    (r) => r.type === "command:remote:Command" && r.name === "engine-settings",
+  );
+  assert.ok(settings, "the build host gets its settings");
+  const match = /printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d/.exec(String(settings.inputs.create));
+  assert.ok(match);
+  const values: Record<string, string> = {};
+  for (const line of Buffer.from(match[1], "base64").toString("utf8").trim().split("\n")) {
+    const eq = line.indexOf("=");
+    values[line.slice(0, eq)] = line.slice(eq + 2, -1);
+  }
+  return values;
+}
+
+const SHARED_REF = `${REGISTRY_HOST}/${NAMESPACE}/${SHARED}:${TAG}@${SOURCE_DIGEST}`;
+
 /** The artifact is in the bucket: nothing has to be built. */
 async function artifactHitBucket(): Promise<BucketContents> {
   const miss = ok(await preview(LOCAL));
@@ -235,6 +252,68 @@ describe("image.mirror oci, other shapes", { timeout: TIMEOUT_MS * 6 }, () => {
     );
     assert.match(reported, /404 Not Found/);
     assert.match(reported, /pin it by digest/);
+  });
+});
+
+describe("image.mirror oci with a build: the build host copies", { timeout: TIMEOUT_MS * 4 }, () => {
+  test("cache miss, image missing: a new shared repository, the copy in the GPU host's settings", async () => {
+    const result = ok(await preview(OCI, {}));
+    const repository = one(result, REPOSITORY);
+    assert.equal(repository.importId, "", "created, not imported");
+    assert.equal(repository.retainOnDelete, true);
+    const settings = decodeSettings(result);
+    assert.equal(settings.BUILD_MODE, "build");
+    assert.equal(settings.IMAGE_REF, SHARED_REF);
+    assert.equal(settings.MIRROR_SOURCE, `nvcr.io/nvidia/tritonserver@${SOURCE_DIGEST}`);
+    assert.equal(settings.MIRROR_DIGEST, SOURCE_DIGEST);
+    assert.equal(settings.MIRROR_TARGET, `${REGISTRY_HOST}/${NAMESPACE}/${SHARED}:${TAG}`);
+    assert.equal(deploymentImage(result).image, SHARED_REF);
+    for (const type of IMAGE_OPERATIONS) assert.deepEqual(ofType(result, type), [], type);
+    assert.deepEqual(outputs(result).image, {
+      mirror: "oci",
+      repository: SHARED,
+      digest: SOURCE_DIGEST,
+      mirrored: false,
+      estimatedCopyMinutes: 6,
+    });
+  });
+
+  test("cache miss, image mirrored: the build pulls from OCIR and copies nothing", async () => {
+    const settings = decodeSettings(ok(await preview(OCI, MIRRORED)));
+    assert.equal(settings.IMAGE_REF, SHARED_REF);
+    assert.deepEqual(
+      Object.keys(settings).filter((name) => name.startsWith("MIRROR_")),
+      [],
+    );
+  });
+
+  test("engine cached, artifact and image missing: the CPU re-pack host copies, no GPU", async () => {
+    const miss = ok(await preview(LOCAL));
+    const keys = outputs(miss).engine as { engineKey: string; artifactKey: string };
+    const bucket: BucketContents = {
+      exists: true,
+      objects: {
+        [`engines/${keys.engineKey}/manifest.json`]: JSON.stringify({
+          schema: 1,
+          mode: "build",
+          engineKey: keys.engineKey,
+          artifactKey: keys.artifactKey,
+          object: `artifacts/${keys.artifactKey}/model.zip`,
+          sha256: "a".repeat(64),
+          bytes: 14_987_654_321,
+          entries: 14,
+          imageRef: SHARED_REF,
+          trtllmVersion: "0.18.2",
+          gpu: "NVIDIA A10",
+          finishedAt: "2026-11-25T12:00:00Z",
+        }),
+      },
+    };
+    const result = ok(await preview(OCI, {}, bucket));
+    assert.equal(one(result, "oci:Core/instance:Instance").inputs.shape, "VM.Standard.E4.Flex");
+    const settings = decodeSettings(result);
+    assert.equal(settings.BUILD_MODE, "assemble");
+    assert.equal(settings.MIRROR_SOURCE, `nvcr.io/nvidia/tritonserver@${SOURCE_DIGEST}`);
   });
 });
 

@@ -12,6 +12,7 @@ import { ENGINE_RECIPE_VERSION, cacheObjects } from "../artifact/cache-keys";
 import type { StackConfig } from "../config/config";
 import type { RepositoryEntry } from "../model-repository";
 import { shellQuote } from "../deployment/oci-task-commands";
+import { imageCopySettings } from "../deployment/ocir";
 
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
@@ -53,6 +54,8 @@ export interface BuildSettingsInput {
   readonly containerCmd: readonly string[];
   readonly prompt: string;
   readonly endToken: string;
+  /** `image.source` when the serving image is not in OCIR yet: the host copies it (mirror-image). */
+  readonly copyImageFrom?: string;
 }
 
 /** Every setting `build-host.sh` reads, from the validated configuration. */
@@ -85,6 +88,7 @@ export function buildSettings(config: StackConfig, input: BuildSettingsInput): R
     ENGINE_PREFIX: cacheObjects.enginePrefix(input.engineKey),
     ARTIFACT_PREFIX: cacheObjects.artifactPrefix(input.artifactKey),
     SCRIPT_VERSION: String(ENGINE_RECIPE_VERSION),
+    ...(input.copyImageFrom === undefined ? {} : imageCopySettings(input.imageRef, input.copyImageFrom)),
   };
 }
 

@@ -13,6 +13,6 @@ import { z } from "zod";
 export const IMAGE_MIRRORS = ["oci", "local"] as const;
 export type ImageMirror = (typeof IMAGE_MIRRORS)[number];
 
-export const DEFAULT_IMAGE_MIRROR: ImageMirror = "local";
+export const DEFAULT_IMAGE_MIRROR: ImageMirror = "oci";
 
 export const imageMirrorSchema = z.enum(IMAGE_MIRRORS).default(DEFAULT_IMAGE_MIRROR);

@@ -90,3 +90,19 @@ export function imageRepositoryName(
   if (configured !== undefined) return configured;
   return mirror === "local" ? `${stackBaseName}/triton-trtllm` : sharedMirrorRepository(project, source);
 }
+
+/**
+ * `build.env`'s image copy (engine-build/steps/mirror-image.sh): the source by digest, to the
+ * repository and tag of the pinned OCIR reference, which must carry that same digest.
+ */
+export function imageCopySettings(pinnedRef: string, source: string): Record<string, string> {
+  const target = parseImageReference(pinnedRef);
+  const digest = pinnedDigest(pinnedRef);
+  if (digest === undefined || target.tag === undefined)
+    throw new Error(`${pinnedRef} is not <registry>/<namespace>/<repository>:<tag>@sha256:<digest>`);
+  return {
+    MIRROR_SOURCE: sourceByDigest(source, digest),
+    MIRROR_DIGEST: digest,
+    MIRROR_TARGET: `${target.name}:${target.tag}`,
+  };
+}

@@ -145,8 +145,9 @@ export function describeMirrorLookup(lookup: ImageMirrorLookup, repositoryName: 
 }
 
 /**
- * The digest is not mirrored and this version runs no copy inside OCI: the preview stops, naming the
- * one command that mirrors it by hand, or the `local` mirror.
+ * The digest is not mirrored and no build host runs to copy it (a hand-built engine, or an artifact
+ * already in the bucket): the preview stops, naming the one command that mirrors it by hand, or the
+ * `local` mirror.
  */
 export function unmirroredImageError(
   input: ImageMirrorLookupInput & { readonly region: string; readonly tag: string },
@@ -156,7 +157,7 @@ export function unmirroredImageError(
   return {
     key: "image.mirror",
     value: "oci",
-    message: `needs ${input.source} (${lookup.sourceDigest}) in OCIR repository ${input.repositoryName}, and this version runs no copy inside OCI (about ${estimateCopyMinutes(input.source)} min)`,
+    message: `needs ${input.source} (${lookup.sourceDigest}) in OCIR repository ${input.repositoryName}, and no build host runs in this update to copy it (about ${estimateCopyMinutes(input.source)} min)`,
     fix: `copy it once from a host in ${input.region}: skopeo copy --all --preserve-digests docker://${sourceByDigest(input.source, lookup.sourceDigest)} docker://${registry}/<namespace>/${input.repositoryName}:${input.tag} (after skopeo login ${registry}), or set image.mirror local to push through a Docker daemon`,
   };
 }

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { imageRegistryInvokes, type RegistryContents } from "./image-registry";
+import { imageRegistryInvokes, MIRRORED_IMAGE, type RegistryContents } from "./image-registry";
 import {
   loadStackConfig,
   type InvokeHandler,
@@ -49,7 +49,7 @@ const STANDIN_OBJECT_STORAGE_SERVICE_ID = "ocid1.service.oc1.iad.aaaaaaaastandin
  */
 export function devStackInvokes(
   bucket: BucketContents = { exists: false },
-  registry: RegistryContents = {},
+  registry: RegistryContents = MIRRORED_IMAGE,
 ): Record<string, InvokeHandler> {
   const objects = bucket.objects ?? {};
   return {
@@ -193,7 +193,7 @@ export async function devStackLaunchOptions(
   overrides: Record<string, string> = {},
   workspace?: DevStackWorkspace,
   bucket: BucketContents = { exists: false },
-  registry: RegistryContents = {},
+  registry: RegistryContents = MIRRORED_IMAGE,
 ): Promise<LaunchOptions & { projectDir: string }> {
   const { config, secretKeys } = await devStackConfig();
   const scratch = workspace ?? devStackWorkspace();

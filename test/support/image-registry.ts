@@ -22,6 +22,12 @@ export interface RegistryContents {
   readonly sourceError?: string;
 }
 
+/** The shared mirror of the default image, already holding its digest (another stack copied it). */
+export const MIRRORED_IMAGE: RegistryContents = {
+  repository: { displayName: "triton-trtllm-oci/tritonserver" },
+  digests: [SOURCE_DIGEST],
+};
+
 export function imageRegistryInvokes(contents: RegistryContents = {}): Record<string, InvokeHandler> {
   return {
     "docker:index/getRegistryImage:getRegistryImage": (args) => {
