@@ -218,8 +218,12 @@ describe("image.mirror oci, other shapes", { timeout: TIMEOUT_MS * 6 }, () => {
     );
   });
 
-  test("a digest missing from the shared repository stops the preview with the copy to run, before any resource", async () => {
-    const result = await preview(OCI, { repository: { displayName: SHARED }, digests: [] });
+  test("artifact cached, image missing: no build host to copy, so the preview stops with the copy to run", async () => {
+    const result = await preview(
+      OCI,
+      { repository: { displayName: SHARED }, digests: [] },
+      await artifactHitBucket(),
+    );
     const reported = errors(result);
     assert.match(reported, /image\.mirror = "oci": needs nvcr\.io\/nvidia\/tritonserver/);
     assert.match(
