@@ -6,6 +6,7 @@
  * built on a GPU instance. Components are wired by their outputs only.
  */
 import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
@@ -30,10 +31,17 @@ import { containerSpec, type ContainerSpec } from "./components/deployment/conta
 import { expiryCommand } from "./components/deployment/expiry";
 import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/home-region";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import { ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
+import { imageRepositoryName, ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
 import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
+import {
+  describeMirrorLookup,
+  type ImageMirrorLookup,
+  imageMirrorOutput,
+  lookupImageMirror,
+  unmirroredImageError,
+} from "./components/registry/image-mirror";
 import { ModelArtifact } from "./components/model-artifact";
 import {
   modelRepositorySpec,
@@ -129,6 +137,8 @@ interface EngineBuildContext {
   readonly ociProfile: string | undefined;
   readonly tags: Record<string, string>;
   readonly identityProvider: oci.Provider | undefined;
+  /** `image.source` when the serving image is still to be copied into OCIR: the host does it. */
+  readonly copyImageFrom?: string;
 }
 
 /** The engine (`build`) or the artifact (`assemble`) made on an instance: a cache miss. */
@@ -207,6 +217,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
         engineKey: keys.engineKey,
         artifactKey: keys.artifactKey,
         container,
+        copyImageFrom: context.copyImageFrom,
       }),
     ),
     artifactKey: keys.artifactKey,
@@ -225,6 +236,28 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     identityProvider: context.identityProvider,
     dependsOn: [image],
   });
+}
+
+/**
+ * The `oci` mirror's preview lookup. The registry is read through a Docker provider that never
+ * contacts a daemon (`disable_docker_daemon_check`: kreuzwerker/terraform-provider-docker
+ * internal/provider/provider.go:163-167, config.go:193-196), so no Docker is needed here.
+ */
+async function lookUpMirror(
+  config: StackConfig,
+  repositoryName: string,
+  buildMode: "build" | "assemble" | undefined,
+): Promise<ImageMirrorLookup> {
+  const registry = new docker.Provider("image-registry", { disableDockerDaemonCheck: true });
+  const input = { compartmentId: config.compartmentId, source: config.image.source, repositoryName };
+  const found = await lookupImageMirror(input, registry);
+  if (!found.ok) fail(found.errors);
+  const { lookup } = found;
+  pulumi.log.info(describeMirrorLookup(lookup, repositoryName));
+  // A missing digest is copied by the build host when one runs; without a build there is no host here.
+  if (!lookup.mirrored && buildMode === undefined)
+    fail([unmirroredImageError({ ...input, region: config.region, tag: config.image.tag }, lookup)]);
+  return lookup;
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -254,6 +287,15 @@ async function main(): Promise<Record<string, unknown>> {
   if (preconditions.length > 0) fail(preconditions);
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
   const homeRegionProvider = await identityProvider(config);
+  const imageRepository = imageRepositoryName(
+    config.image.mirror,
+    config.image.repository,
+    baseName,
+    PROJECT,
+    config.image.source,
+  );
+  const mirrorLookup =
+    config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository, buildMode) : undefined;
 
   const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
@@ -267,14 +309,24 @@ async function main(): Promise<Record<string, unknown>> {
     compartmentId: config.compartmentId,
     region: config.region,
     namespace,
-    source: config.image.source,
-    // OCIR repository names are unique per region across the tenancy: one per stack.
-    repository: config.image.repository ?? `${baseName}/triton-trtllm`,
+    repository: imageRepository,
     tag: config.image.tag,
-    username: secrets.requireSecret("ocirUsername"),
-    authToken: secrets.requireSecret("ocirAuthToken"),
-    dockerHost: config.docker.host,
-    freeformTags: tags,
+    mirror:
+      mirrorLookup === undefined
+        ? {
+            mode: "local",
+            source: config.image.source,
+            username: secrets.requireSecret("ocirUsername"),
+            authToken: secrets.requireSecret("ocirAuthToken"),
+            dockerHost: config.docker.host,
+          }
+        : {
+            mode: "oci",
+            sourceDigest: mirrorLookup.sourceDigest,
+            adoptRepositoryId: mirrorLookup.repositoryId,
+          },
+    // The shared mirror outlives this stack: it carries no stack tag.
+    freeformTags: mirrorLookup === undefined ? tags : { "managed-by": tags["managed-by"], project: PROJECT },
   });
 
   const bucket = new ArtifactBucket("artifacts", {
@@ -326,6 +378,7 @@ async function main(): Promise<Record<string, unknown>> {
       ociProfile,
       tags,
       identityProvider: homeRegionProvider,
+      copyImageFrom: mirrorLookup?.mirrored === false ? config.image.source : undefined,
     });
     artifact = new ModelArtifact("artifact", {
       bucket: bucket.bucketName,
@@ -390,6 +443,7 @@ async function main(): Promise<Record<string, unknown>> {
     expiresAt: deployment.expiresAt,
     imageRef: image.imageRef,
     imageDigest: image.digest,
+    image: imageMirrorOutput(config.image.source, imageRepository, mirrorLookup),
     modelId: model.modelId,
     artifactObject: {
       bucket: artifact.bucket,

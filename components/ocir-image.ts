@@ -1,16 +1,19 @@
 /**
- * OcirImage: mirrors the Triton TensorRT-LLM image into a private OCI Container Registry (OCIR)
- * repository and hands out the pushed image pinned by digest, so a deployment never follows a
- * moving tag and always serves with the TensorRT-LLM version the engine was built with.
+ * OcirImage: the Triton TensorRT-LLM image in a private OCI Container Registry (OCIR) repository,
+ * handed out pinned by digest, so a deployment never follows a moving tag and always serves with the
+ * TensorRT-LLM version the engine was built with. Two ways to get it there (`image.mirror`):
  *
- * The pull and push run on whatever Docker daemon `dockerHost` names. The image is 12-34 GB
- * compressed (FACTS.md section 3); pushing that from a laptop uplink takes hours, so the usual setup
- * is a daemon on a VM in the deployment's region, reached over SSH:
- *
- *     pulumi config set --path docker.host ssh://opc@<vm public ip>
- *
- * (the VM needs Docker and the user's SSH key in `authorized_keys`; `ssh opc@<ip> docker info` must
- * work without a prompt). Pull and push then stay inside OCI's network.
+ * - `oci` (the default): one repository per compartment and region, shared by every stack and named
+ *   for the image, kept on destroy and adopted when it exists (as ArtifactBucket does). The image
+ *   arrives by a registry-to-registry copy inside OCI that keeps the source's manifest digest, so the
+ *   reference is known at preview: `<registry>/<namespace>/<repository>:<tag>@<source digest>`. This
+ *   component only owns the repository; the copy runs where the program puts it, and nothing runs
+ *   when the preview lookup (deployment/image-mirror.ts) finds the digest already there.
+ * - `local`: the Docker daemon that `dockerHost` names pulls the image and pushes it into a
+ *   repository of the stack's own. The image is 12-34 GB compressed (FACTS.md section 3); pushing that
+ *   from a laptop uplink takes hours, so the usual setup is a daemon on a VM in the region, reached
+ *   over SSH (`pulumi config set --path docker.host ssh://opc@<vm ip>`; `ssh opc@<ip> docker info`
+ *   must work without a prompt).
  */
 import * as docker from "@pulumi/docker";
 import * as oci from "@pulumi/oci";
@@ -35,20 +38,34 @@ export interface OcirImageArgs {
   readonly registry?: pulumi.Input<string>;
   /** Object Storage namespace of the tenancy; looked up when omitted. */
   readonly namespace?: pulumi.Input<string>;
-  /** Image to mirror, e.g. `nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3[@sha256:...]`. */
-  readonly source: pulumi.Input<string>;
   /** Repository path inside the namespace, e.g. `triton-trtllm`. */
   readonly repository: pulumi.Input<string>;
-  /** Tag the mirrored image gets in OCIR. */
+  /** Tag the mirrored image gets in OCIR: a label, the digest decides what is pulled. */
   readonly tag: pulumi.Input<string>;
-  /** OCIR user: `<user>`, `<domain>/<user>` or already `<namespace>/...`. Kept secret. */
-  readonly username: pulumi.Input<string>;
-  /** OCI auth token of that user. Kept secret. */
-  readonly authToken: pulumi.Input<string>;
-  /** Docker daemon address; the local socket (or `DOCKER_HOST`) when omitted. */
-  readonly dockerHost?: pulumi.Input<string>;
+  /** How the image gets into OCIR: through a Docker daemon, or copied inside OCI by digest. */
+  readonly mirror: OcirImageMirror;
   readonly freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+export type OcirImageMirror =
+  | {
+      readonly mode: "local";
+      /** Image to pull, e.g. `nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3[@sha256:...]`. */
+      readonly source: pulumi.Input<string>;
+      /** OCIR user: `<user>`, `<domain>/<user>` or already `<namespace>/...`. Kept secret. */
+      readonly username: pulumi.Input<string>;
+      /** OCI auth token of that user. Kept secret. */
+      readonly authToken: pulumi.Input<string>;
+      /** Docker daemon address; the local socket (or `DOCKER_HOST`) when omitted. */
+      readonly dockerHost?: pulumi.Input<string>;
+    }
+  | {
+      readonly mode: "oci";
+      /** The source's manifest digest, which the copy into OCIR preserves. */
+      readonly sourceDigest: string;
+      /** OCID of the shared repository when it already exists: adopted instead of created. */
+      readonly adoptRepositoryId?: string;
+    };
 
 // Custom timeouts for moving the image. The bridged docker resources otherwise stop after the
 // Terraform SDK's default 20 minutes (FACTS.md section 5); 180 minutes covers pushing about 17 GB
@@ -57,10 +74,16 @@ export interface OcirImageArgs {
 const PULL_TIMEOUTS: pulumi.CustomTimeouts = { create: "120m", update: "120m", delete: "10m" };
 const PUSH_TIMEOUTS: pulumi.CustomTimeouts = { create: "180m", update: "180m", delete: "10m" };
 
+interface PinnedImage {
+  readonly digest: pulumi.Output<string>;
+  readonly imageRef: pulumi.Output<string>;
+  readonly repositoryId: pulumi.Output<string>;
+}
+
 export class OcirImage extends pulumi.ComponentResource {
   /** `<registry>/<namespace>/<repository>:<tag>@sha256:...`, pinned by digest. */
   public readonly imageRef: pulumi.Output<string>;
-  /** `sha256:...` of the pushed manifest, as OCIR reports it. */
+  /** `sha256:...` of the manifest: the pushed one as OCIR reports it (`local`), else the source's. */
   public readonly digest: pulumi.Output<string>;
   public readonly repositoryId: pulumi.Output<string>;
 
@@ -78,6 +101,25 @@ export class OcirImage extends pulumi.ComponentResource {
         ? pulumi.output(args.registry)
         : pulumi.output(args.region).apply(ocirRegistry);
 
+    const pinned =
+      args.mirror.mode === "local"
+        ? this.pushThroughDaemon(name, args, args.mirror, registry, namespace)
+        : this.sharedMirror(name, args, args.mirror, registry, namespace);
+    this.digest = pinned.digest;
+    this.imageRef = pinned.imageRef;
+    this.repositoryId = pinned.repositoryId;
+
+    this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, repositoryId: this.repositoryId });
+  }
+
+  /** `local`: today's pull, tag and push through a Docker daemon, into a repository of the stack's own. */
+  private pushThroughDaemon(
+    name: string,
+    args: OcirImageArgs,
+    daemon: Extract<OcirImageMirror, { mode: "local" }>,
+    registry: pulumi.Output<string>,
+    namespace: pulumi.Output<string>,
+  ): PinnedImage {
     // Created explicitly and first: a push to a missing path auto-creates the repository in the
     // tenancy's root compartment, public or not as the tenancy default says.
     const repository = new oci.artifacts.ContainerRepository(
@@ -94,7 +136,7 @@ export class OcirImage extends pulumi.ComponentResource {
     const provider = new docker.Provider(
       `${name}-docker`,
       {
-        host: args.dockerHost,
+        host: daemon.dockerHost,
         // Destroying this stack removes nothing from the daemon (the source is kept locally, the
         // push remotely, and docker_tag's delete is a no-op: kreuzwerker/terraform-provider-docker
         // internal/provider/resource_docker_tag_funcs.go), so skip the daemon ping that would make
@@ -104,9 +146,9 @@ export class OcirImage extends pulumi.ComponentResource {
           {
             address: registry,
             username: pulumi.secret(
-              pulumi.all([namespace, args.username]).apply(([ns, user]) => ocirLoginUser(ns, user)),
+              pulumi.all([namespace, daemon.username]).apply(([ns, user]) => ocirLoginUser(ns, user)),
             ),
-            password: pulumi.secret(args.authToken),
+            password: pulumi.secret(daemon.authToken),
           },
         ],
       },
@@ -116,7 +158,7 @@ export class OcirImage extends pulumi.ComponentResource {
     const source = new docker.RemoteImage(
       `${name}-source`,
       {
-        name: args.source,
+        name: daemon.source,
         platform: IMAGE_PLATFORM,
         // A destroy followed by an up should not download tens of gigabytes again.
         keepLocally: true,
@@ -148,12 +190,52 @@ export class OcirImage extends pulumi.ComponentResource {
       { parent: this, provider, dependsOn: [repository], customTimeouts: PUSH_TIMEOUTS },
     );
 
-    this.digest = pushed.sha256Digest;
-    this.imageRef = pulumi
-      .all([tag.targetImage, pushed.sha256Digest])
-      .apply(([image, digest]) => pinnedImageRef(image, digest));
-    this.repositoryId = repository.id;
+    return {
+      digest: pushed.sha256Digest,
+      imageRef: pulumi
+        .all([tag.targetImage, pushed.sha256Digest])
+        .apply(([image, digest]) => pinnedImageRef(image, digest)),
+      repositoryId: repository.id,
+    };
+  }
 
-    this.registerOutputs({ imageRef: this.imageRef, digest: this.digest, repositoryId: this.repositoryId });
+  /**
+   * `oci`: the shared repository, and the reference to the source digest in it. The reference carries
+   * the repository as a dependency (through its URN, which a preview knows even before the
+   * repository exists), so whatever reads it (the build, the deployment) comes after it.
+   */
+  private sharedMirror(
+    name: string,
+    args: OcirImageArgs,
+    mirror: Extract<OcirImageMirror, { mode: "oci" }>,
+    registry: pulumi.Output<string>,
+    namespace: pulumi.Output<string>,
+  ): PinnedImage {
+    const repository = new oci.artifacts.ContainerRepository(
+      `${name}-mirror`,
+      {
+        compartmentId: args.compartmentId,
+        displayName: args.repository,
+        isPublic: false,
+        freeformTags: args.freeformTags,
+      },
+      {
+        parent: this,
+        // Other stacks serve from it: destroying this one must leave it and its images in place.
+        retainOnDelete: true,
+        // Import by OCID (the provider's importer is ImportStatePassthrough:
+        // terraform-provider-oci internal/service/artifacts/artifacts_container_repository_resource.go:21-22);
+        // the tags are the creating stack's and stay as they are.
+        ...(mirror.adoptRepositoryId === undefined
+          ? {}
+          : { import: mirror.adoptRepositoryId, ignoreChanges: ["freeformTags"] }),
+      },
+    );
+    const imageRef = pulumi
+      .all([registry, namespace, args.repository, args.tag, repository.urn])
+      .apply(([host, ns, repo, tag]) =>
+        pinnedImageRef(ocirImageName(host, ns, repo, tag), mirror.sourceDigest),
+      );
+    return { digest: pulumi.output(mirror.sourceDigest), imageRef, repositoryId: repository.id };
   }
 }

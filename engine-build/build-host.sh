@@ -49,6 +49,10 @@ readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 readonly build_steps=(preflight pull-image+download inspect-image convert build-engine stage pack validate
   upload-engine upload-artifact)
 readonly assemble_steps=(preflight fetch-engine stage pack upload-artifact)
+# With MIRROR_SOURCE set, the serving image is not in OCIR yet: this step copies it there and joins
+# the first group after preflight, since nothing before the upload needs the copy (the build pulls
+# the source by the same digest meanwhile, see build_image in lib/containers.sh).
+readonly image_copy_steps=(mirror-image)
 
 # shellcheck source=lib/log.sh
 source "${script_dir}/lib/log.sh"
@@ -64,6 +68,8 @@ source "${script_dir}/lib/manifest.sh"
 source "${script_dir}/lib/launch.sh"
 # shellcheck source=steps/preflight.sh
 source "${script_dir}/steps/preflight.sh"
+# shellcheck source=steps/mirror-image.sh
+source "${script_dir}/steps/mirror-image.sh"
 # shellcheck source=steps/pull-image.sh
 source "${script_dir}/steps/pull-image.sh"
 # shellcheck source=steps/inspect-image.sh
@@ -174,9 +180,11 @@ pipeline() {
   record_host_phases
   local steps=("${build_steps[@]}")
   [ "${BUILD_MODE}" = build ] || steps=("${assemble_steps[@]}")
+  [ -z "${MIRROR_SOURCE:-}" ] || steps[1]="${image_copy_steps[0]}+${steps[1]}"
   for current_step in "${steps[@]}"; do
-    if [[ "+${current_step}+" == *+pull-image+* ]] && [ ! -f "${steps_dir}/pull-image.done" ] && [ -z "${ocir_token}" ]; then
-      status "failed pull-image no-secrets"
+    if [[ "+${current_step}+" =~ \+(pull-image|mirror-image)\+ ]] && [ ! -f "${steps_dir}/${BASH_REMATCH[1]}.done" ] &&
+      [ -z "${ocir_token}" ]; then
+      status "failed ${BASH_REMATCH[1]} no-secrets"
       die "no OCIR credentials reached the pipeline: give them on run's stdin"
     fi
     if [[ ${current_step} == *+* ]]; then

@@ -7,6 +7,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 
 import { formatConfigError, parseStackConfig } from "../components/config/config";
+import { DEFAULT_IMAGE_MIRROR } from "../components/config/image-mirror";
 import { OCI_PROVIDER_KEYS } from "../components/config/namespaces";
 import { closest } from "../components/config/spelling";
 import { readStackFile, StackFileError } from "../components/config/stack-file";
@@ -525,6 +526,30 @@ describe("messages", () => {
     for (const host of ["ssh://opc@10.0.0.5", "tcp://10.0.0.5:2376", "unix:///var/run/docker.sock"]) {
       assert.equal(validConfig({ "docker.host": host }).docker.host, host);
     }
+  });
+
+  test("image.mirror is oci or local, defaulting to the constant the program documents", () => {
+    assert.equal(validConfig().image.mirror, DEFAULT_IMAGE_MIRROR);
+    assert.equal(validConfig({ "image.mirror": "oci" }).image.mirror, "oci");
+    assert.equal(validConfig({ "image.mirror": "local" }).image.mirror, "local");
+    expectError(parse({ "image.mirror": "docker" }).errors, "image.mirror", {
+      value: "docker",
+      message: [/not one of the supported values/],
+      fix: [/oci, local/],
+    });
+  });
+
+  test("docker.host with image.mirror oci is a warning that names both keys; with local it is used", () => {
+    const host = "ssh://opc@10.0.0.5";
+    expectError(parse({ "docker.host": host, "image.mirror": "oci" }).warnings, "docker.host", {
+      value: host,
+      message: [/only used with image\.mirror local/],
+      fix: [/pulumi config rm --path docker\.host/, /image\.mirror local/],
+    });
+    assert.deepEqual(
+      keys(parse({ "docker.host": host, "image.mirror": "local" }).warnings).includes("docker.host"),
+      false,
+    );
   });
 
   test("the committed example's placeholder OCIDs are notes, not errors; real ones are neither", () => {

@@ -73,7 +73,7 @@ async function preview(homeRegion: string, overrides: Record<string, string> = {
   const options = await devStackLaunchOptions(overrides);
   const result = await launchProgram({
     ...options,
-    invokes: devStackInvokes({ exists: false }, homeRegion),
+    invokes: devStackInvokes({ exists: false }, { homeRegion }),
     timeoutMs: TIMEOUT_MS,
   });
   assert.equal(result.exitCode, 0, result.stderr);

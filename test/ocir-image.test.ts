@@ -7,7 +7,16 @@ import { before, describe, test } from "node:test";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { ocirImageName, ocirLoginUser, ocirRegistry, pinnedImageRef } from "../components/deployment/ocir";
+import {
+  ocirImageName,
+  ocirLoginUser,
+  ocirRegistry,
+  parseImageReference,
+  pinnedDigest,
+  pinnedImageRef,
+  sharedMirrorRepository,
+  sourceByDigest,
+} from "../components/deployment/ocir";
 import {
   fakeDigest,
   installMocks,
@@ -37,21 +46,25 @@ const TYPES = {
   push: "docker:index/registryImage:RegistryImage",
 };
 
-async function mirror(
-  name: string,
-  overrides: Partial<import("../components/ocir-image").OcirImageArgs> = {},
-) {
+type Args = import("../components/ocir-image").OcirImageArgs;
+type Daemon = Extract<Args["mirror"], { mode: "local" }>;
+
+async function mirror(name: string, overrides: Partial<Args> = {}, daemon: Partial<Daemon> = {}) {
   const recorder = new OptionsRecorder();
   const image = new mod.OcirImage(
     name,
     {
       compartmentId: COMPARTMENT,
       region: "us-ashburn-1",
-      source: SOURCE,
       repository: "triton-trtllm",
       tag: "25.04-trtllm",
-      username: pulumi.secret(USER),
-      authToken: pulumi.secret(TOKEN),
+      mirror: {
+        mode: "local",
+        source: SOURCE,
+        username: pulumi.secret(USER),
+        authToken: pulumi.secret(TOKEN),
+        ...daemon,
+      },
       ...overrides,
     },
     { transformations: [recorder.transformation] },
@@ -65,7 +78,7 @@ async function mirror(
   return { image, recorder, inputs };
 }
 
-describe("OcirImage", () => {
+describe("OcirImage, image.mirror local", () => {
   test("creates a private repository named by the path, in the compartment", async () => {
     const { inputs } = await mirror("repo");
     assert.deepEqual(inputs(TYPES.repository), {
@@ -132,7 +145,7 @@ describe("OcirImage", () => {
   });
 
   test("configures the daemon host and the OCIR login, the login as a secret", async () => {
-    const { inputs } = await mirror("auth", { dockerHost: "ssh://opc@203.0.113.7" });
+    const { inputs } = await mirror("auth", {}, { dockerHost: "ssh://opc@203.0.113.7" });
     const provider = inputs(TYPES.provider);
     assert.equal(provider.host, "ssh://opc@203.0.113.7");
     // Provider inputs travel JSON-encoded; a secret arrives wrapped in the secret signature.
@@ -144,7 +157,7 @@ describe("OcirImage", () => {
 
   test("the token never appears in plain text, even when handed over unwrapped", async () => {
     const plainToken = "plain-token-handed-over-unwrapped";
-    const { image } = await mirror("leak", { authToken: plainToken, username: "jane" });
+    const { image } = await mirror("leak", {}, { authToken: plainToken, username: "jane" });
     // The scan itself finds a plain copy (removing pulumi.secret in the component fails this test).
     assert.deepEqual(plainOccurrences({ a: [`x${plainToken}`] }, plainToken), ["$.a[0]"]);
     assert.deepEqual(plainOccurrences(record.resources, plainToken), []);
@@ -173,7 +186,108 @@ describe("OcirImage", () => {
   });
 });
 
+describe("OcirImage, image.mirror oci", () => {
+  const SOURCE_DIGEST = fakeDigest("nvcr.io index");
+  const REPOSITORY_OCID = "ocid1.containerrepo.oc1.iad.0.testns.aaaaaaaashared";
+
+  async function shared(name: string, adoptRepositoryId?: string) {
+    const recorder = new OptionsRecorder();
+    const image = new mod.OcirImage(
+      name,
+      {
+        compartmentId: COMPARTMENT,
+        region: "us-ashburn-1",
+        repository: "triton-trtllm-oci/tritonserver",
+        tag: "25.04-trtllm-python-py3",
+        mirror: { mode: "oci", sourceDigest: SOURCE_DIGEST, adoptRepositoryId },
+        freeformTags: { "managed-by": "pulumi", project: "triton-trtllm-oci" },
+      },
+      { transformations: [recorder.transformation] },
+    );
+    await recorder.settled();
+    return { image, recorder, mine: record.resources.filter((r) => r.name.startsWith(`${name}-`)) };
+  }
+
+  test("owns one private repository, kept on destroy, and nothing of Docker", async () => {
+    const { recorder, mine } = await shared("fresh");
+    assert.deepEqual(
+      mine.map((r) => r.type),
+      [TYPES.repository],
+    );
+    assert.deepEqual(mine[0].inputs, {
+      compartmentId: COMPARTMENT,
+      displayName: "triton-trtllm-oci/tritonserver",
+      isPublic: false,
+      freeformTags: { "managed-by": "pulumi", project: "triton-trtllm-oci" },
+    });
+    const opts = recorder.get(TYPES.repository).opts as pulumi.CustomResourceOptions;
+    assert.equal(opts.retainOnDelete, true, "another stack may serve from it");
+    assert.equal(opts.import, undefined, "a new repository is created, not imported");
+  });
+
+  test("adopts the repository the preview found, by its OCID, leaving its tags alone", async () => {
+    const { recorder } = await shared("adopt", REPOSITORY_OCID);
+    const opts = recorder.get(TYPES.repository).opts as pulumi.CustomResourceOptions;
+    assert.equal(opts.import, REPOSITORY_OCID);
+    assert.deepEqual(opts.ignoreChanges, ["freeformTags"]);
+    assert.equal(opts.retainOnDelete, true);
+  });
+
+  test("the reference carries the source digest, known without any push", async () => {
+    const { image } = await shared("ref");
+    assert.equal(await promiseOf(image.digest), SOURCE_DIGEST);
+    assert.equal(
+      await promiseOf(image.imageRef),
+      `us-ashburn-1.ocir.io/${TEST_NAMESPACE}/triton-trtllm-oci/tritonserver:25.04-trtllm-python-py3@${SOURCE_DIGEST}`,
+    );
+    assert.equal(await promiseOf(image.repositoryId), "ref-mirror_id");
+  });
+});
+
 describe("OCIR naming helpers", () => {
+  test("parseImageReference tells a registry port from a tag", () => {
+    assert.deepEqual(parseImageReference("nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3"), {
+      name: "nvcr.io/nvidia/tritonserver",
+      tag: "25.04-trtllm-python-py3",
+    });
+    const digest = `sha256:${"c".repeat(64)}`;
+    assert.deepEqual(parseImageReference(`registry.example:5000/team/triton@${digest}`), {
+      name: "registry.example:5000/team/triton",
+      digest,
+    });
+    assert.deepEqual(parseImageReference(`registry.example:5000/triton:1.0@${digest}`), {
+      name: "registry.example:5000/triton",
+      tag: "1.0",
+      digest,
+    });
+  });
+
+  test("pinnedDigest only takes a sha256 digest", () => {
+    const digest = `sha256:${"d".repeat(64)}`;
+    assert.equal(pinnedDigest(`nvcr.io/nvidia/tritonserver:25.04@${digest}`), digest);
+    assert.equal(pinnedDigest("nvcr.io/nvidia/tritonserver:25.04"), undefined);
+    assert.equal(pinnedDigest("nvcr.io/nvidia/tritonserver@sha256:short"), undefined);
+  });
+
+  test("sourceByDigest drops the tag skopeo would refuse next to a digest", () => {
+    const digest = `sha256:${"e".repeat(64)}`;
+    assert.equal(
+      sourceByDigest(`nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3@${digest}`, digest),
+      `nvcr.io/nvidia/tritonserver@${digest}`,
+    );
+  });
+
+  test("the shared repository is named for the project and the image", () => {
+    assert.equal(
+      sharedMirrorRepository("triton-trtllm-oci", "nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3"),
+      "triton-trtllm-oci/tritonserver",
+    );
+    assert.equal(
+      sharedMirrorRepository("p", `registry.example:5000/Team/Triton@sha256:${"f".repeat(64)}`),
+      "p/triton",
+    );
+  });
+
   test("ocirLoginUser prefixes the namespace once", () => {
     assert.equal(ocirLoginUser("ns", "jane"), "ns/jane");
     assert.equal(

@@ -13,6 +13,7 @@ import {
   memoryBudget,
   validTensorParallelDegrees,
 } from "../components/config/sizing";
+import { estimateCopyMinutes } from "../components/config/image-copy";
 import { formatSizingSummary, sizingSummary } from "../components/config/summary";
 import { configWith, validConfig } from "./support/stack-fixtures";
 
@@ -216,6 +217,26 @@ describe("sizing summary", () => {
       configWith({ "engine.prebuiltDir": undefined, "build.shape": "VM.GPU.A10.2" }),
     );
     assert.equal(summary.cost.buildUsdPerHour, 4);
+  });
+});
+
+describe("image line of the summary", () => {
+  test("oci: the copy's estimate from the catalogue's 17 GB for 25.04 at the stated 50 MB/s", () => {
+    const summary = sizingSummary(validConfig({ "image.mirror": "oci" }));
+    // 17e9 bytes / 50e6 bytes/s = 340 s, rounded up to whole minutes.
+    assert.deepEqual(summary.image, { mirror: "oci", estimatedCopyMinutes: 6 });
+    assert.equal(estimateCopyMinutes("nvcr.io/nvidia/tritonserver:25.04-trtllm-python-py3"), 6);
+    assert.match(formatSizingSummary(summary), /image .*shared OCIR repository.*about 6 min when it is not/);
+  });
+
+  test("an uncatalogued tag is planned at the largest image, 34 GB", () => {
+    assert.equal(estimateCopyMinutes("nvcr.io/nvidia/tritonserver:99.01-trtllm-python-py3"), 12);
+  });
+
+  test("local: no copy estimate, the daemon named", () => {
+    const summary = sizingSummary(validConfig({ "image.mirror": "local" }));
+    assert.deepEqual(summary.image, { mirror: "local" });
+    assert.match(formatSizingSummary(summary), /image .*through a Docker daemon/);
   });
 });
 

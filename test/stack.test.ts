@@ -22,6 +22,7 @@ import {
   PROJECT,
   PROJECT_DIR,
 } from "./support/dev-stack";
+import { SOURCE_DIGEST } from "./support/image-registry";
 import {
   type AssetOrArchive,
   launchProgram,
@@ -193,9 +194,9 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     assert.ok(build.dependencies.includes(settings.urn));
     assert.ok(build.dependencies.includes(one(result, "oci:Identity/policy:Policy", "engine-policy").urn));
     assert.ok(
-      build.dependencies.includes(one(result, "docker:index/registryImage:RegistryImage").urn) ||
+      build.dependencies.includes(one(result, "oci:Artifacts/containerRepository:ContainerRepository").urn) ||
         build.dependencies.some((urn) => urn.includes("OcirImage")),
-      "the build waits for the pushed image",
+      "the build waits for the image's OCIR repository",
     );
     assert.ok(terminate.dependencies.includes(build.urn));
     assert.equal(
@@ -372,7 +373,11 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     assert.equal(settings.BUILD_MODE, "build");
     assert.equal(settings.ARTIFACT_KEY, keys.artifactKey);
     assert.equal(settings.ENGINE_PREFIX, `engines/${keys.engineKey}/`);
-    assert.match(settings.IMAGE_REF, /@sha256:1{64}$/);
+    // The shared mirror's reference to the source digest (image.mirror oci, the default).
+    assert.equal(
+      settings.IMAGE_REF,
+      `us-ashburn-1.ocir.io/standinnamespace/triton-trtllm-oci/tritonserver:25.04-trtllm-python-py3@${SOURCE_DIGEST}`,
+    );
     assert.equal(settings.VALIDATION_EXPECT, "Paris");
     const md = one(built, "oci:DataScience/modelDeployment:ModelDeployment");
     const container = (
@@ -520,13 +525,20 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
     assert.deepEqual(model.customTimeouts, { create: "90m", update: "90m", delete: "20m" });
   });
 
-  test("the model's metadata never waits for the image push; the deployment carries digest and shape", () => {
+  test("the model's metadata never waits for the image; the deployment carries digest and shape", () => {
     const model = one(result, LOCAL, "model-model");
-    const push = one(result, "docker:index/registryImage:RegistryImage");
-    assert.equal(model.propertyDependencies.create?.includes(push.urn) ?? false, false);
-    assert.equal(model.dependencies.includes(push.urn), false);
+    const repository = one(result, "oci:Artifacts/containerRepository:ContainerRepository");
+    assert.equal(model.propertyDependencies.create?.includes(repository.urn) ?? false, false);
+    assert.equal(model.dependencies.includes(repository.urn), false);
     const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
-    assert.ok(deployment.propertyDependencies.freeformTags.includes(push.urn));
+    assert.ok(
+      deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(repository.urn),
+      "the deployment's image waits for the repository",
+    );
+    const details = deployment.inputs.modelDeploymentConfigurationDetails as {
+      environmentConfigurationDetails: { imageDigest: string };
+    };
+    assert.equal(details.environmentConfigurationDetails.imageDigest, SOURCE_DIGEST);
     assert.equal(deployment.deleteBeforeReplace, true);
     assert.deepEqual(deployment.ignoreChanges, []);
   });
@@ -613,8 +625,13 @@ describe("two stacks of the project", { timeout: TIMEOUT_MS * 3 }, () => {
       });
       assert.equal(result.exitCode, 0, result.stderr);
       const pick = (type: string, key: string) => all(result, type).map((r) => String(r.inputs[key]));
+      // The shared image mirror is one repository on purpose: each stack adopts the one that exists
+      // (test/stack-image-mirror.test.ts), so only repositories a stack creates must differ.
+      const ownRepositories = all(result, "oci:Artifacts/containerRepository:ContainerRepository")
+        .filter((r) => r.importId === "")
+        .map((r) => String(r.inputs.displayName));
       return [
-        ...pick("oci:Artifacts/containerRepository:ContainerRepository", "displayName"),
+        ...ownRepositories,
         ...pick("oci:Identity/dynamicGroup:DynamicGroup", "name"),
         ...pick("oci:Identity/policy:Policy", "name"),
         ...pick("oci:ObjectStorage/bucket:Bucket", "name"),

@@ -14,6 +14,7 @@ import { awqBlockSize } from "../config/rules/awq";
 import type { ContainerSpec } from "../deployment/container-spec";
 import type { RepositoryEntry } from "../model-repository";
 import { shellQuote } from "../deployment/oci-task-commands";
+import { imageCopySettings } from "../deployment/ocir";
 
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
@@ -78,6 +79,8 @@ export interface BuildSettingsInput {
   readonly artifactKey: string;
   /** The container the model deployment runs; the validation runs Triton exactly so. */
   readonly container: Pick<ContainerSpec, "cmds" | "entrypoints" | "environment">;
+  /** `image.source` when the serving image is not in OCIR yet: the host copies it (mirror-image). */
+  readonly copyImageFrom?: string;
 }
 
 /** Every setting `build-host.sh` reads, from the validated configuration. */
@@ -118,6 +121,7 @@ export function buildSettings(config: StackConfig, input: BuildSettingsInput): R
     ENGINE_PREFIX: cacheObjects.enginePrefix(input.engineKey),
     ARTIFACT_PREFIX: cacheObjects.artifactPrefix(input.artifactKey),
     SCRIPT_VERSION: String(ENGINE_RECIPE_VERSION),
+    ...(input.copyImageFrom === undefined ? {} : imageCopySettings(input.imageRef, input.copyImageFrom)),
   };
 }
 

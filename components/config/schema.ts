@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { EngineDtype, KnownAnswer, ModelArchitecture, QUANTIZATIONS, Quantization } from "./catalog";
+import { imageMirrorSchema } from "./image-mirror";
 
 export const PROJECT = "triton-trtllm-oci";
 
@@ -142,6 +143,7 @@ export const stackSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "not a Docker tag")
         .optional(),
+      mirror: imageMirrorSchema,
     })
     .prefault({}),
   deployment: z

@@ -3,6 +3,8 @@
  * needs from each GPU, what the shape offers, and what the stack costs while it runs.
  */
 import { describeBuildPhases, estimateBuild, type BuildEstimate } from "./build-estimate";
+import { estimateCopyMinutes } from "./image-copy";
+import type { ImageMirror } from "./image-mirror";
 import type { StackConfig } from "./schema";
 import { shapes } from "./views";
 import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
@@ -40,6 +42,11 @@ export interface SizingSummary {
    * decided at preview and exported as the `engine` output.
    */
   readonly build?: { readonly onMiss: BuildEstimate; readonly onEngineHit: BuildEstimate };
+  /**
+   * How the serving image reaches OCIR. With `oci`, whether the digest is already mirrored is looked
+   * up at preview (the `image` stack output); a copy, when one is needed, takes about this long.
+   */
+  readonly image: { readonly mirror: ImageMirror; readonly estimatedCopyMinutes?: number };
 }
 
 export function sizingSummary(config: StackConfig): SizingSummary {
@@ -73,6 +80,10 @@ export function sizingSummary(config: StackConfig): SizingSummary {
     ...(config.engine.prebuiltDir === undefined
       ? { build: { onMiss: estimateBuild(config, "build"), onEngineHit: estimateBuild(config, "assemble") } }
       : {}),
+    image:
+      config.image.mirror === "oci"
+        ? { mirror: "oci", estimatedCopyMinutes: estimateCopyMinutes(config.image.source) }
+        : { mirror: "local" },
   };
 }
 
@@ -107,5 +118,10 @@ export function formatSizingSummary(summary: SizingSummary): string {
       ...describeBuildPhases(onMiss).map((line) => `    ${line}`),
     );
   }
+  lines.push(
+    summary.image.mirror === "oci"
+      ? `image            copied inside OCI by digest into the shared OCIR repository unless it is there already (pulumi preview looks): about ${summary.image.estimatedCopyMinutes} min when it is not (estimate)`
+      : "image            pulled and pushed to OCIR through a Docker daemon (image.mirror local: docker.host, else this machine's)",
+  );
   return lines.join("\n");
 }

@@ -83,6 +83,14 @@ load_build_env() {
     env_error "ENGINE_PREFIX='${ENGINE_PREFIX:-}' must be engines/<ENGINE_KEY>/, here engines/${ENGINE_KEY:-}/"
   [ "${ARTIFACT_PREFIX:-}" = "artifacts/${ARTIFACT_KEY:-}/" ] ||
     env_error "ARTIFACT_PREFIX='${ARTIFACT_PREFIX:-}' must be artifacts/<ARTIFACT_KEY>/, here artifacts/${ARTIFACT_KEY:-}/"
+  if [ -n "${MIRROR_SOURCE:-}" ]; then
+    local problem
+    while IFS= read -r problem; do
+      [ -z "${problem}" ] || env_error "${problem}"
+    done <<<"$(mirror_settings_problems)"
+    [ "${IMAGE_REF##*@}" = "${MIRROR_DIGEST:-}" ] ||
+      env_error "IMAGE_REF='${IMAGE_REF:-}' is not pinned to MIRROR_DIGEST='${MIRROR_DIGEST:-}': the deployment must pull the copy"
+  fi
   require_match SCRIPT_VERSION '^[A-Za-z0-9._-]+$' "the build scripts' version"
   TRTLLM_GIT_URL=${TRTLLM_GIT_URL:-https://github.com/NVIDIA/TensorRT-LLM.git}
   require_match TRTLLM_GIT_URL '^https://[^[:space:]]+$' "an https git URL of TensorRT-LLM"

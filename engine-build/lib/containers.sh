@@ -19,6 +19,12 @@ engine_settings() {
   fi
 }
 
+# The image the build runs: IMAGE_REF, the copy in OCIR the deployment pulls; while that copy is
+# being made on this host (MIRROR_SOURCE set), the source by the same digest, which has the same bytes.
+build_image() {
+  echo "${MIRROR_SOURCE:-${IMAGE_REF}}"
+}
+
 # usage: in_image <container suffix> gpus|nogpus [docker run options...] -- <command...>
 # One container per step, named so that a resumed run can remove the one an interrupted run left
 # behind (killing `docker run` does not stop its container).
@@ -35,5 +41,5 @@ in_image() {
   docker rm -f "${name}" >/dev/null 2>&1 || true
   local gpu_args=()
   [ "${gpus}" = gpus ] && gpu_args=(--gpus all --ipc=host --ulimit memlock=-1 --ulimit stack=67108864)
-  x docker run --rm --name "${name}" "${gpu_args[@]}" "${mounts[@]}" "${settings[@]}" "${options[@]}" "${IMAGE_REF}" "$@"
+  x docker run --rm --name "${name}" "${gpu_args[@]}" "${mounts[@]}" "${settings[@]}" "${options[@]}" "$(build_image)" "$@"
 }

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Step pull-image: logs in to OCIR with the token from run's stdin, pulls IMAGE_REF, logs out.
+# Step pull-image: logs in to OCIR with the token from run's stdin, pulls the build's image
+# (build_image: IMAGE_REF, or the source by digest while mirror-image copies it), logs out.
 
 step_pull_image() {
   local docker_config
@@ -11,9 +12,10 @@ step_pull_image() {
     rm -rf "${docker_config}"
     die "docker login to ${OCIR_REGISTRY} failed: check ocirUsername (<namespace>/<user>) and ocirAuthToken"
   fi
-  local rc=0
-  x docker --config "${docker_config}" pull "${IMAGE_REF}" || rc=$?
+  local rc=0 image
+  image=$(build_image)
+  x docker --config "${docker_config}" pull "${image}" || rc=$?
   x docker --config "${docker_config}" logout "${OCIR_REGISTRY}" || true
   rm -rf "${docker_config}"
-  [ "${rc}" -eq 0 ] || die "docker pull ${IMAGE_REF} failed: check the image digest and the registry's policies"
+  [ "${rc}" -eq 0 ] || die "docker pull ${image} failed: check the image digest and the registry's policies"
 }

@@ -28,7 +28,7 @@ start_triton() {
   [ "${#entrypoint[@]}" -eq 0 ] || entry=(--entrypoint "${entrypoint[0]}")
   x docker run -d --name "${triton_container}" --gpus all "${entry[@]}" "${environment[@]}" \
     -p "127.0.0.1:${HTTP_PORT}:${HTTP_PORT}" -v "${deployed}:/opt/ds/model/deployed_model:ro" \
-    "${IMAGE_REF}" "${entrypoint[@]:1}" "${cmd[@]}"
+    "$(build_image)" "${entrypoint[@]:1}" "${cmd[@]}"
 }
 
 wait_until_ready() {

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+import { imageRegistryInvokes, MIRRORED_IMAGE, type RegistryContents } from "./image-registry";
 import {
   loadStackConfig,
   type InvokeHandler,
@@ -47,14 +48,16 @@ export const DEV_HOME_REGION = "us-ashburn-1";
 
 /**
  * Data sources the program may call, answered like a small tenancy and its bucket: subscribed to
- * `homeRegion` (its home) and the dev stack's region.
+ * `homeRegion` (its home) and the dev stack's region, with (image.mirror oci) its OCIR repositories.
  */
 export function devStackInvokes(
   bucket: BucketContents = { exists: false },
-  homeRegion = DEV_HOME_REGION,
+  tenancy: { homeRegion?: string; registry?: RegistryContents } = {},
 ): Record<string, InvokeHandler> {
+  const { homeRegion = DEV_HOME_REGION, registry = MIRRORED_IMAGE } = tenancy;
   const objects = bucket.objects ?? {};
   return {
+    ...imageRegistryInvokes(registry),
     // Shaped as the provider answers (@pulumi/oci types/output.d.ts GetRegionSubscriptionsRegionSubscription).
     "oci:Identity/getRegionSubscriptions:getRegionSubscriptions": (args) => ({
       id: "subscriptions",
@@ -206,6 +209,7 @@ export async function devStackLaunchOptions(
   overrides: Record<string, string> = {},
   workspace?: DevStackWorkspace,
   bucket: BucketContents = { exists: false },
+  registry: RegistryContents = MIRRORED_IMAGE,
 ): Promise<LaunchOptions & { projectDir: string }> {
   const { config, secretKeys } = await devStackConfig();
   const scratch = workspace ?? devStackWorkspace();
@@ -218,7 +222,7 @@ export async function devStackLaunchOptions(
       ...overrides,
     },
     secretKeys,
-    invokes: devStackInvokes(bucket),
+    invokes: devStackInvokes(bucket, { registry }),
     env: { TRITON_TRTLLM_OCI_CACHE_DIR: scratch.cacheDir },
   };
 }

@@ -54,12 +54,17 @@ function manifest(keys: { engineKey: string; artifactKey: string }): string {
 
 async function previewOf(bucket: BucketContents, workspace?: DevStackWorkspace): Promise<LaunchResult> {
   const result = await launchProgram({
-    ...(await devStackLaunchOptions({}, workspace, bucket)),
+    // The captured graphs are those of today's image push through a Docker daemon, which
+    // `image.mirror: local` keeps URN for URN; the default `oci` mirror replaces that component's
+    // children by design (test/stack-image-mirror.test.ts).
+    ...(await devStackLaunchOptions(LOCAL_IMAGE_MIRROR, workspace, bucket)),
     timeoutMs: 120_000,
   });
   if (result.exitCode !== 0) throw new Error(`preview failed (exit ${result.exitCode}):\n${result.stderr}`);
   return result;
 }
+
+const LOCAL_IMAGE_MIRROR = { "triton-trtllm-oci:image": JSON.stringify({ mirror: "local" }) };
 
 export function urnEntries(result: LaunchResult): UrnEntry[] {
   return result.resources

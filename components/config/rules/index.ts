@@ -12,6 +12,7 @@ import {
   quantizationRule,
   tensorParallelRule,
 } from "./gpu";
+import { unusedDockerHostWarning } from "./image-mirror";
 import { artifactSourcesRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
 import { deprecatedSshCidrWarning, idleGpusWarning, movingImageTagWarning } from "./warnings";
@@ -39,4 +40,5 @@ export const WARNING_RULES: readonly Rule[] = [
   idleGpusWarning,
   movingImageTagWarning,
   deprecatedSshCidrWarning,
+  unusedDockerHostWarning,
 ];

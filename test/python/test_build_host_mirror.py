@@ -1,0 +1,95 @@
+"""build-host.sh with the serving image still to be copied into OCIR (MIRROR_SOURCE set): the copy
+(steps/mirror-image.sh, a fake skopeo) runs beside the image pull and the weight download, the build
+pulls and runs the source by the same digest, the manifest records the OCIR reference the deployment
+pulls; and an engine-cache re-pack on the CPU host copies beside the engine download.
+"""
+
+import shutil
+
+from test_engine_build import (  # noqa: F401 (packer, repository and built are fixtures)
+    IMAGE_REF,
+    Host,
+    built,
+    manifest_of,
+    packer,
+    repository,
+    write_fakes,
+)
+from test_mirror_image import DIGEST, FAKE_SKOPEO, INDEX
+
+SOURCE = f"nvcr.io/nvidia/tritonserver@{DIGEST}"
+TARGET = "iad.ocir.io/axaxnpcrorw5/triton-trtllm-oci/tritonserver:25.04-trtllm-python-py3"
+MIRRORED_REF = f"{TARGET}@{DIGEST}"
+
+
+def mirroring_host(root, packer, repository, **settings):
+    host = Host(root, packer, repository)
+    write_fakes(root / "bin", {"skopeo": FAKE_SKOPEO})
+    source = host.fake / "registry" / SOURCE
+    source.parent.mkdir(parents=True)
+    source.write_bytes(INDEX)
+    host.write_env(IMAGE_REF=MIRRORED_REF, MIRROR_SOURCE=SOURCE, MIRROR_DIGEST=DIGEST, MIRROR_TARGET=TARGET,
+                   **settings)
+    host.env["EXPECTED_IMAGE"] = SOURCE
+    return host
+
+
+def status_events(host):
+    return [line.split()[1:3] for line in (host.work / "status").read_text().splitlines()]
+
+
+def test_a_build_copies_the_image_beside_the_pull_and_the_download(tmp_path, packer, repository):
+    host = mirroring_host(tmp_path, packer, repository)
+    result = host.run(FAKE_PULL_SECONDS="1")
+    assert result.returncode == 0, result.stderr
+    copies = [argv for argv in host.argvs("skopeo") if argv[0] == "copy"]
+    assert len(copies) == 1
+    assert copies[0][-2:] == [f"docker://{SOURCE}", f"docker://{TARGET}"]
+    assert (host.fake / "registry" / f"{TARGET.rsplit(':', 1)[0]}@{DIGEST}").read_bytes() == INDEX
+    # The build pulls and runs the source by digest: the same bytes, no wait for the copy.
+    assert [argv[-1] for argv in host.argvs("docker") if "pull" in argv] == [SOURCE]
+    events = status_events(host)
+    started = [event[1] for event in events if event[0] == "start"]
+    assert started[0] == "preflight"
+    assert set(started[1:4]) == {"mirror-image", "pull-image", "download"}
+    # All three had started before the pull (which takes a second) was done.
+    done_pull = events.index(["done", "pull-image"])
+    assert ["start", "mirror-image"] in events[:done_pull] and ["start", "download"] in events[:done_pull]
+    manifest = manifest_of(result)
+    assert manifest["imageRef"] == MIRRORED_REF
+    assert "mirror-image" in manifest["timings"]
+
+
+def test_a_failed_copy_fails_the_build_before_an_artifact_is_uploaded(tmp_path, packer, repository):
+    host = mirroring_host(tmp_path, packer, repository, MIRROR_ATTEMPTS="1")
+    result = host.run(FAKE_COPY_FAILURES="1", FAKE_COPY_ERROR="denied: requested access to the resource is denied")
+    assert result.returncode != 0
+    assert "mirror-image" in result.stderr
+    assert not host.bucket(f"artifacts/{'a9f8e7' * 10}a9f8/model.zip").exists()
+
+
+def test_build_env_refuses_an_image_ref_that_is_not_the_copy(tmp_path, packer, repository):
+    host = mirroring_host(tmp_path, packer, repository)
+    host.write_env(IMAGE_REF=IMAGE_REF, MIRROR_SOURCE=SOURCE, MIRROR_DIGEST=DIGEST, MIRROR_TARGET=TARGET)
+    result = host.run()
+    assert result.returncode != 0
+    assert "is not pinned to MIRROR_DIGEST" in result.stderr
+    assert host.argvs("skopeo") == []
+
+
+def test_an_engine_cache_repack_copies_beside_the_engine_download(tmp_path, packer, repository, built):
+    builder, _ = built
+    bucket = tmp_path / "bucket"
+    shutil.copytree(builder.bucket_dir, bucket)
+    host = Host(tmp_path / "cpu", packer, repository, bucket=bucket)
+    write_fakes(tmp_path / "cpu" / "bin", {"skopeo": FAKE_SKOPEO})
+    source = host.fake / "registry" / SOURCE
+    source.parent.mkdir(parents=True)
+    source.write_bytes(INDEX)
+    host.write_env(BUILD_MODE="assemble", ARTIFACT_KEY="c" * 64, IMAGE_REF=MIRRORED_REF, MIRROR_SOURCE=SOURCE,
+                   MIRROR_DIGEST=DIGEST, MIRROR_TARGET=TARGET)
+    result = host.run()
+    assert result.returncode == 0, result.stderr
+    assert [argv[0] for argv in host.argvs("skopeo")] == ["login", "copy", "inspect", "logout"]
+    assert [argv[0] for argv in host.argvs("docker")] == ["info"], "no image pulled on the CPU host"
+    assert set(manifest_of(result)["timings"]) == {"preflight", "mirror-image", "fetch-engine", "stage", "pack"}
