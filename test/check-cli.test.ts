@@ -211,7 +211,7 @@ describe("check CLI", () => {
     assert.match(stderr, /^error: engine\.prebuiltDir = "\.\/engine\.tar": is a file/m);
     assert.match(
       stderr,
-      /^error: triton-trtllm-oc:deployment = .*did you mean 'triton-trtllm-oci:deployment'/m,
+      /^error: triton-trtllm-oc:deployment = .*did you mean "triton-trtllm-oci:deployment"/m,
     );
     assert.match(stderr, /^error: oci:regoin = .*did you mean 'oci:region'/m);
     assert.match(stdout, /^note .*model\.localDir = "\.\/models\/nowhere": is not on this machine/m);

@@ -261,8 +261,8 @@ describe("ociLimitsRule: environment variables", () => {
       expectError(errors, `deployment.environment.${name}`, {
         // The value shown is the variable's value; the message names the variable.
         value: "the value",
-        message: [problem, new RegExp(`variable name ${name} `)],
-        fix: [new RegExp(`rename or remove deployment\\.environment\\.${name}`)],
+        message: [problem, new RegExp(`variable name ${JSON.stringify(name)} `)],
+        fix: [new RegExp(`rename or remove it: pulumi config rm --path deployment\\.environment\\.${name}`)],
       });
     });
   }

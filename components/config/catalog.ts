@@ -217,3 +217,23 @@ export const MODELS: Readonly<Record<string, ModelArchitecture>> = {
   "meta-llama/Llama-3.1-8B-Instruct": LLAMA_31_8B_INSTRUCT,
   "mistralai/Mistral-7B-Instruct-v0.2": MISTRAL_7B_INSTRUCT,
 };
+
+/**
+ * Hugging Face owners whose models are gated: the files download only with a token of an account
+ * that accepted the licence (the build's download answers 401 otherwise, about 25 minutes into a
+ * GPU build). Each entry cites the model card that shows the gate.
+ */
+export const GATED_OWNERS: Readonly<Record<string, string>> = {
+  // "You need to agree to share your contact information to access this model" with the Llama 3.1
+  // Community License: https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct (every meta-llama repo).
+  "meta-llama": "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct",
+  // The same contact-information gate on Mistral AI's repositories:
+  // https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.2
+  mistralai: "https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.2",
+};
+
+/** The model card showing the gate when `huggingFaceId` is gated; undefined for public models. */
+export function gatedModelCard(huggingFaceId: string): string | undefined {
+  const owner = huggingFaceId.split("/")[0];
+  return Object.hasOwn(GATED_OWNERS, owner) ? GATED_OWNERS[owner] : undefined;
+}

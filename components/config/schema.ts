@@ -4,6 +4,16 @@
  */
 import { z } from "zod";
 import { EngineDtype, ModelArchitecture, QUANTIZATIONS, Quantization } from "./catalog";
+import {
+  availabilityDomainProblem,
+  dockerHostProblem,
+  environmentValueProblem,
+  type Grammar,
+  huggingFaceIdProblem,
+  imageReferenceProblem,
+  localPathProblem,
+  revisionProblem,
+} from "./grammars";
 
 export const PROJECT = "triton-trtllm-oci";
 
@@ -32,7 +42,13 @@ export interface RawStackConfig {
 }
 
 const OCID = /^ocid1\.([a-z0-9]+)\.(oc[0-9]+)\.[a-z0-9-]*\.[a-z0-9]{20,}$/;
-const HF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+/** Text that must match one of the allow-list grammars (`grammars.ts`); the problem is the message. */
+const grammar = (problem: Grammar) =>
+  z.string().check((ctx) => {
+    const found = ctx.value === "" ? "is empty" : problem(ctx.value);
+    if (found !== undefined) ctx.issues.push({ code: "custom", message: found, input: ctx.value });
+  });
 
 // Pulumi hands every value over as a string unless it sits inside an object, and YAML lets users
 // quote numbers: accept "9000" and 9000 alike, but nothing else.
@@ -78,12 +94,9 @@ export const stackSchema = z.strictObject({
   projectId: ocid("datascienceproject").optional(),
   model: z
     .strictObject({
-      huggingFaceId: z
-        .string()
-        .regex(HF_ID, "not a Hugging Face id of the form owner/name")
-        .default("tiiuae/falcon-7b-instruct"),
-      revision: z.string().min(1).default("main"),
-      localDir: z.string().min(1).optional(),
+      huggingFaceId: grammar(huggingFaceIdProblem).default("tiiuae/falcon-7b-instruct"),
+      revision: grammar(revisionProblem).default("main"),
+      localDir: grammar(localPathProblem).optional(),
       architecture: architectureSchema.optional(),
     })
     .prefault({}),
@@ -95,7 +108,7 @@ export const stackSchema = z.strictObject({
       maxBatchSize: integer(1, 4096).default(32),
       maxInputLen: integer(1).default(1024),
       maxOutputLen: integer(1).default(1024),
-      prebuiltDir: z.string().min(1).optional(),
+      prebuiltDir: grammar(localPathProblem).optional(),
     })
     .prefault({}),
   build: z
@@ -104,12 +117,12 @@ export const stackSchema = z.strictObject({
       sshAllowedCidr: z.string().optional(),
       keepInstance: flag.default(false),
       subnetId: ocid("subnet").optional(),
-      availabilityDomain: z.string().min(1).optional(),
+      availabilityDomain: grammar(availabilityDomainProblem).optional(),
     })
     .prefault({}),
   image: z
     .strictObject({
-      source: z.string().min(1).default(DEFAULT_IMAGE_SOURCE),
+      source: grammar(imageReferenceProblem).default(DEFAULT_IMAGE_SOURCE),
       repository: z
         .string()
         .regex(/^[a-z0-9][a-z0-9._/-]*$/, "not an OCIR repository path (lower case, digits, . _ - /)")
@@ -128,7 +141,7 @@ export const stackSchema = z.strictObject({
       httpPort: integer(0, 65535).default(9000),
       storageSizeInGBs: integer(50, 16384).default(500),
       streaming: flag.default(false),
-      environment: z.record(z.string(), z.string()).default({}),
+      environment: z.record(z.string(), grammar(environmentValueProblem)).default({}),
     })
     .prefault({}),
   serving: z
@@ -157,13 +170,7 @@ export const stackSchema = z.strictObject({
   iam: z.strictObject({ create: flag.default(true) }).prefault({}),
   docker: z
     .strictObject({
-      host: z
-        .string()
-        .regex(
-          /^(unix|tcp|ssh):\/\/\S+$/,
-          "is not a Docker daemon address with a scheme (unix://, tcp:// or ssh://)",
-        )
-        .optional(),
+      host: grammar(dockerHostProblem).optional(),
     })
     .prefault({}),
   evaluation: z.strictObject({ ttlHours: integer(1, 24 * 90).optional() }).prefault({}),

@@ -1,4 +1,5 @@
 /** Rules on OCI Data Science's limits for a bring-your-own container. */
+import { quoted, shellWord } from "../quoting";
 import { containerSpec, managedEnvironment } from "../../container-spec";
 import type { ConfigError, Rule } from "../schema";
 import { containerSpecInput } from "../views";
@@ -34,7 +35,9 @@ export const environmentNamesRule: Rule = (config) => {
   const errors: ConfigError[] = [];
   const managed = managedEnvironment(containerSpecInput(config));
   for (const [name, value] of Object.entries(config.deployment.environment)) {
-    const key = `deployment.environment.${name}`;
+    // A name the grammar refuses is shown quoted in the message, never spliced into the key.
+    const plainName = /^[A-Za-z0-9_-]+$/.test(name);
+    const key = plainName ? `deployment.environment.${name}` : "deployment.environment";
     const problems: string[] = [];
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
       problems.push("must start with a letter and hold only A-Z, a-z, 0-9, _");
@@ -47,8 +50,8 @@ export const environmentNamesRule: Rule = (config) => {
       errors.push({
         key,
         value,
-        message: `variable name ${name} ${problems.join("; ")}`,
-        fix: `rename or remove ${key}`,
+        message: `variable name ${quoted(name)} ${problems.join("; ")}`,
+        fix: `rename or remove it: pulumi config rm --path ${shellWord(`deployment.environment.${name}`)}`,
       });
     }
   }
