@@ -30,8 +30,8 @@ export interface GpuShape {
   readonly priceDate: string;
 }
 
-// Prices: OCI compute price list as quoted by the walkthrough (Nov 2023) for the A10, A100-40GB and
-// H100 shapes (FACTS.md section 4); A100-80GB and L40S from the OCI price list per GPU-hour
+// Prices: OCI's compute price list (oracle.com/cloud/compute/pricing), Nov 2023, for the A10,
+// A100-40GB and H100 shapes; A100-80GB and L40S from the same list per GPU-hour
 // ($4.00 and $3.50), same period. GPU memory: nvidia-smi totals for each board. Compute
 // capability: NVIDIA CUDA GPUs table (A10 8.6, A100 8.0, H100 9.0, L40S 8.9).
 export const GPU_SHAPES: readonly GpuShape[] = [
@@ -145,7 +145,8 @@ export const FAMILY_QUANTIZATIONS: Record<ModelFamily, readonly Quantization[]> 
 };
 
 // Falcon: Hugging Face config.json of tiiuae/falcon-7b(-instruct) and tiiuae/falcon-40b(-instruct)
-// (FACTS.md section 2); `<|endoftext|>` is id 11 and there is no pad token.
+// (huggingface.co/tiiuae/falcon-7b-instruct/blob/main/config.json and the 40B's); `<|endoftext|>` is
+// id 11 in tokenizer.json and there is no pad token.
 const FALCON_7B: ModelArchitecture = {
   family: "falcon",
   layers: 32,

@@ -4,8 +4,9 @@ import { containerSpec, managedEnvironment } from "../../container-spec";
 import type { ConfigError, Rule } from "../schema";
 import { containerSpecInput } from "../views";
 
-// OCI Data Science model deployment limits for bring-your-own containers (FACTS.md section 4;
-// variable names: Oracle's "Model Deployment Environment Variables" page, mod-dep-byoc-variables.htm,
+// OCI Data Science model deployment limits for bring-your-own containers (Oracle's "Bring Your Own
+// Container" page, docs.oracle.com/en-us/iaas/data-science/using/mod-dep-byoc.htm: ports, reserved
+// names, 2048-byte environment and command limits; variable names: Oracle's "Model Deployment Environment Variables" page, mod-dep-byoc-variables.htm,
 // "Format constraint": under 32 characters, letters, digits and _, starts with a letter, at least 2
 // characters, no trailing _).
 const RESERVED_PORTS = [24224, 8446, 8447];
