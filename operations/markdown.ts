@@ -21,9 +21,10 @@ export function codeBlock(text: string): string {
   return `${fence}\n${text.replace(/\n+$/, "")}\n${fence}`;
 }
 
-// Every ASCII punctuation mark CommonMark lets a backslash escape that starts markup: emphasis,
-// links and images, headings, lists, code, tables, strikethrough, autolinks.
-const MARKUP = /[\\`*_{}[\]()#+\-.!|~:]/g;
+// The ASCII punctuation that starts markup anywhere in a line (emphasis, links and images, code,
+// tables, strikethrough), backslash-escaped as CommonMark allows. Marks that only count at the start
+// of a line (lists, headings) cannot start one here: the text is placed after a prefix, on one line.
+const MARKUP = /[\\`*_{}[\]()#|~]/g;
 // GitHub links `@name`, `#123`, `https://...` and `www....` in text; a word joiner (U+2060,
 // invisible) inside each pattern stops it.
 const WORD_JOINER = "\u2060";
@@ -38,8 +39,8 @@ export function markdownText(text: string): string {
     .replace(MARKUP, (mark) => `\\${mark}`)
     .replace(/@/g, `@${WORD_JOINER}`)
     .replace(/\\#/g, `\\#${WORD_JOINER}`)
-    .replace(/\\:\/\//g, `\\:${WORD_JOINER}//`)
-    .replace(/www\\\./gi, (www) => `${www.slice(0, 3)}${WORD_JOINER}\\.`);
+    .replace(/:\/\//g, `:${WORD_JOINER}//`)
+    .replace(/www\./gi, (www) => `${www.slice(0, 3)}${WORD_JOINER}.`);
 }
 
 /** A table cell: GitHub splits a row at any `|`, even inside a code span, unless it is escaped. */
