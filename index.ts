@@ -5,6 +5,7 @@
  * decides where the artifact comes from: packed here (a hand-built engine), found in the bucket, or
  * built on a GPU instance. Components are wired by their outputs only.
  */
+import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
@@ -15,36 +16,41 @@ import {
   describeEngineSource,
   lookupEngineCache,
 } from "./components/artifact/engine-cache";
-import { DEFAULT_CACHE_MAX_BYTES, placeholderArtifact } from "./components/artifact/pack-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
+import { buildPreconditionErrors } from "./components/build/inputs";
+import { CatalogModel } from "./components/catalog-model";
 import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
-import { CatalogModel, modelProvenance } from "./components/catalog-model";
 import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
-import { containerSpec } from "./components/container-spec";
-import { EngineBuild } from "./components/engine-build";
-import {
-  buildHostFiles,
-  buildSettings,
-  bundlePacker,
-  stageBuildHostFiles,
-} from "./components/engine-build-plan";
-import {
-  buildPreconditionErrors,
-  pickAvailabilityDomain,
-  pickPlatformImage,
-} from "./components/engine-build-inputs";
-import { expiryClock } from "./components/expiry";
-import { Iam } from "./components/iam";
 import { servingImageProblem } from "./components/config/image-catalog";
 import { checkLocalInputsOf } from "./components/config/local-inputs";
-import { ModelArtifact } from "./components/model-artifact";
-import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
-import { OcirImage, ocirRegistry } from "./components/ocir-image";
 import { readPulumiConfig } from "./components/config/pulumi-config";
 import { containerSpecInput } from "./components/config/rules";
-import { exampleRequestBody, signedCallCommand } from "./components/stack-outputs";
 import { sizingSummary } from "./components/config/summary";
+import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
+import { expiryCommand } from "./components/deployment/expiry";
+import { modelProvenance } from "./components/deployment/model-metadata";
+import { ocirRegistry } from "./components/deployment/ocir";
+import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
+import type { EngineBuild } from "./components/engine-build";
+import { Iam } from "./components/iam";
+import { ModelArtifact } from "./components/model-artifact";
+import {
+  modelRepositorySpec,
+  renderModelRepository,
+  type RepositoryEntry,
+} from "./components/model-repository";
+import { OcirImage } from "./components/ocir-image";
 import { TritonDeployment } from "./components/triton-deployment";
+
+// What only some previews need is loaded by `import()` on their path alone: the engine build (TLS keys,
+// remote commands, the esbuild bundle of the packer) and the pack cache (the packer, archiver). The
+// specifiers are plain strings: TypeScript (NodeNext) checks a literal one as an ES module import and
+// would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml) cannot map to `.ts`.
+const ENGINE_BUILD = "./components/engine-build";
+const BUILD_HOST_PLAN = "./components/build/host-plan";
+const BUILD_INPUTS = "./components/build/inputs";
+const PACK_CACHE = "./components/artifact/pack-cache";
+const loadPackCache = () => import(PACK_CACHE) as Promise<typeof import("./components/artifact/pack-cache")>;
 
 function fail(errors: { key: string; value: unknown; message: string; fix: string }[]): never {
   throw new pulumi.RunError(
@@ -80,6 +86,98 @@ function loadConfig(): StackConfig {
 const CACHE_DIR = process.env.TRITON_TRTLLM_OCI_CACHE_DIR ?? ".cache";
 const BUILD_INSTANCE_TTL_HOURS = 12;
 
+interface EngineBuildContext {
+  readonly config: StackConfig;
+  readonly mode: "build" | "assemble";
+  readonly repository: readonly RepositoryEntry[];
+  readonly keys: { readonly engineKey: string; readonly artifactKey: string };
+  readonly container: ContainerSpec;
+  readonly image: OcirImage;
+  readonly bucket: ArtifactBucket;
+  readonly bucketName: string;
+  readonly namespace: string;
+  readonly secrets: pulumi.Config;
+  readonly ociProfile: string | undefined;
+  readonly tags: Record<string, string>;
+}
+
+/** The engine (`build`) or the artifact (`assemble`) made on an instance: a cache miss. */
+async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
+  const { config, mode, repository, keys, container, image, bucket, bucketName, namespace, secrets } =
+    context;
+  const [{ EngineBuild }, plan, { pickAvailabilityDomain, pickPlatformImage }] = await Promise.all([
+    import(ENGINE_BUILD) as Promise<typeof import("./components/engine-build")>,
+    import(BUILD_HOST_PLAN) as Promise<typeof import("./components/build/host-plan")>,
+    import(BUILD_INPUTS) as Promise<typeof import("./components/build/inputs")>,
+  ]);
+  const gpu = mode === "build";
+  const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
+  const [availabilityDomain, images] = await Promise.all([
+    config.build.availabilityDomain ??
+      oci.identity
+        .getAvailabilityDomains({ compartmentId: config.compartmentId })
+        .then(pickAvailabilityDomain),
+    oci.core.getImages({
+      compartmentId: config.compartmentId,
+      operatingSystem: "Oracle Linux",
+      operatingSystemVersion: "8",
+      shape,
+      sortBy: "TIMECREATED",
+      sortOrder: "DESC",
+    }),
+  ]);
+  const exampleRequest = exampleRequestBody(config);
+  const hostFilesDir = plan.stageBuildHostFiles(
+    plan.buildHostFiles({
+      projectDir: process.cwd(),
+      repository,
+      exampleRequest,
+      packerBundle: plan.bundlePacker(process.cwd()),
+    }),
+    CACHE_DIR,
+    process.cwd(),
+  );
+  return new EngineBuild("engine", {
+    mode,
+    compartmentId: config.compartmentId,
+    tenancyId: config.tenancyId ?? "",
+    availabilityDomain,
+    subnetId: config.build.subnetId,
+    sshAllowedCidr: config.build.sshAllowedCidr ?? "",
+    shape,
+    shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
+    imageId: pickPlatformImage(images.images, { gpu, shape }),
+    bootVolumeSizeInGbs: estimateBuild(config, mode).bootVolumeGB,
+    cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
+    hostFilesDir,
+    settings: image.imageRef.apply((imageRef) =>
+      plan.buildSettings(config, {
+        mode,
+        imageRef,
+        ocirRegistry: ocirRegistry(config.region),
+        bucketName,
+        namespace,
+        engineKey: keys.engineKey,
+        artifactKey: keys.artifactKey,
+        containerCmd: container.cmds,
+        prompt: String(exampleRequest.text_input),
+        endToken: config.model.resolved.eosToken ?? "",
+      }),
+    ),
+    artifactKey: keys.artifactKey,
+    bucketName: bucket.bucketName,
+    ocirUsername: secrets.requireSecret("ocirUsername"),
+    ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
+    hfToken: secrets.getSecret("hfToken"),
+    keepInstance: config.build.keepInstance,
+    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
+    region: config.region,
+    ociProfile: context.ociProfile,
+    freeformTags: context.tags,
+    dependsOn: [image],
+  });
+}
+
 async function main(): Promise<Record<string, unknown>> {
   const config = loadConfig();
   const secrets = new pulumi.Config();
@@ -107,8 +205,13 @@ async function main(): Promise<Record<string, unknown>> {
   if (preconditions.length > 0) fail(preconditions);
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
 
+  const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
-    config.evaluation.ttlHours === undefined ? undefined : expiryClock("expiry", config.evaluation.ttlHours);
+    ttlHours === undefined
+      ? undefined
+      : new command.local.Command("expiry", { create: expiryCommand(ttlHours) }).stdout.apply((out) =>
+          out.trim(),
+        );
 
   const image = new OcirImage("image", {
     compartmentId: config.compartmentId,
@@ -146,7 +249,7 @@ async function main(): Promise<Record<string, unknown>> {
         engineDir: config.engine.prebuiltDir ?? "",
         modelDir: config.model.localDir ?? "",
         cacheDir: join(CACHE_DIR, "artifacts"),
-        cacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
+        cacheMaxBytes: (await loadPackCache()).DEFAULT_CACHE_MAX_BYTES,
         region: config.region,
         ociProfile,
       },
@@ -159,72 +262,19 @@ async function main(): Promise<Record<string, unknown>> {
       source: { kind: "uploaded", manifest: engineSource.manifest },
     });
   } else {
-    const mode = buildMode ?? "build";
-    const gpu = mode === "build";
-    const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
-    const [availabilityDomain, images] = await Promise.all([
-      config.build.availabilityDomain ??
-        oci.identity
-          .getAvailabilityDomains({ compartmentId: config.compartmentId })
-          .then(pickAvailabilityDomain),
-      oci.core.getImages({
-        compartmentId: config.compartmentId,
-        operatingSystem: "Oracle Linux",
-        operatingSystemVersion: "8",
-        shape,
-        sortBy: "TIMECREATED",
-        sortOrder: "DESC",
-      }),
-    ]);
-    const exampleRequest = exampleRequestBody(config);
-    const hostFilesDir = stageBuildHostFiles(
-      buildHostFiles({
-        projectDir: process.cwd(),
-        repository,
-        exampleRequest,
-        packerBundle: bundlePacker(process.cwd()),
-      }),
-      CACHE_DIR,
-      process.cwd(),
-    );
-    engineBuild = new EngineBuild("engine", {
-      mode,
-      compartmentId: config.compartmentId,
-      tenancyId: config.tenancyId ?? "",
-      availabilityDomain,
-      subnetId: config.build.subnetId,
-      sshAllowedCidr: config.build.sshAllowedCidr ?? "",
-      shape,
-      shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
-      imageId: pickPlatformImage(images.images, { gpu, shape }),
-      bootVolumeSizeInGbs: estimateBuild(config, mode).bootVolumeGB,
-      cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
-      hostFilesDir,
-      settings: image.imageRef.apply((imageRef) =>
-        buildSettings(config, {
-          mode,
-          imageRef,
-          ocirRegistry: ocirRegistry(config.region),
-          bucketName,
-          namespace,
-          engineKey: keys.engineKey,
-          artifactKey: keys.artifactKey,
-          containerCmd: container.cmds,
-          prompt: String(exampleRequest.text_input),
-          endToken: config.model.resolved.eosToken ?? "",
-        }),
-      ),
-      artifactKey: keys.artifactKey,
-      bucketName: bucket.bucketName,
-      ocirUsername: secrets.requireSecret("ocirUsername"),
-      ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
-      hfToken: secrets.getSecret("hfToken"),
-      keepInstance: config.build.keepInstance,
-      expiresInHours: BUILD_INSTANCE_TTL_HOURS,
-      region: config.region,
+    engineBuild = await buildEngine({
+      config,
+      mode: buildMode ?? "build",
+      repository,
+      keys,
+      container,
+      image,
+      bucket,
+      bucketName,
+      namespace,
+      secrets,
       ociProfile,
-      freeformTags: tags,
-      dependsOn: [image],
+      tags,
     });
     artifact = new ModelArtifact("artifact", {
       bucket: bucket.bucketName,
@@ -244,7 +294,7 @@ async function main(): Promise<Record<string, unknown>> {
     freeformTags: tags,
   });
 
-  const placeholder = pulumi.output(placeholderArtifact(CACHE_DIR));
+  const placeholder = pulumi.output(loadPackCache().then((cache) => cache.placeholderArtifact(CACHE_DIR)));
   const model = new CatalogModel("model", {
     compartmentId: config.compartmentId,
     projectId: config.projectId,

@@ -7,22 +7,19 @@
  *   1  invalid configuration or input: the stack file, a folder or a file the command was given
  *   2  usage: an unknown or missing option, or an argument that names nothing
  *
- * A command throws `UsageError` or `InputError` for the two kinds of mistake; a system error
- * (EACCES, ENOSPC...) is the user's to fix too and is printed as its message, exit 1. Anything else
- * is a bug and keeps its stack trace.
+ * A command, or the operations module it calls, throws `UsageError` or `UserError` (operations/
+ * errors.ts) for the two kinds of mistake; a system error (EACCES, ENOSPC...) is the user's to fix
+ * too and is printed as its message, exit 1. Anything else is a bug and keeps its stack trace.
  */
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError, UserError } from "../operations/errors";
+
+export { UsageError };
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_USAGE = 2;
-
-/** The command line is wrong: printed with the usage line, exit 2. */
-export class UsageError extends Error {}
-
-/** What the command was given is wrong (a stack file, a folder): printed as is, exit 1. */
-export class InputError extends Error {}
 
 export interface CommandSpec<O extends NonNullable<ParseArgsConfig["options"]>> {
   /** `npm run -s <name> -- ...` */
@@ -108,7 +105,7 @@ async function exitCodeOf<O extends NonNullable<ParseArgsConfig["options"]>>(
       console.error(`${spec.name}: ${error.message}\n${usageLine(spec)} (--help for more)`);
       return EXIT_USAGE;
     }
-    if (error instanceof InputError || isSystemError(error)) {
+    if (error instanceof UserError || isSystemError(error)) {
       console.error(`${spec.name}: ${error.message}`);
       return EXIT_INVALID;
     }

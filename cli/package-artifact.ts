@@ -4,11 +4,10 @@
  *   npm run -s package-artifact -- <modelRepoDir> <out.zip>
  * The zip's top folder is named after <modelRepoDir>. Prints one JSON line {"sha256","bytes","entries"}
  * on stdout. Ctrl-C, SIGTERM and SIGHUP remove the partial zip; one left by a run killed outright
- * is removed by the next run.
+ * is removed by the next run (operations/package-artifact.ts).
  */
-import path from "node:path";
-import { packZip, PackError } from "../components/artifact/packer";
-import { EXIT_OK, InputError, runCommand, userPath } from "./args";
+import { packRepositoryFolder } from "../operations/package-artifact";
+import { EXIT_OK, runCommand, userPath } from "./args";
 
 const spec = {
   name: "package-artifact",
@@ -25,25 +24,9 @@ const spec = {
   positionals: 2,
 } as const;
 
-const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-
 void runCommand(spec, async ({ positionals }) => {
   const [repoDir, outPath] = positionals.map((given) => userPath(given));
-  const folder = path.basename(repoDir);
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  for (const signal of STOP_SIGNALS) process.once(signal, abort);
-  try {
-    const result = await packZip([{ dir: repoDir, zipPrefix: folder }], outPath, {
-      requireCompleteArtifact: { repositoryFolder: folder },
-      signal: controller.signal,
-    });
-    console.log(JSON.stringify({ sha256: result.sha256, bytes: result.bytes, entries: result.entries }));
-    return EXIT_OK;
-  } catch (error) {
-    if (error instanceof PackError) throw new InputError(error.message);
-    throw error;
-  } finally {
-    for (const signal of STOP_SIGNALS) process.off(signal, abort);
-  }
+  const result = await packRepositoryFolder(repoDir, outPath);
+  console.log(JSON.stringify({ sha256: result.sha256, bytes: result.bytes, entries: result.entries }));
+  return EXIT_OK;
 });

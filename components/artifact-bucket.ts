@@ -1,5 +1,6 @@
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
+import { bucketImportId } from "./deployment/storage";
 
 export interface ArtifactBucketArgs {
   /** Compartment that owns the bucket. */
@@ -14,14 +15,6 @@ export interface ArtifactBucketArgs {
    */
   adopt: boolean;
   freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
-
-/**
- * The provider's import id of a bucket (terraform-provider-oci
- * internal/service/objectstorage/objectstorage_bucket_resource.go, `GetBucketCompositeId`).
- */
-export function bucketImportId(namespace: string, bucketName: string): string {
-  return `n/${namespace}/b/${bucketName}`;
 }
 
 /**

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config/config";
-import { ociTaskCommand, shellQuote } from "./oci-tasks";
+import { customMetadata, modelDescription } from "./deployment/model-metadata";
+import { verifyModelArtifactCommand } from "./deployment/oci-task-commands";
 
 /** Where the real artifact lives: the export copies it from the bucket into the catalog. */
 export interface ArtifactLocation {
@@ -34,61 +34,11 @@ export interface CatalogModelArgs {
 }
 
 /**
- * The export is checked, not trusted: the provider's `ModelArtifactExport` treats HTTP 409 (an
- * artifact already there, e.g. the placeholder) as success and never reads back
- * (terraform-provider-oci internal/service/datascience/datascience_model_artifact_export_resource.go),
- * so a refused export would leave the model on its placeholder and fail the deployment's health check
- * 10+ GPU minutes later. A local command HEADs the model artifact (`cli/oci-task.ts
- * verify-model-artifact`, the SDK's `HeadModelArtifact`, as the provider's own `getModel` does) and
- * fails the run, before the deployment, unless it has the zip's size.
- */
-export function verifyModelArtifactCommand(args: {
-  modelId: string;
-  bytes: number;
-  region: string;
-  profile?: string;
-}): string {
-  return ociTaskCommand(
-    "verify-model-artifact",
-    `--model-id ${shellQuote(args.modelId)} --bytes ${args.bytes}`,
-    args.region,
-    args.profile,
-  );
-}
-
-/**
- * Provenance of the catalog model: what its artifact was built from. Only what the artifact's digest
- * already fixes is recorded, so this never changes without the model being replaced; the image
- * digest and the deployment shape, which change without a new artifact, are tags on the deployment.
- */
-export function modelProvenance(config: StackConfig, artifactSha256: string): Record<string, string> {
-  const engine = config.engine;
-  return {
-    huggingFaceId: config.model.huggingFaceId,
-    revision: config.model.revision,
-    engine: `dtype=${engine.dtype} quantization=${engine.quantization} tp=${engine.tensorParallel} maxBatchSize=${engine.maxBatchSize} maxInputLen=${engine.maxInputLen} maxOutputLen=${engine.maxOutputLen}`,
-    artifactSha256,
-  };
-}
-
-/** Custom metadata entries: OCI's `Other` category holds free keys; values are capped at 255 chars. */
-export function customMetadata(
-  metadata: Record<string, string>,
-): { key: string; value: string; category: string }[] {
-  return Object.keys(metadata)
-    .sort()
-    .map((key) => ({ key, value: metadata[key].slice(0, 255), category: "Other" }));
-}
-
-/** The description carries the artifact digest so a new artifact forces a new model. */
-export function modelDescription(sha256: string): string {
-  return `Triton TensorRT-LLM model repository, artifact sha256:${sha256}`;
-}
-
-/**
  * A Data Science catalog model whose artifact is exported from Object Storage, so a multi-GB
  * artifact never streams through one API request. The model is created with a small placeholder
- * zip, then `ModelArtifactExport` copies the real artifact in.
+ * zip, then `ModelArtifactExport` copies the real artifact in. The export is checked, not trusted:
+ * a local command reads the artifact's size back before anything depends on the model
+ * (`verifyModelArtifactCommand` says why).
  */
 export class CatalogModel extends pulumi.ComponentResource {
   public readonly projectId: pulumi.Output<string>;

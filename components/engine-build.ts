@@ -15,16 +15,16 @@ import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { parseBuildManifest, type BuildManifest } from "./artifact/engine-cache";
+import { buildHostPolicyStatements, buildHostStdin } from "./build/host-access";
 import {
   BUILD_HOST_USER,
   buildHostCommand,
   buildSettingsCommand,
   CLOUD_INIT_WAIT_COMMAND,
   REMOTE_BUILD_DIR,
-  terminateInstanceCommand,
-} from "./engine-build-plan";
-import { expiryClock } from "./expiry";
-import { EXPIRES_AT_TAG } from "./triton-deployment";
+} from "./build/host-plan";
+import { expiryCommand, EXPIRES_AT_TAG } from "./deployment/expiry";
+import { terminateInstanceCommand } from "./deployment/oci-task-commands";
 
 export type EngineBuildMode = "build" | "assemble";
 
@@ -81,24 +81,6 @@ export const BUILD_TIMEOUTS: pulumi.CustomTimeouts = { create: "300m", update: "
 const VCN_CIDR = "10.77.0.0/16";
 const SUBNET_CIDR = "10.77.0.0/24";
 
-/** Secrets travel on the remote command's stdin, one per line; never on a command line. */
-export function buildHostStdin(username: string, token: string, hfToken: string | undefined): string {
-  return `${username}\n${token}\n${hfToken ?? ""}\n`;
-}
-
-/** Statements that let the build instance (and nothing else) write the cache objects. */
-export function buildHostPolicyStatements(
-  dynamicGroupName: string,
-  compartmentId: string,
-  bucketName: string,
-): string[] {
-  const inBucket = `in compartment id ${compartmentId} where ALL {target.bucket.name='${bucketName}'}`;
-  return [
-    `allow dynamic-group ${dynamicGroupName} to read buckets ${inBucket}`,
-    `allow dynamic-group ${dynamicGroupName} to manage objects ${inBucket}`,
-  ];
-}
-
 export class EngineBuild extends pulumi.ComponentResource {
   /** The manifest the host printed after uploading: object name, sha256, bytes, versions, timings. */
   public readonly manifest: pulumi.Output<BuildManifest>;
@@ -110,7 +92,11 @@ export class EngineBuild extends pulumi.ComponentResource {
     const child = { parent: this };
 
     const subnetId = args.subnetId ?? this.network(name, args);
-    const expiresAt = expiryClock(`${name}-expiry`, args.expiresInHours, child);
+    const expiresAt = new command.local.Command(
+      `${name}-expiry`,
+      { create: expiryCommand(args.expiresInHours) },
+      child,
+    ).stdout.apply((out) => out.trim());
 
     const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "ED25519" }, child);
 

@@ -1,13 +1,16 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import type { BuildManifest } from "./artifact/engine-cache";
-import { packCached, PackedArtifact, pruneArtifactCache } from "./artifact/pack-cache";
-import { ociTaskCommand, shellQuote } from "./oci-tasks";
-import { engineFolder, RepositoryEntry, tokenizerFolder } from "./model-repository";
-import { isTokenizerFile, PackSource } from "./artifact/packer";
+import type { PackedArtifact } from "./artifact/pack-cache";
+import { uploadArtifactCommand } from "./deployment/oci-task-commands";
+import { artifactObjectName } from "./deployment/storage";
+import type { RepositoryEntry } from "./model-repository";
+
+// Loaded by `import()` of a plain string: TypeScript (NodeNext) checks a literal specifier as an ES
+// module import and would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml)
+// cannot map back to the `.ts` file.
+const ARTIFACT_SOURCES = "./deployment/artifact-sources";
+const PACK_CACHE = "./artifact/pack-cache";
 
 /**
  * An engine built by hand, packed on this machine and uploaded from it. The local paths are plain
@@ -46,100 +49,6 @@ export interface ModelArtifactArgs {
 }
 
 /**
- * Hand-built artifacts are named by the zip's digest (known only after packing); built ones by their
- * artifact key (known at preview). Either way equal content is one object and new content a new one.
- */
-export function artifactObjectName(repositoryFolder: string, sha256: string): string {
-  return `artifacts/${repositoryFolder}-${sha256}.zip`;
-}
-
-/**
- * Writes the rendered repository into a staging folder named by its content and returns the pack
- * sources: repository, engine into `tensorrt_llm/1`, tokenizer files into `tokenizer`. Big files are
- * packed from where they are, never copied.
- */
-export function stageArtifactSources(args: {
-  repositoryFolder: string;
-  repository: readonly RepositoryEntry[];
-  engineDir: string;
-  modelDir: string;
-  cacheDir: string;
-}): PackSource[] {
-  const problems: string[] = [];
-  if (!existsSync(args.engineDir)) problems.push(`engine.prebuiltDir ${args.engineDir} does not exist`);
-  if (!existsSync(args.modelDir)) problems.push(`model.localDir ${args.modelDir} does not exist`);
-  if (problems.length > 0) {
-    throw new Error(
-      `${problems.join("; ")}: build the engine (docs/engine-by-hand.md) and point the keys at it`,
-    );
-  }
-  const digest = createHash("sha256");
-  for (const entry of args.repository) {
-    digest.update(
-      `${entry.kind}\0${entry.path}\0${entry.mode}\0${entry.kind === "file" ? entry.contents : ""}\0`,
-    );
-  }
-  // The content-named folder is written once and never changes, so its mtimes stay stable and the
-  // pack cache keeps hitting.
-  const stagingRoot = join(args.cacheDir, "staging", digest.digest("hex").slice(0, 32));
-  const repositoryDir = join(stagingRoot, args.repositoryFolder);
-  if (!existsSync(stagingRoot)) {
-    const partial = `${stagingRoot}.partial-${process.pid}`;
-    for (const entry of args.repository) {
-      const target = join(partial, entry.path);
-      if (entry.kind === "directory") {
-        mkdirSync(target, { recursive: true });
-        continue;
-      }
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, entry.contents, { mode: entry.mode });
-    }
-    mkdirSync(dirname(stagingRoot), { recursive: true });
-    renameIntoPlace(partial, stagingRoot);
-  }
-  return [
-    { dir: repositoryDir, zipPrefix: args.repositoryFolder },
-    { dir: args.engineDir, zipPrefix: engineFolder(args.repositoryFolder) },
-    {
-      dir: args.modelDir,
-      zipPrefix: tokenizerFolder(args.repositoryFolder),
-      // Snapshots nest other copies of weights and tokenizers (e.g. `original/`): top level only.
-      include: (path) => !path.includes("/") && isTokenizerFile(path),
-    },
-  ];
-}
-
-function renameIntoPlace(from: string, to: string): void {
-  // Another process may have staged the same content first; its copy is byte-identical.
-  try {
-    renameSync(from, to);
-  } catch (error) {
-    if (!existsSync(to)) throw error;
-    rmSync(from, { recursive: true, force: true });
-  }
-}
-
-/** The command that uploads a locally packed zip unless the bucket already has it (`cli/oci-task.ts`). */
-export function uploadArtifactCommand(args: {
-  namespace: string;
-  bucket: string;
-  object: string;
-  sha256: string;
-  bytes: number;
-  cacheDir: string;
-  region: string;
-  profile?: string;
-}): string {
-  return ociTaskCommand(
-    "upload-artifact",
-    `--namespace ${shellQuote(args.namespace)} --bucket ${shellQuote(args.bucket)} --object ${shellQuote(args.object)}` +
-      ` --sha256 ${args.sha256} --bytes ${args.bytes} --cache-dir ${shellQuote(args.cacheDir)}`,
-    args.region,
-    args.profile,
-  );
-}
-
-/**
  * The model artifact in the bucket, whichever way it got there: one object named by content, with
  * its sha256 and size. A hand-built engine is packed here and uploaded by a local command that skips
  * the upload when the object exists; nothing in state points at this machine's disk, and nothing is
@@ -168,6 +77,11 @@ export class ModelArtifact extends pulumi.ComponentResource {
     } else {
       const packed: pulumi.Output<PackedArtifact> = pulumi.output(
         Promise.resolve().then(async () => {
+          // The packer (and archiver under it) is loaded only by the stacks that pack here.
+          const [{ stageArtifactSources }, { packCached, pruneArtifactCache }] = await Promise.all([
+            import(ARTIFACT_SOURCES) as Promise<typeof import("./deployment/artifact-sources")>,
+            import(PACK_CACHE) as Promise<typeof import("./artifact/pack-cache")>,
+          ]);
           const sources = stageArtifactSources({ ...source, repositoryFolder: args.repositoryFolder });
           const result = await packCached(sources, source.cacheDir, args.repositoryFolder);
           pruneArtifactCache(source.cacheDir, source.cacheMaxBytes, result.zipPath);

@@ -15,6 +15,13 @@
 import * as docker from "@pulumi/docker";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  IMAGE_PLATFORM,
+  ocirImageName,
+  ocirLoginUser,
+  ocirRegistry,
+  pinnedImageRef,
+} from "./deployment/ocir";
 
 export interface OcirImageArgs {
   /** Compartment that owns the repository. */
@@ -41,36 +48,6 @@ export interface OcirImageArgs {
   /** Docker daemon address; the local socket (or `DOCKER_HOST`) when omitted. */
   readonly dockerHost?: pulumi.Input<string>;
   readonly freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
-
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-// OCI's model deployment hosts are x86_64; newer Triton images also ship arm64 variants, which a
-// daemon on an Arm machine would otherwise pick.
-export const IMAGE_PLATFORM = "linux/amd64";
-
-/** The registry host for an OC1 region: OCIR accepts the region identifier as well as its key. */
-export function ocirRegistry(region: string): string {
-  return `${region}.ocir.io`;
-}
-
-/** OCIR's login name is `<namespace>/<user>`; accept users given with or without the namespace. */
-export function ocirLoginUser(namespace: string, username: string): string {
-  return username.startsWith(`${namespace}/`) ? username : `${namespace}/${username}`;
-}
-
-export function ocirImageName(registry: string, namespace: string, repository: string, tag: string): string {
-  return `${registry}/${namespace}/${repository}:${tag}`;
-}
-
-/**
- * `<registry>/<namespace>/<repository>:<tag>@sha256:<digest>`: the form OCI's model deployment
- * documents for `image`; the digest decides what is pulled, the tag only labels it.
- */
-export function pinnedImageRef(imageName: string, digest: string): string {
-  if (!DIGEST.test(digest))
-    throw new Error(`registry returned no sha256 digest for ${imageName}: '${digest}'`);
-  return `${imageName}@${digest}`;
 }
 
 // Custom timeouts for moving the image. The bridged docker resources otherwise stop after the

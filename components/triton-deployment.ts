@@ -4,7 +4,9 @@
  */
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
-import type { ContainerSpec } from "./container-spec";
+import type { ContainerSpec } from "./deployment/container-spec";
+import { EXPIRES_AT_TAG } from "./deployment/expiry";
+import { deploymentTags, LOG_RETENTION_DAYS, logName, streamingEnabled } from "./deployment/model-deployment";
 
 export interface TritonDeploymentArgs {
   readonly compartmentId: pulumi.Input<string>;
@@ -31,48 +33,12 @@ export interface TritonDeploymentArgs {
   readonly freeformTags?: Record<string, string>;
 }
 
-export const EXPIRES_AT_TAG = "expires-at";
-export const LOG_RETENTION_DAYS = 30;
-
 // OCI fails a deployment whose image pull exceeds 20 minutes or whose container does not answer
 // health checks within 10 minutes (FACTS.md section 4); add GPU instance provisioning and load
 // balancer setup (typically 10-20 minutes) and a healthy create or update is over within about 50
 // minutes. 60 minutes stops `pulumi up` soon after OCI has given up, instead of the provider's 245.
 // Deleting drains and releases the instance and load balancer, well within 30 minutes.
 export const DEPLOYMENT_TIMEOUTS: pulumi.CustomTimeouts = { create: "60m", update: "60m", delete: "30m" };
-
-/**
- * The deployment's tags. What changes with the image or the shape lives here rather than in the
- * catalog model's metadata: a tag update leaves a serving model alone, where a metadata update is
- * deactivate, update, activate (FACTS.md section 5).
- */
-export function deploymentTags(
-  stack: string,
-  details: { imageDigest: string; shape: string; expiresAt?: string },
-  extra: Readonly<Record<string, string>> = {},
-): Record<string, string> {
-  return {
-    ...extra,
-    "managed-by": "pulumi",
-    stack,
-    "image-digest": details.imageDigest,
-    shape: details.shape,
-    ...(details.expiresAt === undefined ? {} : { [EXPIRES_AT_TAG]: details.expiresAt }),
-  };
-}
-
-/** Log names allow letters, digits, `-`, `_` and `.`; display names may hold anything. */
-export function logName(displayName: string, kind: string): string {
-  const base = displayName
-    .replace(/[^A-Za-z0-9_.-]+/g, "-")
-    .replace(/-{2,}/g, "-")
-    .replace(/^-|-$/g, "");
-  return `${base}-${kind}`;
-}
-
-export function streamingEnabled(container: ContainerSpec): boolean {
-  return container.environment.MODEL_DEPLOY_ENABLE_STREAMING === "true";
-}
 
 export class TritonDeployment extends pulumi.ComponentResource {
   public readonly modelDeploymentId: pulumi.Output<string>;

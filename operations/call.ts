@@ -2,7 +2,7 @@
  * One generate call, measured: latency, time to first streamed piece, streamed pieces, attempts.
  * Both `invoke` and `evaluate` go through it, so both retry and time calls the same way.
  */
-import { type DeploymentClient, type GenerateAnswer, isRetryableStatus } from "./oci-client";
+import { type DeploymentClient, type GenerateAnswer, isRetryableStatus } from "./deployment-client";
 import { type BackoffPolicy, withRetry } from "./retry";
 
 export interface CallResult {

@@ -6,16 +6,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { callGenerate } from "./call";
 import { UserError } from "./errors";
 import { FatalRunError, type PromptCase, type PromptResult } from "./evaluation";
-import { stateAfterFailure } from "./invoke";
 import {
   type DeploymentClient,
   type DeploymentState,
-  errorMessage,
   explainInvokeError,
-  httpStatus,
   isRetryableStatus,
+  stateAfterFailure,
   StreamError,
-} from "./oci-client";
+} from "./deployment-client";
+import { errorMessage, httpStatus } from "./oci-client";
 import { PREDICT_BACKOFF } from "./retry";
 
 export interface ReadyOptions {

@@ -27,8 +27,8 @@ import {
   type Teardown,
 } from "./evaluation";
 import { runOnePrompt, waitUntilReady } from "./deployment-calls";
-import { authOptions } from "./invoke";
-import { createAuthProvider, createDeploymentClient, errorMessage, parseDeploymentUrl } from "./oci-client";
+import { createDeploymentClient, parseDeploymentUrl } from "./deployment-client";
+import { authOptions, createAuthProvider, errorMessage } from "./oci-client";
 import { loadStackConfig, stackRequestBody } from "./request-body";
 import { type BackoffPolicy, withRetry } from "./retry";
 import { type DeploymentOutputs, deploymentOutputs, type StackBackend } from "./stacks";

@@ -6,16 +6,12 @@ import { callGenerate } from "./call";
 import { type CliIo, parseCommandLine, positiveInteger, resolveFrom, runCommand } from "./cli";
 import { UsageError, UserError } from "./errors";
 import {
-  type AuthOptions,
-  createAuthProvider,
   createDeploymentClient,
-  type DeploymentClient,
-  type DeploymentState,
   explainInvokeError,
-  httpStatus,
-  parseAuthMethod,
   parseDeploymentUrl,
-} from "./oci-client";
+  stateAfterFailure,
+} from "./deployment-client";
+import { authOptions, createAuthProvider, httpStatus } from "./oci-client";
 import { catalogueRequestBody, loadStackConfig, stackRequestBody } from "./request-body";
 import { PREDICT_BACKOFF } from "./retry";
 import { deploymentOutputs, type StackBackend } from "./stacks";
@@ -48,37 +44,6 @@ const OPTIONS = {
   dir: { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
-
-/**
- * The authentication flags `invoke` and `evaluate` share. Unset flags fall back to the OCI CLI's
- * own variables, so a shell set up for `oci` signs the same way.
- */
-export function authOptions(
-  io: CliIo,
-  values: { auth?: string; profile?: string; "config-file"?: string },
-  env: NodeJS.ProcessEnv = process.env,
-): AuthOptions {
-  const configFile = values["config-file"] ?? env.OCI_CLI_CONFIG_FILE;
-  return {
-    method: parseAuthMethod(values.auth ?? "api_key"),
-    profile: values.profile ?? env.OCI_CLI_PROFILE,
-    configFile: configFile === undefined ? undefined : resolveFrom(io, configFile),
-  };
-}
-
-/** Best effort: the lifecycle state explains a 404 or 503 from a deployment that is not ACTIVE. */
-export async function stateAfterFailure(
-  client: DeploymentClient,
-  error: unknown,
-): Promise<DeploymentState | undefined> {
-  const status = httpStatus(error);
-  if (status !== 404 && status !== 409 && status !== 503) return undefined;
-  try {
-    return await client.deploymentState(AbortSignal.timeout(15_000));
-  } catch {
-    return undefined;
-  }
-}
 
 export async function invokeMain(
   argv: string[],

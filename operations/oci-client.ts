@@ -1,14 +1,13 @@
 /**
- * Signed calls to a model deployment through the OCI TypeScript SDK: `oci-common` authentication
- * providers sign every request (`DefaultRequestSigner`, oci-common lib/signer.js), the
- * `oci-modeldeployment` client calls `/{id}/predict` and `/{id}/predictWithResponseStream`, and the
- * `oci-datascience` client reads the deployment's lifecycle state. Retries are ours (retry.ts), so
- * the SDK's own retrier and circuit breaker are switched off.
+ * The one place the OCI TypeScript SDK is set up, for the operations commands and for the local
+ * commands `pulumi up` runs (`cli/oci-task.ts`): authentication (an API key profile of the OCI
+ * config file, a session token, an instance or a resource principal), the region or endpoint a client
+ * calls, retries, and what a 404 means. `oci-common` authentication providers sign every request
+ * (`DefaultRequestSigner`, oci-common lib/signer.js). Service clients (`oci-core`,
+ * `oci-objectstorage`...) are imported by the modules that call them, so a command loads only its own.
  */
 import * as common from "oci-common";
-import { DataScienceClient } from "oci-datascience";
-import { ModelDeploymentClient } from "oci-modeldeployment";
-import { createParser } from "eventsource-parser";
+import { type CliIo, resolveFrom } from "./cli";
 import { UsageError, UserError } from "./errors";
 
 export const AUTH_METHODS = [
@@ -24,6 +23,11 @@ export interface AuthOptions {
   /** OCI config file; the SDK's default (`~/.oci/config`, or `OCI_CONFIG_FILE`) when unset. */
   readonly configFile?: string;
   readonly profile?: string;
+  /**
+   * Where the profile was chosen, for the fix an error names: the command's flags (default), or the
+   * stack's OCI provider config, for the local commands `pulumi up` runs.
+   */
+  readonly chosenBy?: "flags" | "stack";
 }
 
 export function parseAuthMethod(value: string): AuthMethod {
@@ -33,13 +37,15 @@ export function parseAuthMethod(value: string): AuthMethod {
   );
 }
 
-// The SDK's config errors end with a paragraph of links; the message we print names the fix itself.
-function sdkMessage(cause: unknown): string {
+// The SDK's config errors end with a paragraph of links; the message we print names the fix itself,
+// after the SDK's sentence (without its full stop: ours follows).
+export function sdkMessage(cause: unknown): string {
   const text = cause instanceof Error ? cause.message : String(cause);
   return text
     .replace(/\s*For more info.*$/s, "")
     .replace(/\s+/g, " ")
-    .trim();
+    .trim()
+    .replace(/\.$/, "");
 }
 
 function profileError(options: AuthOptions, cause: unknown): UserError {
@@ -49,7 +55,9 @@ function profileError(options: AuthOptions, cause: unknown): UserError {
       : `OCI ${options.method.replace("_", " ")}`;
   const fix =
     options.method === "api_key"
-      ? "run 'oci setup config', or pass --config-file / --profile naming a profile with user, fingerprint, key_file, tenancy and region"
+      ? options.chosenBy === "stack"
+        ? "run 'oci setup config', or set oci:configFileProfile (and OCI_CLI_CONFIG_FILE) to a profile with user, fingerprint, key_file, tenancy and region"
+        : "run 'oci setup config', or pass --config-file / --profile naming a profile with user, fingerprint, key_file, tenancy and region"
       : options.method === "security_token"
         ? "run 'oci session authenticate' (or 'oci session refresh') for that profile"
         : options.method === "instance_principal"
@@ -78,70 +86,34 @@ export async function createAuthProvider(
   }
 }
 
-export interface DeploymentTarget {
-  /** Scheme, host and any path prefix before the deployment OCID. */
-  readonly endpoint: string;
-  readonly modelDeploymentId: string;
+/**
+ * The authentication flags `invoke` and `evaluate` share. Unset flags fall back to the OCI CLI's
+ * own variables, so a shell set up for `oci` signs the same way.
+ */
+export function authOptions(
+  io: CliIo,
+  values: { auth?: string; profile?: string; "config-file"?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): AuthOptions {
+  const configFile = values["config-file"] ?? env.OCI_CLI_CONFIG_FILE;
+  return {
+    method: parseAuthMethod(values.auth ?? "api_key"),
+    profile: values.profile ?? env.OCI_CLI_PROFILE,
+    configFile: configFile === undefined ? undefined : resolveFrom(io, configFile),
+  };
 }
-
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /**
- * Splits a deployment URL (`<endpoint>/<ocid>`, optionally ending in `/predict` or
- * `/predictWithResponseStream`, as the stack's `predictUrl` does) into what the SDK client needs.
+ * The API key profile the local commands of `pulumi up` sign with: the profile the OCI provider is
+ * given (`oci:configFileProfile`, DEFAULT when unset) in the config file `OCI_CLI_CONFIG_FILE` names,
+ * or the SDK's default file.
  */
-export function parseDeploymentUrl(url: string, key: string): DeploymentTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`${key} '${url}' is not a URL: pass the stack's predictUrl output`);
-  }
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && LOOPBACK_HOSTS.has(parsed.hostname))) {
-    throw new UsageError(`${key} '${url}' must use https (plain http only reaches a loopback address)`);
-  }
-  const segments = parsed.pathname.split("/").filter((segment) => segment !== "");
-  if (segments.at(-1) === "predict" || segments.at(-1) === "predictWithResponseStream") segments.pop();
-  const modelDeploymentId = segments.pop();
-  if (modelDeploymentId === undefined || !modelDeploymentId.startsWith("ocid1.datasciencemodeldeployment.")) {
-    throw new UsageError(
-      `${key} '${url}' does not name a model deployment: expected https://<host>/<ocid1.datasciencemodeldeployment...>/predict`,
-    );
-  }
-  const prefix = segments.length > 0 ? `/${segments.join("/")}` : "";
-  return { endpoint: `${parsed.origin}${prefix}`, modelDeploymentId };
+export function configFileAuth(
+  profile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): AuthOptions {
+  return { method: "api_key", configFile: env.OCI_CLI_CONFIG_FILE, profile, chosenBy: "stack" };
 }
-
-/** One answer of Triton's `/generate`, or one event of `/generate_stream`: a flat JSON object. */
-export type GenerateAnswer = Record<string, unknown>;
-
-export interface DeploymentState {
-  readonly state: string;
-  readonly details?: string;
-}
-
-export interface ClientOptions {
-  /** Data Science API endpoint; the SDK derives it from the profile's region when unset. */
-  readonly controlPlaneEndpoint?: string;
-  /** OCI ends a predict call after 60 s (Data Science docs, "Invoking a Model Deployment"). */
-  readonly timeoutMs?: number;
-}
-
-export interface DeploymentClient {
-  readonly target: DeploymentTarget;
-  /** How calls are signed, for error messages. */
-  readonly auth: AuthOptions;
-  generate(body: Record<string, unknown>, signal?: AbortSignal): Promise<GenerateAnswer>;
-  /** Calls `onEvent` for every server-sent event as it arrives; resolves when the stream ends. */
-  generateStream(
-    body: Record<string, unknown>,
-    onEvent: (event: GenerateAnswer) => void,
-    signal?: AbortSignal,
-  ): Promise<void>;
-  deploymentState(signal?: AbortSignal): Promise<DeploymentState>;
-}
-
-const PREDICT_TIMEOUT_MS = 60_000;
 
 // The SDK's retrier writes a console.warn for every non-2xx answer, retried or not (oci-common
 // lib/retrier.js, makeServiceCall; oracle/oci-typescript-sdk issue #293). Our retry prints its own
@@ -149,7 +121,7 @@ const PREDICT_TIMEOUT_MS = 60_000;
 const SDK_RETRIER_NOISE =
   /^(Request cannot be retried|All retry attempts have exhausted|Request failed with Exception)/;
 let sdkWarningsFiltered = false;
-function filterSdkRetrierWarnings(): void {
+export function filterSdkRetrierWarnings(): void {
   if (sdkWarningsFiltered) return;
   sdkWarningsFiltered = true;
   const warn = console.warn.bind(console);
@@ -159,7 +131,11 @@ function filterSdkRetrierWarnings(): void {
   };
 }
 
-function sdkClientConfiguration(
+/**
+ * For calls whose retries are ours (retry.ts): the SDK's retrier and circuit breaker off, and the
+ * call ended by `signal` or after `timeoutMs`.
+ */
+export function noRetryConfiguration(
   signal: AbortSignal | undefined,
   timeoutMs: number,
 ): common.ClientConfiguration {
@@ -171,156 +147,23 @@ function sdkClientConfiguration(
   };
 }
 
-function notJson(text: string): UserError {
-  return new UserError(
-    `the deployment answered ${JSON.stringify(text.slice(0, 200))}, not JSON like Triton's /generate: check that MODEL_DEPLOY_PREDICT_ENDPOINT maps /predict to .../generate`,
-  );
-}
+/** Where a service client sends its calls: a region (the SDK derives the endpoint), or an endpoint. */
+export type ClientTarget = { readonly region: string } | { readonly endpoint?: string };
 
 /**
- * Keeps the body of the last error answer. The SDK builds its error from `code` and `message` and
- * otherwise keeps only the status text (oci-common lib/helper.js, handleErrorResponse), which would
- * drop how Triton explains a bad request: HTTP 400 with `{"error": "..."}` (FACTS.md section 3).
+ * A service client signed by `provider`. Without a configuration the SDK's own retrier applies to it
+ * (oci-common lib/retrier.js); pass `noRetryConfiguration` where the caller retries.
  */
-class ErrorBodyKeeper implements common.HttpClient {
-  lastErrorBody?: string;
-
-  constructor(private readonly inner: common.HttpClient) {}
-
-  async send(...args: Parameters<common.HttpClient["send"]>): Promise<Response> {
-    const response = await this.inner.send(...args);
-    if (response.status >= 300) this.lastErrorBody = await response.clone().text();
-    return response;
-  }
-}
-
-function withServerMessage(error: unknown, body: string | undefined): unknown {
-  if (!(error instanceof common.OciError) || body === undefined) return error;
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown };
-    if (typeof parsed.error === "string") error.message = parsed.error;
-  } catch {
-    // not JSON: the SDK's message stands
-  }
-  return error;
-}
-
-function asAnswer(value: unknown): GenerateAnswer {
-  let parsed: unknown = value;
-  if (typeof value === "string") {
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      throw notJson(value);
-    }
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new UserError(
-      `the deployment answered ${JSON.stringify(parsed)}, not a JSON object like Triton's /generate`,
-    );
-  }
-  return parsed as GenerateAnswer;
-}
-
-/** A `{"error": ...}` object inside a 200 stream: how Triton reports a failure after streaming began. */
-export class StreamError extends UserError {}
-
-async function* bytesOf(stream: unknown): AsyncIterable<Uint8Array> {
-  if (stream === null || stream === undefined) return;
-  if (typeof (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") {
-    yield* stream as AsyncIterable<Uint8Array>;
-    return;
-  }
-  throw new UserError("the deployment's stream answer is not readable");
-}
-
-export function createDeploymentClient(
+export function createSdkClient<C extends { regionId: string; endpoint: string }>(
+  Client: new (params: common.AuthParams, configuration?: common.ClientConfiguration) => C,
   provider: common.AuthenticationDetailsProvider,
-  auth: AuthOptions,
-  target: DeploymentTarget,
-  options: ClientOptions = {},
-): DeploymentClient {
-  filterSdkRetrierWarnings();
-  const timeoutMs = options.timeoutMs ?? PREDICT_TIMEOUT_MS;
-  // One SDK client per call, because the abort signal travels in the HTTP client's fetch options
-  // (oci-common lib/http.js, FetchHttpClient.send). The HTTP client is ours only to keep error bodies.
-  const predictCall = (signal?: AbortSignal) => {
-    const configuration = sdkClientConfiguration(signal, timeoutMs);
-    const signer = new common.DefaultRequestSigner(provider);
-    const http = new ErrorBodyKeeper(new common.FetchHttpClient(signer, null, configuration.httpOptions));
-    const client = new ModelDeploymentClient({ httpClient: http }, configuration);
-    client.endpoint = target.endpoint;
-    return { client, withServerMessage: (error: unknown) => withServerMessage(error, http.lastErrorBody) };
-  };
-  return {
-    target,
-    auth,
-    async generate(body, signal) {
-      // `requestBody` is typed as a string but the SDK serialises it with JSON.stringify
-      // (oci-common lib/object-serializer.js, called from predict in oci-modeldeployment
-      // lib/client.js): a JSON string would arrive as one quoted string, so the object goes in.
-      const call = predictCall(signal);
-      const response = await call.client
-        .predict({ modelDeploymentId: target.modelDeploymentId, requestBody: body as unknown as string })
-        .catch((error: unknown) => {
-          // The SDK reads a 2xx body with response.json(), which throws on anything else.
-          throw error instanceof SyntaxError ? notJson(error.message) : call.withServerMessage(error);
-        });
-      // The SDK parses the body as JSON although it types `value` as a string (oci-modeldeployment
-      // lib/client.js, predict: `body: yield response.json()`).
-      return asAnswer(response.value);
-    },
-    async generateStream(body, onEvent, signal) {
-      const call = predictCall(signal);
-      const answer = await call.client
-        .predictWithResponseStream({
-          modelDeploymentId: target.modelDeploymentId,
-          requestBody: body as unknown as string, // serialised by the SDK, as for predict
-        })
-        .catch((error: unknown) => {
-          throw call.withServerMessage(error);
-        });
-      // The SDK returns the raw body when the content type is exactly `text/event-stream`, and
-      // wraps it in `{ value }` otherwise (lib/client.js, predictWithResponseStream).
-      const stream =
-        answer !== null && typeof answer === "object" && "value" in answer ? answer.value : answer;
-      let events = 0;
-      let raw = "";
-      let failure: StreamError | undefined;
-      const parser = createParser({
-        onEvent(message) {
-          const event = asAnswer(message.data);
-          if (typeof event.error === "string") {
-            failure ??= new StreamError(`the deployment reported an error mid-stream: ${event.error}`);
-            return;
-          }
-          events++;
-          onEvent(event);
-        },
-      });
-      const decoder = new TextDecoder();
-      for await (const chunk of bytesOf(stream)) {
-        const text = decoder.decode(chunk, { stream: true });
-        if (events === 0 && raw.length < 1_000_000) raw += text;
-        parser.feed(text);
-        if (failure) throw failure;
-      }
-      parser.feed(decoder.decode());
-      if (failure) throw failure;
-      // A deployment without streaming answers the whole JSON object instead of events.
-      if (events === 0 && raw.trim().startsWith("{")) onEvent(asAnswer(raw));
-    },
-    async deploymentState(signal) {
-      const client = new DataScienceClient(
-        { authenticationDetailsProvider: provider },
-        sdkClientConfiguration(signal, timeoutMs),
-      );
-      if (options.controlPlaneEndpoint) client.endpoint = options.controlPlaneEndpoint;
-      const response = await client.getModelDeployment({ modelDeploymentId: target.modelDeploymentId });
-      const deployment = response.modelDeployment;
-      return { state: String(deployment.lifecycleState), details: deployment.lifecycleDetails ?? undefined };
-    },
-  };
+  target: ClientTarget,
+  configuration?: common.ClientConfiguration,
+): C {
+  const client = new Client({ authenticationDetailsProvider: provider }, configuration);
+  if ("region" in target) client.regionId = target.region;
+  else if (target.endpoint) client.endpoint = target.endpoint;
+  return client;
 }
 
 /** HTTP status of an SDK error, when the server answered. */
@@ -330,66 +173,19 @@ export function httpStatus(error: unknown): number | undefined {
     : undefined;
 }
 
-/** 429 and 503 are the retryable answers of /predict (Data Science docs, "Predict Endpoint"). */
-export function isRetryableStatus(error: unknown): boolean {
-  const status = httpStatus(error);
-  return status === 429 || status === 503;
-}
-
-export interface InvokeContext {
-  readonly target: DeploymentTarget;
-  readonly bodyBytes: number;
-  readonly auth: AuthOptions;
-  readonly attempts: number;
-}
-
-function credentialsName(auth: AuthOptions): string {
-  return auth.method === "api_key" || auth.method === "security_token"
-    ? `profile '${auth.profile ?? "DEFAULT"}' (${auth.method})`
-    : `the ${auth.method.replace("_", " ")}`;
-}
-
-/** One line naming what went wrong with a call and what to do; `state` is the lifecycle, if known. */
-export function explainInvokeError(error: unknown, context: InvokeContext, state?: DeploymentState): string {
-  const id = context.target.modelDeploymentId;
-  if (state && state.state !== "ACTIVE") {
-    const waiting = state.state === "CREATING" || state.state === "UPDATING";
-    return `model deployment ${id} is ${state.state}${state.details ? ` (${state.details})` : ""}: ${
-      waiting
-        ? "OCI is still pulling the image and starting Triton (up to 30 minutes). Fix: wait until it is ACTIVE, then call again"
-        : "it cannot answer. Fix: check its work requests and logs in the OCI console, or 'pulumi up' again"
-    }`;
+/**
+ * The call's answer, or undefined when OCI answers 404 (the thing does not exist, or no longer). The
+ * status is read off any thrown object: the SDK's retrier throws plain `{ statusCode }` objects too.
+ */
+export async function unlessNotFound<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    const status =
+      typeof error === "object" && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
+    if (status === 404) return undefined;
+    throw error;
   }
-  if (error instanceof UserError) return error.message;
-  const status = httpStatus(error);
-  const detail =
-    error instanceof common.OciError
-      ? `${error.serviceCode === "None" ? "" : `${error.serviceCode}: `}${sdkMessage(error.message)}`
-      : "";
-  switch (status) {
-    case 401:
-      return `401 ${detail}: OCI refused the signature made with ${credentialsName(context.auth)}. Fix: check that its user, fingerprint and key_file match an API key of the user (or refresh the session token), and that this machine's clock is right`;
-    case 404:
-      return `404 ${detail}: no model deployment ${id} at ${context.target.endpoint}, or no policy lets you call it. Fix: check the URL ('npm run -s invoke -- --stack <name>' reads it from the stack) and that a policy allows 'use data-science-model-deployments' in its compartment`;
-    case 411:
-      return `411 ${detail}: the request reached OCI without Content-Length. This client sends it; a proxy on the way dropped it. Fix: call without that proxy (HTTPS_PROXY)`;
-    case 413:
-      return `413 ${detail}: the request body is ${context.bodyBytes} bytes and OCI accepts at most 10 MB. Fix: shorten the prompt`;
-    case 429:
-    case 503:
-      return `${status} ${detail}: still refused after ${context.attempts} attempts with backoff. Fix: lower --concurrency, or raise deployment.bandwidthMbps (429 is the load balancer or the tenancy's 150 requests/s)`;
-    case undefined:
-      break;
-    default:
-      return `${status} ${detail}`;
-  }
-  // A call that never got an answer is thrown by the SDK's retrier as a plain `{ code, message }`
-  // object, not an Error (oci-common lib/retrier.js, makeServiceCall).
-  const message = errorMessage(error);
-  if (/timeout/i.test(message)) {
-    return `no answer from ${context.target.endpoint} within the call timeout (OCI ends a call after 60 s). Fix: lower --max-tokens`;
-  }
-  return `cannot reach ${context.target.endpoint}: ${message}. Fix: check the URL and the network (proxy, VPN)`;
 }
 
 export function errorMessage(error: unknown): string {

@@ -1,9 +1,13 @@
 /**
  * The pull-request comment body: for every environment stack, what `check --json` says (sizing,
  * cost, errors, warnings) on top, then the `pulumi preview` log. One body for all stacks, so the
- * workflow keeps a single comment up to date. Pure: input files are parsed here, read by the CLI.
+ * workflow keeps a single comment up to date. `commentFromPreviews` reads the folder the preview
+ * jobs left; everything below it is pure and parses what was read.
  */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
+import { UserError } from "./errors";
 
 import { displayKey, quoted } from "../components/config/quoting";
 import { codeBlock, inlineCode, markdownText, tableCell } from "./markdown";
@@ -74,7 +78,7 @@ export interface StackPreview {
 }
 
 /** An input file the comment cannot be built from; `source` names the file. */
-export class CommentInputError extends Error {
+export class CommentInputError extends UserError {
   constructor(
     readonly source: string,
     detail: string,
@@ -300,4 +304,52 @@ export function renderPrComment(stacks: readonly StackPreview[], options: Render
     remaining--;
   }
   return render(logs.map((log, i) => tailWithin(log, limits[i], options.runUrl)));
+}
+
+function readStack(dir: string, stack: string): StackPreview {
+  const checkPath = path.join(dir, stack, "check.json");
+  if (!existsSync(checkPath)) {
+    throw new CommentInputError(
+      checkPath,
+      "does not exist",
+      `write it with npm run -s check -- --stack ${stack} --json`,
+    );
+  }
+  const report = readFileSync(checkPath, "utf8");
+  const stderrPath = path.join(dir, stack, "check.stderr");
+  const stderr = existsSync(stderrPath) ? readFileSync(stderrPath, "utf8") : "";
+  const check =
+    report.trim() === "" && stderr.trim() !== ""
+      ? checkCrashReport(stack, stderr)
+      : parseCheckReport(report, checkPath);
+  const logPath = path.join(dir, stack, "preview.log");
+  const outcomePath = path.join(dir, stack, "preview.outcome");
+  if (!existsSync(outcomePath)) return { stack, check };
+  const outcome = parsePreviewOutcome(readFileSync(outcomePath, "utf8"), outcomePath);
+  const log = existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
+  return { stack, check, preview: { outcome, log } };
+}
+
+/**
+ * The comment for the previews folder `dir`: one folder per stack, named after it, with
+ * `check.json` (`check --json` output) and `check.stderr` (its stderr, shown when it printed no
+ * report); beside them, when the preview ran, `preview.log` and `preview.outcome`. A missing or
+ * unreadable file is a `UserError` naming it.
+ */
+export function commentFromPreviews(dir: string, options: RenderOptions = {}): string {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UserError(
+      `--dir ${dir} is not a folder. Fix: point it at the folder the preview jobs' artifacts were downloaded to`,
+    );
+  }
+  const stacks = readdirSync(dir).filter((name) => statSync(path.join(dir, name)).isDirectory());
+  if (stacks.length === 0) {
+    throw new UserError(
+      `--dir ${dir} has no stack folders. Fix: each preview job uploads <stack>/check.json`,
+    );
+  }
+  return renderPrComment(
+    stacks.map((stack) => readStack(dir, stack)),
+    options,
+  );
 }

@@ -1,13 +1,13 @@
 /**
  * The JSON body of a generate call. With a stack, it is the stack's own example body
- * (components/stack-outputs.ts: the model's end/pad ids and the tensor names its image reads) with
+ * (components/deployment/stack-outputs.ts: the model's end/pad ids and the tensor names its image reads) with
  * the prompt, length and streaming flag of this call; without one, the catalogue's ids for `--model`.
  */
 import { existsSync } from "node:fs";
 import { MODELS } from "../components/config/catalog";
 import { formatConfigError, parseStackConfig, type StackConfig } from "../components/config/config";
 import { readStackFile, stackFilePath } from "../components/config/stack-file";
-import { exampleRequestBody } from "../components/stack-outputs";
+import { exampleRequestBody } from "../components/deployment/stack-outputs";
 import { UsageError, UserError } from "./errors";
 
 export interface CallOptions {

@@ -11,10 +11,11 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 
 import { fingerprintSources, packCached, placeholderArtifact } from "../components/artifact/pack-cache";
-import { customMetadata, modelDescription, modelProvenance } from "../components/catalog-model";
-import { artifactObjectName, stageArtifactSources } from "../components/model-artifact";
+import { stageArtifactSources } from "../components/deployment/artifact-sources";
+import { customMetadata, modelDescription, modelProvenance } from "../components/deployment/model-metadata";
+import { artifactObjectName } from "../components/deployment/storage";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
-import { exampleRequestBody, signedCallCommand } from "../components/stack-outputs";
+import { exampleRequestBody, signedCallCommand } from "../components/deployment/stack-outputs";
 import { validConfig } from "./support/stack-fixtures";
 
 function workspace() {

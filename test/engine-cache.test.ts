@@ -12,16 +12,16 @@ import { describe, test } from "node:test";
 import { artifactKey, canonicalJson, engineKey, engineKeyInputs } from "../components/artifact/cache-keys";
 import { chooseEngineSource, parseBuildManifest } from "../components/artifact/engine-cache";
 import { buildBootVolumeGB, estimateBuild, imageCompressedGB } from "../components/config/build-estimate";
-import { containerSpec } from "../components/container-spec";
-import { buildPreconditionErrors, pickPlatformImage } from "../components/engine-build-inputs";
+import { containerSpec } from "../components/deployment/container-spec";
+import { buildPreconditionErrors, pickPlatformImage } from "../components/build/inputs";
 import {
   buildHostFiles,
   buildSettings,
   buildSettingsCommand,
   renderBuildEnv,
   stageBuildHostFiles,
-} from "../components/engine-build-plan";
-import { expiryCommand } from "../components/expiry";
+} from "../components/build/host-plan";
+import { expiryCommand } from "../components/deployment/expiry";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
 import { containerSpecInput } from "../components/config/rules";
 import { PROJECT_DIR } from "./support/dev-stack";

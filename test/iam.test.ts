@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 
+import { iamStatements } from "../components/deployment/iam-statements";
 import { installMocks, OptionsRecorder, promiseOf } from "./support/mocks";
 
 const record = installMocks();
@@ -37,11 +38,11 @@ const EXPECTED = {
 
 describe("iamStatements", () => {
   test("renders the dynamic group rule and every statement exactly", () => {
-    assert.deepEqual(mod.iamStatements(INPUT), EXPECTED);
+    assert.deepEqual(iamStatements(INPUT), EXPECTED);
   });
 
   test("every grant is scoped to the compartment; object grants to the one bucket", () => {
-    const { policyStatements, servicePolicyStatements } = mod.iamStatements(INPUT);
+    const { policyStatements, servicePolicyStatements } = iamStatements(INPUT);
     for (const statement of [...policyStatements, ...servicePolicyStatements]) {
       assert.match(statement, new RegExp(`in compartment id ${COMPARTMENT.replace(/\./g, "\\.")}( |$)`));
       assert.doesNotMatch(statement, /\bin tenancy\b|\bmanage all-resources\b/);
@@ -51,7 +52,7 @@ describe("iamStatements", () => {
     }
     // The matching rule selects model deployments of this compartment only.
     assert.match(
-      mod.iamStatements(INPUT).dynamicGroupMatchingRule,
+      iamStatements(INPUT).dynamicGroupMatchingRule,
       /resource\.type='datasciencemodeldeployment'/,
     );
   });

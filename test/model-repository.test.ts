@@ -21,7 +21,7 @@ import {
   type ModelConfig,
   type ModelRepositorySpec,
 } from "../components/model-repository";
-import { containerSpec } from "../components/container-spec";
+import { containerSpec } from "../components/deployment/container-spec";
 import { quote } from "../components/model-repository/model-config";
 import { containerSpecInput } from "../components/config/rules";
 import { validConfig, type Overrides } from "./support/stack-fixtures";

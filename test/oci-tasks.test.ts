@@ -19,7 +19,7 @@ import {
   terminateInstance,
   uploadArtifact,
   verifyModelArtifact,
-} from "../components/oci-tasks";
+} from "../operations/oci-tasks";
 import { PROJECT_DIR } from "./support/dev-stack";
 
 const SHA = "c".repeat(64);
@@ -153,11 +153,13 @@ describe("verify-model-artifact", () => {
 });
 
 describe("oci-task CLI", () => {
-  const run = (...args: string[]) => {
+  const run = (...args: string[]) => runWith({}, ...args);
+  const runWith = (env: Record<string, string>, ...args: string[]) => {
     try {
       execFileSync(process.execPath, ["--import", "tsx", "cli/oci-task.ts", ...args], {
         cwd: PROJECT_DIR,
         encoding: "utf8",
+        env: { ...process.env, ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       return { code: 0, stderr: "" };
@@ -173,6 +175,25 @@ describe("oci-task CLI", () => {
     assert.match(missing.stderr, /--model-id is required/);
     assert.equal(run("upload-artifact", "--region", "r", "--bytes", "many").code, 2);
     assert.match(run("frobnicate", "--region", "r").stderr, /unknown task 'frobnicate'/);
+  });
+
+  test("an unusable OCI profile exits 1 before any call, naming the file, the profile and the stack setting", () => {
+    const config = path.join(mkdtempSync(path.join(tmpdir(), "oci-config-")), "absent");
+    const result = runWith(
+      { OCI_CLI_CONFIG_FILE: config },
+      "terminate-instance",
+      "--instance-id",
+      "ocid1.instance.oc1..x",
+      "--region",
+      "us-ashburn-1",
+      "--profile",
+      "BUILD",
+    );
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `oci-task: OCI profile 'BUILD' in ${config} cannot be used: File does not exists at ${config}. Fix: run 'oci setup config', or set oci:configFileProfile (and OCI_CLI_CONFIG_FILE) to a profile with user, fingerprint, key_file, tenancy and region\n`,
+    );
   });
 });
 

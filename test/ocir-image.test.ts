@@ -7,6 +7,7 @@ import { before, describe, test } from "node:test";
 
 import * as pulumi from "@pulumi/pulumi";
 
+import { ocirImageName, ocirLoginUser, ocirRegistry, pinnedImageRef } from "../components/deployment/ocir";
 import {
   fakeDigest,
   installMocks,
@@ -174,23 +175,23 @@ describe("OcirImage", () => {
 
 describe("OCIR naming helpers", () => {
   test("ocirLoginUser prefixes the namespace once", () => {
-    assert.equal(mod.ocirLoginUser("ns", "jane"), "ns/jane");
+    assert.equal(ocirLoginUser("ns", "jane"), "ns/jane");
     assert.equal(
-      mod.ocirLoginUser("ns", "oracleidentitycloudservice/jane"),
+      ocirLoginUser("ns", "oracleidentitycloudservice/jane"),
       "ns/oracleidentitycloudservice/jane",
     );
-    assert.equal(mod.ocirLoginUser("ns", "ns/jane"), "ns/jane");
+    assert.equal(ocirLoginUser("ns", "ns/jane"), "ns/jane");
   });
 
   test("ocirRegistry and ocirImageName", () => {
-    assert.equal(mod.ocirRegistry("eu-frankfurt-1"), "eu-frankfurt-1.ocir.io");
-    assert.equal(mod.ocirImageName("r.ocir.io", "ns", "a/b", "t1"), "r.ocir.io/ns/a/b:t1");
+    assert.equal(ocirRegistry("eu-frankfurt-1"), "eu-frankfurt-1.ocir.io");
+    assert.equal(ocirImageName("r.ocir.io", "ns", "a/b", "t1"), "r.ocir.io/ns/a/b:t1");
   });
 
   test("pinnedImageRef accepts only a sha256 digest", () => {
     const digest = `sha256:${"a".repeat(64)}`;
-    assert.equal(mod.pinnedImageRef("r/ns/repo:t", digest), `r/ns/repo:t@${digest}`);
-    assert.throws(() => mod.pinnedImageRef("r/ns/repo:t", ""), /no sha256 digest/);
-    assert.throws(() => mod.pinnedImageRef("r/ns/repo:t", "sha256:abc"), /no sha256 digest/);
+    assert.equal(pinnedImageRef("r/ns/repo:t", digest), `r/ns/repo:t@${digest}`);
+    assert.throws(() => pinnedImageRef("r/ns/repo:t", ""), /no sha256 digest/);
+    assert.throws(() => pinnedImageRef("r/ns/repo:t", "sha256:abc"), /no sha256 digest/);
   });
 });

@@ -4,7 +4,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { exampleRequestBody, generateRequestBody, signedCallCommand } from "../components/stack-outputs";
+import {
+  exampleRequestBody,
+  generateRequestBody,
+  signedCallCommand,
+} from "../components/deployment/stack-outputs";
 import { validConfig } from "./support/stack-fixtures";
 
 describe("request bodies", () => {

@@ -6,16 +6,17 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 
-import type { ContainerSpecInput } from "../components/container-spec";
+import type { ContainerSpecInput } from "../components/deployment/container-spec";
+import { deploymentTags, logName } from "../components/deployment/model-deployment";
 import { installMocks, OptionsRecorder, promiseOf, type RecordedResource } from "./support/mocks";
 
 const record = installMocks();
 let mod: typeof import("../components/triton-deployment");
-let spec: typeof import("../components/container-spec");
+let spec: typeof import("../components/deployment/container-spec");
 let iamMod: typeof import("../components/iam");
 before(async () => {
   mod = await import("../components/triton-deployment.js");
-  spec = await import("../components/container-spec.js");
+  spec = await import("../components/deployment/container-spec.js");
   iamMod = await import("../components/iam.js");
 });
 
@@ -266,7 +267,7 @@ describe("TritonDeployment", () => {
 describe("deployment helpers", () => {
   test("deploymentTags: ours win over extra tags of the same name", () => {
     assert.deepEqual(
-      mod.deploymentTags(
+      deploymentTags(
         "prod",
         { imageDigest: DIGEST, shape: "VM.GPU.A10.1", expiresAt: "2025-01-01T01:00:00Z" },
         { stack: "x", team: "a", shape: "y" },
@@ -283,7 +284,7 @@ describe("deployment helpers", () => {
   });
 
   test("logName keeps only characters OCI log names allow", () => {
-    assert.equal(mod.logName("falcon 7b (dev)", "access"), "falcon-7b-dev-access");
-    assert.equal(mod.logName("a_b.c-d", "predict"), "a_b.c-d-predict");
+    assert.equal(logName("falcon 7b (dev)", "access"), "falcon-7b-dev-access");
+    assert.equal(logName("a_b.c-d", "predict"), "a_b.c-d-predict");
   });
 });

@@ -3,7 +3,7 @@
  * catalogued shapes, and the container settings read lazily.
  */
 import { findShape, type GpuShape } from "./catalog";
-import type { ContainerSpecInput } from "../container-spec";
+import type { ContainerSpecInput } from "../deployment/container-spec";
 import type { StackConfig } from "./schema";
 
 export function shapes(config: StackConfig): { deployment: GpuShape; build: GpuShape } {

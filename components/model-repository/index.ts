@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config/config";
-import { repositoryPath, STREAMING_MODEL } from "../container-spec";
+import { repositoryPath, STREAMING_MODEL } from "../deployment/container-spec";
 import { requireServingImage, type RequestTensorNames } from "../config/image-catalog";
 import { DataType, ModelConfig, ModelInput, ModelOutput, toTextFormat } from "./model-config";
 import { checkEnsembleWiring } from "./wiring";

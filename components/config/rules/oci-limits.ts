@@ -1,6 +1,6 @@
 /** Rules on OCI Data Science's limits for a bring-your-own container. */
+import { containerSpec, managedEnvironment } from "../../deployment/container-spec";
 import { quoted, shellWord } from "../quoting";
-import { containerSpec, managedEnvironment } from "../../container-spec";
 import type { ConfigError, Rule } from "../schema";
 import { containerSpecInput } from "../views";
 

@@ -3,8 +3,8 @@
  * whether it can run at all (SSH source, IAM, a private bucket), and which availability domain and
  * platform image the instance gets from the tenancy's own listings.
  */
-import type { CacheLookup } from "./artifact/engine-cache";
-import type { ConfigError, StackConfig } from "./config/config";
+import type { CacheLookup } from "../artifact/engine-cache";
+import type { ConfigError, StackConfig } from "../config/config";
 
 export function buildPreconditionErrors(
   config: StackConfig,

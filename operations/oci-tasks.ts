@@ -1,5 +1,5 @@
 /**
- * The two things `pulumi up` does through the OCI SDK rather than through a provider resource, each
+ * The three things `pulumi up` does through the OCI SDK rather than through a provider resource, each
  * idempotent so a re-run or a second stack is harmless:
  *
  * - uploading a locally packed artifact: skipped when the content-addressed object is already in the
@@ -9,10 +9,11 @@
  * - terminating the build instance once its artifact is uploaded, whatever state it is in;
  * - reading a catalog model's artifact back after the export, which the provider does not do.
  *
- * The SDK clients are passed in, so the tests stand in for the OCI API only.
+ * The SDK clients are passed in (oci-task.ts builds them), so the tests stand in for the OCI API only.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "./errors";
 
 /** The slice of `ObjectStorageClient` + `UploadManager` the upload needs. */
 export interface ObjectStore {
@@ -34,21 +35,8 @@ export interface UploadArtifactArgs {
   readonly cacheDir: string;
 }
 
-export class TaskError extends Error {}
-
-/** Shell-quotes one word for `sh -c` or for a file that bash `source`s. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The local command `pulumi up` runs for one task of `cli/oci-task.ts`: the task's own arguments (as
- * shell text), then the region and OCI CLI profile the OCI provider uses.
- */
-export function ociTaskCommand(task: string, args: string, region: string, profile?: string): string {
-  const profileArg = profile === undefined ? "" : ` --profile ${shellQuote(profile)}`;
-  return `node --import tsx cli/oci-task.ts ${task} ${args} --region ${shellQuote(region)}${profileArg}`;
-}
+/** A task that cannot be done as asked: printed as one line, without a stack. */
+export class TaskError extends UserError {}
 
 /** The cached zip whose index records this sha256, if this machine has it. */
 export function findCachedZip(cacheDir: string, sha256: string): string | undefined {

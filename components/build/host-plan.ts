@@ -8,10 +8,10 @@ import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
-import { ENGINE_RECIPE_VERSION, cacheObjects } from "./artifact/cache-keys";
-import type { StackConfig } from "./config/config";
-import type { RepositoryEntry } from "./model-repository";
-import { ociTaskCommand, shellQuote } from "./oci-tasks";
+import { ENGINE_RECIPE_VERSION, cacheObjects } from "../artifact/cache-keys";
+import type { StackConfig } from "../config/config";
+import type { RepositoryEntry } from "../model-repository";
+import { shellQuote } from "../deployment/oci-task-commands";
 
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
@@ -43,20 +43,6 @@ export function renderBuildEnv(settings: Readonly<Record<string, string>>): stri
 export function buildSettingsCommand(settings: Readonly<Record<string, string>>): string {
   const encoded = Buffer.from(renderBuildEnv(settings), "utf8").toString("base64");
   return `printf '%s' '${encoded}' | base64 -d > ${REMOTE_BUILD_DIR}/build.env`;
-}
-
-/** The local command that terminates the build instance (`cli/oci-task.ts`), idempotently. */
-export function terminateInstanceCommand(args: {
-  instanceId: string;
-  region: string;
-  profile?: string;
-}): string {
-  return ociTaskCommand(
-    "terminate-instance",
-    `--instance-id "${args.instanceId}"`,
-    args.region,
-    args.profile,
-  );
 }
 
 export interface BuildSettingsInput {

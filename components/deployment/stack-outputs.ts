@@ -1,6 +1,6 @@
 /** Pure builders for what the stack records and exports beside resource outputs. */
-import type { StackConfig } from "./config/config";
-import { requireServingImage, type RequestTensorNames } from "./config/image-catalog";
+import type { StackConfig } from "../config/config";
+import { requireServingImage, type RequestTensorNames } from "../config/image-catalog";
 
 /** What a client asks for; `generateRequestBody` turns it into the JSON the deployment reads. */
 export interface GenerateRequest {

@@ -1,0 +1,65 @@
+/**
+ * Writes a stack's Triton model repository (`cli/render.ts`) for reading or a local Triton run:
+ * everything the artifact holds but the engine and the tokenizer, which the packer adds.
+ */
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { formatConfigError, type ParseResult, parseStackConfig } from "../components/config/config";
+import { readStackFile, StackFileError, stackFilePath } from "../components/config/stack-file";
+import {
+  engineFolder,
+  modelRepositorySpec,
+  renderModelRepository,
+  tokenizerFolder,
+} from "../components/model-repository";
+import { UsageError, UserError } from "./errors";
+
+/**
+ * Renders `Pulumi.<stack>.yaml` of `projectDir` into `out`, reporting each written path on `log`.
+ * Returns false, having printed every error, when the configuration is invalid.
+ */
+export function renderStack(
+  projectDir: string,
+  stack: string,
+  out: string,
+  io: Pick<Console, "log" | "error">,
+): boolean {
+  const file = stackFilePath(projectDir, stack);
+  if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
+  let result: ParseResult;
+  try {
+    result = parseStackConfig(readStackFile(projectDir, stack).raw);
+  } catch (error) {
+    if (error instanceof StackFileError) throw new UserError(error.message);
+    throw error;
+  }
+  if (result.config === undefined) {
+    io.error(`${file}: ${result.errors.length} error(s)`);
+    for (const error of result.errors) io.error(`error: ${formatConfigError(error)}`);
+    return false;
+  }
+  const repository = modelRepositorySpec(result.config);
+  for (const entry of renderModelRepository(repository)) {
+    const target = join(out, entry.path);
+    try {
+      if (entry.kind === "directory") {
+        mkdirSync(target, { recursive: true, mode: entry.mode });
+      } else {
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, entry.contents);
+        chmodSync(target, entry.mode);
+      }
+    } catch (error) {
+      const err = error as NodeJS.ErrnoException;
+      throw new UserError(
+        `cannot write ${err.path ?? target} (${err.code ?? err.message}): choose an --out folder you can write to`,
+      );
+    }
+    io.log(`wrote ${target}${entry.kind === "directory" ? "/" : ""}`);
+  }
+  io.log(
+    `not rendered: put the engine (rank<N>.engine, config.json) in ${join(out, engineFolder(repository.repositoryFolder))}/ ` +
+      `and the tokenizer files in ${join(out, tokenizerFolder(repository.repositoryFolder))}/`,
+  );
+  return true;
+}

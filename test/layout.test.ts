@@ -1,0 +1,127 @@
+// The architecture of docs/architecture.md, checked on the source: no import cycle among the
+// project's .ts files, and dependencies that point one way only.
+//
+//   cli/*.ts ─▶ one operations/ module ─▶ components' pure layer folders
+//   index.ts ─▶ components/*.ts (ComponentResource classes) ─▶ pure layer folders
+
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, test } from "node:test";
+
+import { importCycles, importGraph, type ImportEdge } from "./support/import-graph";
+
+const ROOT = path.resolve(__dirname, "..");
+const { files, edges } = importGraph(ROOT);
+
+/** `components/<file>.ts`: the ComponentResource classes. */
+const isComponentClass = (file: string) => /^components\/[^/]+\.ts$/.test(file);
+/** The pure layers under components/: config, artifact, model-repository, build, deployment. */
+const isLayerModule = (file: string) => /^components\/[^/]+\/.+\.ts$/.test(file);
+const imports = (predicate: (edge: ImportEdge) => boolean) =>
+  edges.filter(predicate).map((edge) => `${edge.from} -> ${edge.to}`);
+
+describe("module graph", () => {
+  test("the graph is read: every entry point and layer has files, imports resolve into them", () => {
+    for (const prefix of ["index.ts", "components/build/", "components/deployment/", "cli/", "operations/"]) {
+      assert.ok(
+        files.some((file) => file.startsWith(prefix)),
+        `files under ${prefix}`,
+      );
+    }
+    assert.ok(edges.some((edge) => edge.from === "index.ts" && edge.to === "components/iam.ts"));
+    assert.ok(
+      edges.some(
+        (edge) => edge.from === "index.ts" && edge.to === "components/engine-build.ts" && edge.dynamic,
+      ),
+      "index.ts loads the engine build by import()",
+    );
+  });
+
+  test("no import cycle among the project's .ts files", () => {
+    assert.deepEqual(importCycles(files, edges), []);
+  });
+
+  test("the cycle finder finds a cycle, and one through import() too", () => {
+    const ring = ["a.ts", "b.ts", "c.ts"];
+    const edge = (from: string, to: string, dynamic = false) => ({ from, to, dynamic });
+    assert.deepEqual(importCycles(ring, [edge("a.ts", "b.ts"), edge("b.ts", "c.ts")]), []);
+    assert.deepEqual(
+      importCycles(ring, [edge("a.ts", "b.ts"), edge("b.ts", "c.ts"), edge("c.ts", "a.ts", true)]),
+      [ring],
+    );
+    assert.deepEqual(importCycles(["a.ts"], [edge("a.ts", "a.ts")]), [["a.ts"]]);
+  });
+});
+
+describe("dependency direction", () => {
+  test("components never import operations/ or cli/", () => {
+    assert.deepEqual(
+      imports((e) => e.from.startsWith("components/") && /^(operations|cli)\//.test(e.to)),
+      [],
+    );
+  });
+
+  test("pure layer modules import no component class", () => {
+    assert.deepEqual(
+      imports((e) => isLayerModule(e.from) && isComponentClass(e.to)),
+      [],
+    );
+  });
+
+  test("components/build and components/deployment register nothing: no @pulumi package at run time", () => {
+    assert.deepEqual(
+      imports((e) => /^components\/(build|deployment)\//.test(e.from) && e.to.startsWith("@pulumi/")),
+      [],
+    );
+  });
+
+  test("operations/ uses the pure layers, never a component class, the program or a CLI", () => {
+    assert.deepEqual(
+      imports(
+        (e) =>
+          e.from.startsWith("operations/") &&
+          (isComponentClass(e.to) || e.to === "index.ts" || e.to.startsWith("cli/")),
+      ),
+      [],
+    );
+  });
+
+  test("each CLI calls one operations/ module (errors aside) and no component", () => {
+    for (const file of files.filter((f) => f.startsWith("cli/") && f !== "cli/args.ts")) {
+      const used = new Set(
+        edges
+          .filter((e) => e.from === file && e.to.startsWith("operations/") && e.to !== "operations/errors.ts")
+          .map((e) => e.to),
+      );
+      // invoke, evaluate and reap also hand their operation the Pulumi backend and the process's io.
+      const plumbing = new Set(["operations/stacks.ts", "operations/cli.ts"]);
+      const logic = [...used].filter((to) => !plumbing.has(to));
+      assert.equal(logic.length, 1, `${file} calls ${logic.join(", ") || "no operations module"}`);
+      assert.deepEqual(
+        imports((e) => e.from === file && e.to.startsWith("components/")),
+        [],
+      );
+    }
+  });
+
+  test("the OCI SDK is set up in operations/ only, and a preview loads none of it", () => {
+    assert.deepEqual(
+      imports(
+        (e) =>
+          /^oci-(common|core|objectstorage|datascience|modeldeployment)$/.test(e.to) &&
+          !e.from.startsWith("operations/"),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      imports(
+        (e) =>
+          e.to === "oci-common" &&
+          e.from.startsWith("operations/") &&
+          e.from !== "operations/oci-client.ts" &&
+          e.from !== "operations/deployment-client.ts",
+      ),
+      [],
+    );
+  });
+});

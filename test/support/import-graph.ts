@@ -1,0 +1,163 @@
+// The project's module graph, read with the TypeScript compiler's own parser and module resolution:
+// which .ts file loads which, at run time. Type-only imports (`import type`, or every name marked
+// `type`) are left out, as TypeScript, tsx and sucrase all erase them; `import()` counts, whether its
+// specifier is a literal or a module-level `const` holding one (how index.ts loads what only some
+// previews need).
+
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import ts from "typescript";
+
+/** Folders (and the entry point) whose .ts files make up the project; node_modules and caches stay out. */
+export const PROJECT_SOURCES = ["index.ts", "components", "cli", "operations", "policy", "bench", "test"];
+
+export interface ImportEdge {
+  readonly from: string;
+  /** A project file (relative, posix) or a package name (`@pulumi/oci`, `node:fs`). */
+  readonly to: string;
+  readonly dynamic: boolean;
+}
+
+function listTs(root: string, relative: string): string[] {
+  const full = path.join(root, relative);
+  if (relative.endsWith(".ts")) return [relative];
+  const found: string[] = [];
+  for (const entry of readdirSync(full, { withFileTypes: true })) {
+    const child = path.posix.join(relative, entry.name);
+    if (entry.isDirectory()) found.push(...listTs(root, child));
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) found.push(child);
+  }
+  return found;
+}
+
+function isTypeOnly(node: ts.ImportDeclaration | ts.ExportDeclaration): boolean {
+  if (ts.isExportDeclaration(node)) {
+    if (node.isTypeOnly) return true;
+    const clause = node.exportClause;
+    return clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0
+      ? clause.elements.every((element) => element.isTypeOnly)
+      : false;
+  }
+  const clause = node.importClause;
+  if (clause === undefined) return false; // `import "x"` runs x
+  if (clause.isTypeOnly) return true;
+  if (clause.name !== undefined) return false;
+  const bindings = clause.namedBindings;
+  if (bindings === undefined || ts.isNamespaceImport(bindings)) return false;
+  return bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+}
+
+/** Module-level `const NAME = "literal"`: the specifiers `import(NAME)` may name. */
+function stringConstants(source: ts.SourceFile): Map<string, string> {
+  const constants = new Map<string, string>();
+  for (const statement of source.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    if (!(statement.declarationList.flags & ts.NodeFlags.Const)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      const init = declaration.initializer;
+      if (ts.isIdentifier(declaration.name) && init !== undefined && ts.isStringLiteralLike(init)) {
+        constants.set(declaration.name.text, init.text);
+      }
+    }
+  }
+  return constants;
+}
+
+/** Runtime imports of every project .ts file under `root`. Throws on an `import()` it cannot name. */
+export function importGraph(root: string): { files: string[]; edges: ImportEdge[] } {
+  const files = PROJECT_SOURCES.flatMap((entry) => listTs(root, entry)).sort();
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    allowImportingTsExtensions: true,
+  };
+  const host = ts.createCompilerHost(options);
+  const edges: ImportEdge[] = [];
+  for (const file of files) {
+    const absolute = path.join(root, file);
+    const text = ts.sys.readFile(absolute) ?? "";
+    const source = ts.createSourceFile(absolute, text, ts.ScriptTarget.ES2022, true);
+    const constants = stringConstants(source);
+    const add = (specifier: string, dynamic: boolean) => {
+      if (!specifier.startsWith(".")) {
+        edges.push({ from: file, to: specifier, dynamic });
+        return;
+      }
+      // Resolved as CommonJS, the way the program's require hook and tsx load a .ts file.
+      const resolved = ts.resolveModuleName(
+        specifier.replace(/\.js$/, ""),
+        absolute,
+        { ...options, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 },
+        host,
+      ).resolvedModule;
+      if (resolved === undefined) throw new Error(`${file}: cannot resolve '${specifier}'`);
+      const target = path.relative(root, resolved.resolvedFileName).split(path.sep).join("/");
+      edges.push({ from: file, to: target, dynamic });
+    };
+    const visit = (node: ts.Node): void => {
+      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+        if (ts.isStringLiteral(node.moduleSpecifier) && !isTypeOnly(node))
+          add(node.moduleSpecifier.text, false);
+      } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        const [argument] = node.arguments;
+        const specifier =
+          argument !== undefined && ts.isStringLiteralLike(argument)
+            ? argument.text
+            : argument !== undefined && ts.isIdentifier(argument)
+              ? constants.get(argument.text)
+              : undefined;
+        if (specifier === undefined) {
+          const { line } = source.getLineAndCharacterOfPosition(node.getStart());
+          throw new Error(
+            `${file}:${line + 1}: import() of something other than a string or a const holding one`,
+          );
+        }
+        add(specifier, true);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return { files, edges };
+}
+
+/** Every cycle among project files (strongly connected components of more than one file, or a file importing itself). */
+export function importCycles(files: readonly string[], edges: readonly ImportEdge[]): string[][] {
+  const next = new Map<string, string[]>(files.map((file) => [file, []]));
+  for (const edge of edges) next.get(edge.from)?.push(edge.to);
+  // Tarjan's algorithm.
+  let index = 0;
+  const order = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const connect = (file: string): void => {
+    order.set(file, index);
+    low.set(file, index);
+    index += 1;
+    stack.push(file);
+    onStack.add(file);
+    for (const to of next.get(file) ?? []) {
+      if (!next.has(to)) continue;
+      if (!order.has(to)) {
+        connect(to);
+        low.set(file, Math.min(low.get(file) ?? 0, low.get(to) ?? 0));
+      } else if (onStack.has(to)) {
+        low.set(file, Math.min(low.get(file) ?? 0, order.get(to) ?? 0));
+      }
+    }
+    if (low.get(file) !== order.get(file)) return;
+    const component: string[] = [];
+    for (;;) {
+      const member = stack.pop();
+      if (member === undefined) break;
+      onStack.delete(member);
+      component.push(member);
+      if (member === file) break;
+    }
+    if (component.length > 1 || (next.get(file) ?? []).includes(file)) cycles.push(component.sort());
+  };
+  for (const file of files) if (!order.has(file)) connect(file);
+  return cycles;
+}
