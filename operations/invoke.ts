@@ -3,7 +3,7 @@
  * text as it arrives, or the whole answer with its latency as JSON.
  */
 import { callGenerate } from "./call";
-import { type CliIo, parseCommandLine, positiveInteger, resolveFrom, runCommand } from "./cli";
+import { type CliIo, parseCommandLine, positiveInteger, resolveFrom, runCommand, stackArgument } from "./cli";
 import { UsageError, UserError } from "./errors";
 import {
   createDeploymentClient,
@@ -62,6 +62,7 @@ export async function invokeMain(
     if (values.stack === undefined && values.endpoint === undefined) {
       throw new UsageError("pass --stack <name> or --endpoint <url>");
     }
+    if (values.stack !== undefined) stackArgument(values.stack);
     const prompt = positionals[0];
     const maxTokens =
       values["max-tokens"] === undefined

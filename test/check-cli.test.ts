@@ -131,12 +131,19 @@ describe("check CLI", () => {
     const report = JSON.parse(stdout) as {
       ok: boolean;
       errors: unknown[];
-      missingSecrets: { key: string }[];
+      missingInputs: { key: string }[];
+      assumptions: string[];
       summary: { perGpuGiB: { kvCache: number; weights: number }; kvCacheKiBPerToken: number };
     };
     assert.equal(report.ok, true);
     assert.deepEqual(report.errors, []);
-    assert.deepEqual(report.missingSecrets.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
+    // The committed dev stack builds its engine: check judges a cache miss, and says so.
+    assert.deepEqual(report.missingInputs.map((m) => m.key).sort(), [
+      "build.sshAllowedCidr",
+      "ocirAuthToken",
+      "ocirUsername",
+    ]);
+    assert.match(report.assumptions.join("\n"), /as if the engine cache missed/);
     assert.equal(report.summary.kvCacheKiBPerToken, 8);
     assert.equal(report.summary.perGpuGiB.kvCache, 0.5);
     assert.equal(report.summary.perGpuGiB.weights, 13.44);

@@ -23,7 +23,7 @@ const LLAMA: Overrides = {
 const BUCKET = { name: "b", exists: true, accessType: "NoPublicAccess" };
 
 function validate(overrides: Overrides, engine: EngineOutlook, options: RawOptions = {}) {
-  return validateStack(rawConfig(overrides, options), { projectDir: PROJECT_DIR, engine });
+  return validateStack(rawConfig(overrides, options), { stack: "dev", projectDir: PROJECT_DIR, engine });
 }
 
 const keys = (list: readonly { key: string }[]) => list.map((e) => e.key);

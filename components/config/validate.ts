@@ -5,10 +5,12 @@
  * at preview (whether the bucket's cache hits, so whether a build runs) is an input: `check` passes
  * `assumeBuild` and the result says it assumed one.
  */
+import { iamStatements, type IamStatements } from "../deployment/iam-statements";
 import { parseStackConfig, type ConfigError, type RawStackConfig, type StackConfig } from "./config";
 import { servingImageProblem } from "./image-catalog";
 import { checkLocalInputsOf } from "./local-inputs";
 import { type BucketFacts, type BuildMode, buildRefusals } from "./rules/build";
+import { stackNames } from "./stack-names";
 
 export type { BucketFacts, BuildMode } from "./rules/build";
 
@@ -22,6 +24,8 @@ export type EngineOutlook =
   | { readonly kind: "looked-up"; readonly mode: BuildMode; readonly bucket: BucketFacts };
 
 export interface ValidationContext {
+  /** The stack's name: resource names (and the IAM statements) derive from it. */
+  readonly stack: string;
   /** Folder relative paths (`model.localDir`, `engine.prebuiltDir`) start from. */
   readonly projectDir: string;
   readonly engine: EngineOutlook;
@@ -48,6 +52,8 @@ export interface StackValidation {
   readonly absentFolders: ConfigError[];
   /** What was assumed rather than known, in words, for the reader of `check`. */
   readonly assumptions: string[];
+  /** With `iam.create: false`: the dynamic group and policies an administrator must create. */
+  readonly iamHandover?: IamStatements;
 }
 
 const ASSUMED_BUILD =
@@ -87,14 +93,25 @@ export function validateStack(raw: RawStackConfig, context: ValidationContext): 
       missingInputs.push(...build.unset);
     }
   }
+  const config = errors.length === 0 ? parsed.config : undefined;
+  const names = config === undefined ? undefined : stackNames(context.stack, config);
   return {
-    config: errors.length === 0 ? parsed.config : undefined,
+    config,
     errors,
     warnings: parsed.warnings,
     placeholders: parsed.placeholders,
     missingInputs,
     absentFolders: local.absent,
     assumptions,
+    iamHandover:
+      config === undefined || names === undefined || config.iam.create
+        ? undefined
+        : iamStatements({
+            compartmentId: config.compartmentId,
+            dynamicGroupName: names.dynamicGroupName,
+            bucketName: names.bucketName,
+            region: config.region,
+          }),
   };
 }
 
