@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+
 import { programRefusals, validateStack, type EngineOutlook } from "../components/config/validate";
+import { checkStack, printCheckReport } from "../operations/check";
 import { scratchDir } from "./support/scratch";
 import { rawConfig, type Overrides, type RawOptions } from "./support/stack-fixtures";
 
@@ -92,6 +97,39 @@ describe("validateStack", () => {
     const result = validate(BUILD, { kind: "looked-up", mode: undefined, bucket: publicBucket });
     assert.deepEqual(keys(result.errors), ["artifact.bucketName"]);
     assert.match(result.errors[0].message, /public access \("ObjectRead"\)/);
+  });
+
+  test("iam.create false hands the exact statements to an administrator, named after the stack", () => {
+    const result = validate({ "iam.create": false }, { kind: "assume-build" });
+    const handover = result.iamHandover;
+    assert.ok(handover);
+    assert.equal(handover.dynamicGroupName, "triton-trtllm-oci-dev-deployments");
+    assert.ok(
+      handover.policyStatements.includes(
+        "allow dynamic-group triton-trtllm-oci-dev-deployments to read objects in compartment id " +
+          `${rawConfig().values.compartmentId as string} where ALL {target.bucket.name='triton-trtllm-oci-dev-artifacts'}`,
+      ),
+    );
+    assert.equal(validate({}, { kind: "assume-build" }).iamHandover, undefined);
+  });
+
+  test("check prints those statements with the stack's report", () => {
+    const dir = scratchDir("validate-iam-");
+    const values = { ...rawConfig({ "iam.create": false }).values };
+    const config = Object.fromEntries(Object.entries(values).map(([k, v]) => [`triton-trtllm-oci:${k}`, v]));
+    writeFileSync(
+      join(dir, "Pulumi.handover.yaml"),
+      stringify({ config: { "oci:region": "us-ashburn-1", ...config } }),
+    );
+    const printed: string[] = [];
+    const sink = (line: string) => printed.push(line);
+    printCheckReport(checkStack(dir, "handover"), { log: sink, error: sink });
+    const text = printed.join("\n");
+    assert.match(
+      text,
+      /iam\.create is false: an administrator must create\ndynamic group triton-trtllm-oci-handover-deployments/,
+    );
+    assert.match(text, /allow service datascience to manage object-family in compartment id /);
   });
 
   test("placeholder OCIDs are refused by pulumi up only", () => {
