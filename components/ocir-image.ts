@@ -4,7 +4,7 @@
  * moving tag and always serves with the TensorRT-LLM version the engine was built with.
  *
  * The pull and push run on whatever Docker daemon `dockerHost` names. The image is 12-34 GB
- * compressed (FACTS.md section 3); pushing that from a laptop uplink takes hours, so the usual setup
+ * compressed (the NGC catalogue's tag list for nvcr.io/nvidia/tritonserver); pushing that from a laptop uplink takes hours, so the usual setup
  * is a daemon on a VM in the deployment's region, reached over SSH:
  *
  *     pulumi config set --path docker.host ssh://opc@<vm public ip>
@@ -51,7 +51,8 @@ export interface OcirImageArgs {
 }
 
 // Custom timeouts for moving the image. The bridged docker resources otherwise stop after the
-// Terraform SDK's default 20 minutes (FACTS.md section 5); 180 minutes covers pushing about 17 GB
+// default 20 minutes (kreuzwerker/terraform-provider-docker
+// internal/provider/resource_docker_image.go:10-12 and resource_docker_registry_image.go:10-12); 180 minutes covers pushing about 17 GB
 // over a 15 Mbit/s uplink. The upstream registry-image resource declares no timeouts of its own
 // (kreuzwerker/terraform-provider-docker#767), so the remote daemon above is the dependable fix.
 const PULL_TIMEOUTS: pulumi.CustomTimeouts = { create: "120m", update: "120m", delete: "10m" };

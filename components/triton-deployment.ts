@@ -34,7 +34,8 @@ export interface TritonDeploymentArgs {
 }
 
 // OCI fails a deployment whose image pull exceeds 20 minutes or whose container does not answer
-// health checks within 10 minutes (FACTS.md section 4); add GPU instance provisioning and load
+// health checks within 10 minutes (Oracle's "Model Deployment BYOC" troubleshooting page,
+// docs.oracle.com/en-us/iaas/Content/data-science/using/tshoot-model-deploy-byoc.htm); add GPU instance provisioning and load
 // balancer setup (typically 10-20 minutes) and a healthy create or update is over within about 50
 // minutes. 60 minutes stops `pulumi up` soon after OCI has given up, instead of the provider's 245.
 // Deleting drains and releases the instance and load balancer, well within 30 minutes.

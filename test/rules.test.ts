@@ -1,5 +1,5 @@
 // Cross-field rules, each fed a parsed configuration directly, plus their warnings. Expected shapes
-// and limits come from FACTS.md (compute capabilities, head counts, OCI limits) and the catalogue
+// and limits come from the public sources the catalogue cites (compute capabilities, head counts, OCI limits) and the catalogue
 // prices, worked out by hand in the comments.
 
 import assert from "node:assert/strict";
