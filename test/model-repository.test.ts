@@ -736,7 +736,9 @@ describe("request names follow the serving image's TensorRT-LLM release", () => 
   });
 
   test("an image outside the catalogue is refused, naming the key, the value and the fix", () => {
-    for (const source of ["nvcr.io/nvidia/tritonserver:24.04-trtllm-python-py3", "localhost:5000/triton"]) {
+    // Pinned by digest alone, a reference has no tag to look up.
+    const digestOnly = `localhost:5000/triton@sha256:${"0".repeat(64)}`;
+    for (const source of ["nvcr.io/nvidia/tritonserver:24.04-trtllm-python-py3", digestOnly]) {
       assert.throws(
         () => modelRepositorySpec(validConfig({ "image.source": source })),
         (error: Error) =>

@@ -2,8 +2,9 @@
  * OCI's region identifiers, as data: the regions the OCI SDK for TypeScript registers
  * (oci-common 2.139.1, lib/region.js, every `Region.register(...)` call; the same list as Oracle's
  * "Regions and Availability Domains" page), grouped by realm. `test/grammars.test.ts` compares this
- * list with the installed SDK's, so an SDK upgrade that adds a region fails the test until the
- * region is added here. A region the list lacks is refused with the nearest known one.
+ * list with the installed SDK's (`sdkRegionIds` in operations/oci-client.ts), so an SDK upgrade that
+ * adds a region fails the test until the region is added here. A region the list lacks is refused
+ * with the nearest known one.
  */
 export const OCI_REGIONS: readonly string[] = [
   // OC1
