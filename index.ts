@@ -18,7 +18,7 @@ import {
 } from "./components/artifact/engine-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
 import { CatalogModel } from "./components/catalog-model";
-import { ASSEMBLE_SHAPE, estimateBuild } from "./components/config/build-estimate";
+import { ASSEMBLE_SHAPE, estimateBuild, measuredPhaseMinutes } from "./components/config/build-estimate";
 import { formatConfigError, PROJECT, StackConfig } from "./components/config/config";
 import { readPulumiConfig } from "./components/config/pulumi-config";
 import { containerSpecInput } from "./components/config/rules";
@@ -47,6 +47,8 @@ import { TritonDeployment } from "./components/triton-deployment";
 // specifiers are plain strings: TypeScript (NodeNext) checks a literal one as an ES module import and
 // would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml) cannot map to `.ts`.
 const ENGINE_BUILD = "./components/engine-build";
+const BUILD_NETWORK = "./components/build-network";
+const BASTION_PLAN = "./components/build/bastion-plan";
 const BUILD_HOST_PLAN = "./components/build/host-plan";
 const BUILD_INPUTS = "./components/build/inputs";
 const PACK_CACHE = "./components/artifact/pack-cache";
@@ -109,18 +111,27 @@ interface EngineBuildContext {
 async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
   const { config, mode, repository, keys, container, image, bucket, bucketName, namespace, secrets } =
     context;
-  const [{ EngineBuild }, plan, { pickAvailabilityDomain, pickPlatformImage }] = await Promise.all([
+  const [
+    { EngineBuild },
+    { BuildNetwork },
+    { bastionName },
+    plan,
+    { availabilityDomainNames, pickPlatformImage },
+  ] = await Promise.all([
     import(ENGINE_BUILD) as Promise<typeof import("./components/engine-build")>,
+    import(BUILD_NETWORK) as Promise<typeof import("./components/build-network")>,
+    import(BASTION_PLAN) as Promise<typeof import("./components/build/bastion-plan")>,
     import(BUILD_HOST_PLAN) as Promise<typeof import("./components/build/host-plan")>,
     import(BUILD_INPUTS) as Promise<typeof import("./components/build/inputs")>,
   ]);
   const gpu = mode === "build";
   const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
-  const [availabilityDomain, images] = await Promise.all([
-    config.build.availabilityDomain ??
-      oci.identity
-        .getAvailabilityDomains({ compartmentId: config.compartmentId })
-        .then(pickAvailabilityDomain),
+  const [availabilityDomains, images] = await Promise.all([
+    config.build.availabilityDomain !== undefined
+      ? [config.build.availabilityDomain]
+      : oci.identity
+          .getAvailabilityDomains({ compartmentId: config.compartmentId })
+          .then(availabilityDomainNames),
     oci.core.getImages({
       compartmentId: config.compartmentId,
       operatingSystem: "Oracle Linux",
@@ -141,17 +152,25 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     CACHE_DIR,
     process.cwd(),
   );
+  const network = new BuildNetwork("engine-network", {
+    compartmentId: config.compartmentId,
+    subnetId: config.build.subnetId,
+    bastionName: bastionName(PROJECT, pulumi.getStack()),
+    freeformTags: context.tags,
+  });
+  const estimate = estimateBuild(config, mode);
   return new EngineBuild("engine", {
     mode,
     compartmentId: config.compartmentId,
     tenancyId: config.tenancyId ?? "",
-    availabilityDomain,
-    subnetId: config.build.subnetId,
-    sshAllowedCidr: config.build.sshAllowedCidr ?? "",
+    availabilityDomain: config.build.availabilityDomain,
+    availabilityDomains,
+    subnetId: network.subnetId,
+    bastionId: network.bastionId,
     shape,
     shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
     imageId: pickPlatformImage(images.images, { gpu, shape }),
-    bootVolumeSizeInGbs: estimateBuild(config, mode).bootVolumeGB,
+    bootVolumeSizeInGbs: estimate.bootVolumeGB,
     cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
     hostFilesDir,
     settings: image.imageRef.apply((imageRef) =>
@@ -169,6 +188,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
       }),
     ),
     artifactKey: keys.artifactKey,
+    estimatedMinutes: estimate.totalMinutes,
     bucketName: bucket.bucketName,
     ocirUsername: secrets.requireSecret("ocirUsername"),
     ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
@@ -359,7 +379,17 @@ async function main(): Promise<Record<string, unknown>> {
       engineKey: keys.engineKey,
       artifactKey: keys.artifactKey,
       ...(buildMode === undefined ? {} : { estimate: estimateBuild(config, buildMode) }),
-      ...(engineBuild === undefined ? {} : { buildInstanceId: engineBuild.instanceId }),
+      ...(engineBuild === undefined
+        ? {}
+        : {
+            buildInstanceId: engineBuild.instanceId,
+            buildAvailabilityDomain: engineBuild.availabilityDomain,
+            // Measured on the build host, per phase: what the estimate above assumed.
+            phaseMinutes: engineBuild.manifest.apply((manifest) => measuredPhaseMinutes(manifest.phases)),
+          }),
+      ...(engineSource.kind === "artifact-hit"
+        ? { phaseMinutes: measuredPhaseMinutes(engineSource.manifest.phases) }
+        : {}),
     },
     iamStatements: config.iam.create ? undefined : iam.statements,
     sizing,

@@ -5,7 +5,10 @@
  *   node --import tsx cli/oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir D] [--profile P]
  *   node --import tsx cli/oci-task.ts terminate-instance --instance-id ID --region R [--profile P]
  *   node --import tsx cli/oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD... --region R [--profile P]
  *
+ * pick-availability-domain prints the chosen domain alone on stdout (the command's output), each
+ * domain's capacity answer on stderr.
  * Exit 0 done (or nothing to do), 1 failed, 2 usage. The tasks are in operations/oci-task.ts.
  */
 import { parseArgs } from "node:util";
@@ -15,7 +18,8 @@ import { UserError } from "../operations/errors";
 const USAGE = `usage:
   oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir .cache/artifacts] [--profile P]
   oci-task.ts terminate-instance --instance-id ID --region R [--profile P]
-  oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]`;
+  oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]
+  oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD [--availability-domain AD ...] --region R [--profile P]`;
 
 class UsageError extends Error {}
 
@@ -45,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: "string" },
       "cache-dir": { type: "string", default: ".cache/artifacts" },
       "instance-id": { type: "string" },
+      "tenancy-id": { type: "string" },
+      shape: { type: "string" },
+      ocpus: { type: "string" },
+      "memory-gbs": { type: "string" },
+      "availability-domain": { type: "string", multiple: true },
       "model-id": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -68,6 +77,21 @@ async function main(argv: string[]): Promise<number> {
         bytes,
         cacheDir: values["cache-dir"] ?? ".cache/artifacts",
       },
+    };
+  } else if (name === "pick-availability-domain") {
+    const domains = values["availability-domain"] ?? [];
+    if (domains.length === 0) throw new UsageError("--availability-domain is required (once per domain)");
+    const ocpus = values.ocpus === undefined ? undefined : positiveInteger(values.ocpus, "ocpus");
+    const memory =
+      values["memory-gbs"] === undefined ? undefined : positiveInteger(values["memory-gbs"], "memory-gbs");
+    if ((ocpus === undefined) !== (memory === undefined))
+      throw new UsageError("--ocpus and --memory-gbs go together (a flexible shape's configuration)");
+    task = {
+      task: name,
+      tenancyId: required(values["tenancy-id"], "tenancy-id"),
+      shape: required(values.shape, "shape"),
+      ...(ocpus === undefined || memory === undefined ? {} : { shapeConfig: { ocpus, memoryInGbs: memory } }),
+      domains,
     };
   } else if (name === "terminate-instance") {
     task = { task: name, instanceId: required(values["instance-id"], "instance-id") };

@@ -5,12 +5,15 @@
 # mounts it, and uploads everything to the artifact bucket.
 #
 # usage:
-#   build-host.sh run      read 3 lines on stdin (OCIR username, OCIR auth token, Hugging Face token
-#                          or an empty line), start the pipeline detached (or attach to the running
-#                          one), follow it; on success print the manifest JSON on stdout
-#   build-host.sh follow   attach to the current pipeline without starting one
+#   build-host.sh run [--attach-seconds N]     read 3 lines on stdin (OCIR username, OCIR auth token,
+#                          Hugging Face token or an empty line), start the pipeline detached (or
+#                          attach to the running one), follow it; on success print the manifest JSON
+#   build-host.sh follow [--attach-seconds N]  attach to the current pipeline without starting one
+#                          (a finished one prints its manifest at once)
 #   build-host.sh pipeline the pipeline itself, in the foreground (what run starts detached)
 #   build-host.sh --help
+#   --attach-seconds N     let go after N seconds while the pipeline still runs (exit 3): an OCI
+#                          Bastion session ends after 3 hours, the build does not have to
 # files: build.env, package-artifact.cjs, example-request.json and repository/<REPOSITORY_FOLDER>/
 #   beside this script, and its own lib/ (shared helpers) and steps/ (one file per step) folders.
 # environment (optional):
@@ -18,7 +21,9 @@
 #   SECRETS_DIR=/run/engine-build    root-only tmpfs folder that hands the secrets to the pipeline
 #   ENGINE_BUILD_LAUNCHER=auto       auto | systemd | setsid | foreground
 #   POLL_SECONDS=5  READY_TIMEOUT_SECONDS=1200  MIN_FREE_GB (build 100, assemble 40)
-# exit codes: 0 built, 1 failed or invalid build.env, 2 usage.
+#   ENGINE_BUILD_IMDS_URL=http://169.254.169.254/opc/v2/instance/  the instance metadata (its creation
+#                          time, for the provision phase)   PROC_UPTIME=/proc/uptime
+# exit codes: 0 built, 1 failed or invalid build.env, 2 usage, 3 still running after --attach-seconds.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -33,11 +38,14 @@ readonly status_file=${work_dir}/status
 readonly log_file=${work_dir}/build.log
 readonly lock_file=${work_dir}/pipeline.lock
 readonly poll_seconds=${POLL_SECONDS:-5}
+readonly STILL_RUNNING_EXIT=3
 # The Triton models the rendered repository holds; each must report ready.
 readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 # The steps of each mode, in order. Step <name> is steps/<name>.sh's step_<name> (dashes as
-# underscores); a finished step leaves steps/<name>.done in WORK_DIR holding its seconds.
-readonly build_steps=(preflight pull-image inspect-image download convert build-engine stage pack validate
+# underscores); a finished step leaves steps/<name>.done in WORK_DIR holding its seconds. Steps
+# joined by `+` run at the same time: the image pull and the weight download share nothing (the
+# download runs on the host, not in the image).
+readonly build_steps=(preflight pull-image+download inspect-image convert build-engine stage pack validate
   upload-engine upload-artifact)
 readonly assemble_steps=(preflight fetch-engine stage pack upload-artifact)
 
@@ -115,6 +123,19 @@ step() {
   status "done ${name} ${seconds}"
 }
 
+# usage: steps_together <a>+<b>[+...]: each step in the background, then all must have succeeded.
+steps_together() {
+  local name pids=() failed=0 pid
+  for name in ${1//+/ }; do
+    step "${name}" &
+    pids+=("$!")
+  done
+  for pid in "${pids[@]}"; do
+    wait "${pid}" || failed=1
+  done
+  [ "${failed}" -eq 0 ] || exit 1
+}
+
 # The pipeline's state belongs to one engine and artifact key: a different build.env starts afresh
 # (downloads already on disk still resume).
 reset_if_keys_changed() {
@@ -147,15 +168,21 @@ pipeline() {
   echo "$$" >"${work_dir}/pipeline.pid"
   status "begin $$"
   log "engine build pipeline, scripts ${SCRIPT_VERSION}, mode ${BUILD_MODE}, engine ${ENGINE_KEY}, artifact ${ARTIFACT_KEY}"
-  trap 'status "failed ${current_step:-pipeline} terminated"; exit 1' TERM INT
+  trap 'status "failed ${current_step:-pipeline} terminated"; kill $(jobs -p) 2>/dev/null; exit 1' TERM INT
+  [ -f "${steps_dir}/began" ] || now >"${steps_dir}/began"
+  record_host_phases
   local steps=("${build_steps[@]}")
   [ "${BUILD_MODE}" = build ] || steps=("${assemble_steps[@]}")
   for current_step in "${steps[@]}"; do
-    if [ "${current_step}" = pull-image ] && [ ! -f "${steps_dir}/pull-image.done" ] && [ -z "${ocir_token}" ]; then
+    if [[ "+${current_step}+" == *+pull-image+* ]] && [ ! -f "${steps_dir}/pull-image.done" ] && [ -z "${ocir_token}" ]; then
       status "failed pull-image no-secrets"
       die "no OCIR credentials reached the pipeline: give them on run's stdin"
     fi
-    step "${current_step}"
+    if [[ ${current_step} == *+* ]]; then
+      steps_together "${current_step}"
+    else
+      step "${current_step}"
+    fi
   done
   log "artifact ${ARTIFACT_PREFIX}model.zip complete"
   status "finished"
@@ -167,14 +194,21 @@ main() {
       usage
       exit 0
       ;;
-    run)
-      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
-      run
-      ;;
-    follow)
-      [ "$#" -eq 1 ] || { usage >&2 && exit 2; }
-      [ -f "${status_file}" ] || die "no build has started in ${work_dir}: use build-host.sh run"
-      follow
+    run | follow)
+      local verb=$1
+      shift
+      if [ "$#" -eq 2 ] && [ "$1" = --attach-seconds ] && [[ $2 =~ ^[1-9][0-9]*$ ]]; then
+        ATTACH_SECONDS=$2
+      elif [ "$#" -ne 0 ]; then
+        usage >&2
+        exit 2
+      fi
+      if [ "${verb}" = run ]; then
+        run
+      else
+        [ -f "${status_file}" ] || die "no build has started in ${work_dir}: use build-host.sh run"
+        follow
+      fi
       ;;
     pipeline)
       load_build_env

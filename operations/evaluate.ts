@@ -286,6 +286,7 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       streaming,
       concurrency,
       phases,
+      ...(outputs?.buildPhaseMinutes === undefined ? {} : { buildPhaseMinutes: outputs.buildPhaseMinutes }),
       summary: summarize(results, promptPhaseMs),
       cost: runCost(finished - started, usdPerHour),
       teardown,

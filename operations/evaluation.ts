@@ -178,6 +178,8 @@ export interface EvaluationReport {
   readonly streaming: boolean;
   readonly concurrency: number;
   readonly phases: readonly Phase[];
+  /** The engine build's measured minutes per phase (time to an endpoint), when the stack built one. */
+  readonly buildPhaseMinutes?: Readonly<Record<string, number>>;
   readonly summary: EvaluationSummary;
   /** Elapsed hours from the start of `up` to the end of teardown, times the shape's hourly rate. */
   readonly cost: { readonly elapsedHours: number; readonly usd: number };
@@ -234,6 +236,16 @@ export function renderMarkdown(report: EvaluationReport): string {
     ...report.phases.map(
       (phase) => `| ${phase.name} | ${phase.seconds.toFixed(1)} | ${phase.ok ? "ok" : "failed"} |`,
     ),
+    ...(report.buildPhaseMinutes === undefined
+      ? []
+      : [
+          "",
+          "## Engine build, by phase (measured on the build host)",
+          "",
+          "| phase | minutes |",
+          "| --- | ---: |",
+          ...Object.entries(report.buildPhaseMinutes).map(([phase, minutes]) => `| ${phase} | ${minutes} |`),
+        ]),
     "",
     "## Prompts",
     "",

@@ -11,6 +11,8 @@ import {
   type Compute,
   type ModelCatalog,
   type ObjectStore,
+  type CapacityReports,
+  pickAvailabilityDomain,
   terminateInstance,
   type UploadArtifactArgs,
   uploadArtifact,
@@ -20,7 +22,15 @@ import {
 export type OciTask =
   | { readonly task: "upload-artifact"; readonly upload: UploadArtifactArgs }
   | { readonly task: "terminate-instance"; readonly instanceId: string }
-  | { readonly task: "verify-model-artifact"; readonly modelId: string; readonly bytes: number };
+  | { readonly task: "verify-model-artifact"; readonly modelId: string; readonly bytes: number }
+  | {
+      readonly task: "pick-availability-domain";
+      /** Capacity reports are asked of the root compartment (CreateComputeCapacityReportDetails). */
+      readonly tenancyId: string;
+      readonly shape: string;
+      readonly shapeConfig?: { readonly ocpus: number; readonly memoryInGbs: number };
+      readonly domains: readonly string[];
+    };
 
 /** The region every client calls and the OCI config profile that signs (DEFAULT when unset). */
 export interface OciTaskTarget {
@@ -70,6 +80,40 @@ function compute(client: core.ComputeClient): Compute {
   };
 }
 
+// CreateComputeCapacityReport is a POST that creates nothing (oci-core lib/client.d.ts,
+// createComputeCapacityReport; model/compute-capacity-report.d.ts), so it runs at `up` only.
+function capacityReports(
+  client: core.ComputeClient,
+  task: Extract<OciTask, { task: "pick-availability-domain" }>,
+): CapacityReports {
+  return {
+    async statuses(availabilityDomain) {
+      const response = await client.createComputeCapacityReport({
+        createComputeCapacityReportDetails: {
+          compartmentId: task.tenancyId,
+          availabilityDomain,
+          shapeAvailabilities: [
+            {
+              instanceShape: task.shape,
+              ...(task.shapeConfig === undefined
+                ? {}
+                : {
+                    instanceShapeConfig: {
+                      ocpus: task.shapeConfig.ocpus,
+                      memoryInGBs: task.shapeConfig.memoryInGbs,
+                    },
+                  }),
+            },
+          ],
+        },
+      });
+      return response.computeCapacityReport.shapeAvailabilities.map(
+        (availability) => availability.availabilityStatus ?? "UNKNOWN",
+      );
+    },
+  };
+}
+
 function modelCatalog(client: datascience.DataScienceClient): ModelCatalog {
   return {
     async artifactBytes(modelId) {
@@ -92,6 +136,13 @@ export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<
       return terminateInstance(
         compute(createSdkClient(core.ComputeClient, provider, where)),
         task.instanceId,
+      );
+    case "pick-availability-domain":
+      return pickAvailabilityDomain(
+        capacityReports(createSdkClient(core.ComputeClient, provider, where), task),
+        task.shape,
+        task.domains,
+        (line) => console.error(line),
       );
     case "verify-model-artifact":
       return verifyModelArtifact(

@@ -1,5 +1,5 @@
 /**
- * The three things `pulumi up` does through the OCI SDK rather than through a provider resource, each
+ * The things `pulumi up` does through the OCI SDK rather than through a provider resource, each
  * idempotent so a re-run or a second stack is harmless:
  *
  * - uploading a locally packed artifact: skipped when the content-addressed object is already in the
@@ -8,12 +8,14 @@
  *   preview (terraform-provider-oci internal/service/objectstorage/objectstorage_object_resource.go:261,
  *   `os.Stat` of the source), is not needed;
  * - terminating the build instance once its artifact is uploaded, whatever state it is in;
- * - reading a catalog model's artifact back after the export, which the provider does not do.
+ * - reading a catalog model's artifact back after the export, which the provider does not do;
+ * - choosing the build instance's availability domain from compute capacity reports.
  *
  * The SDK clients are passed in (oci-task.ts builds them), so the tests stand in for the OCI API only.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { chooseAvailabilityDomain, type DomainCapacity } from "../components/build/inputs";
 import { UserError } from "./errors";
 
 /** The slice of `ObjectStorageClient` + `UploadManager` the upload needs. */
@@ -130,4 +132,42 @@ export async function verifyModelArtifact(
   throw new TaskError(
     `the catalog model ${modelId} holds a ${held ?? "missing"}-byte artifact after the export, not the ${bytes}-byte zip from the bucket: the export was refused or incomplete, and nothing was deployed. Catalog artifacts cannot be replaced: 'pulumi state delete' the model (urn ...model-model), delete it ('oci data-science model delete --model-id ${modelId}'), and run 'pulumi up' again (docs/operations.md)`,
   );
+}
+
+/** The slice of `ComputeClient` the choice of domain needs: a capacity report for one shape. */
+export interface CapacityReports {
+  /** `availabilityStatus` of each shape availability the report for this domain holds. */
+  statuses(availabilityDomain: string): Promise<string[]>;
+}
+
+/**
+ * Asks for a capacity report domain by domain, in the tenancy's order, and stops at the first that
+ * has room: the fewest calls, and the same domain the old "first domain" rule picked whenever it
+ * has capacity. Each answer is reported through `say` (stderr: the `up` output shows it).
+ */
+export async function pickAvailabilityDomain(
+  reports: CapacityReports,
+  shape: string,
+  domains: readonly string[],
+  say: (line: string) => void,
+): Promise<string> {
+  const answers: DomainCapacity[] = [];
+  for (const availabilityDomain of domains) {
+    let statuses: string[];
+    try {
+      statuses = await reports.statuses(availabilityDomain);
+    } catch (error) {
+      throw new TaskError(
+        `the compute capacity report for ${shape} in ${availabilityDomain} failed (${(error as Error).message}): allow the deploying principal to manage compute-capacity-reports in the tenancy (docs/operations.md), or pin a domain: pulumi config set --path build.availabilityDomain <name>`,
+      );
+    }
+    say(`${availabilityDomain}: ${shape} ${statuses.join(", ") || "not reported"}`);
+    answers.push({ availabilityDomain, statuses });
+    if (statuses.includes("AVAILABLE")) break;
+  }
+  try {
+    return chooseAvailabilityDomain(shape, answers);
+  } catch (error) {
+    throw new TaskError((error as Error).message);
+  }
 }

@@ -99,6 +99,24 @@ export interface DeploymentOutputs {
   readonly predictStreamUrl?: string;
   readonly modelDeploymentId?: string;
   readonly expiresAt?: string;
+  /**
+   * Minutes per phase of the engine build that made the artifact (`engine.phaseMinutes`: measured
+   * on the build host), when the stack exports them.
+   */
+  readonly buildPhaseMinutes?: Readonly<Record<string, number>>;
+}
+
+function phaseMinutes(outputs: StackOutputs): Record<string, number> | undefined {
+  const engine = outputs["engine"];
+  const phases =
+    typeof engine === "object" && engine !== null
+      ? (engine as Record<string, unknown>)["phaseMinutes"]
+      : undefined;
+  if (typeof phases !== "object" || phases === null) return undefined;
+  const numbers = Object.entries(phases).filter(
+    (entry): entry is [string, number] => typeof entry[1] === "number",
+  );
+  return numbers.length === 0 ? undefined : Object.fromEntries(numbers);
 }
 
 function optionalString(outputs: StackOutputs, name: string): string | undefined {
@@ -119,5 +137,6 @@ export function deploymentOutputs(stack: string, outputs: StackOutputs): Deploym
     predictStreamUrl: optionalString(outputs, "predictStreamUrl"),
     modelDeploymentId: optionalString(outputs, "modelDeploymentId"),
     expiresAt: optionalString(outputs, "expiresAt"),
+    buildPhaseMinutes: phaseMinutes(outputs),
   };
 }

@@ -98,8 +98,8 @@ export function openedPorts(protocol: string, ports: PortRange | undefined): str
 
 function ingressFix(resource: string): string {
   return (
-    `Fix: narrow the source of ${resource} to the CIDR that needs it (build.sshAllowedCidr for SSH ` +
-    `to the build instance, e.g. your office /32) or reach the host through OCI Bastion.`
+    `Fix: narrow the source of ${resource} to the CIDR that needs it (for SSH, the VCN's own CIDR, ` +
+    `where an OCI Bastion's private endpoint sits: the stack's build instance is reached that way).`
   );
 }
 

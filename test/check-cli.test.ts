@@ -138,11 +138,7 @@ describe("check CLI", () => {
     assert.equal(report.ok, true);
     assert.deepEqual(report.errors, []);
     // The committed dev stack builds its engine: check judges a cache miss, and says so.
-    assert.deepEqual(report.missingInputs.map((m) => m.key).sort(), [
-      "build.sshAllowedCidr",
-      "ocirAuthToken",
-      "ocirUsername",
-    ]);
+    assert.deepEqual(report.missingInputs.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
     assert.match(report.assumptions.join("\n"), /as if the engine cache missed/);
     assert.equal(report.summary.kvCacheKiBPerToken, 8);
     assert.equal(report.summary.perGpuGiB.kvCache, 0.5);

@@ -73,6 +73,10 @@ async function evaluate(
         modelDeploymentId: DEPLOYMENT_ID,
         estimatedUsdPerHour: 2,
         sizing: { deploymentShape: "VM.GPU.A10.1" },
+        engine: {
+          source: "build",
+          phaseMinutes: { provision: 1.6, cloudInit: 7, imagePull: 8.5, build: 18.5 },
+        },
       },
     },
     ...options.stacks,
@@ -133,6 +137,11 @@ describe("evaluate", () => {
     assert.equal(report.streaming, true);
     assert.equal(report.shape, "VM.GPU.A10.1");
     assert.equal(report.usdPerHour, 2);
+    assert.deepEqual(report.buildPhaseMinutes, { provision: 1.6, cloudInit: 7, imagePull: 8.5, build: 18.5 });
+    assert.match(
+      run.markdown ?? "",
+      /## Engine build, by phase \(measured on the build host\)\n\n\| phase \| minutes \|\n\| --- \| ---: \|\n\| provision \| 1\.6 \|\n\| cloudInit \| 7 \|/,
+    );
     assert.deepEqual(
       report.phases.map((phase) => [phase.name, phase.ok]),
       [

@@ -11,11 +11,13 @@ import path from "node:path";
 import { describe, test } from "node:test";
 
 import { pruneArtifactCache } from "../components/artifact/pack-cache";
+import { pickAvailabilityDomainCommand } from "../components/deployment/oci-task-commands";
 import {
   Compute,
   findCachedZip,
   ModelCatalog,
   ObjectStore,
+  pickAvailabilityDomain,
   terminateInstance,
   uploadArtifact,
   verifyModelArtifact,
@@ -152,6 +154,59 @@ describe("verify-model-artifact", () => {
   });
 });
 
+describe("pick-availability-domain", () => {
+  // As CreateComputeCapacityReport answers (oci-core model/capacity-report-shape-availability.d.ts).
+  function reports(answers: Record<string, string[]>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      async statuses(domain: string) {
+        asked.push(domain);
+        return answers[domain] ?? [];
+      },
+    };
+  }
+
+  test("the first domain with room, asking no further; each answer is said", async () => {
+    const capacity = reports({
+      "AD-1": ["OUT_OF_HOST_CAPACITY"],
+      "AD-2": ["AVAILABLE"],
+      "AD-3": ["AVAILABLE"],
+    });
+    const said: string[] = [];
+    const chosen = await pickAvailabilityDomain(capacity, "VM.GPU.A10.1", ["AD-1", "AD-2", "AD-3"], (line) =>
+      said.push(line),
+    );
+    assert.equal(chosen, "AD-2");
+    assert.deepEqual(capacity.asked, ["AD-1", "AD-2"]);
+    assert.deepEqual(said, ["AD-1: VM.GPU.A10.1 OUT_OF_HOST_CAPACITY", "AD-2: VM.GPU.A10.1 AVAILABLE"]);
+  });
+
+  test("a refused report fails naming the grant and the key that avoids it", async () => {
+    const refusing = {
+      async statuses(): Promise<string[]> {
+        throw new Error("NotAuthorizedOrNotFound");
+      },
+    };
+    await assert.rejects(
+      pickAvailabilityDomain(refusing, "VM.GPU.A10.1", ["AD-1"], () => undefined),
+      /AD-1 failed \(NotAuthorizedOrNotFound\): allow .* compute-capacity-reports .* build\.availabilityDomain/,
+    );
+  });
+
+  test("no room anywhere fails naming each domain's answer and build.availabilityDomain", async () => {
+    await assert.rejects(
+      pickAvailabilityDomain(
+        reports({ "AD-1": ["OUT_OF_HOST_CAPACITY"], "AD-2": [] }),
+        "VM.GPU.A10.1",
+        ["AD-1", "AD-2"],
+        () => undefined,
+      ),
+      /AD-1: OUT_OF_HOST_CAPACITY; AD-2: no answer\).*build\.availabilityDomain/,
+    );
+  });
+});
+
 describe("oci-task CLI", () => {
   const run = (...args: string[]) => runWith({}, ...args);
   const runWith = (env: Record<string, string>, ...args: string[]) => {
@@ -175,6 +230,44 @@ describe("oci-task CLI", () => {
     assert.match(missing.stderr, /--model-id is required/);
     assert.equal(run("upload-artifact", "--region", "r", "--bytes", "many").code, 2);
     assert.match(run("frobnicate", "--region", "r").stderr, /unknown task 'frobnicate'/);
+    const pick = [
+      "pick-availability-domain",
+      "--region",
+      "r",
+      "--tenancy-id",
+      "t",
+      "--shape",
+      "VM.GPU.A10.1",
+    ];
+    assert.match(run(...pick).stderr, /--availability-domain is required/);
+    assert.equal(run(...pick).code, 2);
+    assert.match(
+      run(...pick, "--availability-domain", "AD-1", "--ocpus", "2").stderr,
+      /--ocpus and --memory-gbs go together/,
+    );
+  });
+
+  test("the command the build component runs parses: an absent profile is its only problem", () => {
+    const config = path.join(mkdtempSync(path.join(tmpdir(), "oci-config-")), "absent");
+    const command = pickAvailabilityDomainCommand({
+      shape: "VM.Standard.E4.Flex",
+      shapeConfig: { ocpus: 2, memoryInGbs: 32 },
+      domains: ["Uocm:US-ASHBURN-AD-1", "Uocm:US-ASHBURN-AD-2"],
+      region: "us-ashburn-1",
+    });
+    try {
+      execFileSync("bash", ["-c", command], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        env: { ...process.env, TENANCY_ID: "ocid1.tenancy.oc1..x", OCI_CLI_CONFIG_FILE: config },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      assert.fail("no profile, no capacity report");
+    } catch (error) {
+      const e = error as { status: number; stderr: string };
+      assert.equal(e.status, 1, e.stderr);
+      assert.match(e.stderr, /cannot be used: File does not exists/);
+    }
   });
 
   test("an unusable OCI profile exits 1 before any call, naming the file, the profile and the stack setting", () => {

@@ -13,7 +13,7 @@ import {
   quantizationRule,
   tensorParallelRule,
 } from "../components/config/rules/gpu";
-import { artifactSourcesRule, buildAccessRule, iamRule } from "../components/config/rules/inputs";
+import { artifactSourcesRule, iamRule } from "../components/config/rules/inputs";
 import { ociLimitsRule } from "../components/config/rules/oci-limits";
 import { configWith, expectError, keys, parse, validConfig } from "./support/stack-fixtures";
 
@@ -322,25 +322,6 @@ describe("ociLimitsRule: environment variables", () => {
   });
 });
 
-describe("buildAccessRule", () => {
-  test("IPv4 CIDR blocks are accepted, and an absent one is fine", () => {
-    for (const cidr of ["203.0.113.7/32", "10.0.0.0/8", "0.0.0.0/0"]) {
-      assert.deepEqual(buildAccessRule(configWith({ "build.sshAllowedCidr": cidr })), [], cidr);
-    }
-    assert.deepEqual(buildAccessRule(configWith({})), []);
-  });
-
-  test("anything else is rejected with an example /32", () => {
-    for (const cidr of ["203.0.113.7", "203.0.113.256/32", "203.0.113.7/33", "my-laptop", "2001:db8::/32"]) {
-      expectError(buildAccessRule(configWith({ "build.sshAllowedCidr": cidr })), "build.sshAllowedCidr", {
-        value: cidr,
-        message: [/IPv4 CIDR/],
-        fix: [/\/32/],
-      });
-    }
-  });
-});
-
 describe("artifactSourcesRule", () => {
   test("without engine.prebuiltDir the stack builds the engine: no local folder is required", () => {
     assert.deepEqual(
@@ -388,12 +369,10 @@ describe("rules through parseStackConfig", () => {
       "engine.maxOutputLen": 4096,
       "deployment.httpPort": "8446",
       "deployment.environment": { TENANCY_OCID: "x" },
-      "build.sshAllowedCidr": "laptop",
       "model.localDir": undefined,
     });
     assert.equal(result.config, undefined);
     assert.deepEqual(keys(result.errors), [
-      "build.sshAllowedCidr",
       "deployment.environment.TENANCY_OCID",
       "deployment.httpPort",
       "engine.maxOutputLen",
@@ -455,12 +434,17 @@ describe("warnings", () => {
     });
   });
 
-  test("SSH open to the whole internet is flagged", () => {
-    expectError(parse({ ...PINNED, "build.sshAllowedCidr": "0.0.0.0/0" }).warnings, "build.sshAllowedCidr", {
-      value: "0.0.0.0/0",
-      fix: [/\/32/],
-    });
-    assert.deepEqual(warningKeys({ ...PINNED, "build.sshAllowedCidr": "203.0.113.7/32" }), []);
+  test("build.sshAllowedCidr is accepted for one release, ignored, and named in a deprecation warning", () => {
+    for (const cidr of ["203.0.113.7/32", "0.0.0.0/0", "laptop"]) {
+      const result = parse({ ...PINNED, "build.sshAllowedCidr": cidr });
+      assert.deepEqual(result.errors, [], cidr);
+      expectError(result.warnings, "build.sshAllowedCidr", {
+        value: cidr,
+        message: [/deprecated and ignored/, /Bastion/],
+        fix: [/pulumi config rm --path build\.sshAllowedCidr/],
+      });
+    }
+    assert.deepEqual(warningKeys(PINNED), []);
   });
 
   test("WARNING_RULES on the dev settings flag only the undigested image", () => {

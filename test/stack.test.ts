@@ -21,7 +21,6 @@ import {
   GPU_IMAGE_ID,
   PROJECT,
   PROJECT_DIR,
-  TEST_SSH_CIDR,
 } from "./support/dev-stack";
 import {
   type AssetOrArchive,
@@ -56,13 +55,12 @@ function engineKeys(result: LaunchResult): { engineKey: string; artifactKey: str
   return stackOutputs(result).engine as { engineKey: string; artifactKey: string };
 }
 
-/** Resources under the EngineBuild component, at any depth. */
+/** Resources under the build's components (EngineBuild, BuildNetwork), at any depth. */
 function underEngineBuild(result: LaunchResult): Set<string> {
-  const build = result.resources.find((r) => r.type === ENGINE_BUILD);
-  const inside = new Set<string>();
-  if (build === undefined) return inside;
+  const inside = new Set<string>(
+    result.resources.filter((r) => r.type.startsWith("triton-trtllm-oci:build:")).map((r) => r.urn),
+  );
   let grew = true;
-  inside.add(build.urn);
   while (grew) {
     grew = false;
     for (const r of result.resources) {
@@ -147,33 +145,34 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     result = await preview();
   });
 
-  test("a VCN whose only inbound rule is SSH from build.sshAllowedCidr", () => {
-    one(result, "oci:Core/vcn:Vcn");
-    const security = one(result, "oci:Core/securityList:SecurityList");
-    assert.deepEqual(
-      (
-        security.inputs.ingressSecurityRules as { source: string; protocol: string; tcpOptions: unknown }[]
-      ).map((rule) => [rule.source, rule.protocol, rule.tcpOptions]),
-      [[TEST_SSH_CIDR, "6", { min: 22, max: 22 }]],
-    );
-    const subnet = one(result, "oci:Core/subnet:Subnet");
-    assert.deepEqual(subnet.inputs.securityListIds, [security.id]);
-  });
-
   test("the instance: the build shape, the newest Oracle Linux GPU image, a sized boot volume, cloud-init without secrets", () => {
     const instance = one(result, "oci:Core/instance:Instance");
     assert.equal(instance.inputs.shape, "VM.GPU.A10.1");
     const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
     assert.equal(source.sourceId, GPU_IMAGE_ID);
     assert.equal(source.bootVolumeSizeInGbs, "170");
-    assert.equal(instance.inputs.availabilityDomain, "Uocm:US-ASHBURN-AD-1");
+    // Two domains and none pinned: a local command picks one with capacity at `up`, none at preview.
+    assert.equal(instance.inputs.availabilityDomain, UNKNOWN);
+    const picker = one(result, LOCAL, "engine-availability-domain");
+    assert.ok(instance.propertyDependencies.availabilityDomain.includes(picker.urn));
+    assert.equal(
+      picker.inputs.create,
+      `node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id "\${TENANCY_ID}" --shape 'VM.GPU.A10.1'` +
+        ` --availability-domain 'Uocm:US-ASHBURN-AD-1' --availability-domain 'Uocm:US-ASHBURN-AD-2' --region 'us-ashburn-1'`,
+    );
     const metadata = instance.inputs.metadata as { user_data: string };
     const userData = Buffer.from(metadata.user_data, "base64").toString("utf8");
     assert.equal(userData, readFileSync(path.join(PROJECT_DIR, "engine-build", "cloud-init.yaml"), "utf8"));
     for (const secret of Object.values(DEV_SECRET_STAND_INS)) assert.equal(userData.includes(secret), false);
     assert.deepEqual(instance.ignoreChanges, ["sourceDetails.sourceId"]);
-    assert.equal(instance.retainOnDelete, true, "state forgets it; the terminate command removes it");
-    assert.ok(instance.dependencies.includes(one(result, "oci:Core/subnet:Subnet").urn));
+    assert.notEqual(
+      instance.retainOnDelete,
+      true,
+      "dropping it is the provider's delete, a no-op once terminated",
+    );
+    assert.ok(
+      instance.propertyDependencies.createVnicDetails.includes(one(result, "oci:Core/subnet:Subnet").urn),
+    );
   });
 
   test("the instance carries an expires-at tag of its own clock", () => {
@@ -199,13 +198,17 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
       "the build waits for the pushed image",
     );
     assert.ok(terminate.dependencies.includes(build.urn));
-    assert.match(String(build.inputs.create), /^sudo bash \/home\/opc\/engine-build\/build-host\.sh run$/);
+    assert.equal(
+      build.inputs.create,
+      "sudo bash /home/opc/engine-build/build-host.sh run --attach-seconds 7500",
+      "one link covers twice the Falcon-7B estimate",
+    );
     assert.match(
       String(terminate.inputs.create),
       /cli\/oci-task\.ts terminate-instance --instance-id "\$\{INSTANCE_ID\}"/,
     );
-    assert.equal(terminate.inputs.delete, terminate.inputs.create, "dropping the build also terminates");
-    assert.deepEqual(build.customTimeouts, { create: "300m", update: "300m", delete: "10m" });
+    assert.equal(terminate.inputs.delete, undefined, "dropping the build is the instance's own delete");
+    assert.deepEqual(build.customTimeouts, { create: "140m", update: "140m", delete: "10m" });
   });
 
   test("secrets reach the host on stdin only, as a secret", () => {
@@ -584,7 +587,7 @@ describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
     assert.ok(statements.policyStatements.some((s) => s.includes("read repos")));
   });
 
-  test("a build without IAM or without an SSH source is refused before any resource, naming both keys", async () => {
+  test("a build without IAM is refused before any resource, naming the key", async () => {
     const options = await devStackLaunchOptions({
       [`${PROJECT}:iam`]: JSON.stringify({ create: false }),
       [`${PROJECT}:build`]: JSON.stringify({}),
@@ -595,7 +598,7 @@ describe("dev stack without IAM rights", { timeout: TIMEOUT_MS * 3 }, () => {
       .filter((l) => l.severity === "error")
       .map((l) => l.message)
       .join("\n");
-    assert.match(errors, /build\.sshAllowedCidr = \(not set\): is required: the engine is not in the cache/);
+    assert.doesNotMatch(errors, /sshAllowedCidr/, "no address of this machine is asked for");
     assert.match(errors, /iam\.create = false: must be true/);
     assert.deepEqual(
       result.resources.map((r) => r.type),

@@ -12,6 +12,10 @@ import { after, before, describe, test } from "node:test";
 
 import { parse } from "yaml";
 
+import { estimateBuild } from "../components/config/build-estimate";
+import { parseStackConfig } from "../components/config/config";
+import { readStackFile } from "../components/config/stack-file";
+import { DEPLOYMENT_TIMEOUTS } from "../components/triton-deployment";
 import { DEFAULT_PRODUCTION_STACKS } from "../policy/policies";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -288,6 +292,29 @@ describe("deploy.yml (push to main)", () => {
       assert.equal(environment === "production", DEFAULT_PRODUCTION_STACKS.includes(stack), stack);
     }
     assert.ok(include.some((entry) => entry.environment === "production"));
+  });
+
+  test("a cache miss builds from the runner: no address configured, and the job outlasts the build", () => {
+    const minutes = (duration: string | undefined) => Number(/^(\d+)m$/.exec(duration ?? "")?.[1]);
+    const deploymentMinutes = minutes(DEPLOYMENT_TIMEOUTS.create);
+    const timeout = (job as Job & { "timeout-minutes": number })["timeout-minutes"];
+    assert.ok(timeout <= 360, "GitHub-hosted jobs stop at 360 minutes");
+    for (const { stack } of include) {
+      const { config } = parseStackConfig(readStackFile(PROJECT_DIR, stack).raw);
+      assert.ok(config, stack);
+      assert.equal(config.build.sshAllowedCidr, undefined, `${stack} needs no address of the runner`);
+      const build = estimateBuild(config, "build").totalMinutes;
+      assert.ok(
+        timeout >= 2 * build + deploymentMinutes,
+        `${stack}: ${timeout} min must cover twice the build estimate (${build}) and the deployment (${deploymentMinutes})`,
+      );
+    }
+    const text = readFileSync(path.join(WORKFLOWS_DIR, "deploy.yml"), "utf8");
+    assert.doesNotMatch(
+      text,
+      /sshAllowedCidr|ifconfig|ipify|curl .*\bip\b/i,
+      "nothing looks up the runner's address",
+    );
   });
 
   test("one update per stack at a time, never cancelled; check before pulumi up with the policy pack", () => {

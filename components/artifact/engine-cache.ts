@@ -27,6 +27,8 @@ export const buildManifestSchema = z.looseObject({
   trtllmVersion: z.string().optional(),
   gpu: z.string().optional(),
   timings: z.record(z.string(), z.number()).optional(),
+  /** Wall seconds per phase of the time to an endpoint (engine-build/lib/manifest.sh phases_json). */
+  phases: z.record(z.string(), z.number()).optional(),
   finishedAt: z.string().optional(),
 });
 export type BuildManifest = z.infer<typeof buildManifestSchema>;

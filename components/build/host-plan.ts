@@ -20,10 +20,6 @@ export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
 export const CLOUD_INIT_WAIT_COMMAND =
   "cloud-init status --wait >/dev/null 2>&1 || { sudo tail -n 80 /var/log/cloud-init-output.log >&2; exit 1; }";
 
-export function buildHostCommand(): string {
-  return `sudo bash ${REMOTE_BUILD_DIR}/build-host.sh run`;
-}
-
 const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
 
 /** `build.env`: one `NAME='value'` line per setting, sorted, no secret among them. */

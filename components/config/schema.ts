@@ -114,6 +114,7 @@ export const stackSchema = z.strictObject({
   build: z
     .strictObject({
       shape: z.string().optional(),
+      // Deprecated and ignored (the build host is reached through OCI Bastion): warned about, one release.
       sshAllowedCidr: z.string().optional(),
       keepInstance: flag.default(false),
       subnetId: ocid("subnet").optional(),

@@ -2,7 +2,7 @@
  * The sizing summary and cost estimate the program exports and `check` prints: what the engine
  * needs from each GPU, what the shape offers, and what the stack costs while it runs.
  */
-import { estimateBuild, type BuildEstimate } from "./build-estimate";
+import { describeBuildPhases, estimateBuild, type BuildEstimate } from "./build-estimate";
 import type { StackConfig } from "./schema";
 import { shapes } from "./views";
 import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
@@ -103,6 +103,8 @@ export function formatSizingSummary(summary: SizingSummary): string {
     const { onMiss, onEngineHit } = summary.build;
     lines.push(
       `engine build     on a cache miss about ${onMiss.totalMinutes} min on ${onMiss.shape} (${onMiss.bootVolumeGB} GB boot volume), about ${onMiss.usd} USD; on an engine-cache hit about ${onEngineHit.totalMinutes} min on ${onEngineHit.shape}, about ${onEngineHit.usd} USD; nothing on an artifact-cache hit (estimates)`,
+      `  by phase on a miss (image pull and weight download overlap), assumed:`,
+      ...describeBuildPhases(onMiss).map((line) => `    ${line}`),
     );
   }
   return lines.join("\n");

@@ -75,3 +75,29 @@ export function terminateInstanceCommand(args: {
     args.profile,
   );
 }
+
+/**
+ * The local command that picks the build's availability domain at `up`: the first of `domains`
+ * whose compute capacity report (`CreateComputeCapacityReport`, a POST that changes nothing) says
+ * the shape is available. A command, not a data source: the report is no provider data source, and
+ * a preview calls nothing but data sources (DESIGN.md), so a preview shows the domain as unknown.
+ */
+export function pickAvailabilityDomainCommand(args: {
+  shape: string;
+  shapeConfig?: { ocpus: number; memoryInGbs: number };
+  domains: readonly string[];
+  region: string;
+  profile?: string;
+}): string {
+  const shapeConfig =
+    args.shapeConfig === undefined
+      ? ""
+      : ` --ocpus ${args.shapeConfig.ocpus} --memory-gbs ${args.shapeConfig.memoryInGbs}`;
+  return ociTaskCommand(
+    "pick-availability-domain",
+    `--tenancy-id "\${TENANCY_ID}" --shape ${shellQuote(args.shape)}${shapeConfig}` +
+      args.domains.map((domain) => ` --availability-domain ${shellQuote(domain)}`).join(""),
+    args.region,
+    args.profile,
+  );
+}

@@ -55,10 +55,12 @@ report_failure() {
 }
 
 # Prints the status file's events as they come, one line per step on stderr; returns once the
-# pipeline finished, failed or vanished.
+# pipeline finished (0), failed or vanished (1), or, with ATTACH_SECONDS set, once that many seconds
+# have passed while it still runs (3: it carries on detached, and `follow` attaches again).
 follow() {
-  local began seen=0 line at event name detail total begun=false
+  local began seen=0 line at event name detail total begun=false attached_at
   began=$(now)
+  attached_at=${began}
   while true; do
     total=$(wc -l <"${status_file}" 2>/dev/null || echo 0)
     while [ "${seen}" -lt "${total}" ]; do
@@ -90,6 +92,10 @@ follow() {
         report_failure "$(awk '$2 == "start" {s = $3} END {print s}' "${status_file}")"
         return 1
       fi
+    fi
+    if [ -n "${ATTACH_SECONDS:-}" ] && [ "$(($(now) - attached_at))" -ge "${ATTACH_SECONDS}" ]; then
+      echo "[engine-build] still running ($(awk '$2 == "start" {s = $3} END {print s}' "${status_file}")) after ${ATTACH_SECONDS} s attached: it carries on detached; build-host.sh follow attaches again" >&2
+      return "${STILL_RUNNING_EXIT}"
     fi
     sleep "${poll_seconds}"
   done

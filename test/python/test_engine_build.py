@@ -60,7 +60,12 @@ case "${sub}" in
     [ -n "${config}" ] && [ -d "${config}" ] || { echo "login without a private --config dir" >&2; exit 1; }
     cat >"${FAKE_DIR}/login-stdin"
     ;;
-  pull) [ "${FAKE_FAIL:-}" != pull ] || { echo "pull access denied" >&2; exit 1; } ;;
+  pull)
+    [ "${FAKE_FAIL:-}" != pull ] || { echo "pull access denied" >&2; exit 1; }
+    touch "${FAKE_DIR}/pulling"
+    sleep "${FAKE_PULL_SECONDS:-0}"
+    rm -f "${FAKE_DIR}/pulling"
+    ;;
   logout) ;;
   rm) [ "${*: -1}" != engine-build-triton ] || rm -f "${triton}/running" ;;
   inspect) if [ -f "${triton}/running" ]; then echo true; else echo false; fi ;;
@@ -150,6 +155,14 @@ while [ "$#" -gt 0 ]; do
     *) shift ;;
   esac
 done
+# The instance metadata: created FAKE_PROVISION_SECONDS before the boot that PROC_UPTIME implies.
+if [ "${url}" = "${ENGINE_BUILD_IMDS_URL}" ]; then
+  [ "${FAKE_IMDS:-up}" = up ] || exit 7  # not on OCI: nothing answers at 169.254.169.254
+  uptime=$(cut -d' ' -f1 "${PROC_UPTIME}")
+  printf '{"id": "ocid1.instance.oc1..x", "timeCreated": %s000}' \
+    "$(($(date +%s) - ${uptime%.*} - ${FAKE_PROVISION_SECONDS}))"
+  exit 0
+fi
 triton=${FAKE_DIR}/triton
 [ -f "${triton}/running" ] || exit 7
 code=200
@@ -355,7 +368,13 @@ class Host:
         )
         self.write_env()
         write_fakes(root / "bin", FAKES)
+        # The weights download on the host, with the CLI cloud-init.yaml installs there.
+        write_fakes(root / "bin", {"hf": CONTAINER_FAKES["hf"]})
         write_fakes(root / "container-bin", CONTAINER_FAKES)
+        # What the host knows of its own start: seconds since boot, and cloud-init's at host-ready.
+        (root / "uptime").write_text("600.42 1187.50\n")
+        self.work.mkdir()
+        (self.work / "host-ready-uptime").write_text("420\n")
         examples = root / "image" / "app" / "examples"
         for script in ("models/contrib/falcon/convert_checkpoint.py", "quantization/quantize.py"):
             (examples / script).parent.mkdir(parents=True, exist_ok=True)
@@ -375,6 +394,9 @@ class Host:
             "FAKE_CONTAINER_BIN": str(root / "container-bin"),
             "FAKE_IMAGE_EXAMPLES": str(examples),
             "EXPECTED_IMAGE": IMAGE_REF,
+            "PROC_UPTIME": str(root / "uptime"),
+            "ENGINE_BUILD_IMDS_URL": "http://169.254.169.254/opc/v2/instance/",
+            "FAKE_PROVISION_SECONDS": "95",
         }
 
     def write_env(self, **overrides):
@@ -545,15 +567,15 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
         assert f"] {step} done in " in result.stderr
 
 
-def test_secrets_reach_only_docker_login_stdin_and_the_download_container(built):
+def test_secrets_reach_only_docker_login_stdin_and_the_download_on_the_host(built):
     host, result = built
     assert result.returncode == 0, result.stderr
     assert (host.fake / "login-stdin").read_text() == OCIR_TOKEN + "\n"
     assert (host.fake / "hf-token-seen").read_text() == HF_TOKEN
     login = [argv for argv in host.argvs("docker") if "login" in argv]
     assert login[0][-2:] == ["--password-stdin", "iad.ocir.io"] and login[0][0] == "--config"
-    download = next(argv for argv in host.argvs("docker") if "download" in argv)
-    assert "HF_TOKEN" in download  # the name only: docker takes the value from its environment
+    # The download runs on the host (beside the image pull), its token in the CLI's environment only.
+    assert not any("download" in argv for argv in host.argvs("docker"))
 
     for tool, argv in host.calls():
         for secret in (OCIR_TOKEN, HF_TOKEN):
@@ -765,7 +787,9 @@ def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer,
     assert result.returncode == 0, result.stderr
     manifest = manifest_of(result)
     tools = {tool for tool, _ in assembler.calls()}
-    assert tools == {"docker", "oci"}  # no nvidia-smi, no download, no trtllm-build
+    # No nvidia-smi, no download, no trtllm-build; curl asks the instance metadata for its creation.
+    assert tools == {"docker", "oci", "curl"}
+    assert set(manifest["phases"]) == {"provision", "cloudInit", "engineDownload", "pack", "upload", "wallSeconds"}
     assert [argv[0] for argv in assembler.argvs("docker")] == ["info"]  # no image pulled, no container
     gets = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "get" in argv]
     assert gets == ["engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/manifest.json", "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar"]
@@ -832,7 +856,7 @@ def test_every_library_and_step_file_is_sourced_and_every_step_has_its_file():
     assert sourced == {str(p.relative_to(SCRIPTS)) for p in SCRIPTS.rglob("*.sh") if p.parent != SCRIPTS}
     steps = set()
     for mode in ("build_steps", "assemble_steps"):
-        steps.update(re.search(rf"^readonly {mode}=\(([^)]*)\)", script, re.M).group(1).split())
+        steps.update(re.search(rf"^readonly {mode}=\(([^)]*)\)", script, re.M).group(1).replace("+", " ").split())
     assert "fetch-engine" in steps and "validate" in steps
     assert {f"steps/{name}.sh" for name in steps} == {path for path in sourced if path.startswith("steps/")}
 

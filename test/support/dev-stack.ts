@@ -39,6 +39,9 @@ export interface BucketContents {
 export const GPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandingpuimagestandingpuimagestandin";
 export const CPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandincpuimagestandincpuimagestandin";
 
+export const STANDIN_ALL_SERVICES_ID = "ocid1.service.oc1.iad.aaaaaaaastandinallservices";
+const STANDIN_OBJECT_STORAGE_SERVICE_ID = "ocid1.service.oc1.iad.aaaaaaaastandinobjectstorage";
+
 /** Data sources the program may call, answered like a small single-region tenancy and its bucket. */
 export function devStackInvokes(bucket: BucketContents = { exists: false }): Record<string, InvokeHandler> {
   const objects = bucket.objects ?? {};
@@ -80,6 +83,24 @@ export function devStackInvokes(bucket: BucketContents = { exists: false }): Rec
         { name: "Uocm:US-ASHBURN-AD-2", id: "ad2" },
       ],
     },
+    // As core.getServices answers in us-ashburn-1 (OCI docs, Service Gateway: the two services).
+    "oci:Core/getServices:getServices": {
+      id: "services",
+      services: [
+        {
+          id: STANDIN_OBJECT_STORAGE_SERVICE_ID,
+          name: "OCI IAD Object Storage",
+          cidrBlock: "oci-iad-objectstorage",
+          description: "OCI IAD Object Storage",
+        },
+        {
+          id: STANDIN_ALL_SERVICES_ID,
+          name: "All IAD Services In Oracle Services Network",
+          cidrBlock: "all-iad-services-in-oracle-services-network",
+          description: "All IAD Services In Oracle Services Network",
+        },
+      ],
+    },
     "oci:Core/getImages:getImages": {
       id: "images",
       images: [
@@ -93,9 +114,6 @@ export function devStackInvokes(bucket: BucketContents = { exists: false }): Rec
 
 /** Every data-source token the program may call, for the "every invoke is canned" check. */
 export const DEV_STACK_INVOKES = devStackInvokes();
-
-/** SSH source the dev-stack tests set: builds need one, and the committed file has none. */
-export const TEST_SSH_CIDR = "203.0.113.7/32";
 
 /**
  * A scratch folder standing in for what a user has on disk before `pulumi up`: an engine built by
@@ -154,19 +172,13 @@ export function prebuiltEngineOverrides(
   };
 }
 
-/** The dev stack's committed config (secrets as stand-ins) with an SSH source for builds. */
+/** The dev stack's committed config, secrets as stand-ins: a build needs nothing more. */
 export async function devStackConfig(): Promise<{ config: Record<string, string>; secretKeys: string[] }> {
-  const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
-  const buildKey = `${PROJECT}:build`;
-  return {
-    config: { ...config, [buildKey]: withDirs(config[buildKey], { sshAllowedCidr: TEST_SSH_CIDR }) },
-    secretKeys,
-  };
+  return loadStackConfig(PROJECT_DIR, DEV_STACK, DEV_SECRET_STAND_INS);
 }
 
 /**
- * Launch options for `pulumi preview` of the dev stack: its committed config, an SSH source for the
- * build, the bucket as given (none by default: a new stack, a cache miss), then the overrides.
+ * Launch options for `pulumi preview` of the dev stack: its committed config, the bucket as given (none by default: a new stack, a cache miss), then the overrides.
  * With a workspace, the engine and model folders point at its hand-built engine.
  */
 export async function devStackLaunchOptions(
@@ -227,7 +239,12 @@ export function assertDevStackGraph(
   const components = result.resources.filter((r) => !r.custom && r !== stack);
   assert.deepEqual(
     components.map((c) => c.type).sort(),
-    [...DEV_STACK_COMPONENTS, ...(options.engineBuild ? ["triton-trtllm-oci:build:EngineBuild"] : [])].sort(),
+    [
+      ...DEV_STACK_COMPONENTS,
+      ...(options.engineBuild
+        ? ["triton-trtllm-oci:build:EngineBuild", "triton-trtllm-oci:build:BuildNetwork"]
+        : []),
+    ].sort(),
     "the dev stack registers each component once",
   );
   for (const c of components) assert.equal(c.parent, stack.urn, `${c.urn} sits directly under the stack`);

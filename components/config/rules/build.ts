@@ -1,6 +1,6 @@
 /**
- * Rules that apply only when this run starts a build instance: what it downloads, how it is
- * reached, and where it uploads. Whether a build runs is known to the program only after the
+ * Rules that apply only when this run starts a build instance: what it downloads and where it
+ * uploads. Whether a build runs is known to the program only after the
  * bucket lookup at preview; `check` has no bucket and judges the worst case, a build.
  */
 import { gatedModelCard } from "../catalog";
@@ -48,8 +48,8 @@ export function bucketAccessErrors(bucket: BucketFacts | undefined): ConfigError
 export interface BuildRefusals {
   readonly errors: ConfigError[];
   /**
-   * Settings only the operator can supply (a secret, this machine's address), unset: the program
-   * refuses them, `check` lists them as notes, as it does the image push's secrets.
+   * Settings only the operator can supply (a secret), unset: the program refuses them, `check`
+   * lists them as notes, as it does the image push's secrets.
    */
   readonly unset: ConfigError[];
 }
@@ -60,14 +60,6 @@ export function buildRefusals(config: StackConfig, facts: BuildFacts): BuildRefu
   const unset: ConfigError[] = [];
   if (facts.mode === undefined) return { errors, unset };
   const reason = why(facts.mode);
-  if (config.build.sshAllowedCidr === undefined) {
-    unset.push({
-      key: "build.sshAllowedCidr",
-      value: undefined,
-      message: `is required: ${reason} and drives it over SSH from this machine; no other address may connect`,
-      fix: "set this machine's public address as a /32: pulumi config set --path build.sshAllowedCidr 203.0.113.7/32 (or build by hand and set engine.prebuiltDir)",
-    });
-  }
   if (!config.iam.create || config.tenancyId === undefined) {
     errors.push({
       key: "iam.create",

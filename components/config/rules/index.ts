@@ -11,9 +11,9 @@ import {
   quantizationRule,
   tensorParallelRule,
 } from "./gpu";
-import { artifactSourcesRule, buildAccessRule, iamRule } from "./inputs";
+import { artifactSourcesRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
-import { idleGpusWarning, movingImageTagWarning, openSshWarning } from "./warnings";
+import { deprecatedSshCidrWarning, idleGpusWarning, movingImageTagWarning } from "./warnings";
 
 // The program builds its container spec from the same view the OCI limits are checked on.
 export { containerSpecInput } from "../views";
@@ -30,8 +30,11 @@ export const RULES: readonly Rule[] = [
   httpPortRule,
   environmentNamesRule,
   containerSizeRule,
-  buildAccessRule,
 ];
 
 /** Advice that does not stop a deployment but costs money or reproducibility. */
-export const WARNING_RULES: readonly Rule[] = [idleGpusWarning, movingImageTagWarning, openSshWarning];
+export const WARNING_RULES: readonly Rule[] = [
+  idleGpusWarning,
+  movingImageTagWarning,
+  deprecatedSshCidrWarning,
+];

@@ -2,25 +2,6 @@
 import { shellWord } from "../quoting";
 import type { Rule } from "../schema";
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-export const buildAccessRule: Rule = (config) => {
-  const cidr = config.build.sshAllowedCidr;
-  if (cidr === undefined) return [];
-  const match = CIDR.exec(cidr);
-  const valid =
-    match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255) && Number(match[5]) <= 32;
-  if (valid) return [];
-  return [
-    {
-      key: "build.sshAllowedCidr",
-      value: cidr,
-      message: "is not an IPv4 CIDR block",
-      fix: "use your address as a /32, e.g. 203.0.113.7/32",
-    },
-  ];
-};
-
 /** A hand-built engine needs the snapshot its tokenizer files come from; a built one brings its own. */
 export const artifactSourcesRule: Rule = (config) =>
   config.engine.prebuiltDir !== undefined && config.model.localDir === undefined

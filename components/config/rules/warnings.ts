@@ -34,14 +34,19 @@ export const movingImageTagWarning: Rule = (config) =>
         },
       ];
 
-export const openSshWarning: Rule = (config) =>
-  config.build.sshAllowedCidr?.endsWith("/0")
-    ? [
+/**
+ * `build.sshAllowedCidr` is accepted for one release and ignored: the build host has no public
+ * address and is reached through an OCI Bastion session, from any machine.
+ */
+export const deprecatedSshCidrWarning: Rule = (config) =>
+  config.build.sshAllowedCidr === undefined
+    ? []
+    : [
         {
           key: "build.sshAllowedCidr",
           value: config.build.sshAllowedCidr,
-          message: "opens SSH on the build instance to the whole internet",
-          fix: "use your address as a /32",
+          message:
+            "is deprecated and ignored: the build instance has no public address and is reached through an OCI Bastion session, so no address of this machine is needed",
+          fix: "remove it: pulumi config rm --path build.sshAllowedCidr (it stops being accepted in the next release)",
         },
-      ]
-    : [];
+      ];

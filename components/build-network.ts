@@ -1,0 +1,119 @@
+/**
+ * BuildNetwork: where the engine build instance lives during a cache miss, and the only way in. A
+ * private subnet (no public address can be attached to a VNIC in it), a NAT gateway and a service
+ * gateway for the host's outbound traffic, and an OCI Bastion on the subnet through which
+ * `pulumi up` opens SSH sessions: no address of the machine running `pulumi up` is needed, so a
+ * CI runner builds as a laptop does. With `build.subnetId` the user's subnet is used as it is (it
+ * must reach the internet through a NAT gateway and admit SSH from inside its VCN) and only the
+ * Bastion is created on it. Registered only on a cache miss: the run after a build drops it all.
+ */
+import * as oci from "@pulumi/oci";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  allRegionalServices,
+  BUILD_SUBNET_CIDR,
+  BUILD_VCN_CIDR,
+  buildRouteRules,
+  buildSecurityRules,
+} from "./build/network-plan";
+import { SESSION_TTL_SECONDS } from "./build/bastion-plan";
+
+export interface BuildNetworkArgs {
+  readonly compartmentId: pulumi.Input<string>;
+  /** An existing subnet that reaches the internet through NAT; a private VCN is created when absent. */
+  readonly subnetId?: pulumi.Input<string>;
+  /** The Bastion's name: letters and digits only, unique in the compartment (`bastionName`). */
+  readonly bastionName: string;
+  readonly freeformTags: Record<string, string>;
+}
+
+// Who may open a TCP connection to the Bastion's public endpoint. Every address: a GitHub-hosted
+// runner's address is not known in advance (GitHub publishes thousands of ranges, more than an
+// allow list holds), and the endpoint is not what guards the host. A connection only gets through
+// with the private key of an active session; sessions are created only by a principal allowed to
+// `manage bastion-session`, live at most three hours, and forward to one private address and
+// port. The instance itself has no public address and accepts SSH from inside the VCN only.
+const BASTION_CLIENT_CIDRS = ["0.0.0.0/0"];
+
+export class BuildNetwork extends pulumi.ComponentResource {
+  public readonly subnetId: pulumi.Output<string>;
+  public readonly bastionId: pulumi.Output<string>;
+
+  constructor(name: string, args: BuildNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("triton-trtllm-oci:build:BuildNetwork", name, {}, opts);
+    const child = { parent: this };
+    this.subnetId =
+      args.subnetId === undefined ? this.privateSubnet(name, args) : pulumi.output(args.subnetId);
+
+    const bastion = new oci.bastion.Bastion(
+      `${name}-bastion`,
+      {
+        bastionType: "STANDARD",
+        compartmentId: args.compartmentId,
+        targetSubnetId: this.subnetId,
+        name: args.bastionName,
+        clientCidrBlockAllowLists: BASTION_CLIENT_CIDRS,
+        maxSessionTtlInSeconds: SESSION_TTL_SECONDS,
+        freeformTags: args.freeformTags,
+      },
+      child,
+    );
+    this.bastionId = bastion.id;
+    this.registerOutputs({ subnetId: this.subnetId, bastionId: this.bastionId });
+  }
+
+  private privateSubnet(name: string, args: BuildNetworkArgs): pulumi.Output<string> {
+    const child = { parent: this };
+    const common = { compartmentId: args.compartmentId, freeformTags: args.freeformTags };
+    const vcn = new oci.core.Vcn(
+      `${name}-vcn`,
+      { ...common, cidrBlocks: [BUILD_VCN_CIDR], displayName: `${name}-vcn` },
+      child,
+    );
+    const nat = new oci.core.NatGateway(
+      `${name}-nat`,
+      { ...common, vcnId: vcn.id, displayName: `${name}-nat` },
+      child,
+    );
+    const service = oci.core
+      .getServicesOutput({}, child)
+      .apply((result) => allRegionalServices(result.services));
+    const serviceGateway = new oci.core.ServiceGateway(
+      `${name}-sgw`,
+      { ...common, vcnId: vcn.id, displayName: `${name}-sgw`, services: [{ serviceId: service.id }] },
+      child,
+    );
+    const routes = new oci.core.RouteTable(
+      `${name}-routes`,
+      {
+        ...common,
+        vcnId: vcn.id,
+        displayName: `${name}-routes`,
+        routeRules: pulumi
+          .all([nat.id, serviceGateway.id, service.cidrBlock])
+          .apply(([natId, gatewayId, cidrBlock]) => buildRouteRules(natId, { id: gatewayId, cidrBlock })),
+      },
+      child,
+    );
+    const security = new oci.core.SecurityList(
+      `${name}-security`,
+      { ...common, vcnId: vcn.id, displayName: `${name}-security`, ...buildSecurityRules(BUILD_VCN_CIDR) },
+      child,
+    );
+    const subnet = new oci.core.Subnet(
+      `${name}-subnet`,
+      {
+        ...common,
+        vcnId: vcn.id,
+        cidrBlock: BUILD_SUBNET_CIDR,
+        displayName: `${name}-subnet`,
+        routeTableId: routes.id,
+        securityListIds: [security.id],
+        prohibitPublicIpOnVnic: true,
+        prohibitInternetIngress: true,
+      },
+      child,
+    );
+    return subnet.id;
+  }
+}
