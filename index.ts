@@ -28,8 +28,9 @@ import { type EngineOutlook, programRefusals, validateStack } from "./components
 import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
 import { formatIamStatements } from "./components/deployment/iam-statements";
+import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/home-region";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import { ocirRegistry } from "./components/deployment/ocir";
+import { ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
 import { exampleRequestBody, signedCallCommand } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
@@ -87,6 +88,32 @@ function validatedConfig(engine: EngineOutlook): StackConfig {
   return validation.config;
 }
 
+/**
+ * The provider the identity resources (the deployment's and the build host's dynamic groups and
+ * policies) go through: undefined, i.e. the default provider, where the stack's region is the
+ * tenancy's home region. Existing stacks there keep the provider their IAM was created with: a
+ * resource moved from the default provider to an explicit one is replaced unless the new provider's
+ * DiffConfig says otherwise, and before pulumi/pulumi#18509 (2025-02) always
+ * (pkg/resource/deploy/step_generator.go, providerChanged), while a replaced dynamic group of the same
+ * name fails (OCI names are unique in the tenancy). Elsewhere IAM writes need the home region.
+ */
+async function identityProvider(config: StackConfig): Promise<oci.Provider | undefined> {
+  if (!config.iam.create || config.tenancyId === undefined) return undefined;
+  const home =
+    config.iam.homeRegion ??
+    homeRegionOf(
+      (await oci.identity.getRegionSubscriptions({ tenancyId: config.tenancyId })).regionSubscriptions,
+    );
+  if (home === config.region) return undefined;
+  pulumi.log.info(`IAM: written in the tenancy's home region ${home}, the stack runs in ${config.region}`);
+  const ociConfig = Object.fromEntries(
+    Object.entries(pulumi.runtime.allConfig())
+      .filter(([key]) => key.startsWith("oci:"))
+      .map(([key, text]) => [key.slice("oci:".length), text]),
+  );
+  return new oci.Provider("home-region", homeRegionProviderArgs(ociConfig, home));
+}
+
 // Local caches live under the project and are named relative to it: state must hold no path that
 // only exists on this machine. Tests point this at a scratch folder.
 const CACHE_DIR = process.env.TRITON_TRTLLM_OCI_CACHE_DIR ?? ".cache";
@@ -105,6 +132,7 @@ interface EngineBuildContext {
   readonly secrets: pulumi.Config;
   readonly ociProfile: string | undefined;
   readonly tags: Record<string, string>;
+  readonly identityProvider: oci.Provider | undefined;
 }
 
 /** The engine (`build`) or the artifact (`assemble`) made on an instance: a cache miss. */
@@ -190,7 +218,9 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     artifactKey: keys.artifactKey,
     estimatedMinutes: estimate.totalMinutes,
     bucketName: bucket.bucketName,
-    ocirUsername: secrets.requireSecret("ocirUsername"),
+    // The same `<namespace>/<user>` rule as the image push: a username given without its namespace
+    // pushes, and must not then fail the build host's pull.
+    ocirUsername: secrets.requireSecret("ocirUsername").apply((user) => ocirLoginUser(namespace, user)),
     ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
     hfToken: secrets.getSecret("hfToken"),
     keepInstance: config.build.keepInstance,
@@ -198,6 +228,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     region: config.region,
     ociProfile: context.ociProfile,
     freeformTags: context.tags,
+    identityProvider: context.identityProvider,
     dependsOn: [image],
   });
 }
@@ -230,6 +261,7 @@ async function main(): Promise<Record<string, unknown>> {
     bucket: { name: bucketName, exists: lookup.bucketExists, accessType: lookup.bucketAccessType },
   });
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
+  const homeRegionProvider = await identityProvider(config);
 
   const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
@@ -301,6 +333,7 @@ async function main(): Promise<Record<string, unknown>> {
       secrets,
       ociProfile,
       tags,
+      identityProvider: homeRegionProvider,
     });
     artifact = new ModelArtifact("artifact", {
       bucket: bucket.bucketName,
@@ -318,9 +351,10 @@ async function main(): Promise<Record<string, unknown>> {
     bucketName,
     region: config.region,
     freeformTags: tags,
+    provider: homeRegionProvider,
+    ociProfile,
   });
 
-  const placeholder = pulumi.output(loadPackCache().then((cache) => cache.placeholderArtifact(CACHE_DIR)));
   const model = new CatalogModel("model", {
     compartmentId: config.compartmentId,
     projectId: config.projectId,
@@ -329,11 +363,9 @@ async function main(): Promise<Record<string, unknown>> {
       bucket: artifact.bucket,
       namespace: artifact.namespace,
       objectName: artifact.ready,
-      region: config.region,
       sha256: artifact.sha256,
       bytes: artifact.bytes,
     },
-    placeholder: { path: placeholder.path, bytes: placeholder.bytes },
     metadata: artifact.sha256.apply((sha256) => modelProvenance(config, sha256)),
     freeformTags: tags,
     exportDependsOn: iam.resources,

@@ -4,21 +4,31 @@
  *
  *   node --import tsx cli/oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir D] [--profile P]
  *   node --import tsx cli/oci-task.ts terminate-instance --instance-id ID --region R [--profile P]
- *   node --import tsx cli/oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts create-catalog-model --compartment-id C --project-id P --display-name D --description T --metadata JSON --tags JSON --namespace N --bucket B --object O --bytes X --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts delete-catalog-model --model-id ID --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts wait-for-policies --policy JSON [--policy JSON ...] --region R [--profile P]
  *   node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD... --region R [--profile P]
  *
  * pick-availability-domain prints the chosen domain alone on stdout (the command's output), each
  * domain's capacity answer on stderr.
  * Exit 0 done (or nothing to do), 1 failed, 2 usage. The tasks are in operations/oci-task.ts.
+ * create-catalog-model prints the model's OCID alone on stdout, its progress on stderr.
  */
 import { parseArgs } from "node:util";
-import { type OciTask, runOciTask } from "../operations/oci-task";
+import {
+  type CatalogModelMetadata,
+  type OciTask,
+  type PolicyExpectation,
+  runOciTask,
+} from "../operations/oci-task";
 import { UserError } from "../operations/errors";
 
 const USAGE = `usage:
   oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir .cache/artifacts] [--profile P]
   oci-task.ts terminate-instance --instance-id ID --region R [--profile P]
-  oci-task.ts verify-model-artifact --model-id ID --bytes X --region R [--profile P]
+  oci-task.ts create-catalog-model --compartment-id C --project-id P --display-name D --description T --metadata JSON --tags JSON --namespace N --bucket B --object O --bytes X --region R [--profile P]
+  oci-task.ts delete-catalog-model --model-id ID --region R [--profile P]
+  oci-task.ts wait-for-policies --policy '{"id":...,"statements":[...]}' [--policy ...] --region R [--profile P]
   oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD [--availability-domain AD ...] --region R [--profile P]`;
 
 class UsageError extends Error {}
@@ -28,6 +38,14 @@ function positiveInteger(value: string, name: string): number {
   if (!Number.isSafeInteger(number) || number <= 0)
     throw new UsageError(`--${name} must be a positive whole number`);
   return number;
+}
+
+function json(value: string, name: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new UsageError(`--${name} must be JSON`);
+  }
 }
 
 function required(value: string | undefined, name: string): string {
@@ -55,6 +73,13 @@ async function main(argv: string[]): Promise<number> {
       "memory-gbs": { type: "string" },
       "availability-domain": { type: "string", multiple: true },
       "model-id": { type: "string" },
+      "compartment-id": { type: "string" },
+      "project-id": { type: "string" },
+      "display-name": { type: "string" },
+      description: { type: "string" },
+      metadata: { type: "string" },
+      tags: { type: "string" },
+      policy: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -95,9 +120,31 @@ async function main(argv: string[]): Promise<number> {
     };
   } else if (name === "terminate-instance") {
     task = { task: name, instanceId: required(values["instance-id"], "instance-id") };
-  } else if (name === "verify-model-artifact") {
-    const bytes = positiveInteger(required(values.bytes, "bytes"), "bytes");
-    task = { task: name, modelId: required(values["model-id"], "model-id"), bytes };
+  } else if (name === "create-catalog-model") {
+    task = {
+      task: name,
+      model: {
+        compartmentId: required(values["compartment-id"], "compartment-id"),
+        projectId: required(values["project-id"], "project-id"),
+        displayName: required(values["display-name"], "display-name"),
+        description: required(values.description, "description"),
+        metadata: json(required(values.metadata, "metadata"), "metadata") as CatalogModelMetadata,
+        freeformTags: json(required(values.tags, "tags"), "tags") as Record<string, string>,
+        artifact: {
+          namespace: required(values.namespace, "namespace"),
+          bucket: required(values.bucket, "bucket"),
+          object: required(values.object, "object"),
+          bytes: positiveInteger(required(values.bytes, "bytes"), "bytes"),
+        },
+      },
+    };
+  } else if (name === "delete-catalog-model") {
+    // Empty when no create ever printed a model: the task then has nothing to delete.
+    task = { task: name, modelId: values["model-id"] ?? "" };
+  } else if (name === "wait-for-policies") {
+    const policies = (values.policy ?? []).map((text) => json(text, "policy") as PolicyExpectation);
+    if (policies.length === 0) throw new UsageError("--policy is required");
+    task = { task: name, policies };
   } else {
     throw new UsageError(name === undefined ? "name a task" : `unknown task '${name}'`);
   }

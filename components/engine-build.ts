@@ -72,6 +72,7 @@ export interface EngineBuildArgs {
   readonly estimatedMinutes: number;
   /** Bucket the host writes to, through its instance principal. */
   readonly bucketName: pulumi.Input<string>;
+  /** OCIR login name, already `<namespace>/<user>` (`ocirLoginUser`): the host uses it as given. */
   readonly ocirUsername: pulumi.Input<string>;
   readonly ocirAuthToken: pulumi.Input<string>;
   readonly hfToken?: pulumi.Input<string>;
@@ -83,6 +84,8 @@ export interface EngineBuildArgs {
   readonly freeformTags: Record<string, string>;
   /** The instance's `expires-at` tag: its creation plus this many hours, for the reaper. */
   readonly expiresInHours: number;
+  /** The home region's OCI provider for the dynamic group and policy, where the stack's region is another. */
+  readonly identityProvider?: pulumi.ProviderResource;
   /** What must exist before the build starts, e.g. the pushed image. */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -128,7 +131,7 @@ export class EngineBuild extends pulumi.ComponentResource {
         matchingRule: pulumi.interpolate`instance.id = '${instance.id}'`,
         freeformTags: args.freeformTags,
       },
-      child,
+      { ...child, provider: args.identityProvider },
     );
     const policy = new oci.identity.Policy(
       `${name}-policy`,
@@ -141,7 +144,7 @@ export class EngineBuild extends pulumi.ComponentResource {
           .apply(([group, compartment, bucket]) => buildHostPolicyStatements(group, compartment, bucket)),
         freeformTags: args.freeformTags,
       },
-      child,
+      { ...child, provider: args.identityProvider },
     );
 
     const connectThrough = (session: oci.bastion.Session): command.types.input.remote.ConnectionArgs => ({

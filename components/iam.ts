@@ -8,9 +8,11 @@
  * Tenancies where the deploying user may not touch IAM set `create: false`: nothing is created and
  * the exact statements are exported for an administrator (see docs/iam.md).
  */
+import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import { iamStatements, type IamStatements } from "./deployment/iam-statements";
+import { waitForPoliciesCommand } from "./deployment/oci-task-commands";
 
 export interface IamArgs {
   /** Create the dynamic group and policies; `false` only exports the statements. */
@@ -24,6 +26,10 @@ export interface IamArgs {
   readonly bucketName: pulumi.Input<string>;
   readonly region: pulumi.Input<string>;
   readonly freeformTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The home region's OCI provider, where the stack's region is another (IAM is written there only). */
+  readonly provider?: pulumi.ProviderResource;
+  /** OCI CLI profile of the local command that waits for the policies, as the provider uses it. */
+  readonly ociProfile?: string;
 }
 
 export class Iam extends pulumi.ComponentResource {
@@ -63,7 +69,7 @@ export class Iam extends pulumi.ComponentResource {
         matchingRule: this.statements.apply((s) => s.dynamicGroupMatchingRule),
         freeformTags: args.freeformTags,
       },
-      { parent: this },
+      { parent: this, provider: args.provider },
     );
 
     // OCI rejects a policy that names a dynamic group which does not exist yet.
@@ -76,7 +82,7 @@ export class Iam extends pulumi.ComponentResource {
         statements: this.statements.apply((s) => s.policyStatements),
         freeformTags: args.freeformTags,
       },
-      { parent: this, dependsOn: [dynamicGroup] },
+      { parent: this, provider: args.provider, dependsOn: [dynamicGroup] },
     );
 
     const servicePolicy = new oci.identity.Policy(
@@ -88,10 +94,37 @@ export class Iam extends pulumi.ComponentResource {
         statements: this.statements.apply((s) => s.servicePolicyStatements),
         freeformTags: args.freeformTags,
       },
-      { parent: this },
+      { parent: this, provider: args.provider },
     );
 
-    this.resources = [dynamicGroup, deploymentPolicy, servicePolicy];
+    // New grants take minutes to be in force, longer outside the home region: what depends on them
+    // (the export, the image pull) waits until the stack's region serves them, for minutes at most.
+    const propagated = new command.local.Command(
+      `${name}-propagated`,
+      {
+        create: pulumi
+          .all([
+            deploymentPolicy.id,
+            deploymentPolicy.statements,
+            servicePolicy.id,
+            servicePolicy.statements,
+            args.region,
+          ])
+          .apply(([deploymentId, deploymentStatements, serviceId, serviceStatements, region]) =>
+            waitForPoliciesCommand({
+              policies: [
+                { id: deploymentId, statements: deploymentStatements },
+                { id: serviceId, statements: serviceStatements },
+              ],
+              region,
+              profile: args.ociProfile,
+            }),
+          ),
+      },
+      { parent: this, customTimeouts: { create: "20m", update: "20m" } },
+    );
+
+    this.resources = [dynamicGroup, deploymentPolicy, servicePolicy, propagated];
     this.registerOutputs({ statements: this.statements });
   }
 }

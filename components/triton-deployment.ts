@@ -5,6 +5,7 @@
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import type { ContainerSpec } from "./deployment/container-spec";
+import { DEPLOYMENT_TIMEOUT_VARIABLE, deploymentCustomTimeouts } from "./deployment/deployment-timeout";
 import { EXPIRES_AT_TAG } from "./deployment/expiry";
 import { deploymentTags, LOG_RETENTION_DAYS, logName, streamingEnabled } from "./deployment/model-deployment";
 
@@ -32,14 +33,6 @@ export interface TritonDeploymentArgs {
   /** Extra tags; `managed-by`, `stack`, `image-digest`, `shape` and `expires-at` are set here. */
   readonly freeformTags?: Record<string, string>;
 }
-
-// OCI fails a deployment whose image pull exceeds 20 minutes or whose container does not answer
-// health checks within 10 minutes (Oracle's "Model Deployment BYOC" troubleshooting page,
-// docs.oracle.com/en-us/iaas/Content/data-science/using/tshoot-model-deploy-byoc.htm); add GPU instance provisioning and load
-// balancer setup (typically 10-20 minutes) and a healthy create or update is over within about 50
-// minutes. 60 minutes stops `pulumi up` soon after OCI has given up, instead of the provider's 245.
-// Deleting drains and releases the instance and load balancer, well within 30 minutes.
-export const DEPLOYMENT_TIMEOUTS: pulumi.CustomTimeouts = { create: "60m", update: "60m", delete: "30m" };
 
 export class TritonDeployment extends pulumi.ComponentResource {
   public readonly modelDeploymentId: pulumi.Output<string>;
@@ -119,7 +112,9 @@ export class TritonDeployment extends pulumi.ComponentResource {
       {
         parent: this,
         dependsOn: args.dependsOn,
-        customTimeouts: DEPLOYMENT_TIMEOUTS,
+        // Above the minutes OCI itself allows (`DEPLOYMENT_TIMEOUT_IN_MINUTES`), instead of the
+        // provider's 245: `pulumi up` stops soon after OCI has given up and said why.
+        customTimeouts: deploymentCustomTimeouts(Number(container.environment[DEPLOYMENT_TIMEOUT_VARIABLE])),
         // Replacing (a new project) must not hold two deployments' GPUs at once, which a tenancy's
         // quota often cannot: the old one goes first. Every other change updates in place.
         deleteBeforeReplace: true,

@@ -5,24 +5,33 @@
  */
 import * as core from "oci-core";
 import * as datascience from "oci-datascience";
+import * as identity from "oci-identity";
 import * as objectstorage from "oci-objectstorage";
+import {
+  type CatalogModelRequest,
+  createCatalogModel,
+  type DataScienceApi,
+  deleteCatalogModel,
+  type ObjectHeadApi,
+} from "./catalog-model";
 import { configFileAuth, createAuthProvider, createSdkClient, unlessNotFound } from "./oci-client";
 import {
   type Compute,
-  type ModelCatalog,
   type ObjectStore,
   type CapacityReports,
   pickAvailabilityDomain,
   terminateInstance,
   type UploadArtifactArgs,
   uploadArtifact,
-  verifyModelArtifact,
 } from "./oci-tasks";
+import { type IdentityApi, type PolicyExpectation, waitForPolicies } from "./policy-propagation";
+
+export type { PolicyExpectation } from "./policy-propagation";
+export type CatalogModelMetadata = CatalogModelRequest["metadata"];
 
 export type OciTask =
   | { readonly task: "upload-artifact"; readonly upload: UploadArtifactArgs }
   | { readonly task: "terminate-instance"; readonly instanceId: string }
-  | { readonly task: "verify-model-artifact"; readonly modelId: string; readonly bytes: number }
   | {
       readonly task: "pick-availability-domain";
       /** Capacity reports are asked of the root compartment (CreateComputeCapacityReportDetails). */
@@ -30,7 +39,10 @@ export type OciTask =
       readonly shape: string;
       readonly shapeConfig?: { readonly ocpus: number; readonly memoryInGbs: number };
       readonly domains: readonly string[];
-    };
+    }
+  | { readonly task: "create-catalog-model"; readonly model: Omit<CatalogModelRequest, "region"> }
+  | { readonly task: "delete-catalog-model"; readonly modelId: string }
+  | { readonly task: "wait-for-policies"; readonly policies: readonly PolicyExpectation[] };
 
 /** The region every client calls and the OCI config profile that signs (DEFAULT when unset). */
 export interface OciTaskTarget {
@@ -114,14 +126,6 @@ function capacityReports(
   };
 }
 
-function modelCatalog(client: datascience.DataScienceClient): ModelCatalog {
-  return {
-    async artifactBytes(modelId) {
-      return (await unlessNotFound(() => client.headModelArtifact({ modelId })))?.contentLength;
-    },
-  };
-}
-
 /** Runs one task; resolves to the line it reports (done, or nothing to do), rejects when it failed. */
 export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<string> {
   const provider = await createAuthProvider(configFileAuth(target.profile));
@@ -144,11 +148,23 @@ export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<
         task.domains,
         (line) => console.error(line),
       );
-    case "verify-model-artifact":
-      return verifyModelArtifact(
-        modelCatalog(createSdkClient(datascience.DataScienceClient, provider, where)),
-        task.modelId,
-        task.bytes,
+    case "create-catalog-model": {
+      // The SDK clients satisfy the slices the logic is written against (catalog-model.ts).
+      const science: DataScienceApi = createSdkClient(datascience.DataScienceClient, provider, where);
+      const objects: ObjectHeadApi = createSdkClient(objectstorage.ObjectStorageClient, provider, where);
+      // Progress on stderr: stdout is the model's OCID alone, which the delete command receives.
+      return createCatalogModel(science, objects, { ...task.model, region: target.region }, (line) =>
+        console.error(line),
       );
+    }
+    case "delete-catalog-model":
+      return deleteCatalogModel(
+        createSdkClient(datascience.DataScienceClient, provider, where),
+        task.modelId,
+      );
+    case "wait-for-policies": {
+      const client: IdentityApi = createSdkClient(identity.IdentityClient, provider, where);
+      return waitForPolicies(client, task.policies, target.region, (line) => console.error(line));
+    }
   }
 }

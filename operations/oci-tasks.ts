@@ -1,6 +1,7 @@
 /**
  * The things `pulumi up` does through the OCI SDK rather than through a provider resource, each
- * idempotent so a re-run or a second stack is harmless:
+ * idempotent so a re-run or a second stack is harmless (the catalog model and the wait for new
+ * policies are catalog-model.ts and policy-propagation.ts):
  *
  * - uploading a locally packed artifact: skipped when the content-addressed object is already in the
  *   bucket with the same size (a destroyed and re-created stack, a teammate's earlier run), so the
@@ -8,7 +9,6 @@
  *   preview (terraform-provider-oci internal/service/objectstorage/objectstorage_object_resource.go:261,
  *   `os.Stat` of the source), is not needed;
  * - terminating the build instance once its artifact is uploaded, whatever state it is in;
- * - reading a catalog model's artifact back after the export, which the provider does not do;
  * - choosing the build instance's availability domain from compute capacity reports.
  *
  * The SDK clients are passed in (oci-task.ts builds them), so the tests stand in for the OCI API only.
@@ -110,28 +110,6 @@ export async function terminateInstance(
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }
-}
-
-/** The slice of `DataScienceClient` the export check needs: the artifact's size, HEAD only. */
-export interface ModelCatalog {
-  artifactBytes(modelId: string): Promise<number | undefined>;
-}
-
-/**
- * Passes when the catalog model holds exactly the zip's bytes. The provider's `ModelArtifactExport`
- * treats HTTP 409 as success and reads nothing back, so a refused export (the model keeps its
- * placeholder) would otherwise surface as a failed health check 10+ GPU minutes into the deployment.
- */
-export async function verifyModelArtifact(
-  catalog: ModelCatalog,
-  modelId: string,
-  bytes: number,
-): Promise<string> {
-  const held = await catalog.artifactBytes(modelId);
-  if (held === bytes) return `${modelId} holds the ${bytes}-byte artifact`;
-  throw new TaskError(
-    `the catalog model ${modelId} holds a ${held ?? "missing"}-byte artifact after the export, not the ${bytes}-byte zip from the bucket: the export was refused or incomplete, and nothing was deployed. Catalog artifacts cannot be replaced: 'pulumi state delete' the model (urn ...model-model), delete it ('oci data-science model delete --model-id ${modelId}'), and run 'pulumi up' again (docs/operations.md)`,
-  );
 }
 
 /** The slice of `ComputeClient` the choice of domain needs: a capacity report for one shape. */

@@ -1,26 +1,48 @@
 /**
  * `reap`: destroys the stacks of this project whose `expiresAt` output has passed. Stacks without
  * `expiresAt` (production: no `evaluation.ttlHours`) are never touched, nor are stacks whose
- * outputs cannot be read.
+ * outputs cannot be read. Then it deletes the build hosts' resources (instances, bastions, networks)
+ * whose own `expires-at` tag has passed, whatever their stack (reap-resources.ts).
  */
 import { minimatch } from "minimatch";
 import { type CliIo, parseCommandLine, resolveFrom, runCommand } from "./cli";
 import { UsageError } from "./errors";
-import { errorMessage } from "./oci-client";
+import { type AuthOptions, authOptions, createAuthProvider, errorMessage } from "./oci-client";
+import {
+  type CloudResources,
+  ociCloudResources,
+  reapResources,
+  type ResourceDecision,
+} from "./reap-resources";
 import type { StackBackend, StackOutputs } from "./stacks";
 
-export const REAP_USAGE = `usage: npm run -s reap -- [--dry-run] [--stacks <glob>]
+export const REAP_USAGE = `usage: npm run -s reap -- [--dry-run] [--stacks <glob>] [--region <region>] [--profile <name>]
   --dry-run          list what would be destroyed, destroy nothing
-  --stacks <glob>    only stacks whose name matches (default: every stack of the project)
+  --stacks <glob>    only stacks (and build resources tagged with a stack) whose name matches
+                     (default: every stack of the project)
   --dir <path>       project folder (default: the current folder)
+  --region <region>  where to search for expired build resources (default: the profile's region)
+  --auth <method>    api_key (default), instance_principal, resource_principal or security_token
+  --profile <name>   OCI config profile (default: OCI_CLI_PROFILE, else DEFAULT)
+  --config-file <p>  OCI config file (default: OCI_CLI_CONFIG_FILE, else ~/.oci/config)
   --help             this text`;
 
 const OPTIONS = {
   "dry-run": { type: "boolean", default: false },
   stacks: { type: "string", default: "*" },
   dir: { type: "string" },
+  region: { type: "string" },
+  auth: { type: "string" },
+  profile: { type: "string" },
+  "config-file": { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
+
+/** Where the build resources are searched and deleted: the OCI side of `reap`. */
+export type CloudConnector = (auth: AuthOptions, region: string | undefined) => Promise<CloudResources>;
+
+const ociConnector: CloudConnector = async (auth, region) =>
+  ociCloudResources(await createAuthProvider(auth), region === undefined ? {} : { region });
 
 export type ReapAction = "destroyed" | "would destroy" | "kept" | "destroy failed" | "skipped";
 
@@ -98,11 +120,39 @@ export async function reapStacks(backend: StackBackend, options: ReapOptions): P
 const cost = (usdPerHour: number | undefined) =>
   usdPerHour === undefined ? "cost unknown" : `${usdPerHour} USD/h`;
 
+/** The build resources' part of the run: one line each, and whether any failed. */
+async function reapBuildResources(
+  cloud: () => Promise<CloudResources>,
+  options: { dryRun: boolean; pattern: string; now: Date },
+  io: CliIo,
+): Promise<boolean> {
+  let decisions: ResourceDecision[];
+  try {
+    decisions = await reapResources(await cloud(), options);
+  } catch (error) {
+    io.error(`error: build resources were not checked: ${errorMessage(error).split("\n")[0]}`);
+    return false;
+  }
+  for (const d of decisions) {
+    io.write(`${d.action.padEnd(14)} ${d.type} ${d.name} (${d.id}), stack ${d.stack || "?"}: ${d.reason}\n`);
+  }
+  const count = (action: ResourceDecision["action"]) => decisions.filter((d) => d.action === action).length;
+  io.write(
+    options.dryRun
+      ? `dry run: ${count("would delete")} build resource(s) would be deleted, nothing was\n`
+      : `deleted ${count("deleted")} build resource(s); ${count("in use")} still in use, for a later run\n`,
+  );
+  const failed = decisions.filter((d) => d.action === "delete failed");
+  for (const d of failed) io.error(`error: ${d.type} ${d.id} was not deleted: ${d.reason}`);
+  return failed.length === 0;
+}
+
 export async function reapMain(
   argv: string[],
   io: CliIo,
   backend: (projectDir: string) => StackBackend,
   now: () => Date = () => new Date(),
+  connect: CloudConnector = ociConnector,
 ): Promise<number> {
   return runCommand(io, REAP_USAGE, async () => {
     const { values, positionals } = parseCommandLine(argv, OPTIONS);
@@ -138,6 +188,12 @@ export async function reapMain(
         `error: ${decision.stack} is still running (${cost(decision.usdPerHour)}). Fix: pulumi destroy --stack ${decision.stack}`,
       );
     }
-    return failed.length === 0 ? 0 : 1;
+    const auth = authOptions(io, values);
+    const resourcesOk = await reapBuildResources(
+      () => connect(auth, values.region),
+      { dryRun: values["dry-run"], pattern: values.stacks, now: now() },
+      io,
+    );
+    return failed.length === 0 && resourcesOk ? 0 : 1;
   });
 }

@@ -1,6 +1,5 @@
 // The artifact path of the stack: staging the rendered repository beside the engine and snapshot,
-// the pack cache that keeps previews fast, the placeholder the catalog model starts with, and the
-// pure builders of what the catalog model and the stack outputs record.
+// the pack cache that keeps previews fast, and the pure builders of what the catalog model and the stack outputs record.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -10,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 
-import { fingerprintSources, packCached, placeholderArtifact } from "../components/artifact/pack-cache";
+import { fingerprintSources, packCached } from "../components/artifact/pack-cache";
 import { stageArtifactSources } from "../components/deployment/artifact-sources";
 import { customMetadata, modelDescription, modelProvenance } from "../components/deployment/model-metadata";
 import { artifactObjectName } from "../components/deployment/storage";
@@ -101,14 +100,6 @@ describe("staging and packing the artifact", () => {
     assert.notEqual(second.sha256, first.sha256);
     assert.notEqual(artifactObjectName("triton", second.sha256), artifactObjectName("triton", first.sha256));
     assert.equal(artifactObjectName("triton", first.sha256), `artifacts/triton-${first.sha256}.zip`);
-  });
-
-  test("the placeholder is a small valid zip with the same bytes every time", async () => {
-    const a = await placeholderArtifact(join(workspace().root, "one"));
-    const b = await placeholderArtifact(join(workspace().root, "two"));
-    assert.deepEqual(readFileSync(a.path), readFileSync(b.path));
-    assert.equal(a.bytes, statSync(a.path).size);
-    execFileSync("unzip", ["-tq", a.path]);
   });
 });
 

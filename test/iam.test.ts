@@ -99,15 +99,26 @@ describe("Iam", () => {
       groupResource,
     ]);
 
+    const propagated = recorder.get("command:local:Command", "iam-propagated").resource;
     assert.deepEqual(
       iam.resources,
       [
         groupResource,
         recorder.get("oci:Identity/policy:Policy", "iam-deployment").resource,
         recorder.get("oci:Identity/policy:Policy", "iam-services").resource,
+        propagated,
       ],
-      "the deployment can wait for all three",
+      "the deployment and the export can wait for all of it, the policies in force included",
     );
+    // The wait names both policies with their statements, in the stack's region.
+    const wait = record.resources.find((r) => r.name === "iam-propagated");
+    const create = String(wait?.inputs.create);
+    assert.match(
+      create,
+      /^node --import tsx cli\/oci-task\.ts wait-for-policies --policy '\{"id":"iam-deployment_id","statements":\[.*read repos/,
+    );
+    assert.match(create, /--policy '\{"id":"iam-services_id","statements":\[.*objectstorage-us-ashburn-1/);
+    assert.match(create, /--region 'us-ashburn-1'$/);
     assert.deepEqual(await promiseOf(iam.statements), EXPECTED);
   });
 

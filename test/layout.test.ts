@@ -108,8 +108,9 @@ describe("dependency direction", () => {
     assert.deepEqual(
       imports(
         (e) =>
-          /^oci-(common|core|objectstorage|datascience|modeldeployment)$/.test(e.to) &&
-          !e.from.startsWith("operations/"),
+          /^oci-(common|core|objectstorage|datascience|modeldeployment|identity|resourcesearch|bastion)$/.test(
+            e.to,
+          ) && !e.from.startsWith("operations/"),
       ),
       [],
     );

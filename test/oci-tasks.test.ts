@@ -1,7 +1,7 @@
 // What `pulumi up` does through the OCI SDK (cli/oci-task.ts), with the SDK clients replaced by
 // in-memory stand-ins for the OCI API only: the upload that skips what the bucket has, the
-// termination that accepts every instance state, the check that catches a refused export; and the
-// bounded pack cache those uploads read from.
+// termination that accepts every instance state, the command line of every task; and the bounded
+// pack cache those uploads read from.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -15,12 +15,10 @@ import { pickAvailabilityDomainCommand } from "../components/deployment/oci-task
 import {
   Compute,
   findCachedZip,
-  ModelCatalog,
   ObjectStore,
   pickAvailabilityDomain,
   terminateInstance,
   uploadArtifact,
-  verifyModelArtifact,
 } from "../operations/oci-tasks";
 import { PROJECT_DIR } from "./support/dev-stack";
 
@@ -138,22 +136,6 @@ describe("terminate-instance", () => {
   });
 });
 
-describe("verify-model-artifact", () => {
-  const catalog = (bytes: number | undefined): ModelCatalog => ({ artifactBytes: async () => bytes });
-
-  test("the exported artifact's size passes", async () => {
-    assert.match(await verifyModelArtifact(catalog(4096), "m1", 4096), /holds the 4096-byte artifact/);
-  });
-
-  test("a model left on its placeholder (a refused export) fails with what to do", async () => {
-    await assert.rejects(
-      verifyModelArtifact(catalog(361), "m1", 4096),
-      /m1 holds a 361-byte artifact after the export, not the 4096-byte zip.*nothing was deployed.*pulumi up' again/s,
-    );
-    await assert.rejects(verifyModelArtifact(catalog(undefined), "m1", 4096), /missing-byte artifact/);
-  });
-});
-
 describe("pick-availability-domain", () => {
   // As CreateComputeCapacityReport answers (oci-core model/capacity-report-shape-availability.d.ts).
   function reports(answers: Record<string, string[]>) {
@@ -225,9 +207,16 @@ describe("oci-task CLI", () => {
   };
 
   test("usage mistakes exit 2 naming the argument", () => {
-    const missing = run("verify-model-artifact", "--region", "us-ashburn-1", "--bytes", "5");
+    const missing = run("create-catalog-model", "--region", "us-ashburn-1", "--bytes", "5");
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /--model-id is required/);
+    assert.match(missing.stderr, /--compartment-id is required/);
+    const noPolicy = run("wait-for-policies", "--region", "us-ashburn-1");
+    assert.equal(noPolicy.code, 2);
+    assert.match(noPolicy.stderr, /--policy is required/);
+    assert.match(
+      run("wait-for-policies", "--region", "r", "--policy", "{id").stderr,
+      /--policy must be JSON/,
+    );
     assert.equal(run("upload-artifact", "--region", "r", "--bytes", "many").code, 2);
     assert.match(run("frobnicate", "--region", "r").stderr, /unknown task 'frobnicate'/);
     const pick = [

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { type AuthOptions } from "../operations/oci-client";
 import { expiry, reapMain } from "../operations/reap";
+import { type CloudResources, reapQuery, type TaggedResource } from "../operations/reap-resources";
 import { automationBackend, pulumiFailure } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import { scratchDir } from "./support/scratch";
@@ -15,7 +17,101 @@ const STACKS: FakeStacksOptions["stacks"] = {
   prod: { estimatedUsdPerHour: 4, predictUrl: "https://x/predict" },
 };
 
-async function reap(argv: string[], options: Partial<FakeStacksOptions> = {}) {
+/**
+ * Resource Search and the delete calls, standing in for the OCI API: results shaped as the SDK's
+ * `ResourceSummary` (oci-resourcesearch 2.139.1 lib/model/resource-summary.d.ts); `failures` maps an
+ * id to the HTTP status its delete answers.
+ */
+class FakeCloud implements CloudResources {
+  readonly queries: string[] = [];
+  readonly removed: string[] = [];
+  constructor(
+    readonly resources: TaggedResource[],
+    readonly failures: Record<string, number> = {},
+  ) {}
+  async search(query: string) {
+    this.queries.push(query);
+    return this.resources;
+  }
+  async remove(type: string, id: string) {
+    if (id in this.failures)
+      throw Object.assign(new Error(`status ${this.failures[id]}`), { statusCode: this.failures[id] });
+    this.removed.push(`${type} ${id}`);
+  }
+}
+
+const tagged = (stack: string, expiresAt?: string, project = "triton-trtllm-oci") => ({
+  project,
+  stack,
+  "managed-by": "pulumi",
+  ...(expiresAt === undefined ? {} : { "expires-at": expiresAt }),
+});
+
+const BUILD_RESOURCES: TaggedResource[] = [
+  {
+    resourceType: "Vcn",
+    identifier: "vcn1",
+    displayName: "engine-vcn",
+    lifecycleState: "AVAILABLE",
+    freeformTags: tagged("prod", "2026-03-01T09:00:00Z"),
+  },
+  {
+    resourceType: "Subnet",
+    identifier: "sn1",
+    displayName: "engine-subnet",
+    lifecycleState: "AVAILABLE",
+    freeformTags: tagged("prod", "2026-03-01T09:00:00Z"),
+  },
+  {
+    resourceType: "Instance",
+    identifier: "i1",
+    displayName: "engine",
+    lifecycleState: "RUNNING",
+    freeformTags: tagged("prod", "2026-03-01T09:00:00Z"),
+  },
+  {
+    resourceType: "Bastion",
+    identifier: "b1",
+    displayName: "engine-bastion",
+    lifecycleState: "ACTIVE",
+    freeformTags: tagged("prod", "2026-03-01T09:00:00Z"),
+  },
+  {
+    resourceType: "Instance",
+    identifier: "i2",
+    displayName: "engine",
+    lifecycleState: "RUNNING",
+    freeformTags: tagged("eval-later", "2026-03-01T18:00:00Z"),
+  },
+  {
+    resourceType: "Instance",
+    identifier: "i3",
+    displayName: "engine",
+    lifecycleState: "RUNNING",
+    freeformTags: tagged("dev"),
+  },
+  {
+    resourceType: "Instance",
+    identifier: "i4",
+    displayName: "engine",
+    lifecycleState: "TERMINATED",
+    freeformTags: tagged("dev", "2026-02-01T00:00:00Z"),
+  },
+  {
+    resourceType: "Instance",
+    identifier: "x1",
+    displayName: "other",
+    lifecycleState: "RUNNING",
+    freeformTags: tagged("dev", "2026-02-01T00:00:00Z", "someone-else"),
+  },
+];
+
+async function reap(
+  argv: string[],
+  options: Partial<FakeStacksOptions> = {},
+  cloud: FakeCloud = new FakeCloud([]),
+  connections: { auth: AuthOptions; region: string | undefined }[] = [],
+) {
   const stacks = new FakeStacks({ stacks: STACKS, ...options });
   const io = captureIo(process.cwd());
   const code = await reapMain(
@@ -23,6 +119,10 @@ async function reap(argv: string[], options: Partial<FakeStacksOptions> = {}) {
     io,
     () => stacks,
     () => NOW,
+    async (auth, region) => {
+      connections.push({ auth, region });
+      return cloud;
+    },
   );
   return { code, out: io.out(), err: io.err(), calls: stacks.calls };
 }
@@ -93,6 +193,82 @@ describe("reap", () => {
   });
 });
 
+describe("reap: the build hosts' resources", () => {
+  it("deletes what expired by its own tag, prod stacks included, instances first and the VCN last", async () => {
+    const cloud = new FakeCloud(BUILD_RESOURCES);
+    const run = await reap(["--stacks", "none"], {}, cloud);
+    assert.equal(run.code, 0, run.err);
+    assert.deepEqual(cloud.queries, [reapQuery()]);
+    assert.deepEqual(cloud.removed, []);
+    const all = await reap([], {}, cloud);
+    assert.equal(all.code, 0, all.err);
+    assert.deepEqual(cloud.removed, ["Instance i1", "Bastion b1", "Subnet sn1", "Vcn vcn1"]);
+    assert.match(
+      all.out,
+      /^deleted {8}Instance engine \(i1\), stack prod: expired at 2026-03-01T09:00:00Z$/m,
+    );
+    assert.match(
+      all.out,
+      /^kept {11}Instance engine \(i2\), stack eval-later: expires at 2026-03-01T18:00:00Z$/m,
+    );
+    assert.match(all.out, /^kept {11}Instance engine \(i3\), stack dev: no expires-at tag: never reaped$/m);
+    assert.doesNotMatch(all.out, /i4|x1/, "terminated ones and other projects' are not listed");
+    assert.match(all.out, /^deleted 4 build resource\(s\); 0 still in use, for a later run$/m);
+  });
+
+  it("the query asks Resource Search for the project's tag over every reaped type", () => {
+    assert.equal(
+      reapQuery(),
+      "query instance, bastion, subnet, routetable, securitylist, internetgateway, natgateway, servicegateway, vcn resources where (freeformTags.key = 'project' && freeformTags.value = 'triton-trtllm-oci')",
+    );
+  });
+
+  it("--dry-run deletes nothing and says what would go; --stacks limits it by the stack tag", async () => {
+    const cloud = new FakeCloud(BUILD_RESOURCES);
+    const run = await reap(["--dry-run"], {}, cloud);
+    assert.equal(run.code, 0);
+    assert.deepEqual(cloud.removed, []);
+    assert.match(run.out, /^would delete {3}Bastion engine-bastion \(b1\), stack prod: expired at/m);
+    assert.match(run.out, /^dry run: 4 build resource\(s\) would be deleted, nothing was$/m);
+    const limited = await reap(["--dry-run", "--stacks", "eval-*"], {}, cloud);
+    assert.match(limited.out, /^dry run: 0 build resource\(s\) would be deleted/m);
+  });
+
+  it("a resource still in use (409) waits for a later run; any other failure exits 1 naming it", async () => {
+    const busy = await reap([], {}, new FakeCloud(BUILD_RESOURCES, { sn1: 409, vcn1: 409 }));
+    assert.equal(busy.code, 0, busy.err);
+    assert.match(
+      busy.out,
+      /^in use {9}Subnet engine-subnet \(sn1\), stack prod: expired at .*; still in use, deleted on a later run$/m,
+    );
+    assert.match(busy.out, /^deleted 2 build resource\(s\); 2 still in use, for a later run$/m);
+    const broken = await reap([], {}, new FakeCloud(BUILD_RESOURCES, { i1: 500 }));
+    assert.equal(broken.code, 1);
+    assert.match(broken.err, /^error: Instance i1 was not deleted: expired at .*; status 500$/m);
+  });
+
+  it("the search goes where the flags say; without a usable profile the stacks are still reaped", async () => {
+    const connections: { auth: AuthOptions; region: string | undefined }[] = [];
+    await reap(["--dry-run", "--region", "eu-frankfurt-1", "--profile", "CI"], {}, undefined, connections);
+    assert.equal(connections[0].region, "eu-frankfurt-1");
+    assert.equal(connections[0].auth.profile, "CI");
+    const stacks = new FakeStacks({ stacks: STACKS });
+    const io = captureIo(process.cwd());
+    const code = await reapMain(
+      [],
+      io,
+      () => stacks,
+      () => NOW,
+      async () => {
+        throw new Error("OCI profile 'DEFAULT' in ~/.oci/config cannot be used");
+      },
+    );
+    assert.equal(code, 1);
+    assert.ok(stacks.calls.includes("destroy eval-a10"));
+    assert.match(io.err(), /^error: build resources were not checked: OCI profile 'DEFAULT'/m);
+  });
+});
+
 describe("reap edge cases", () => {
   it("a stack whose outputs cannot be read is skipped, not destroyed", async () => {
     const stacks = new FakeStacks({ stacks: { broken: {} } });
@@ -105,6 +281,7 @@ describe("reap edge cases", () => {
       io,
       () => stacks,
       () => NOW,
+      async () => new FakeCloud([]),
     );
     assert.equal(code, 0);
     assert.match(

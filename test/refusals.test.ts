@@ -118,6 +118,30 @@ const INVENTORY: readonly Refusal[] = [
     },
   },
   {
+    file: "components/build/bastion-plan.ts",
+    line: /a build estimate must be positive/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the program's own build estimate, always positive (build-estimate.ts)",
+    },
+  },
+  {
+    file: "components/build/network-plan.ts",
+    line: /throw new Error\(/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the region's service list (core.getServices) lacking the Oracle Services Network entry",
+    },
+  },
+  {
+    file: "components/deployment/home-region.ts",
+    line: /throw new Error\(/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the tenancy's region subscriptions not naming one home region (iam.homeRegion is the fix it names)",
+    },
+  },
+  {
     file: "components/deployment/ocir.ts",
     line: /no sha256 digest/,
     raisedBy: { kind: "not-config", why: "the registry's answer" },

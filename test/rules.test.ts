@@ -298,11 +298,12 @@ describe("ociLimitsRule: environment variables", () => {
     // The stack's own variables with streaming off and 500 GB of storage:
     //   MODEL_DEPLOY_PREDICT_ENDPOINT (29) + /v2/models/ensemble/versions/1/generate (39)
     //   MODEL_DEPLOY_HEALTH_ENDPOINT (28) + /v2/health/ready (16)
-    //   STORAGE_SIZE_IN_GB (18) + 500 (3)                                      = 133 bytes,
-    // so a user variable PAD (3) may carry 2048 - 133 - 3 = 1912 bytes.
-    assert.deepEqual(ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1912) } })), []);
+    //   STORAGE_SIZE_IN_GB (18) + 500 (3)
+    //   DEPLOYMENT_TIMEOUT_IN_MINUTES (29) + 70 (2)                            = 164 bytes,
+    // so a user variable PAD (3) may carry 2048 - 164 - 3 = 1881 bytes.
+    assert.deepEqual(ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1881) } })), []);
     expectError(
-      ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1913) } })),
+      ociLimitsRule(configWith({ "deployment.environment": { PAD: "x".repeat(1882) } })),
       "deployment.environment",
       { value: "2049 bytes", message: [/2048 bytes/], fix: [/shorten or remove/] },
     );

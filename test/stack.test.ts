@@ -228,6 +228,17 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     }
   });
 
+  test("the build host logs in to OCIR as <namespace>/<user>, as the image push does", async () => {
+    // The committed stand-in already carries the namespace; a bare user name must get it too.
+    const bare = await preview({ exists: false }, { [`${PROJECT}:ocirUsername`]: "jane.doe@example.com" });
+    const build = one(bare, REMOTE, "engine-build");
+    assert.ok(build.secretInputs.includes("stdin"));
+    assert.equal(
+      build.inputs.stdin,
+      `standinnamespace/jane.doe@example.com\n${DEV_SECRET_STAND_INS[`${PROJECT}:ocirAuthToken`]}\n\n`,
+    );
+  });
+
   test("the build host gets the engine settings, the keys and the exact container command", () => {
     const settings = one(result, REMOTE, "engine-settings");
     // The image reference is only known after the push, so a preview sees the command as unknown;
@@ -238,9 +249,11 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
   });
 
   test("the catalog model exports the object the build uploads", () => {
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
+    const model = one(result, LOCAL, "model-model");
     const build = one(result, REMOTE, "engine-build");
-    assert.ok(exported.propertyDependencies.sourceObjectName.includes(build.urn));
+    assert.ok(model.propertyDependencies.create.includes(build.urn));
+    assert.deepEqual(all(result, "oci:DataScience/model:Model"), [], "no provider model and its placeholder");
+    assert.deepEqual(all(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport"), []);
     assert.equal(
       all(result, LOCAL).some((r) => r.name === "artifact-upload"),
       false,
@@ -295,8 +308,11 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     );
     assert.deepEqual(all(result, "oci:Core/instance:Instance"), []);
     assert.deepEqual(all(result, REMOTE), []);
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
-    assert.equal(exported.inputs.sourceObjectName, manifest.object);
+    const model = one(result, LOCAL, "model-model");
+    assert.deepEqual(
+      model.propertyDependencies.create.filter((urn) => urn.includes("EngineBuild")),
+      [],
+    );
     const bucket = one(result, "oci:ObjectStorage/bucket:Bucket");
     assert.equal(bucket.importId, `n/standinnamespace/b/${PROJECT}-dev-artifacts`);
     assert.equal(bucket.retainOnDelete, true);
@@ -468,29 +484,38 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
       assert.equal(text.includes(PROJECT_DIR), false, `${r.urn} names the project folder`);
       assert.equal(/"\/tmp\/|\\"\/tmp\//.test(text), false, `${r.urn} names a temporary folder`);
     }
-    const model = one(result, "oci:DataScience/model:Model");
-    assert.equal(path.isAbsolute(String(model.inputs.modelArtifact)), false);
   });
 
-  test("the verified model id: the deployment waits for the export and the check that reads it back", () => {
+  test("the catalog model: made after the upload and the IAM, replaced whole, its id only once it holds the zip", () => {
     const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
-    const model = one(result, "oci:DataScience/model:Model");
+    const model = one(result, LOCAL, "model-model");
     const details = deployment.inputs.modelDeploymentConfigurationDetails as {
       modelConfigurationDetails: { modelId: string };
     };
-    // Known only once the check has passed, so a preview shows it unknown.
+    // The model's OCID is the command's stdout: known only once the export is verified.
     assert.equal(details.modelConfigurationDetails.modelId, UNKNOWN);
     assert.ok(deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(model.urn));
-    const verify = one(result, LOCAL, "model-verify");
-    assert.ok(deployment.propertyDependencies.modelDeploymentConfigurationDetails.includes(verify.urn));
-    assert.ok(verify.dependencies.includes(exported.urn), "the check reads the artifact after the export");
+    assert.ok(model.propertyDependencies.create.includes(one(result, LOCAL, "artifact-upload").urn));
+    for (const policy of all(result, "oci:Identity/policy:Policy"))
+      assert.ok(model.dependencies.includes(policy.urn), `the export waits for ${policy.name}`);
+    // `triggers[*]` is the command SDK's own (@pulumi/command local/command.js), "*" is ours.
+    assert.ok(model.replaceOnChanges.includes("*"), model.replaceOnChanges.join(", "));
+    assert.equal(
+      model.deleteBeforeReplace ?? false,
+      false,
+      "create-before-delete: the deployment moves first",
+    );
+    assert.match(
+      String(model.inputs.delete),
+      /cli\/oci-task\.ts delete-catalog-model --model-id "\$\{PULUMI_COMMAND_STDOUT\}" --region 'us-ashburn-1'$/,
+    );
+    assert.deepEqual(model.customTimeouts, { create: "90m", update: "90m", delete: "20m" });
   });
 
   test("the model's metadata never waits for the image push; the deployment carries digest and shape", () => {
-    const model = one(result, "oci:DataScience/model:Model");
+    const model = one(result, LOCAL, "model-model");
     const push = one(result, "docker:index/registryImage:RegistryImage");
-    assert.equal(model.propertyDependencies.customMetadataLists?.includes(push.urn) ?? false, false);
+    assert.equal(model.propertyDependencies.create?.includes(push.urn) ?? false, false);
     assert.equal(model.dependencies.includes(push.urn), false);
     const deployment = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
     assert.ok(deployment.propertyDependencies.freeformTags.includes(push.urn));
@@ -508,36 +533,64 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
   });
 });
 
-describe("a refused export", { timeout: TIMEOUT_MS * 2 }, () => {
-  test("a catalog model left on its placeholder fails the run before the deployment is created", async () => {
-    const refusal = "the catalog model ocid1.x holds a 361-byte artifact after the export, not the zip";
+describe("the catalog model at up", { timeout: TIMEOUT_MS * 3 }, () => {
+  const MODEL_ID = "ocid1.datasciencemodel.oc1.iad.amaaaaaastandinmodelstandinmodelstandinmodel";
+
+  test("an artifact hit: the model is made from the cached object, and the deployment serves its OCID", async () => {
+    const keys = engineKeys(await preview());
+    const manifest = manifestFor(keys);
+    const result = await launchProgram({
+      ...(await devStackLaunchOptions(TENANCY_OCIDS, undefined, {
+        exists: true,
+        objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
+      })),
+      dryRun: false,
+      // The command's stdout is the model's OCID alone (operations/catalog-model.ts).
+      resourceOutputs: upOutputs("", (name) =>
+        name === "model-model" ? { stdout: MODEL_ID } : { stdout: "" },
+      ),
+      timeoutMs: TIMEOUT_MS,
+    });
+    assert.equal(result.exitCode, 0, result.stderr);
+    const create = String(one(result, LOCAL, "model-model").inputs.create);
+    assert.match(create, /^node --import tsx cli\/oci-task\.ts create-catalog-model /);
+    assert.match(
+      create,
+      new RegExp(`--object '${manifest.object}' --bytes ${manifest.bytes} --region 'us-ashburn-1'$`),
+    );
+    assert.match(create, /--namespace 'standinnamespace' --bucket 'triton-trtllm-oci-dev-artifacts'/);
+    assert.match(
+      create,
+      new RegExp(`--description 'Triton TensorRT-LLM model repository, artifact sha256:${manifest.sha256}'`),
+    );
+    assert.match(create, new RegExp(`"key":"artifactSha256","value":"${manifest.sha256}"`));
+    const md = one(result, "oci:DataScience/modelDeployment:ModelDeployment");
+    const details = md.inputs.modelDeploymentConfigurationDetails as {
+      modelConfigurationDetails: { modelId: string };
+    };
+    assert.equal(details.modelConfigurationDetails.modelId, MODEL_ID);
+    assert.equal(stackOutputs(result).modelId, MODEL_ID);
+  });
+
+  test("a failed export stops the run before the deployment is created", async () => {
+    const refusal = "the export of artifacts/x.zip into ocid1.datasciencemodel.x failed: NotAuthorized";
     const result = await launchProgram({
       ...(await devStackLaunchOptions(TENANCY_OCIDS, devStackWorkspace())),
       dryRun: false,
-      // The check command exits non-zero, as cli/oci-task.ts does for a placeholder (oci-tasks.test.ts).
+      // The create command exits non-zero, as cli/oci-task.ts does for a failed export (catalog-model.test.ts).
       resourceOutputs: upOutputs("", (name) => {
-        if (name === "model-verify") throw new Error(refusal);
+        if (name === "model-model") throw new Error(refusal);
         return { stdout: "" };
       }),
       // A failed create stops the engine; the stand-in has no engine to stop the program, so a short bound.
       timeoutMs: 30_000,
     });
     assert.notEqual(result.exitCode, 0);
-    const verify = one(result, LOCAL, "model-verify");
-    assert.ok(
-      verify.dependencies.includes(
-        one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport").urn,
-      ),
-    );
-    assert.match(
-      String(verify.inputs.create),
-      /cli\/oci-task\.ts verify-model-artifact --model-id '.+' --bytes \d+ --region 'us-ashburn-1'/,
-    );
     const errors = result.logs
       .filter((l) => l.severity === "error")
       .map((l) => l.message)
       .join("\n");
-    assert.match(errors, /holds a 361-byte artifact/);
+    assert.match(errors, /the export of artifacts\/x\.zip .* failed/);
     assert.deepEqual(all(result, "oci:DataScience/modelDeployment:ModelDeployment"), []);
   });
 });

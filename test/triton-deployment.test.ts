@@ -36,6 +36,7 @@ function containerInput(overrides: Partial<ContainerSpecInput> = {}): ContainerS
     tensorParallel: 1,
     streaming: false,
     storageSizeInGBs: 500,
+    deploymentTimeoutMinutes: 70,
     environment: {},
     ...overrides,
   };
@@ -119,6 +120,7 @@ describe("TritonDeployment", () => {
       MODEL_DEPLOY_PREDICT_ENDPOINT: "/v2/models/ensemble/versions/1/generate",
       MODEL_DEPLOY_HEALTH_ENDPOINT: "/v2/health/ready",
       STORAGE_SIZE_IN_GB: "500",
+      DEPLOYMENT_TIMEOUT_IN_MINUTES: "70",
     });
     assert.deepEqual(env.cmds, [
       "tritonserver",
@@ -222,13 +224,27 @@ describe("TritonDeployment", () => {
     );
     const { recorder } = await deploy("deps", { dependsOn: iam.resources });
     const opts = recorder.get(MD_TYPE).opts;
-    assert.equal(iam.resources.length, 3);
+    assert.equal(iam.resources.length, 4);
     assert.deepEqual(opts.dependsOn, iam.resources);
-    assert.deepEqual(opts.customTimeouts, { create: "60m", update: "60m", delete: "30m" });
+    // OCI gives up after the variable's 70 minutes; the provider waits 20 more to hear why.
+    assert.deepEqual(opts.customTimeouts, { create: "90m", update: "90m", delete: "30m" });
     assert.equal(
       recorder.get(MD_TYPE).opts.parent,
       recorder.get("triton-trtllm-oci:deployment:TritonDeployment").resource,
     );
+  });
+
+  test("OCI's deployment timeout: the sized minutes, or the user's own value, with the provider's wait above it", async () => {
+    const env = (deployed: Awaited<ReturnType<typeof deploy>>) =>
+      deployed.md.modelDeploymentConfigurationDetails.environmentConfigurationDetails.environmentVariables;
+    assert.equal(env(await deploy("timeout-sized")).DEPLOYMENT_TIMEOUT_IN_MINUTES, "70");
+    const own = await deploy("timeout-own", {}, { environment: { DEPLOYMENT_TIMEOUT_IN_MINUTES: "200" } });
+    assert.equal(env(own).DEPLOYMENT_TIMEOUT_IN_MINUTES, "200");
+    assert.deepEqual(own.recorder.get(MD_TYPE).opts.customTimeouts, {
+      create: "220m",
+      update: "220m",
+      delete: "30m",
+    });
   });
 
   test("an evaluation deployment is tagged with its expiry, which a later TTL change may move", async () => {

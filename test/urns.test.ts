@@ -2,7 +2,10 @@
 // dev stack registers exactly the URNs (type, name, parent) captured in test/fixtures/urns.json
 // before the layout of issue 16 moved any file, and no resource needs an alias to keep them. The
 // build's resources (cache miss, engine hit) moved by design in issue 19: the network under its own
-// component, the instance named by the artifact key; they exist only while a build runs.
+// component, the instance named by the artifact key; they exist only while a build runs. Issue 18 made
+// the catalog model one command resource (model-model) in place of the provider's Model,
+// ModelArtifactExport and the verify command, and added the wait for the policies to be in force
+// (iam-propagated).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

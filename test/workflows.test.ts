@@ -15,7 +15,12 @@ import { parse } from "yaml";
 import { estimateBuild } from "../components/config/build-estimate";
 import { parseStackConfig } from "../components/config/config";
 import { readStackFile } from "../components/config/stack-file";
-import { DEPLOYMENT_TIMEOUTS } from "../components/triton-deployment";
+import { containerSpecInput } from "../components/config/views";
+import { containerSpec } from "../components/deployment/container-spec";
+import {
+  DEPLOYMENT_TIMEOUT_VARIABLE,
+  deploymentCustomTimeouts,
+} from "../components/deployment/deployment-timeout";
 import { DEFAULT_PRODUCTION_STACKS } from "../policy/policies";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -296,7 +301,6 @@ describe("deploy.yml (push to main)", () => {
 
   test("a cache miss builds from the runner: no address configured, and the job outlasts the build", () => {
     const minutes = (duration: string | undefined) => Number(/^(\d+)m$/.exec(duration ?? "")?.[1]);
-    const deploymentMinutes = minutes(DEPLOYMENT_TIMEOUTS.create);
     const timeout = (job as Job & { "timeout-minutes": number })["timeout-minutes"];
     assert.ok(timeout <= 360, "GitHub-hosted jobs stop at 360 minutes");
     for (const { stack } of include) {
@@ -304,6 +308,10 @@ describe("deploy.yml (push to main)", () => {
       assert.ok(config, stack);
       assert.equal(config.build.sshAllowedCidr, undefined, `${stack} needs no address of the runner`);
       const build = estimateBuild(config, "build").totalMinutes;
+      const environment = containerSpec(containerSpecInput(config)).environment;
+      const deploymentMinutes = minutes(
+        deploymentCustomTimeouts(Number(environment[DEPLOYMENT_TIMEOUT_VARIABLE])).create,
+      );
       assert.ok(
         timeout >= 2 * build + deploymentMinutes,
         `${stack}: ${timeout} min must cover twice the build estimate (${build}) and the deployment (${deploymentMinutes})`,

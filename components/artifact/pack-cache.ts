@@ -122,20 +122,3 @@ export function pruneArtifactCache(cacheDir: string, maxBytes: number, keepZip: 
   }
   return removed;
 }
-
-const PLACEHOLDER_README =
-  "Placeholder artifact. The model's real artifact (the Triton model repository with its TensorRT-LLM\n" +
-  "engine) is exported into the catalog from Object Storage; see the model's custom metadata.\n";
-
-/**
- * The small zip a catalog model is created with before its real artifact is exported into it.
- * Deterministic, so every run finds the same bytes.
- */
-export async function placeholderArtifact(cacheDir: string): Promise<{ path: string; bytes: number }> {
-  const sourceDir = join(cacheDir, "placeholder");
-  const path = join(cacheDir, "placeholder.zip");
-  mkdirSync(sourceDir, { recursive: true });
-  writeFileSync(join(sourceDir, "README.txt"), PLACEHOLDER_README);
-  if (!existsSync(path)) await packZip([{ dir: sourceDir, zipPrefix: "" }], path);
-  return { path, bytes: statSync(path).size };
-}

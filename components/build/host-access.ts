@@ -3,7 +3,10 @@
  * the only grants its instance principal gets.
  */
 
-/** Secrets travel on the remote command's stdin, one per line; never on a command line. */
+/**
+ * Secrets travel on the remote command's stdin, one per line; never on a command line. `username` is
+ * the OCIR login name as `docker login` wants it, `<namespace>/<user>` (`ocirLoginUser`).
+ */
 export function buildHostStdin(username: string, token: string, hfToken: string | undefined): string {
   return `${username}\n${token}\n${hfToken ?? ""}\n`;
 }

@@ -16,9 +16,34 @@ import { shellQuote } from "../deployment/oci-task-commands";
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
 
-/** Waits for cloud-init and, when it failed, shows why in the Pulumi error. */
-export const CLOUD_INIT_WAIT_COMMAND =
-  "cloud-init status --wait >/dev/null 2>&1 || { sudo tail -n 80 /var/log/cloud-init-output.log >&2; exit 1; }";
+/** Written by the last command of `engine-build/cloud-init.yaml`'s setup: the host is ready. */
+export const HOST_READY_MARKER = "/var/lib/engine-build/host-ready";
+const CLOUD_INIT_LOG = "/var/log/cloud-init-output.log";
+
+/**
+ * Waits for cloud-init; when it failed, shows why in the Pulumi error. `cloud-init status --wait`
+ * exits 0 when done, 1 on a critical failure and 2 when done with recoverable errors, deprecation
+ * warnings included (cloud-init's `status` command reference, docs.cloud-init.io, "Exit codes"): 2 is success only when our own setup reached its end and
+ * wrote the marker, since a failed runcmd step is also reported as 2.
+ */
+export function cloudInitWaitCommand(paths: { marker: string; log: string }): string {
+  const marker = shellQuote(paths.marker);
+  const log = shellQuote(paths.log);
+  return [
+    "rc=0",
+    "cloud-init status --wait >/dev/null 2>&1 || rc=$?",
+    `if [ "$rc" -eq 0 ]; then exit 0; fi`,
+    `if [ "$rc" -eq 2 ] && sudo test -f ${marker}; then echo "cloud-init finished with recoverable errors (exit 2); the setup completed (${paths.marker})" >&2; exit 0; fi`,
+    `echo "cloud-init failed (exit $rc$([ "$rc" -eq 2 ] && echo ', and the setup never wrote ${paths.marker}')); last lines of ${paths.log}:" >&2`,
+    `sudo tail -n 80 ${log} >&2`,
+    "exit 1",
+  ].join("; ");
+}
+
+export const CLOUD_INIT_WAIT_COMMAND = cloudInitWaitCommand({
+  marker: HOST_READY_MARKER,
+  log: CLOUD_INIT_LOG,
+});
 
 const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
 

@@ -122,7 +122,8 @@ export function assembleBootVolumeGB(config: StackConfig): number {
   return Math.max(100, Math.ceil((30 + (3 * engineBytes(config)) / GB) / 10) * 10);
 }
 
-function engineBytes(config: StackConfig): number {
+/** The engine's size, which dominates the artifact's: the weights at the quantization's width. */
+export function engineBytes(config: StackConfig): number {
   return config.model.resolved.parameterCount * (ENGINE_BYTES_PER_PARAMETER[config.engine.quantization] ?? 2);
 }
 

@@ -12,6 +12,7 @@ import {
   huggingFaceIdProblem,
   imageReferenceProblem,
   localPathProblem,
+  regionProblem,
   revisionProblem,
 } from "./grammars";
 
@@ -168,7 +169,13 @@ export const stackSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
-  iam: z.strictObject({ create: flag.default(true) }).prefault({}),
+  iam: z
+    .strictObject({
+      create: flag.default(true),
+      /** Where IAM is written; by default the tenancy's home region, looked up at preview. */
+      homeRegion: grammar(regionProblem).optional(),
+    })
+    .prefault({}),
   docker: z
     .strictObject({
       host: grammar(dockerHostProblem).optional(),

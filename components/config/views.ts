@@ -4,6 +4,8 @@
  */
 import { findShape, type GpuShape } from "./catalog";
 import type { ContainerSpecInput } from "../deployment/container-spec";
+import { deploymentTimeoutMinutes } from "../deployment/deployment-timeout";
+import { engineBytes, imageCompressedGB } from "./build-estimate";
 import type { StackConfig } from "./schema";
 
 export function shapes(config: StackConfig): { deployment: GpuShape; build: GpuShape } {
@@ -34,6 +36,14 @@ export function containerSpecInput(config: StackConfig): ContainerSpecInput {
     },
     get storageSizeInGBs() {
       return config.deployment.storageSizeInGBs;
+    },
+    // From the configuration alone, so every run sizes it alike: the built artifact's exact size
+    // would change the variable, and so update the serving deployment, on the run after a build.
+    get deploymentTimeoutMinutes() {
+      return deploymentTimeoutMinutes({
+        imageCompressedGB: imageCompressedGB(config.image.source),
+        artifactBytes: engineBytes(config),
+      });
     },
     get environment() {
       return config.deployment.environment;

@@ -3,6 +3,7 @@
  * Pure, so the config rules can measure it against OCI's limits before anything is created and the
  * deployment component uses exactly what was measured.
  */
+import { DEPLOYMENT_TIMEOUT_VARIABLE } from "./deployment-timeout";
 
 /** Where OCI mounts the unzipped model artifact inside the container (read-only). */
 export const ARTIFACT_MOUNT = "/opt/ds/model/deployed_model";
@@ -19,6 +20,8 @@ export interface ContainerSpecInput {
   readonly tensorParallel: number;
   readonly streaming: boolean;
   readonly storageSizeInGBs: number;
+  /** `DEPLOYMENT_TIMEOUT_IN_MINUTES`, sized by `deploymentTimeoutMinutes`, unless the user set it. */
+  readonly deploymentTimeoutMinutes: number;
   /** User-supplied variables; ours win on a clash, and the rules report the clash. */
   readonly environment: Readonly<Record<string, string>>;
 }
@@ -47,6 +50,9 @@ export function managedEnvironment(input: ContainerSpecInput): Record<string, st
     MODEL_DEPLOY_HEALTH_ENDPOINT: "/v2/health/ready",
     STORAGE_SIZE_IN_GB: String(input.storageSizeInGBs),
   };
+  // A user's own value (checked against OCI's maximum by the rules) wins over the sized one.
+  if (!Object.hasOwn(input.environment, DEPLOYMENT_TIMEOUT_VARIABLE))
+    environment[DEPLOYMENT_TIMEOUT_VARIABLE] = String(input.deploymentTimeoutMinutes);
   if (input.streaming) environment.MODEL_DEPLOY_ENABLE_STREAMING = "true";
   return environment;
 }

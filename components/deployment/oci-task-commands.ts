@@ -39,27 +39,69 @@ export function uploadArtifactCommand(args: {
   );
 }
 
+/** What the catalog model is made of: its place, its description and metadata, and the zip to export. */
+export interface CatalogModelSpec {
+  readonly compartmentId: string;
+  readonly projectId: string;
+  readonly displayName: string;
+  readonly description: string;
+  /** OCI's custom metadata entries (`customMetadata`). */
+  readonly metadata: readonly { key: string; value: string; category: string }[];
+  readonly freeformTags: Readonly<Record<string, string>>;
+  /** The zip in Object Storage (in the stack's region) and its size, which the catalog must report. */
+  readonly artifact: { namespace: string; bucket: string; object: string; bytes: number };
+  readonly region: string;
+  readonly profile?: string;
+}
+
 /**
- * The export is checked, not trusted: the provider's `ModelArtifactExport` treats HTTP 409 (an
- * artifact already there, e.g. the placeholder) as success and never reads back
- * (terraform-provider-oci internal/service/datascience/datascience_model_artifact_export_resource.go),
- * so a refused export would leave the model on its placeholder and fail the deployment's health check
- * 10+ GPU minutes later. A local command HEADs the model artifact (`cli/oci-task.ts
- * verify-model-artifact`, the SDK's `HeadModelArtifact`, as the provider's own `getModel` does) and
- * fails the run, before the deployment, unless it has the zip's size.
+ * The command that creates the catalog model with no artifact, exports the zip into it from the
+ * bucket, waits for the export's work request and checks the size the catalog then reports; it
+ * prints the model's OCID alone on stdout (operations/catalog-model.ts says why this replaces the
+ * provider's Model + ModelArtifactExport).
  */
-export function verifyModelArtifactCommand(args: {
-  modelId: string;
-  bytes: number;
+export function createCatalogModelCommand(spec: CatalogModelSpec): string {
+  const { artifact } = spec;
+  return ociTaskCommand(
+    "create-catalog-model",
+    [
+      `--compartment-id ${shellQuote(spec.compartmentId)}`,
+      `--project-id ${shellQuote(spec.projectId)}`,
+      `--display-name ${shellQuote(spec.displayName)}`,
+      `--description ${shellQuote(spec.description)}`,
+      `--metadata ${shellQuote(JSON.stringify(spec.metadata))}`,
+      `--tags ${shellQuote(JSON.stringify(spec.freeformTags))}`,
+      `--namespace ${shellQuote(artifact.namespace)}`,
+      `--bucket ${shellQuote(artifact.bucket)}`,
+      `--object ${shellQuote(artifact.object)}`,
+      `--bytes ${artifact.bytes}`,
+    ].join(" "),
+    spec.region,
+    spec.profile,
+  );
+}
+
+/**
+ * The command that deletes the catalog model the create printed: `@pulumi/command` hands a delete the
+ * stdout of the last create or update as `PULUMI_COMMAND_STDOUT` (pulumi-command v1.2.1
+ * provider/pkg/provider/local/commandOutputs.go lines 88-95).
+ */
+export function deleteCatalogModelCommand(region: string, profile?: string): string {
+  return ociTaskCommand("delete-catalog-model", `--model-id "\${PULUMI_COMMAND_STDOUT}"`, region, profile);
+}
+
+/**
+ * The command that waits until the policies are readable, with their statements, in the stack's
+ * region: OCI writes IAM in the home region and replicates it, and a deployment created before its
+ * `read repos` grant arrives fails its image pull only after OCI's 20-minute pull limit.
+ */
+export function waitForPoliciesCommand(args: {
+  policies: readonly { id: string; statements: readonly string[] }[];
   region: string;
   profile?: string;
 }): string {
-  return ociTaskCommand(
-    "verify-model-artifact",
-    `--model-id ${shellQuote(args.modelId)} --bytes ${args.bytes}`,
-    args.region,
-    args.profile,
-  );
+  const policies = args.policies.map((policy) => `--policy ${shellQuote(JSON.stringify(policy))}`).join(" ");
+  return ociTaskCommand("wait-for-policies", policies, args.region, args.profile);
 }
 
 /** The local command that terminates the build instance, idempotently. */

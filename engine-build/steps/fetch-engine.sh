@@ -5,9 +5,9 @@ step_fetch_engine() {
   local cached=${work_dir}/cached
   rm -rf "${cached}" "${work_dir}/engine" "${work_dir}/engine-manifest.json"
   mkdir -p "${cached}"
-  oci_cli os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}manifest.json" \
+  oci_cli_authorized os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}manifest.json" \
     --file "${work_dir}/engine-manifest.json"
-  oci_cli os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}engine.tar" \
+  oci_cli_authorized os object get --namespace "${NAMESPACE}" --bucket-name "${BUCKET}" --name "${ENGINE_PREFIX}engine.tar" \
     --file "${work_dir}/engine.tar"
   x tar -xf "${work_dir}/engine.tar" -C "${cached}"
   [[ -d ${cached}/engine && -d ${cached}/tokenizer ]] ||

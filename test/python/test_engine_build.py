@@ -137,7 +137,15 @@ case "${verb}" in
     [ -f "${object}" ] || { echo 'ServiceError: {"status": 404, "code": "ObjectNotFound"}' >&2; exit 1; }
     printf '{"content-length": "%s", "etag": "x"}\n' "$(stat -c %s "${object}")"
     ;;
-  put) mkdir -p "$(dirname "${object}")"; cp "${file}" "${object}" ;;
+  put)
+    # FAKE_DENIED_PUTS: so many puts are refused first, as while a new policy is not yet in force.
+    denied=$(cat "${FAKE_DIR}/denied-puts" 2>/dev/null || echo 0)
+    if [ "${denied}" -lt "${FAKE_DENIED_PUTS:-0}" ]; then
+      echo $((denied + 1)) >"${FAKE_DIR}/denied-puts"
+      echo 'ServiceError: {"status": 404, "code": "NotAuthorizedOrNotFound", "message": "Authorization failed or requested resource not found"}' >&2
+      exit 1
+    fi
+    mkdir -p "$(dirname "${object}")"; cp "${file}" "${object}" ;;
   get) [ -f "${object}" ] || { echo 'ServiceError: 404' >&2; exit 1; }; cp "${object}" "${file}" ;;
 esac
 """,
@@ -775,6 +783,21 @@ def test_upload_skips_objects_already_in_the_bucket_with_the_same_size(tmp_path,
     ]
     log = (second.work / "build.log").read_text()
     assert "artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip is already in the bucket with the same size" in log
+
+
+def test_uploads_wait_while_the_new_policy_propagates_then_give_up(tmp_path, packer, repository):
+    waiting = Host(tmp_path / "waiting", packer, repository)
+    result = waiting.run(FAKE_DENIED_PUTS="2", POLICY_RETRY_SECONDS="0.1")
+    assert result.returncode == 0, result.stderr
+    log = (waiting.work / "build.log").read_text()
+    assert log.count("not authorized yet: waiting for the build host's policy") == 2
+    assert manifest_of(result)["object"].endswith("model.zip")
+
+    refused = Host(tmp_path / "refused", packer, repository)
+    result = refused.run(FAKE_DENIED_PUTS="1000", POLICY_RETRY_SECONDS="0.1", POLICY_WAIT_SECONDS="1")
+    assert result.returncode == 1
+    assert "NotAuthorizedOrNotFound" in result.stderr
+    assert "engine build failed in step upload-engine" in result.stderr
 
 
 def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer, repository, built):

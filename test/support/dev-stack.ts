@@ -42,10 +42,31 @@ export const CPU_IMAGE_ID = "ocid1.image.oc1.iad.aaaaaaaastandincpuimagestandinc
 export const STANDIN_ALL_SERVICES_ID = "ocid1.service.oc1.iad.aaaaaaaastandinallservices";
 const STANDIN_OBJECT_STORAGE_SERVICE_ID = "ocid1.service.oc1.iad.aaaaaaaastandinobjectstorage";
 
-/** Data sources the program may call, answered like a small single-region tenancy and its bucket. */
-export function devStackInvokes(bucket: BucketContents = { exists: false }): Record<string, InvokeHandler> {
+/** The tenancy's home region in the canned answers: the dev stack's own region. */
+export const DEV_HOME_REGION = "us-ashburn-1";
+
+/**
+ * Data sources the program may call, answered like a small tenancy and its bucket: subscribed to
+ * `homeRegion` (its home) and the dev stack's region.
+ */
+export function devStackInvokes(
+  bucket: BucketContents = { exists: false },
+  homeRegion = DEV_HOME_REGION,
+): Record<string, InvokeHandler> {
   const objects = bucket.objects ?? {};
   return {
+    // Shaped as the provider answers (@pulumi/oci types/output.d.ts GetRegionSubscriptionsRegionSubscription).
+    "oci:Identity/getRegionSubscriptions:getRegionSubscriptions": (args) => ({
+      id: "subscriptions",
+      tenancyId: args["tenancyId"],
+      regionSubscriptions: [...new Set([homeRegion, "us-ashburn-1"])].map((regionName) => ({
+        regionName,
+        regionKey: regionName === "us-ashburn-1" ? "IAD" : "PHX",
+        isHomeRegion: regionName === homeRegion,
+        state: "READY",
+        tenancyId: args["tenancyId"],
+      })),
+    }),
     "oci:ObjectStorage/getNamespace:getNamespace": { namespace: "standinnamespace", id: "standinnamespace" },
     "oci:ObjectStorage/getBucketSummaries:getBucketSummaries": (args) => ({
       id: "buckets",

@@ -1,5 +1,6 @@
 /** Rules on OCI Data Science's limits for a bring-your-own container. */
 import { containerSpec, managedEnvironment } from "../../deployment/container-spec";
+import { DEPLOYMENT_TIMEOUT_VARIABLE, deploymentTimeoutProblem } from "../../deployment/deployment-timeout";
 import { quoted, shellWord } from "../quoting";
 import type { ConfigError, Rule } from "../schema";
 import { containerSpecInput } from "../views";
@@ -53,6 +54,16 @@ export const environmentNamesRule: Rule = (config) => {
         value,
         message: `variable name ${quoted(name)} ${problems.join("; ")}`,
         fix: `rename or remove it: pulumi config rm --path ${shellWord(`deployment.environment.${name}`)}`,
+      });
+    }
+    // The stack sizes this one itself; a user's own value wins, within OCI's maximum.
+    const timeoutProblem = name === DEPLOYMENT_TIMEOUT_VARIABLE ? deploymentTimeoutProblem(value) : undefined;
+    if (timeoutProblem !== undefined) {
+      errors.push({
+        key,
+        value,
+        message: timeoutProblem,
+        fix: `set ${key} to at most 240, or remove it: the stack sizes it from the image and the artifact`,
       });
     }
   }
