@@ -185,6 +185,7 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     subnetId: config.build.subnetId,
     bastionName: bastionName(PROJECT, pulumi.getStack()),
     freeformTags: context.tags,
+    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
   });
   const estimate = estimateBuild(config, mode);
   return new EngineBuild("engine", {

@@ -7,6 +7,7 @@
  * must reach the internet through a NAT gateway and admit SSH from inside its VCN) and only the
  * Bastion is created on it. Registered only on a cache miss: the run after a build drops it all.
  */
+import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -17,6 +18,7 @@ import {
   buildSecurityRules,
 } from "./build/network-plan";
 import { SESSION_TTL_SECONDS } from "./build/bastion-plan";
+import { expiryCommand, EXPIRES_AT_TAG } from "./deployment/expiry";
 
 export interface BuildNetworkArgs {
   readonly compartmentId: pulumi.Input<string>;
@@ -25,6 +27,11 @@ export interface BuildNetworkArgs {
   /** The Bastion's name: letters and digits only, unique in the compartment (`bastionName`). */
   readonly bastionName: string;
   readonly freeformTags: Record<string, string>;
+  /**
+   * Every resource's `expires-at` tag: its creation plus this many hours, so that `reap` deletes a
+   * network whose stack never ran again (a crashed or abandoned build), as it does the instance.
+   */
+  readonly expiresInHours: number;
 }
 
 // Who may open a TCP connection to the Bastion's public endpoint. Every address: a GitHub-hosted
@@ -42,8 +49,19 @@ export class BuildNetwork extends pulumi.ComponentResource {
   constructor(name: string, args: BuildNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("triton-trtllm-oci:build:BuildNetwork", name, {}, opts);
     const child = { parent: this };
+    const expiresAt = new command.local.Command(
+      `${name}-expiry`,
+      { create: expiryCommand(args.expiresInHours) },
+      child,
+    ).stdout.apply((out) => out.trim());
+    const freeformTags = expiresAt.apply((at): Record<string, string> => ({
+      ...args.freeformTags,
+      [EXPIRES_AT_TAG]: at,
+    }));
     this.subnetId =
-      args.subnetId === undefined ? this.privateSubnet(name, args) : pulumi.output(args.subnetId);
+      args.subnetId === undefined
+        ? this.privateSubnet(name, args.compartmentId, freeformTags)
+        : pulumi.output(args.subnetId);
 
     const bastion = new oci.bastion.Bastion(
       `${name}-bastion`,
@@ -54,7 +72,7 @@ export class BuildNetwork extends pulumi.ComponentResource {
         name: args.bastionName,
         clientCidrBlockAllowLists: BASTION_CLIENT_CIDRS,
         maxSessionTtlInSeconds: SESSION_TTL_SECONDS,
-        freeformTags: args.freeformTags,
+        freeformTags,
       },
       child,
     );
@@ -62,9 +80,13 @@ export class BuildNetwork extends pulumi.ComponentResource {
     this.registerOutputs({ subnetId: this.subnetId, bastionId: this.bastionId });
   }
 
-  private privateSubnet(name: string, args: BuildNetworkArgs): pulumi.Output<string> {
+  private privateSubnet(
+    name: string,
+    compartmentId: pulumi.Input<string>,
+    freeformTags: pulumi.Output<Record<string, string>>,
+  ): pulumi.Output<string> {
     const child = { parent: this };
-    const common = { compartmentId: args.compartmentId, freeformTags: args.freeformTags };
+    const common = { compartmentId, freeformTags };
     const vcn = new oci.core.Vcn(
       `${name}-vcn`,
       { ...common, cidrBlocks: [BUILD_VCN_CIDR], displayName: `${name}-vcn` },

@@ -161,6 +161,17 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
     );
   });
 
+  test("the network and the Bastion carry an expires-at tag, so reap finds them when a stack never runs again", () => {
+    const expiry = one(result, "command:local:Command", "engine-network-expiry");
+    for (const type of BUILD_TYPES.slice(0, 7)) {
+      const resource = one(result, type);
+      const tags = resource.inputs.freeformTags as Record<string, string>;
+      assert.ok(resource.propertyDependencies.freeformTags.includes(expiry.urn), type);
+      assert.equal(tags.stack, "dev", type);
+      assert.match(tags["expires-at"], /^\d{4}-\d\d-\d\dT/, type);
+    }
+  });
+
   test("a standard Bastion on the build subnet, open to any client, sessions of at most 3 hours", () => {
     const bastion = one(result, "oci:Bastion/bastion:Bastion");
     assert.equal(bastion.inputs.bastionType, "STANDARD");
@@ -283,11 +294,8 @@ describe("a build longer than one session", { timeout: TIMEOUT_MS * 2 }, () => {
     assert.equal(second.inputs.stdin, undefined, "secrets go once, to the link that starts the build");
     const terminate = one(result, "command:local:Command", "engine-terminate");
     assert.ok(terminate.dependencies.includes(second.urn), "the instance goes after the last link");
-    const exported = one(result, "oci:DataScience/modelArtifactExport:ModelArtifactExport");
-    assert.ok(
-      exported.propertyDependencies.sourceObjectName.includes(second.urn),
-      "the manifest is the last link's",
-    );
+    const model = one(result, "command:local:Command", "model-model");
+    assert.ok(model.propertyDependencies.create.includes(second.urn), "the manifest is the last link's");
   });
 });
 
