@@ -269,7 +269,6 @@ const PROGRAM_CASES: readonly {
     key: "docker.host",
   },
   { name: "a region typo", config: { "oci:region": "us-ashburm-1" }, key: "oci:region" },
-  { name: "no build.sshAllowedCidr for the build", config: { build: {} }, key: "build.sshAllowedCidr" },
 ];
 
 function programConfig(
