@@ -18,17 +18,17 @@ import {
   lookupEngineCache,
 } from "./components/artifact/engine-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
-import { buildPreconditionErrors } from "./components/build/inputs";
 import { CatalogModel } from "./components/catalog-model";
 import { ASSEMBLE_SHAPE, estimateBuild, measuredPhaseMinutes } from "./components/config/build-estimate";
-import { formatConfigError, parseStackConfig, PROJECT, StackConfig } from "./components/config/config";
-import { servingImageProblem } from "./components/config/image-catalog";
-import { checkLocalInputsOf } from "./components/config/local-inputs";
+import { formatConfigError, PROJECT, StackConfig } from "./components/config/config";
 import { readPulumiConfig } from "./components/config/pulumi-config";
 import { containerSpecInput } from "./components/config/rules";
+import { stackNames } from "./components/config/stack-names";
 import { sizingSummary } from "./components/config/summary";
+import { type EngineOutlook, programRefusals, validateStack } from "./components/config/validate";
 import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
+import { formatIamStatements } from "./components/deployment/iam-statements";
 import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/home-region";
 import { modelProvenance } from "./components/deployment/model-metadata";
 import { imageRepositoryName, ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
@@ -69,27 +69,31 @@ function fail(errors: { key: string; value: unknown; message: string; fix: strin
   );
 }
 
-function loadConfig(): StackConfig {
-  const result = parseStackConfig(readPulumiConfig());
-  for (const warning of result.warnings) pulumi.log.warn(formatConfigError(warning));
-  // Placeholder OCIDs may be previewed (a pull-request pipeline previews the committed example),
-  // never deployed. The program runs from the project folder: relative paths start there.
-  const placeholders = pulumi.runtime.isDryRun() ? [] : result.placeholders;
-  for (const note of pulumi.runtime.isDryRun() ? result.placeholders : [])
-    pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
-  const local = checkLocalInputsOf(result, process.cwd());
-  // The renderer and the example request need the serving image's request names (image-catalog.ts).
-  const image = result.config === undefined ? undefined : servingImageProblem(result.config.image.source);
-  const errors = [
-    ...(image === undefined ? [] : [image]),
-    ...result.errors,
-    ...result.missingSecrets,
-    ...placeholders,
-    ...local.errors,
-    ...local.absent,
-  ];
-  if (errors.length > 0 || result.config === undefined) fail(errors);
-  return result.config;
+/**
+ * The stack's one validation (`validateStack`, the same `check` runs), refused with every error at
+ * once. Called before the bucket lookup and again after it, when whether a build runs is known.
+ * Placeholder OCIDs may be previewed (a pull-request pipeline previews the committed example), never
+ * deployed. The program runs from the project folder: relative paths start there.
+ */
+function validatedConfig(engine: EngineOutlook): StackConfig {
+  const validation = validateStack(readPulumiConfig(), {
+    stack: pulumi.getStack(),
+    projectDir: process.cwd(),
+    engine,
+  });
+  const dryRun = pulumi.runtime.isDryRun();
+  const refusals = programRefusals(validation, { dryRun });
+  if (refusals.length > 0 || validation.config === undefined) fail(refusals);
+  if (engine.kind === "not-looked-up") {
+    for (const warning of validation.warnings) pulumi.log.warn(formatConfigError(warning));
+    for (const note of dryRun ? validation.placeholders : [])
+      pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
+    if (validation.iamHandover !== undefined)
+      pulumi.log.warn(
+        `iam.create is false: an administrator must create\n${formatIamStatements(validation.iamHandover)}`,
+      );
+  }
+  return validation.config;
 }
 
 /**
@@ -261,14 +265,13 @@ async function lookUpMirror(
 }
 
 async function main(): Promise<Record<string, unknown>> {
-  const config = loadConfig();
+  const config = validatedConfig({ kind: "not-looked-up" });
   const secrets = new pulumi.Config();
   const ociProfile = new pulumi.Config("oci").get("configFileProfile");
   const stack = pulumi.getStack();
-  const baseName = `${PROJECT}-${stack}`;
+  const { baseName, bucketName, dynamicGroupName } = stackNames(stack, config);
   const tags = { "managed-by": "pulumi", project: PROJECT, stack };
   const { namespace } = await oci.objectstorage.getNamespace({ compartmentId: config.compartmentId });
-  const bucketName = config.artifact.bucketName ?? `${baseName}-artifacts`;
 
   const repository = renderModelRepository(modelRepositorySpec(config));
   const engine = engineKey(engineKeyInputs(config));
@@ -283,8 +286,11 @@ async function main(): Promise<Record<string, unknown>> {
   const engineSource = chooseEngineSource(config.engine.prebuiltDir !== undefined, lookup);
   const buildMode =
     engineSource.kind === "build" ? "build" : engineSource.kind === "engine-hit" ? "assemble" : undefined;
-  const preconditions = buildPreconditionErrors(config, { buildMode, lookup, bucketName });
-  if (preconditions.length > 0) fail(preconditions);
+  validatedConfig({
+    kind: "looked-up",
+    mode: buildMode,
+    bucket: { name: bucketName, exists: lookup.bucketExists, accessType: lookup.bucketAccessType },
+  });
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
   const homeRegionProvider = await identityProvider(config);
   const imageRepository = imageRepositoryName(
@@ -392,7 +398,7 @@ async function main(): Promise<Record<string, unknown>> {
     create: config.iam.create,
     compartmentId: config.compartmentId,
     tenancyId: config.tenancyId,
-    dynamicGroupName: `${baseName}-deployments`,
+    dynamicGroupName,
     bucketName,
     region: config.region,
     freeformTags: tags,

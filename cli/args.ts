@@ -68,7 +68,7 @@ export function parseCommandLine<O extends NonNullable<ParseArgsConfig["options"
   if (parsed.positionals.length !== expected) {
     throw new UsageError(
       expected === 0
-        ? `unexpected argument '${parsed.positionals[0]}'`
+        ? `unexpected argument ${JSON.stringify(parsed.positionals[0])}`
         : `expected ${expected} argument(s), got ${parsed.positionals.length}`,
     );
   }

@@ -2,7 +2,8 @@
  * Iam: who may do what for the deployment, and nothing more. The model deployment runs as a
  * resource principal matched by a dynamic group; it pulls the image, writes its logs and reads the
  * artifact bucket. Data Science and Object Storage themselves need to manage objects in that one
- * bucket to export a large artifact into the model catalog (FACTS.md section 4).
+ * bucket to export a large artifact into the model catalog (Oracle's Data Science policies page,
+ * docs.oracle.com/en-us/iaas/data-science/using/policies.htm).
  *
  * Tenancies where the deploying user may not touch IAM set `create: false`: nothing is created and
  * the exact statements are exported for an administrator (see docs/iam.md).

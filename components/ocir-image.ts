@@ -10,7 +10,7 @@
  *   component only owns the repository; the copy runs where the program puts it, and nothing runs
  *   when the preview lookup (deployment/image-mirror.ts) finds the digest already there.
  * - `local`: the Docker daemon that `dockerHost` names pulls the image and pushes it into a
- *   repository of the stack's own. The image is 12-34 GB compressed (FACTS.md section 3); pushing that
+ *   repository of the stack's own. The image is 12-34 GB compressed (the NGC catalogue's tag list for nvcr.io/nvidia/tritonserver); pushing that
  *   from a laptop uplink takes hours, so the usual setup is a daemon on a VM in the region, reached
  *   over SSH (`pulumi config set --path docker.host ssh://opc@<vm ip>`; `ssh opc@<ip> docker info`
  *   must work without a prompt).
@@ -68,7 +68,8 @@ export type OcirImageMirror =
     };
 
 // Custom timeouts for moving the image. The bridged docker resources otherwise stop after the
-// Terraform SDK's default 20 minutes (FACTS.md section 5); 180 minutes covers pushing about 17 GB
+// default 20 minutes (kreuzwerker/terraform-provider-docker
+// internal/provider/resource_docker_image.go:10-12 and resource_docker_registry_image.go:10-12); 180 minutes covers pushing about 17 GB
 // over a 15 Mbit/s uplink. The upstream registry-image resource declares no timeouts of its own
 // (kreuzwerker/terraform-provider-docker#767), so the remote daemon above is the dependable fix.
 const PULL_TIMEOUTS: pulumi.CustomTimeouts = { create: "120m", update: "120m", delete: "10m" };

@@ -1,43 +1,35 @@
 /**
- * The offline stack check (`cli/check.ts`): the stack file read as `pulumi up` reads it, the
- * program's own validation, the engine and model folders when they are on this machine, and the
- * sizing summary. Needs no Pulumi CLI and no cloud credentials.
+ * The offline stack check (`cli/check.ts`): the stack file read as `pulumi up` reads it, then the
+ * program's own validation (`validateStack`, the function `index.ts` calls), judged as if the engine
+ * cache missed, since only the program reads the bucket; then the sizing summary. Needs no Pulumi
+ * CLI and no cloud credentials.
  */
-import { existsSync } from "node:fs";
-import {
-  type ConfigError,
-  formatConfigError,
-  type ParseResult,
-  parseStackConfig,
-} from "../components/config/config";
-import { checkLocalInputsOf } from "../components/config/local-inputs";
+import { type ConfigError, formatConfigError } from "../components/config/config";
 import {
   readStackFile,
   type StackFile,
   StackFileError,
-  stackFilePath,
+  stackNameIssue,
 } from "../components/config/stack-file";
 import { formatSizingSummary, type SizingSummary, sizingSummary } from "../components/config/summary";
+import { type StackValidation, validateStack } from "../components/config/validate";
+import { formatIamStatements } from "../components/deployment/iam-statements";
 import { UsageError, UserError } from "./errors";
 
 export interface StackCheck {
   readonly stackFile: StackFile;
-  readonly result: ParseResult;
-  /** What stops `pulumi up`: invalid configuration, unusable local folders. */
+  readonly validation: StackValidation;
+  /** What stops `pulumi preview` and `pulumi up`. */
   readonly errors: readonly ConfigError[];
   /** What `pulumi up` refuses until it is resolved, though the configuration is valid. */
   readonly notes: readonly ConfigError[];
-  readonly absentFolders: readonly ConfigError[];
   readonly summary?: SizingSummary;
 }
 
+/** The stack file, or a usage error naming the stack probably meant. */
 export function loadStackFile(projectDir: string, stack: string): StackFile {
-  const file = stackFilePath(projectDir, stack);
-  if (!existsSync(file)) {
-    throw new UsageError(
-      `${file} does not exist: create it with 'pulumi stack init ${stack}' and set its config, or pass --dir <project dir>`,
-    );
-  }
+  const issue = stackNameIssue(projectDir, stack);
+  if (issue !== undefined) throw new UsageError(issue);
   try {
     return readStackFile(projectDir, stack);
   } catch (error) {
@@ -49,25 +41,25 @@ export function loadStackFile(projectDir: string, stack: string): StackFile {
 /** Checks `Pulumi.<stack>.yaml` in `projectDir`; every error at once. */
 export function checkStack(projectDir: string, stack: string): StackCheck {
   const stackFile = loadStackFile(projectDir, stack);
-  const result = parseStackConfig(stackFile.raw);
-  const local = checkLocalInputsOf(result, projectDir);
-  const errors = [...result.errors, ...local.errors];
-  const notes = [...result.missingSecrets, ...result.placeholders, ...local.absent];
-  const summary = result.config && errors.length === 0 ? sizingSummary(result.config) : undefined;
-  return { stackFile, result, errors, notes, absentFolders: local.absent, summary };
+  const validation = validateStack(stackFile.raw, { stack, projectDir, engine: { kind: "assume-build" } });
+  const notes = [...validation.missingInputs, ...validation.placeholders, ...validation.absentFolders];
+  const summary = validation.config && sizingSummary(validation.config);
+  return { stackFile, validation, errors: validation.errors, notes, summary };
 }
 
 /** `check --json`: one document. */
 export function checkReportJson(check: StackCheck): string {
-  const { result } = check;
+  const { validation } = check;
   return JSON.stringify(
     {
       ok: check.errors.length === 0,
       errors: check.errors,
-      warnings: result.warnings,
-      missingSecrets: result.missingSecrets,
-      placeholders: result.placeholders,
-      absentFolders: check.absentFolders,
+      warnings: validation.warnings,
+      missingInputs: validation.missingInputs,
+      placeholders: validation.placeholders,
+      absentFolders: validation.absentFolders,
+      assumptions: validation.assumptions,
+      iamStatements: validation.iamHandover,
       summary: check.summary,
     },
     null,
@@ -77,18 +69,24 @@ export function checkReportJson(check: StackCheck): string {
 
 /** The text report: warnings and notes, then errors on `error`, or the summary and the verdict. */
 export function printCheckReport(check: StackCheck, out: Pick<Console, "log" | "error">): void {
-  const { stackFile, result, errors, notes, summary } = check;
+  const { stackFile, validation, errors, notes, summary } = check;
   for (const key of stackFile.plaintextSecrets) {
     out.log(
       `warning: ${key} is stored in plain text in ${stackFile.path}. Fix: pulumi config set --secret ${key} <value>`,
     );
   }
-  for (const warning of result.warnings) out.log(`warning: ${formatConfigError(warning)}`);
+  for (const warning of validation.warnings) out.log(`warning: ${formatConfigError(warning)}`);
   for (const note of notes) out.log(`note (pulumi up fails until it is fixed): ${formatConfigError(note)}`);
   if (errors.length > 0) {
     out.error(`${stackFile.path}: ${errors.length} error(s)`);
     for (const error of errors) out.error(`error: ${formatConfigError(error)}`);
     return;
+  }
+  for (const assumption of validation.assumptions) out.log(`assumed: ${assumption}`);
+  if (validation.iamHandover !== undefined) {
+    out.log(
+      `iam.create is false: an administrator must create\n${formatIamStatements(validation.iamHandover)}`,
+    );
   }
   if (summary) out.log(formatSizingSummary(summary));
   out.log(

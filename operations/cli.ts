@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { describeError, UsageError, UserError } from "./errors";
+import { stackNameProblem, suggestStackName } from "../components/config/grammars";
 
 export interface CliIo {
   /** Text as is (streamed pieces); callers add newlines. */
@@ -37,6 +38,16 @@ export function parseCommandLine<T extends Options>(argv: string[], options: T) 
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** A `--stack` value: a Pulumi stack name, else a usage error naming the name probably meant. */
+export function stackArgument(stack: string): string {
+  const problem = stackNameProblem(stack);
+  if (problem === undefined) return stack;
+  const meant = suggestStackName(stack);
+  throw new UsageError(
+    `--stack ${JSON.stringify(stack)} ${problem}${meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`}`,
+  );
 }
 
 export function positiveInteger(value: string | undefined, key: string, fallback: number): number {

@@ -28,8 +28,8 @@ const GAVE_UP_STATES = new Set(["FAILED", "DELETED", "DELETING", "INACTIVE", "NE
 
 /**
  * Until the deployment is ACTIVE and answers a one-token call. OCI marks it ACTIVE once its health
- * check of the container (MODEL_DEPLOY_HEALTH_ENDPOINT, Triton's /v2/health/ready: FACTS.md section
- * 4) passes, and the public endpoint exposes only /predict, so that call is the readiness probe.
+ * check of the container (MODEL_DEPLOY_HEALTH_ENDPOINT, Triton's /v2/health/ready: Oracle's "Bring
+ * Your Own Container" page, docs.oracle.com/en-us/iaas/data-science/using/mod-dep-byoc.htm) passes, and the public endpoint exposes only /predict, so that call is the readiness probe.
  */
 export async function waitUntilReady(
   client: DeploymentClient,

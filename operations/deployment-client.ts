@@ -93,7 +93,8 @@ function notJson(text: string): UserError {
 /**
  * Keeps the body of the last error answer. The SDK builds its error from `code` and `message` and
  * otherwise keeps only the status text (oci-common lib/helper.js, handleErrorResponse), which would
- * drop how Triton explains a bad request: HTTP 400 with `{"error": "..."}` (FACTS.md section 3).
+ * drop how Triton explains a bad request: HTTP 400 with `{"error": "..."}` (triton-inference-server/server
+ * src/http_server.cc:131).
  */
 class ErrorBodyKeeper implements common.HttpClient {
   lastErrorBody?: string;

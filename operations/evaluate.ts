@@ -13,6 +13,7 @@ import {
   positiveNumber,
   resolveFrom,
   runCommand,
+  stackArgument,
 } from "./cli";
 import { UsageError, UserError } from "./errors";
 import {
@@ -109,9 +110,9 @@ export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<
       io.write(`${EVALUATE_USAGE}\n`);
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (values.stack === undefined) throw new UsageError("pass --stack <name>");
-    const stack = values.stack;
+    const stack = stackArgument(values.stack);
     const concurrency = positiveInteger(values.concurrency, "--concurrency", 2);
     const maxTokens =
       values["max-tokens"] === undefined

@@ -3,7 +3,7 @@
  * text as it arrives, or the whole answer with its latency as JSON.
  */
 import { callGenerate } from "./call";
-import { type CliIo, parseCommandLine, positiveInteger, resolveFrom, runCommand } from "./cli";
+import { type CliIo, parseCommandLine, positiveInteger, resolveFrom, runCommand, stackArgument } from "./cli";
 import { UsageError, UserError } from "./errors";
 import {
   createDeploymentClient,
@@ -21,8 +21,8 @@ export const INVOKE_USAGE = `usage: npm run -s invoke -- [--stack <name> | --end
   --endpoint <url>          call this deployment URL instead (with --stack, only the URL changes)
   --model <huggingFaceId>   without --stack: the catalogue model whose end/pad ids to send (default tiiuae/falcon-7b-instruct)
   --auth <method>           api_key (default), instance_principal, resource_principal, security_token
-  --profile <name>          OCI config profile (default DEFAULT)
-  --config-file <path>      OCI config file (default ~/.oci/config)
+  --profile <name>          OCI config profile (default: $OCI_CLI_PROFILE, else DEFAULT)
+  --config-file <path>      OCI config file (default: $OCI_CLI_CONFIG_FILE, else ~/.oci/config)
   --control-plane-endpoint <url>  Data Science API endpoint (default: from the profile's region)
   --max-tokens <n>          tokens to generate (default: the stack's example body, 64)
   --stream                  call /predictWithResponseStream and print text as it arrives
@@ -62,6 +62,7 @@ export async function invokeMain(
     if (values.stack === undefined && values.endpoint === undefined) {
       throw new UsageError("pass --stack <name> or --endpoint <url>");
     }
+    if (values.stack !== undefined) stackArgument(values.stack);
     const prompt = positionals[0];
     const maxTokens =
       values["max-tokens"] === undefined

@@ -192,3 +192,11 @@ export function errorMessage(error: unknown): string {
   if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
   return String(error);
 }
+
+/**
+ * The region identifiers the installed SDK knows (its `Region.register` calls): what
+ * components/config/oci-regions.ts is checked against, so an SDK upgrade with a new region is seen.
+ */
+export function sdkRegionIds(): string[] {
+  return [...new Set(common.Region.values().map((region) => region.regionId))];
+}

@@ -6,7 +6,8 @@
  * - uploading a locally packed artifact: skipped when the content-addressed object is already in the
  *   bucket with the same size (a destroyed and re-created stack, a teammate's earlier run), so the
  *   provider's `StorageObject`, which uploads on every create and stats a local path on every
- *   preview (FACTS.md section 5), is not needed;
+ *   preview (terraform-provider-oci internal/service/objectstorage/objectstorage_object_resource.go:261,
+ *   `os.Stat` of the source), is not needed;
  * - terminating the build instance once its artifact is uploaded, whatever state it is in;
  * - choosing the build instance's availability domain from compute capacity reports.
  *

@@ -9,6 +9,9 @@ import path from "node:path";
 import { z } from "zod";
 import { UserError } from "./errors";
 
+import { displayKey, quoted } from "../components/config/quoting";
+import { codeBlock, inlineCode, markdownText, tableCell } from "./markdown";
+
 /** Marks the comment as ours, so it is found and edited in place rather than posted again. */
 export const COMMENT_MARKER = "<!-- triton-trtllm-oci:pr-preview -->";
 
@@ -22,12 +25,13 @@ const issueSchema = z.object({
   fix: z.string(),
 });
 
-// What `cli/check.ts --json` prints: { ok, errors, warnings, missingSecrets, summary? }.
+// What `cli/check.ts --json` prints: { ok, errors, warnings, missingInputs, assumptions, summary? }.
 const checkReportSchema = z.object({
   ok: z.boolean(),
   errors: z.array(issueSchema),
   warnings: z.array(issueSchema).default([]),
-  missingSecrets: z.array(issueSchema).default([]),
+  missingInputs: z.array(issueSchema).default([]),
+  assumptions: z.array(z.string()).default([]),
   summary: z
     .object({
       model: z.string(),
@@ -125,7 +129,8 @@ export function checkCrashReport(stack: string, stderr: string): CheckReport {
       },
     ],
     warnings: [],
-    missingSecrets: [],
+    missingInputs: [],
+    assumptions: [],
   };
 }
 
@@ -144,30 +149,6 @@ const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "
 
 export function stripAnsi(text: string): string {
   return text.replace(ANSI_ESCAPE, "");
-}
-
-/** Inline code that survives backticks in the text. */
-export function inlineCode(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(longest + 1);
-  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
-  return `${fence}${pad}${text}${pad}${fence}`;
-}
-
-/** A fenced block whose fence is longer than any backtick run inside it. */
-export function codeBlock(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(Math.max(3, longest + 1));
-  return `${fence}\n${text.replace(/\n+$/, "")}\n${fence}`;
-}
-
-/** Text outside code: GitHub drops what looks like an HTML tag, so `<commit>` would vanish. */
-export function escapeText(text: string): string {
-  return text.replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function tableCell(text: string): string {
-  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
 }
 
 /** Keeps the end of a log (where Pulumi prints the resource summary and any error) within `limit`. */
@@ -208,7 +189,7 @@ function summaryRow(stack: StackPreview): string {
   const s = stack.check.summary;
   const cells = s
     ? [
-        `${s.deploymentShape} (${s.gpu}), TP ${s.tensorParallel}`,
+        `${markdownText(s.deploymentShape)} (${markdownText(s.gpu)}), TP ${s.tensorParallel}`,
         `${s.perGpuGiB.required} of ${s.perGpuGiB.available} (headroom ${s.perGpuGiB.headroom})`,
         `${s.cost.deploymentUsdPerHour}`,
         s.cost.evaluationUsd === undefined ? "no TTL" : `${s.cost.evaluationUsd} USD`,
@@ -217,11 +198,13 @@ function summaryRow(stack: StackPreview): string {
   return `| ${[inlineCode(stack.stack), checkStatus(stack.check), ...cells, previewStatus(stack)].map(tableCell).join(" | ")} |`;
 }
 
+// Keys, values and commands come from the stack file: code spans, where GitHub links and mentions
+// nothing; the message is escaped prose.
 function issueLines(title: string, issues: readonly CheckIssue[]): string[] {
   if (issues.length === 0) return [];
   const lines = issues.map((issue) => {
-    const value = issue.value === undefined ? "" : ` = ${inlineCode(JSON.stringify(issue.value))}`;
-    return `- ${inlineCode(issue.key)}${value} ${escapeText(issue.message)}. Fix: ${escapeText(issue.fix)}`;
+    const value = issue.value === undefined ? "" : ` = ${inlineCode(quoted(issue.value))}`;
+    return `- ${inlineCode(displayKey(issue.key))}${value}: ${markdownText(issue.message)}. Fix: ${inlineCode(issue.fix)}`;
   });
   return [`**${title}**`, "", ...lines, ""];
 }
@@ -232,7 +215,7 @@ function stackHeader(stack: StackPreview): string[] {
   if (s) {
     const m = s.perGpuGiB;
     lines.push(
-      `${escapeText(s.model)} on ${s.deploymentShape} (${s.gpu}), tensor parallel ${s.tensorParallel}. Per GPU: weights ${m.weights} + ` +
+      `${inlineCode(s.model)} on ${markdownText(s.deploymentShape)} (${markdownText(s.gpu)}), tensor parallel ${s.tensorParallel}. Per GPU: weights ${m.weights} + ` +
         `KV cache ${m.kvCache} (${s.kvCacheKiBPerToken} KiB/token) + activations ${m.activations} + runtime ` +
         `${m.runtimeReserve} = **${m.required} of ${m.available} GiB** (headroom ${m.headroom}). Cost: deployment ` +
         `**${s.cost.deploymentUsdPerHour} USD/h**, build instance ${s.cost.buildUsdPerHour} USD/h while building` +
@@ -240,15 +223,16 @@ function stackHeader(stack: StackPreview): string[] {
         ` (list prices ${s.cost.priceDate}).` +
         (s.build === undefined
           ? ""
-          : ` Engine build if the bucket's cache misses: about ${s.build.onMiss.totalMinutes} min on ${s.build.onMiss.shape}, ` +
-            `about ${s.build.onMiss.usd} USD (only serving settings changed: about ${s.build.onEngineHit.usd} USD on ${s.build.onEngineHit.shape}; nothing on a hit).`),
+          : ` Engine build if the bucket's cache misses: about ${s.build.onMiss.totalMinutes} min on ${markdownText(s.build.onMiss.shape)}, ` +
+            `about ${s.build.onMiss.usd} USD (only serving settings changed: about ${s.build.onEngineHit.usd} USD on ${markdownText(s.build.onEngineHit.shape)}; nothing on a hit).`),
       "",
     );
   }
   lines.push(
     ...issueLines("Errors", stack.check.errors),
     ...issueLines("Warnings", stack.check.warnings),
-    ...issueLines("Secrets not set (pulumi up fails without them)", stack.check.missingSecrets),
+    ...issueLines("Not set (pulumi up fails without them)", stack.check.missingInputs),
+    ...stack.check.assumptions.map((assumption) => `Assumed: ${markdownText(assumption)}`),
   );
   return lines;
 }
@@ -285,7 +269,7 @@ export function renderPrComment(stacks: readonly StackPreview[], options: Render
     COMMENT_MARKER,
     "## Infrastructure preview",
     "",
-    (options.commit ? `Commit ${options.commit}. ` : "") +
+    (options.commit ? `Commit ${inlineCode(options.commit)}. ` : "") +
       "Sizing and cost come from `npm run -s check -- --stack <env> --json` (offline); previews run with the policy pack in `policy/` enforced.",
     "",
     "| stack | check | deployment shape | GPU memory per GPU (GiB) | deployment USD/h | evaluation cost | preview |",

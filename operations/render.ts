@@ -2,21 +2,23 @@
  * Writes a stack's Triton model repository (`cli/render.ts`) for reading or a local Triton run:
  * everything the artifact holds but the engine and the tokenizer, which the packer adds.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { formatConfigError, type ParseResult, parseStackConfig } from "../components/config/config";
-import { readStackFile, StackFileError, stackFilePath } from "../components/config/stack-file";
+import { formatConfigError } from "../components/config/config";
+import { validateStack } from "../components/config/validate";
 import {
   engineFolder,
   modelRepositorySpec,
   renderModelRepository,
   tokenizerFolder,
 } from "../components/model-repository";
-import { UsageError, UserError } from "./errors";
+import { loadStackFile } from "./check";
+import { UserError } from "./errors";
 
 /**
  * Renders `Pulumi.<stack>.yaml` of `projectDir` into `out`, reporting each written path on `log`.
- * Returns false, having printed every error, when the configuration is invalid.
+ * Returns false, having printed every error, when the configuration is invalid: the stack's one
+ * validation (`validateStack`), without what only a build or a deployment needs.
  */
 export function renderStack(
   projectDir: string,
@@ -24,21 +26,14 @@ export function renderStack(
   out: string,
   io: Pick<Console, "log" | "error">,
 ): boolean {
-  const file = stackFilePath(projectDir, stack);
-  if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
-  let result: ParseResult;
-  try {
-    result = parseStackConfig(readStackFile(projectDir, stack).raw);
-  } catch (error) {
-    if (error instanceof StackFileError) throw new UserError(error.message);
-    throw error;
-  }
-  if (result.config === undefined) {
-    io.error(`${file}: ${result.errors.length} error(s)`);
-    for (const error of result.errors) io.error(`error: ${formatConfigError(error)}`);
+  const stackFile = loadStackFile(projectDir, stack);
+  const validation = validateStack(stackFile.raw, { stack, projectDir, engine: { kind: "not-looked-up" } });
+  if (validation.config === undefined) {
+    io.error(`${stackFile.path}: ${validation.errors.length} error(s)`);
+    for (const error of validation.errors) io.error(`error: ${formatConfigError(error)}`);
     return false;
   }
-  const repository = modelRepositorySpec(result.config);
+  const repository = modelRepositorySpec(validation.config);
   for (const entry of renderModelRepository(repository)) {
     const target = join(out, entry.path);
     try {

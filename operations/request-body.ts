@@ -20,7 +20,8 @@ export interface CallOptions {
 export function stackRequestBody(config: StackConfig, call: CallOptions): Record<string, unknown> {
   const body: Record<string, unknown> = { ...exampleRequestBody(config), text_input: call.prompt };
   if (call.maxTokens !== undefined) body.max_tokens = call.maxTokens;
-  // `stream: true` on a model that is not decoupled always fails (FACTS.md section 3), so the key
+  // `stream: true` on a model that is not decoupled always fails (tensorrtllm_backend v0.18.2
+  // inflight_batcher_llm/src/utils.cc:795), so the key
   // is only sent where the example body has it, or when this call streams.
   if ("stream" in body || call.stream) body.stream = call.stream;
   return body;

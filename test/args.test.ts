@@ -41,7 +41,7 @@ describe("parseCommandLine", () => {
       },
     );
     assert.throws(() => parseCommandLine(spec, []), /expected 1 argument\(s\), got 0/);
-    assert.throws(() => parseCommandLine({ ...spec, positionals: 0 }, ["x"]), /unexpected argument 'x'/);
+    assert.throws(() => parseCommandLine({ ...spec, positionals: 0 }, ["x"]), /unexpected argument "x"/);
   });
 });
 

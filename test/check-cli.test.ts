@@ -131,12 +131,15 @@ describe("check CLI", () => {
     const report = JSON.parse(stdout) as {
       ok: boolean;
       errors: unknown[];
-      missingSecrets: { key: string }[];
+      missingInputs: { key: string }[];
+      assumptions: string[];
       summary: { perGpuGiB: { kvCache: number; weights: number }; kvCacheKiBPerToken: number };
     };
     assert.equal(report.ok, true);
     assert.deepEqual(report.errors, []);
-    assert.deepEqual(report.missingSecrets.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
+    // The committed dev stack builds its engine: check judges a cache miss, and says so.
+    assert.deepEqual(report.missingInputs.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
+    assert.match(report.assumptions.join("\n"), /as if the engine cache missed/);
     assert.equal(report.summary.kvCacheKiBPerToken, 8);
     assert.equal(report.summary.perGpuGiB.kvCache, 0.5);
     assert.equal(report.summary.perGpuGiB.weights, 13.44);
@@ -211,7 +214,7 @@ describe("check CLI", () => {
     assert.match(stderr, /^error: engine\.prebuiltDir = "\.\/engine\.tar": is a file/m);
     assert.match(
       stderr,
-      /^error: triton-trtllm-oc:deployment = .*did you mean 'triton-trtllm-oci:deployment'/m,
+      /^error: triton-trtllm-oc:deployment = .*did you mean "triton-trtllm-oci:deployment"/m,
     );
     assert.match(stderr, /^error: oci:regoin = .*did you mean 'oci:region'/m);
     assert.match(stdout, /^note .*model\.localDir = "\.\/models\/nowhere": is not on this machine/m);

@@ -1,5 +1,5 @@
 // The command `pulumi up` runs on the build host before anything else: `cloud-init status --wait`'s
-// exit codes (0 done, 1 critical failure, 2 done with recoverable errors, FACTS.md section 6) against a
+// exit codes (0 done, 1 critical failure, 2 done with recoverable errors: cloud-init's `status` reference) against a
 // stand-in `cloud-init` and `sudo` on PATH, with the completion marker present or not.
 
 import assert from "node:assert/strict";

@@ -356,8 +356,12 @@ describe("defaults", () => {
       "24.12-trtllm-python-py3",
     );
     // A registry port is not a tag.
-    assert.equal(validConfig({ "image.source": "localhost:5000/triton" }).image.tag, "latest");
-    assert.equal(validConfig({ "image.source": "x", "image.tag": "mine" }).image.tag, "mine");
+    assert.equal(validConfig({ "image.source": `localhost:5000/triton@${digest}` }).image.tag, "latest");
+    assert.equal(
+      validConfig({ "image.source": "localhost:5000/x:25.04-trtllm-python-py3", "image.tag": "mine" }).image
+        .tag,
+      "mine",
+    );
   });
 });
 
@@ -468,8 +472,8 @@ describe("namespaces", () => {
 `);
     assert.equal(config, undefined);
     expectError(errors, "triton-trtllm-oc:deployment", {
-      message: [/namespace 'triton-trtllm-oc'/, /ignored/],
-      fix: [/did you mean 'triton-trtllm-oci:deployment'/],
+      message: [/namespace "triton-trtllm-oc"/, /ignored/],
+      fix: [/did you mean "triton-trtllm-oci:deployment"/],
     });
     expectError(errors, "oci:regoin", { fix: [/did you mean 'oci:region'/] });
     expectError(errors, "oci:region", { value: undefined });
@@ -520,7 +524,7 @@ describe("messages", () => {
   test("docker.host needs a scheme", () => {
     expectError(parse({ "docker.host": "opc@10.0.0.5" }).errors, "docker.host", {
       value: "opc@10.0.0.5",
-      message: [/unix:\/\/, tcp:\/\/ or ssh:\/\//],
+      message: [/unix:\/\/\/path, tcp:\/\/host:port or ssh:\/\/user@host\[:port\]/],
       fix: [/ssh:\/\/opc@/],
     });
     for (const host of ["ssh://opc@10.0.0.5", "tcp://10.0.0.5:2376", "unix:///var/run/docker.sock"]) {

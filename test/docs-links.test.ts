@@ -3,6 +3,7 @@
 // front page, and no page cites notes that live outside the repository.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -164,6 +165,18 @@ describe("README.md and docs/*.md", () => {
     const outside = all.flatMap((page) =>
       [...page.text.matchAll(/FACTS\.md|\.\.\/shared\b|\/work\//g)].map(
         (match) => `${page.file}: ${match[0]}`,
+      ),
+    );
+    assert.deepEqual(outside, []);
+  });
+
+  test("no source file cites notes outside the repository either", () => {
+    const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: REPO_ROOT, encoding: "utf8" })
+      .split("\0")
+      .filter((file) => /\.(ts|py|sh|ya?ml|md|mjs|json)$/.test(file) && file !== "test/docs-links.test.ts");
+    const outside = tracked.flatMap((file) =>
+      [...readFileSync(path.join(REPO_ROOT, file), "utf8").matchAll(/FACTS\.md|\.\.\/shared\//g)].map(
+        (match) => `${file}: ${match[0]}`,
       ),
     );
     assert.deepEqual(outside, []);

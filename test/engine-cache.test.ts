@@ -13,7 +13,8 @@ import { artifactKey, canonicalJson, engineKey, engineKeyInputs } from "../compo
 import { chooseEngineSource, parseBuildManifest } from "../components/artifact/engine-cache";
 import { buildBootVolumeGB, estimateBuild, imageCompressedGB } from "../components/config/build-estimate";
 import { containerSpec } from "../components/deployment/container-spec";
-import { buildPreconditionErrors, pickPlatformImage } from "../components/build/inputs";
+import { pickPlatformImage } from "../components/build/inputs";
+import { buildRefusals } from "../components/config/rules/build";
 import {
   buildHostFiles,
   buildSettings,
@@ -170,25 +171,27 @@ describe("build manifests and the engine source", () => {
 });
 
 describe("build preconditions and platform images", () => {
-  const lookup = { bucketExists: false, engineCached: false };
-
   test("a build needs IAM and no address of this machine; a cache hit or a hand-built engine needs neither", () => {
     const config = configWith({ ...BASE, "build.sshAllowedCidr": undefined, "iam.create": false });
-    const errors = buildPreconditionErrors(config, { buildMode: "build", lookup, bucketName: "b" });
+    const build = buildRefusals(config, { mode: "build", hfTokenSet: false });
     assert.deepEqual(
-      errors.map((e) => e.key),
+      build.errors.map((e) => e.key),
       ["iam.create"],
     );
-    assert.deepEqual(buildPreconditionErrors(config, { buildMode: undefined, lookup, bucketName: "b" }), []);
-    const assemble = buildPreconditionErrors(config, { buildMode: "assemble", lookup, bucketName: "b" });
-    assert.match(assemble[0].message, /re-assembles it on a CPU instance/);
+    assert.deepEqual(build.unset, []);
+    assert.deepEqual(buildRefusals(config, { mode: undefined, hfTokenSet: false }), {
+      errors: [],
+      unset: [],
+    });
+    const assemble = buildRefusals(config, { mode: "assemble", hfTokenSet: false });
+    assert.match(assemble.errors[0].message, /re-assembles it on a CPU instance/);
   });
 
   test("an existing public bucket is refused", () => {
-    const errors = buildPreconditionErrors(base(), {
-      buildMode: undefined,
-      lookup: { bucketExists: true, bucketAccessType: "ObjectReadWithoutList", engineCached: false },
-      bucketName: "shared",
+    const { errors } = buildRefusals(base(), {
+      mode: undefined,
+      hfTokenSet: false,
+      bucket: { name: "shared", exists: true, accessType: "ObjectReadWithoutList" },
     });
     assert.equal(errors[0].key, "artifact.bucketName");
     assert.match(errors[0].fix, /--public-access-type NoPublicAccess/);

@@ -152,7 +152,7 @@ describe("the dev stack's IAM", { timeout: TIMEOUT_MS * 4 }, () => {
       .filter((l) => l.severity === "error")
       .map((l) => l.message)
       .join("\n");
-    assert.match(errors, /iam\.homeRegion = "Frankfurt": not an OCI region identifier/);
+    assert.match(errors, /iam\.homeRegion = "Frankfurt": is not an OCI region identifier/);
     assert.deepEqual(
       result.resources.map((r) => r.type),
       ["pulumi:pulumi:Stack"],

@@ -7,11 +7,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
+import { codeBlock, inlineCode } from "../operations/markdown";
 import {
-  codeBlock,
   COMMENT_MARKER,
   CommentInputError,
-  inlineCode,
   parseCheckReport,
   parsePreviewOutcome,
   renderPrComment,
@@ -34,7 +33,8 @@ const FAILED_CHECK: CheckReport = {
     },
   ],
   warnings: [],
-  missingSecrets: [],
+  missingInputs: [],
+  assumptions: [],
 };
 
 // A preview log with what Pulumi prints: colour codes, backticks, the summary at the end.
@@ -99,7 +99,7 @@ describe("comment body from the committed stacks' check --json", { timeout: 120_
     );
     assert.ok(
       body.includes(
-        '- `engine.quantization` = `"fp8"` needs compute capability 8.9, VM.GPU.A10.1 has 8.6. Fix: use int8_sq or pick an L40S/H100 shape: pulumi config set --path engine.quantization &lt;mode&gt;',
+        '- `engine.quantization` = `"fp8"`: needs compute capability 8.9, VM.GPU.A10.1 has 8.6. Fix: `use int8_sq or pick an L40S/H100 shape: pulumi config set --path engine.quantization <mode>`',
       ),
       body,
     );
@@ -133,6 +133,40 @@ describe("comment body from the committed stacks' check --json", { timeout: 120_
     assert.ok(body.includes("    + 17 to create\n````"), "the resource summary at the end survives");
     assert.ok(!body.includes("line 0 "), "the start was cut");
     assert.equal(body.split("Previewing update").length - 1, 2, "the short log is whole");
+  });
+});
+
+describe("text from a stack file cannot take the comment over", () => {
+  const HOSTILE = "@octocat #1 [click](https://evil.example) <img src=x onerror=alert(1)> `x` | cell";
+  const body = renderPrComment([
+    {
+      stack: "dev|x",
+      check: {
+        ...FAILED_CHECK,
+        errors: [
+          { key: `model.${HOSTILE}`, value: HOSTILE, message: `is bad: ${HOSTILE}`, fix: `run ${HOSTILE}` },
+        ],
+        assumptions: [HOSTILE],
+      },
+    },
+  ]);
+  // What is left once code spans (where GitHub links nothing) are taken out.
+  const prose = body.replace(/(`+)[^`][\s\S]*?\1/g, "");
+
+  test("no mention, issue link, link, image or HTML survives outside code", () => {
+    assert.ok(!/@[A-Za-z]/.test(prose), prose);
+    assert.ok(!/#\d/.test(prose), prose);
+    assert.ok(!prose.includes("](") && !prose.includes("<img") && !prose.includes("https://evil"), prose);
+  });
+
+  test("backticks in a value do not end its code span, and the table row keeps its cells", () => {
+    const row = body.split("\n").find((line) => line.startsWith("| `dev"));
+    assert.ok(row, body);
+    assert.equal(row.split(/(?<!\\)\|/).length - 2, 7, row);
+    assert.ok(
+      body.includes(inlineCode(JSON.stringify(HOSTILE))),
+      "the value is shown whole, JSON-quoted, in code",
+    );
   });
 });
 
@@ -204,14 +238,14 @@ describe("pr-comment CLI", { timeout: 120_000 }, () => {
   test("prints the body for every stack folder, exit 0", () => {
     assert.equal(runs.ok.code, 0, runs.ok.stderr);
     assert.ok(runs.ok.stdout.startsWith(COMMENT_MARKER));
-    assert.match(runs.ok.stdout, /^Commit abc1234\. Sizing and cost come from/m);
+    assert.match(runs.ok.stdout, /^Commit `abc1234`\. Sizing and cost come from/m);
     assert.match(runs.ok.stdout, /\| `dev` \| \*\*failed\*\*/);
     assert.match(runs.ok.stdout, /\| `prod` \| passed \|.*\| succeeded \|/);
     assert.match(runs.ok.stdout, /\| `broken` \| \*\*failed\*\*, 1 error\(s\) \|/);
     assert.ok(
       runs.ok.stdout.includes(
-        "- `Pulumi.broken.yaml` could not be checked: /repo/Pulumi.broken.yaml is not a readable stack file: " +
-          "Nested mappings are not allowed. Fix: run npm run -s check -- --stack broken and fix what it reports",
+        "- `Pulumi.broken.yaml`: could not be checked: /repo/Pulumi.broken.yaml is not a readable stack file: " +
+          "Nested mappings are not allowed. Fix: `run npm run -s check -- --stack broken and fix what it reports`",
       ),
       "a check that printed no report shows its stderr",
     );

@@ -1,5 +1,5 @@
 // Cross-field rules, each fed a parsed configuration directly, plus their warnings. Expected shapes
-// and limits come from FACTS.md (compute capabilities, head counts, OCI limits) and the catalogue
+// and limits come from the public sources the catalogue cites (compute capabilities, head counts, OCI limits) and the catalogue
 // prices, worked out by hand in the comments.
 
 import assert from "node:assert/strict";
@@ -261,8 +261,8 @@ describe("ociLimitsRule: environment variables", () => {
       expectError(errors, `deployment.environment.${name}`, {
         // The value shown is the variable's value; the message names the variable.
         value: "the value",
-        message: [problem, new RegExp(`variable name ${name} `)],
-        fix: [new RegExp(`rename or remove deployment\\.environment\\.${name}`)],
+        message: [problem, new RegExp(`variable name ${JSON.stringify(name)} `)],
+        fix: [new RegExp(`rename or remove it: pulumi config rm --path deployment\\.environment\\.${name}`)],
       });
     });
   }

@@ -1,4 +1,5 @@
-// Memory budget and shape choice against the figures in FACTS.md sections 2 and 4, worked by hand.
+// Memory budget and shape choice against the published figures (Hugging Face config.json of the
+// models, OCI's shape list), worked by hand.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -184,7 +185,7 @@ describe("sizing summary", () => {
     assert.equal(summary.kvCacheKiBPerToken, 8);
     assert.equal(summary.perGpuGiB.kvCache, 0.5);
     // 6.92e9 parameters plus the separate 65024 x 4544 LM head, 2 bytes each: 14,430,938,112 bytes
-    // (FACTS.md: about 14.4 GB) = 13.44 GiB.
+    // (about 14.4 GB of bf16 weights) = 13.44 GiB.
     assert.equal(summary.perGpuGiB.weights, 13.44);
     assert.equal(summary.perGpuGiB.available, 22.49);
     assert.ok(

@@ -336,7 +336,7 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
       .filter((l) => l.severity === "error")
       .map((l) => l.message)
       .join("\n");
-    assert.match(errors, /artifact\.bucketName = .*public access \(ObjectRead\)/);
+    assert.match(errors, /artifact\.bucketName = .*public access \("ObjectRead"\)/);
     assert.deepEqual(
       result.resources.map((r) => r.type),
       ["pulumi:pulumi:Stack"],

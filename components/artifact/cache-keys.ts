@@ -25,7 +25,7 @@ export interface EngineKeyInputs {
   readonly revision: string;
   /** The image the engine is built and served in (pinned by digest when the user pinned it). */
   readonly image: string;
-  /** Engines only load on the GPU architecture that built them (FACTS.md section 3). */
+  /** Engines only load on the GPU architecture that built them (TensorRT developer guide, "Hardware Compatibility"). */
   readonly gpuModel: string;
   readonly dtype: string;
   readonly quantization: string;

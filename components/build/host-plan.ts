@@ -26,7 +26,7 @@ const CLOUD_INIT_LOG = "/var/log/cloud-init-output.log";
 /**
  * Waits for cloud-init; when it failed, shows why in the Pulumi error. `cloud-init status --wait`
  * exits 0 when done, 1 on a critical failure and 2 when done with recoverable errors, deprecation
- * warnings included (FACTS.md section 6): 2 is success only when our own setup reached its end and
+ * warnings included (cloud-init's `status` command reference, docs.cloud-init.io, "Exit codes"): 2 is success only when our own setup reached its end and
  * wrote the marker, since a failed runcmd step is also reported as 2.
  */
 export function cloudInitWaitCommand(paths: { marker: string; log: string }): string {

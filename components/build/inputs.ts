@@ -1,44 +1,8 @@
 /**
- * What the engine build needs beyond the configuration, decided before any resource is registered:
- * whether it can run at all (IAM, a private bucket), and which availability domain and
- * platform image the instance gets from the tenancy's own listings.
+ * What the engine build takes from the tenancy's own listings: the availability domain and the
+ * platform image of the instance. Whether a build may run at all (IAM, a gated model's token, a
+ * private bucket) is part of the stack's one validation: components/config/rules/build.ts.
  */
-import type { CacheLookup } from "../artifact/engine-cache";
-import type { ConfigError, StackConfig } from "../config/config";
-
-export function buildPreconditionErrors(
-  config: StackConfig,
-  context: { buildMode: "build" | "assemble" | undefined; lookup: CacheLookup; bucketName: string },
-): ConfigError[] {
-  const errors: ConfigError[] = [];
-  const { lookup, bucketName } = context;
-  if (
-    lookup.bucketExists &&
-    lookup.bucketAccessType !== undefined &&
-    lookup.bucketAccessType !== "NoPublicAccess"
-  ) {
-    errors.push({
-      key: "artifact.bucketName",
-      value: bucketName,
-      message: `names an existing bucket with public access (${lookup.bucketAccessType}); model artifacts must stay private`,
-      fix: `make it private ('oci os bucket update --bucket-name ${bucketName} --public-access-type NoPublicAccess') or name another bucket: pulumi config set --path artifact.bucketName <name>`,
-    });
-  }
-  if (context.buildMode === undefined) return errors;
-  const why =
-    context.buildMode === "build"
-      ? "the engine is not in the cache, so this run builds it on a GPU instance"
-      : "the engine is cached but the artifact is not, so this run re-assembles it on a CPU instance";
-  if (!config.iam.create || config.tenancyId === undefined) {
-    errors.push({
-      key: "iam.create",
-      value: config.iam.create,
-      message: `must be true with tenancyId set: ${why}, and that instance uploads through a dynamic group of its own`,
-      fix: "pulumi config set --path iam.create true and pulumi config set tenancyId <tenancy OCID>, or build by hand and set engine.prebuiltDir",
-    });
-  }
-  return errors;
-}
 
 /** The compartment's availability domains by name, in the order the tenancy lists them. */
 export function availabilityDomainNames(result: { availabilityDomains: { name: string }[] }): string[] {

@@ -10,7 +10,8 @@ import type { StackConfig } from "./schema";
 const GB = 1e9;
 
 /**
- * Compressed sizes NGC reports for the Triton TensorRT-LLM images (FACTS.md section 3), by tag; an
+ * Compressed sizes the NGC catalogue lists for the Triton TensorRT-LLM images
+ * (catalog.ngc.nvidia.com/orgs/nvidia/containers/tritonserver/tags), by tag; an
  * unknown tag is planned at the largest.
  */
 export const IMAGE_COMPRESSED_GB: Readonly<Record<string, number>> = {

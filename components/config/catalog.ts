@@ -30,8 +30,8 @@ export interface GpuShape {
   readonly priceDate: string;
 }
 
-// Prices: OCI compute price list as quoted by the walkthrough (Nov 2023) for the A10, A100-40GB and
-// H100 shapes (FACTS.md section 4); A100-80GB and L40S from the OCI price list per GPU-hour
+// Prices: OCI's compute price list (oracle.com/cloud/compute/pricing), Nov 2023, for the A10,
+// A100-40GB and H100 shapes; A100-80GB and L40S from the same list per GPU-hour
 // ($4.00 and $3.50), same period. GPU memory: nvidia-smi totals for each board. Compute
 // capability: NVIDIA CUDA GPUs table (A10 8.6, A100 8.0, H100 9.0, L40S 8.9).
 export const GPU_SHAPES: readonly GpuShape[] = [
@@ -159,7 +159,8 @@ export const FAMILY_QUANTIZATIONS: Record<ModelFamily, readonly Quantization[]> 
 };
 
 // Falcon: Hugging Face config.json of tiiuae/falcon-7b(-instruct) and tiiuae/falcon-40b(-instruct)
-// (FACTS.md section 2); `<|endoftext|>` is id 11 and there is no pad token.
+// (huggingface.co/tiiuae/falcon-7b-instruct/blob/main/config.json and the 40B's); `<|endoftext|>` is
+// id 11 in tokenizer.json and there is no pad token.
 const FALCON_7B: ModelArchitecture = {
   family: "falcon",
   layers: 32,
@@ -227,3 +228,23 @@ export const MODELS: Readonly<Record<string, ModelArchitecture>> = {
   "meta-llama/Llama-3.1-8B-Instruct": LLAMA_31_8B_INSTRUCT,
   "mistralai/Mistral-7B-Instruct-v0.2": MISTRAL_7B_INSTRUCT,
 };
+
+/**
+ * Hugging Face owners whose models are gated: the files download only with a token of an account
+ * that accepted the licence (the build's download answers 401 otherwise, about 25 minutes into a
+ * GPU build). Each entry cites the model card that shows the gate.
+ */
+export const GATED_OWNERS: Readonly<Record<string, string>> = {
+  // "You need to agree to share your contact information to access this model" with the Llama 3.1
+  // Community License: https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct (every meta-llama repo).
+  "meta-llama": "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct",
+  // The same contact-information gate on Mistral AI's repositories:
+  // https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.2
+  mistralai: "https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.2",
+};
+
+/** The model card showing the gate when `huggingFaceId` is gated; undefined for public models. */
+export function gatedModelCard(huggingFaceId: string): string | undefined {
+  const owner = huggingFaceId.split("/")[0];
+  return Object.hasOwn(GATED_OWNERS, owner) ? GATED_OWNERS[owner] : undefined;
+}

@@ -6,13 +6,14 @@
 import { findShape, GPU_SHAPES, MODELS, type ModelArchitecture } from "./catalog";
 import { completeConfig, STAND_IN_ARCHITECTURE } from "./defaults";
 import { type Draft, overlaps, parseWithoutBadSettings, withGoodSettings } from "./draft";
+import { regionProblem, suggestRegion } from "./grammars";
 import { otherKeyErrors } from "./namespaces";
+import { displayKey, quoted } from "./quoting";
 import { RULES, WARNING_RULES } from "./rules";
 import {
   type ConfigError,
   type ParsedSchema,
   type RawStackConfig,
-  REGION_IDENTIFIER,
   REQUIRED_SECRETS,
   type Rule,
   SECRET_KEYS,
@@ -84,7 +85,7 @@ function lookUpArchitecture(
           {
             key: "model.architecture",
             value: id,
-            message: `model '${id}' is not in the built-in catalogue and has no architecture fields`,
+            message: `model ${quoted(id)} is not in the built-in catalogue and has no architecture fields`,
             fix: `set model.architecture (family, layers, hiddenSize, queryHeads, kvHeads, intermediateSize, vocabSize, contextLength, parameterCount, eosTokenId, padTokenId) from the model's config.json, or use one of: ${Object.keys(MODELS).join(", ")}`,
           },
         ]
@@ -145,12 +146,15 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
   );
   const missingSecrets = missingSecretErrors(raw.secretsSet);
 
-  if (raw.ociRegion === undefined || !REGION_IDENTIFIER.test(raw.ociRegion)) {
+  const regionIssue =
+    raw.ociRegion === undefined ? "must name the OCI region of the stack" : regionProblem(raw.ociRegion);
+  if (regionIssue !== undefined) {
+    const meant = raw.ociRegion === undefined ? undefined : suggestRegion(raw.ociRegion);
     errors.push({
       key: "oci:region",
       value: raw.ociRegion,
-      message: "must name the OCI region of the stack",
-      fix: "pulumi config set oci:region <region, e.g. us-ashburn-1>",
+      message: regionIssue,
+      fix: `pulumi config set oci:region ${meant ?? "<region, e.g. us-ashburn-1>"}`,
     });
     bad.add("region");
   }
@@ -188,6 +192,5 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
 
 /** One line per problem: key, value, what is wrong, how to fix it. */
 export function formatConfigError(error: ConfigError): string {
-  const value = error.value === undefined ? "(not set)" : JSON.stringify(error.value);
-  return `${error.key} = ${value}: ${error.message}. Fix: ${error.fix}`;
+  return `${displayKey(error.key)} = ${quoted(error.value)}: ${error.message}. Fix: ${error.fix}`;
 }

@@ -24,8 +24,9 @@ export interface ServingImage {
   readonly requestNames: RequestTensorNames;
 }
 
-// TensorRT-LLM releases per image: NGC's tritonserver release notes (FACTS.md section 3: 25.04 ships
-// 0.18.2, 25.05 ships 0.19.0).
+// TensorRT-LLM releases per image: NVIDIA's Triton release notes for 25.04 and 25.05
+// (docs.nvidia.com/deeplearning/triton-inference-server/release-notes/rel-25-04.html and
+// rel-25-05.html: 25.04 ships TensorRT-LLM 0.18.2, 25.05 ships 0.19.0).
 export const SERVING_IMAGES: readonly ServingImage[] = [
   {
     tag: "25.04-trtllm-python-py3",

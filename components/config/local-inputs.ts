@@ -10,6 +10,7 @@
  * `pretrained_config.{architecture, dtype, mapping.tp_size, quantization.quant_algo}` and
  * `build_config.{max_batch_size, max_input_len, max_seq_len}`, and one `rank<N>.engine` per rank.
  */
+import { quoted } from "./quoting";
 import { existsSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import type { ModelFamily, Quantization } from "./catalog";
@@ -69,7 +70,7 @@ function folderOf(
     report.absent.push({
       key,
       value: given,
-      message: `is not on this machine (${folder}), so it was not checked`,
+      message: `is not on this machine (${quoted(folder)}), so it was not checked`,
       fix: `run where the folder is, or copy it here; pulumi up packs from it and fails without it`,
     });
     return undefined;
@@ -78,7 +79,7 @@ function folderOf(
     report.errors.push({
       key,
       value: given,
-      message: `is a file (${folder}), not a folder`,
+      message: `is a file (${quoted(folder)}), not a folder`,
       fix: `point it at the folder: pulumi config set --path ${key} <folder>`,
     });
     return undefined;
@@ -127,7 +128,7 @@ function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
       {
         key: "engine.prebuiltDir",
         value: given,
-        message: `cannot be listed (${folder}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        message: `cannot be listed (${quoted(folder)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
         fix: "make the folder readable by this user",
       },
     ];
@@ -139,7 +140,7 @@ function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
     errors.push({
       key: "engine.prebuiltDir",
       value: given,
-      message: `has no ${missing.join(", ")}: engine.tensorParallel ${tp} needs one rank<N>.engine per GPU (${expectedRanks.join(", ")}) in ${folder}`,
+      message: `has no ${missing.join(", ")}: engine.tensorParallel ${tp} needs one rank<N>.engine per GPU (${expectedRanks.join(", ")}) in ${quoted(folder)}`,
       fix: `copy the whole trtllm-build output folder here, or build with TP=${tp} (${BY_HAND})`,
     });
   }
@@ -150,7 +151,7 @@ function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
     errors.push({
       key: "engine.prebuiltDir",
       value: given,
-      message: `holds empty ${empty.join(", ")} in ${folder}: a build or copy did not finish`,
+      message: `holds empty ${empty.join(", ")} in ${quoted(folder)}: a build or copy did not finish`,
       fix: `copy the engine again, or rebuild it (${BY_HAND})`,
     });
   }
@@ -159,7 +160,7 @@ function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
     errors.push({
       key: "engine.prebuiltDir",
       value: given,
-      message: `has no config.json in ${folder}: the TensorRT-LLM backend reads the engine's build settings from it`,
+      message: `has no config.json in ${quoted(folder)}: the TensorRT-LLM backend reads the engine's build settings from it`,
       fix: "copy config.json from the trtllm-build output folder beside the rank<N>.engine files",
     });
     return errors;
@@ -169,7 +170,7 @@ function checkEngineFolder(config: StackConfig, folder: string): ConfigError[] {
     errors.push({
       key: "engine.prebuiltDir",
       value: given,
-      message: `has a config.json that ${read.problem ?? "cannot be used"} (${configFile})`,
+      message: `has a config.json that ${read.problem ?? "cannot be used"} (${quoted(configFile)})`,
       fix: "copy config.json again from the trtllm-build output folder",
     });
     return errors;
@@ -204,7 +205,7 @@ function engineConfigMismatches(
     errors.push({
       key,
       value: stackValue,
-      message: `does not match the engine: ${configFile} has ${jsonPath} ${JSON.stringify(engineValue)}`,
+      message: `does not match the engine: ${quoted(configFile)} has ${jsonPath} ${JSON.stringify(engineValue)}`,
       fix: `${rebuild}, or, if the engine is the one you want, ${setHint}`,
     });
   };
@@ -217,7 +218,7 @@ function engineConfigMismatches(
     errors.push({
       key: "model.huggingFaceId",
       value: config.model.huggingFaceId,
-      message: `is a ${family} model, but the engine was built from ${JSON.stringify(architecture)} (pretrained_config.architecture in ${configFile})`,
+      message: `is a ${family} model, but the engine was built from ${JSON.stringify(architecture)} (pretrained_config.architecture in ${quoted(configFile)})`,
       fix: `point engine.prebuiltDir at an engine built from ${config.model.huggingFaceId}, or set model.huggingFaceId to the model the engine was built from`,
     });
   }
@@ -238,7 +239,7 @@ function engineConfigMismatches(
       errors.push({
         key: "engine.quantization",
         value: config.engine.quantization,
-        message: `does not match the engine: ${configFile} has pretrained_config.quantization.quant_algo ${JSON.stringify(quantAlgo ?? null)}${engineScheme ? ` (${engineScheme})` : ""}`,
+        message: `does not match the engine: ${quoted(configFile)} has pretrained_config.quantization.quant_algo ${JSON.stringify(quantAlgo ?? null)}${engineScheme ? ` (${engineScheme})` : ""}`,
         fix: `${rebuild}, or, if the engine is the one you want, ${
           engineScheme
             ? `pulumi config set --path engine.quantization ${engineScheme}`
@@ -259,7 +260,7 @@ function engineConfigMismatches(
     errors.push({
       key: "engine.prebuiltDir",
       value: config.engine.prebuiltDir,
-      message: `holds an engine split into ${JSON.stringify(pipelineStages)} pipeline stages (pretrained_config.mapping.pp_size in ${configFile}); the deployment runs one MPI rank per tensor-parallel GPU only`,
+      message: `holds an engine split into ${JSON.stringify(pipelineStages)} pipeline stages (pretrained_config.mapping.pp_size in ${quoted(configFile)}); the deployment runs one MPI rank per tensor-parallel GPU only`,
       fix: `${rebuild} without --pp_size`,
     });
   }
@@ -285,7 +286,7 @@ function engineConfigMismatches(
     errors.push({
       key: "engine.maxOutputLen",
       value: config.engine.maxOutputLen,
-      message: `does not match the engine: engine.maxInputLen + engine.maxOutputLen = ${seqLen}, but ${configFile} has build_config.max_seq_len ${JSON.stringify(engineSeqLen)}`,
+      message: `does not match the engine: engine.maxInputLen + engine.maxOutputLen = ${seqLen}, but ${quoted(configFile)} has build_config.max_seq_len ${JSON.stringify(engineSeqLen)}`,
       fix: `${rebuild}, or, if the engine is the one you want, set engine.maxOutputLen to its max_seq_len minus engine.maxInputLen`,
     });
   }
@@ -293,7 +294,7 @@ function engineConfigMismatches(
     errors.push({
       key: "engine.prebuiltDir",
       value: config.engine.prebuiltDir,
-      message: `has a config.json without ${absent.join(", ")} (${configFile}): it was not written by trtllm-build of TensorRT-LLM 0.18`,
+      message: `has a config.json without ${absent.join(", ")} (${quoted(configFile)}): it was not written by trtllm-build of TensorRT-LLM 0.18`,
       fix: `copy config.json from the trtllm-build output folder, or rebuild the engine (${BY_HAND})`,
     });
   }
@@ -317,7 +318,7 @@ function checkSnapshotFolder(config: StackConfig, folder: string): ConfigError[]
     {
       key: "model.localDir",
       value: config.model.localDir,
-      message: `has no ${missing.join(" and ")} in ${folder}: the pre- and postprocessing models load the tokenizer from these files`,
+      message: `has no ${missing.join(" and ")} in ${quoted(folder)}: the pre- and postprocessing models load the tokenizer from these files`,
       fix: `download the snapshot: huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>, and point model.localDir at it`,
     },
   ];

@@ -3,6 +3,7 @@
  * uses, and a key of any other namespace, or an OCI key the provider does not have, is a typo that
  * would be silently ignored.
  */
+import { quoted, shellWord } from "./quoting";
 import { type ConfigError, PROJECT } from "./schema";
 import { closest } from "./spelling";
 
@@ -50,10 +51,10 @@ export function otherKeyErrors(otherKeys: readonly string[]): ConfigError[] {
       errors.push({
         key: fullKey,
         value: namespace,
-        message: `is in namespace '${namespace}', which nothing in this stack reads: the setting would be ignored`,
+        message: `is in namespace ${quoted(namespace)}, which nothing in this stack reads: the setting would be ignored`,
         fix: guess
-          ? `did you mean '${guess}:${name}'? pulumi config rm ${fullKey} and set it again under ${guess}:`
-          : `pulumi config rm ${fullKey}; this stack reads ${KNOWN_NAMESPACES.map((n) => `${n}:`).join(", ")}`,
+          ? `did you mean ${quoted(`${guess}:${name}`)}? pulumi config rm ${shellWord(fullKey)} and set it again under ${guess}:`
+          : `pulumi config rm ${shellWord(fullKey)}; this stack reads ${KNOWN_NAMESPACES.map((n) => `${n}:`).join(", ")}`,
       });
     } else if (namespace === "oci" && !OCI_PROVIDER_KEYS.includes(name.split(".")[0])) {
       const guess = closest(name, OCI_PROVIDER_KEYS);
@@ -62,8 +63,8 @@ export function otherKeyErrors(otherKeys: readonly string[]): ConfigError[] {
         value: name,
         message: "is not a setting of the OCI provider: it would be ignored",
         fix: guess
-          ? `did you mean 'oci:${guess}'? pulumi config rm ${fullKey}; pulumi config set oci:${guess} <value>`
-          : `pulumi config rm ${fullKey}; the OCI provider reads: ${OCI_PROVIDER_KEYS.join(", ")}`,
+          ? `did you mean 'oci:${guess}'? pulumi config rm ${shellWord(fullKey)}; pulumi config set oci:${guess} <value>`
+          : `pulumi config rm ${shellWord(fullKey)}; the OCI provider reads: ${OCI_PROVIDER_KEYS.join(", ")}`,
       });
     }
   }

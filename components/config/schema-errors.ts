@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { type ConfigError, stackSchema } from "./schema";
+import { shellWord } from "./quoting";
 import { closest } from "./spelling";
 
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -16,7 +17,7 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function setCommand(key: string): string {
-  return `pulumi config set --path '${key}' <value>`;
+  return `pulumi config set --path ${shellWord(key)} <value>`;
 }
 
 /** Advice added to every error of a key, where the generic fix would leave the user guessing. */
@@ -46,8 +47,8 @@ export function schemaIssueToError(issue: z.core.$ZodIssue, values: unknown): Co
           value: valueAt(values, [...issue.path, unknownKey]),
           message: "is not a setting of this stack",
           fix: guess
-            ? `did you mean '${key ? `${key}.` : ""}${guess}'? Remove it with 'pulumi config rm --path ${fullKey}'`
-            : `remove it with 'pulumi config rm --path ${fullKey}'; known keys here: ${siblings.join(", ")}`,
+            ? `did you mean '${key ? `${key}.` : ""}${guess}'? Remove it with 'pulumi config rm --path ${shellWord(fullKey)}'`
+            : `remove it with 'pulumi config rm --path ${shellWord(fullKey)}'; known keys here: ${siblings.join(", ")}`,
         };
       });
     case "invalid_value":

@@ -4,6 +4,17 @@
  */
 import { z } from "zod";
 import { EngineDtype, KnownAnswer, ModelArchitecture, QUANTIZATIONS, Quantization } from "./catalog";
+import {
+  availabilityDomainProblem,
+  dockerHostProblem,
+  environmentValueProblem,
+  type Grammar,
+  huggingFaceIdProblem,
+  imageReferenceProblem,
+  localPathProblem,
+  regionProblem,
+  revisionProblem,
+} from "./grammars";
 import { imageMirrorSchema } from "./image-mirror";
 
 export const PROJECT = "triton-trtllm-oci";
@@ -32,11 +43,14 @@ export interface RawStackConfig {
   readonly otherKeys?: readonly string[];
 }
 
-/** An OCI region identifier, like `us-ashburn-1`: `oci:region` and `iam.homeRegion`. */
-export const REGION_IDENTIFIER = /^[a-z]{2,}(-[a-z]+)+-[0-9]+$/;
-
 const OCID = /^ocid1\.([a-z0-9]+)\.(oc[0-9]+)\.[a-z0-9-]*\.[a-z0-9]{20,}$/;
-const HF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+/** Text that must match one of the allow-list grammars (`grammars.ts`); the problem is the message. */
+const grammar = (problem: Grammar) =>
+  z.string().check((ctx) => {
+    const found = ctx.value === "" ? "is empty" : problem(ctx.value);
+    if (found !== undefined) ctx.issues.push({ code: "custom", message: found, input: ctx.value });
+  });
 
 // Pulumi hands every value over as a string unless it sits inside an object, and YAML lets users
 // quote numbers: accept "9000" and 9000 alike, but nothing else.
@@ -87,12 +101,9 @@ export const stackSchema = z.strictObject({
   projectId: ocid("datascienceproject").optional(),
   model: z
     .strictObject({
-      huggingFaceId: z
-        .string()
-        .regex(HF_ID, "not a Hugging Face id of the form owner/name")
-        .default("tiiuae/falcon-7b-instruct"),
-      revision: z.string().min(1).default("main"),
-      localDir: z.string().min(1).optional(),
+      huggingFaceId: grammar(huggingFaceIdProblem).default("tiiuae/falcon-7b-instruct"),
+      revision: grammar(revisionProblem).default("main"),
+      localDir: grammar(localPathProblem).optional(),
       architecture: architectureSchema.optional(),
     })
     .prefault({}),
@@ -104,7 +115,7 @@ export const stackSchema = z.strictObject({
       maxBatchSize: integer(1, 4096).default(32),
       maxInputLen: integer(1).default(1024),
       maxOutputLen: integer(1).default(1024),
-      prebuiltDir: z.string().min(1).optional(),
+      prebuiltDir: grammar(localPathProblem).optional(),
     })
     .prefault({}),
   build: z
@@ -114,7 +125,7 @@ export const stackSchema = z.strictObject({
       sshAllowedCidr: z.string().optional(),
       keepInstance: flag.default(false),
       subnetId: ocid("subnet").optional(),
-      availabilityDomain: z.string().min(1).optional(),
+      availabilityDomain: grammar(availabilityDomainProblem).optional(),
       // The build host's known-answer check (default: the model family's, catalog.ts); build.env
       // holds one line per setting.
       validation: z
@@ -134,7 +145,7 @@ export const stackSchema = z.strictObject({
     .prefault({}),
   image: z
     .strictObject({
-      source: z.string().min(1).default(DEFAULT_IMAGE_SOURCE),
+      source: grammar(imageReferenceProblem).default(DEFAULT_IMAGE_SOURCE),
       repository: z
         .string()
         .regex(/^[a-z0-9][a-z0-9._/-]*$/, "not an OCIR repository path (lower case, digits, . _ - /)")
@@ -154,7 +165,7 @@ export const stackSchema = z.strictObject({
       httpPort: integer(0, 65535).default(9000),
       storageSizeInGBs: integer(50, 16384).default(500),
       streaming: flag.default(false),
-      environment: z.record(z.string(), z.string()).default({}),
+      environment: z.record(z.string(), grammar(environmentValueProblem)).default({}),
     })
     .prefault({}),
   serving: z
@@ -184,21 +195,12 @@ export const stackSchema = z.strictObject({
     .strictObject({
       create: flag.default(true),
       /** Where IAM is written; by default the tenancy's home region, looked up at preview. */
-      homeRegion: z
-        .string()
-        .regex(REGION_IDENTIFIER, "not an OCI region identifier, like us-phoenix-1")
-        .optional(),
+      homeRegion: grammar(regionProblem).optional(),
     })
     .prefault({}),
   docker: z
     .strictObject({
-      host: z
-        .string()
-        .regex(
-          /^(unix|tcp|ssh):\/\/\S+$/,
-          "is not a Docker daemon address with a scheme (unix://, tcp:// or ssh://)",
-        )
-        .optional(),
+      host: grammar(dockerHostProblem).optional(),
     })
     .prefault({}),
   evaluation: z.strictObject({ ttlHours: integer(1, 24 * 90).optional() }).prefault({}),

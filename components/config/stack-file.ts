@@ -3,9 +3,10 @@
  * what `check`, `render` and the tests use. Secret values stay encrypted and unread; only their
  * presence is reported.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { stackNameProblem, suggestStackName } from "./grammars";
 import { PROJECT, RawStackConfig, SECRET_KEYS } from "./schema";
 
 export interface StackFile {
@@ -82,4 +83,32 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
     values[key] = value;
   }
   return { path, raw: { values, ociRegion, secretsSet, otherKeys }, plaintextSecrets };
+}
+
+/** The stacks of the project folder: one `Pulumi.<stack>.yaml` each. */
+export function stackFilesIn(projectDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(projectDir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => /^Pulumi\.(.+)\.yaml$/.exec(name)?.[1] ?? []);
+}
+
+/**
+ * Why `stack` cannot name a stack here: not a Pulumi stack name, or no stack file of that name;
+ * either way with the stack probably meant. Undefined when the stack file exists.
+ */
+export function stackNameIssue(projectDir: string, stack: string): string | undefined {
+  const existing = stackFilesIn(projectDir);
+  const meant = suggestStackName(stack, existing);
+  const didYouMean = meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`;
+  const problem = stackNameProblem(stack);
+  if (problem !== undefined) return `${JSON.stringify(stack)} ${problem}${didYouMean}`;
+  if (existsSync(stackFilePath(projectDir, stack))) return undefined;
+  return (
+    `${stackFilePath(projectDir, stack)} does not exist${didYouMean}` +
+    ` (create it with 'pulumi stack init ${stack}' and set its config, or pass --dir <project dir>)`
+  );
 }

@@ -3,7 +3,7 @@
  *
  * Oracle's LLM container samples document `DEPLOYMENT_TIMEOUT_IN_MINUTES` on the deployment's
  * environment for slow loads, at most 240 (oracle-samples/oci-data-science-ai-samples,
- * model-deployment/containers/llm troubleshooting; FACTS.md section 4): a 17 GB image plus a 15 GB
+ * model-deployment/containers/llm troubleshooting): a 17 GB image plus a 15 GB
  * artifact exceeds OCI's default. The figure is sized from what the deployment must move and load,
  * and the provider's create/update timeouts sit above it, so OCI gives up (and says why) first.
  */
@@ -14,7 +14,7 @@ export const MAX_DEPLOYMENT_TIMEOUT_MINUTES = 240;
 const MIN_DEPLOYMENT_TIMEOUT_MINUTES = 60;
 
 // Planning rates, stated assumptions (not measured on OCI): a GPU instance and its load balancer are
-// provisioned within 20 minutes (FACTS.md section 4: "typically 10-20"); the image is pulled and
+// provisioned within 20 minutes (an assumption: typically 10-20); the image is pulled and
 // unpacked at 20 MB/s (OCI requires 16 GB within its 20-minute pull limit, about 14 MB/s); the
 // artifact is copied and unzipped at 50 MB/s; Triton loads the engine from disk at 500 MB/s after
 // 5 minutes of start-up (build-estimate.ts plans the same 5 minutes for the validation). The sum is

@@ -1,6 +1,7 @@
 /**
  * Where IAM is written. OCI accepts dynamic groups and policies only in the tenancy's home region,
- * which `identity.getRegionSubscriptions` marks with `isHomeRegion` (FACTS.md section 6); the stack's
+ * which `identity.getRegionSubscriptions` marks with `isHomeRegion` (oci-identity
+ * lib/model/region-subscription.d.ts; OCI's IAM docs on the home region); the stack's
  * own region may be any other. The identity resources then go through a provider for the home region
  * that authenticates exactly as the stack's default OCI provider does.
  */

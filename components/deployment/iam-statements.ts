@@ -38,3 +38,15 @@ export function iamStatements(input: IamStatementsInput): IamStatements {
     ],
   };
 }
+
+/** The statements as an administrator creates them: the dynamic group, then each policy's lines. */
+export function formatIamStatements(statements: IamStatements): string {
+  return [
+    `dynamic group ${statements.dynamicGroupName} (in the tenancy), matching rule:`,
+    `  ${statements.dynamicGroupMatchingRule}`,
+    "policy for the deployments (in the compartment):",
+    ...statements.policyStatements.map((line) => `  ${line}`),
+    "policy for the artifact export (in the compartment):",
+    ...statements.servicePolicyStatements.map((line) => `  ${line}`),
+  ].join("\n");
+}

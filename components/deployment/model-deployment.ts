@@ -10,7 +10,8 @@ export const LOG_RETENTION_DAYS = 30;
 /**
  * The deployment's tags. What changes with the image or the shape lives here rather than in the
  * catalog model's metadata: a tag update leaves a serving model alone, where a metadata update is
- * deactivate, update, activate (FACTS.md section 5).
+ * deactivate, update, activate (terraform-provider-oci v8.28.0
+ * internal/service/datascience/datascience_model_resource.go:403-422, DeactivateModel at :1105).
  */
 export function deploymentTags(
   stack: string,

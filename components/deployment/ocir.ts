@@ -77,8 +77,8 @@ export function sharedMirrorRepository(project: string, source: string): string 
 
 /**
  * The OCIR repository of a stack's image (`image.repository` when set). Names are unique per region
- * across the tenancy (FACTS.md section 5): `local` pushes into one per stack, `oci` copies into one
- * that the compartment's stacks share.
+ * across the tenancy (OCI docs, "Overview of Container Registry"): `local` pushes into one per stack,
+ * `oci` copies into one that the compartment's stacks share.
  */
 export function imageRepositoryName(
   mirror: "oci" | "local",

@@ -4,7 +4,8 @@
 
 # Named, so that a resumed run removes the container an interrupted one left running.
 readonly triton_container=engine-build-triton
-# OCI gives a model deployment's container 10 minutes to start (FACTS.md section 4).
+# OCI gives a model deployment's container 10 minutes to start (OCI docs, Data Science, "Model Deployment
+# Troubleshooting": the container must start within 10 minutes).
 readonly oci_start_limit_seconds=600
 
 stop_triton() {

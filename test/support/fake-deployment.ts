@@ -143,7 +143,7 @@ function answer(response: ServerResponse, reply: Reply): void {
   response.end(JSON.stringify(reply.json));
 }
 
-/** Triton's /generate answer (flat JSON, FACTS.md section 3). */
+/** Triton's /generate answer (flat JSON: triton-inference-server/server docs/protocol/extension_generate.md). */
 export function tritonAnswer(text: string): Record<string, unknown> {
   return { model_name: "ensemble", model_version: "1", text_output: text };
 }

@@ -1,4 +1,5 @@
 /** Rules on settings that must come in a given form or together with another. */
+import { shellWord } from "../quoting";
 import type { Rule } from "../schema";
 
 /** A hand-built engine needs the snapshot its tokenizer files come from; a built one brings its own. */
@@ -10,7 +11,7 @@ export const artifactSourcesRule: Rule = (config) =>
           value: undefined,
           message:
             "is required with engine.prebuiltDir: the artifact's tokenizer files come from a local snapshot",
-          fix: `download the snapshot (huggingface-cli download ${config.model.huggingFaceId} --revision ${config.model.revision} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>, or unset engine.prebuiltDir to let the stack build the engine`,
+          fix: `download the snapshot (huggingface-cli download ${shellWord(config.model.huggingFaceId)} --revision ${shellWord(config.model.revision)} --local-dir <dir>) and set: pulumi config set --path model.localDir <dir>, or unset engine.prebuiltDir to let the stack build the engine`,
         },
       ]
     : [];

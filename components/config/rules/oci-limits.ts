@@ -1,11 +1,13 @@
 /** Rules on OCI Data Science's limits for a bring-your-own container. */
 import { containerSpec, managedEnvironment } from "../../deployment/container-spec";
 import { DEPLOYMENT_TIMEOUT_VARIABLE, deploymentTimeoutProblem } from "../../deployment/deployment-timeout";
+import { quoted, shellWord } from "../quoting";
 import type { ConfigError, Rule } from "../schema";
 import { containerSpecInput } from "../views";
 
-// OCI Data Science model deployment limits for bring-your-own containers (FACTS.md section 4;
-// variable names: Oracle's "Model Deployment Environment Variables" page, mod-dep-byoc-variables.htm,
+// OCI Data Science model deployment limits for bring-your-own containers (Oracle's "Bring Your Own
+// Container" page, docs.oracle.com/en-us/iaas/data-science/using/mod-dep-byoc.htm: ports, reserved
+// names, 2048-byte environment and command limits; variable names: Oracle's "Model Deployment Environment Variables" page, mod-dep-byoc-variables.htm,
 // "Format constraint": under 32 characters, letters, digits and _, starts with a letter, at least 2
 // characters, no trailing _).
 const RESERVED_PORTS = [24224, 8446, 8447];
@@ -35,7 +37,9 @@ export const environmentNamesRule: Rule = (config) => {
   const errors: ConfigError[] = [];
   const managed = managedEnvironment(containerSpecInput(config));
   for (const [name, value] of Object.entries(config.deployment.environment)) {
-    const key = `deployment.environment.${name}`;
+    // A name the grammar refuses is shown quoted in the message, never spliced into the key.
+    const plainName = /^[A-Za-z0-9_-]+$/.test(name);
+    const key = plainName ? `deployment.environment.${name}` : "deployment.environment";
     const problems: string[] = [];
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
       problems.push("must start with a letter and hold only A-Z, a-z, 0-9, _");
@@ -48,8 +52,8 @@ export const environmentNamesRule: Rule = (config) => {
       errors.push({
         key,
         value,
-        message: `variable name ${name} ${problems.join("; ")}`,
-        fix: `rename or remove ${key}`,
+        message: `variable name ${quoted(name)} ${problems.join("; ")}`,
+        fix: `rename or remove it: pulumi config rm --path ${shellWord(`deployment.environment.${name}`)}`,
       });
     }
     // The stack sizes this one itself; a user's own value wins, within OCI's maximum.
