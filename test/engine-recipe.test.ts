@@ -130,7 +130,7 @@ describe("the known-answer validation", () => {
   test("a prompt of one's own without its expected text is refused, and so is a line break", () => {
     expectError(parse({ "build.validation.prompt": "2 + 2 =" }).errors, "build.validation.expect", {
       message: [/required with build\.validation\.prompt/],
-      fix: [/pulumi config set --path 'build\.validation\.expect'/],
+      fix: [/pulumi config set --path build\.validation\.expect <value>/],
     });
     expectError(parse({ "build.validation.expect": "a\nb" }).errors, "build.validation.expect", {
       value: "a\nb",
