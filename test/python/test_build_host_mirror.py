@@ -6,15 +6,8 @@ pulls; and an engine-cache re-pack on the CPU host copies beside the engine down
 
 import shutil
 
-from test_engine_build import (  # noqa: F401 (packer, repository and built are fixtures)
-    IMAGE_REF,
-    Host,
-    built,
-    manifest_of,
-    packer,
-    repository,
-    write_fakes,
-)
+from build_host import IMAGE_REF, Host, manifest_of, write_fakes
+from test_engine_build import built  # noqa: F401 (a fixture: one successful build, shared)
 from test_mirror_image import DIGEST, FAKE_SKOPEO, INDEX
 
 SOURCE = f"nvcr.io/nvidia/tritonserver@{DIGEST}"
