@@ -147,6 +147,32 @@ const INVENTORY: readonly Refusal[] = [
     raisedBy: { kind: "not-config", why: "the registry's answer" },
   },
   {
+    file: "components/deployment/ocir.ts",
+    line: /is not <registry>\/<namespace>\/<repository>:<tag>@sha256:<digest>/,
+    raisedBy: { kind: "not-config", why: "the reference the program itself pins from the registry's digest" },
+  },
+  {
+    file: "components/registry/image-mirror.ts",
+    line: /not a sha256 digest/,
+    raisedBy: { kind: "not-config", why: "the registry's answer for image.source's tag" },
+  },
+  {
+    file: "index.ts",
+    line: /if \(!found\.ok\) fail\(found\.errors\)/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the OCIR lookup at preview: a public repository of the mirror's name, or a tag the registry cannot resolve",
+    },
+  },
+  {
+    file: "index.ts",
+    line: /fail\(\[unmirroredImageError\(/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the shared mirror not holding the image's digest yet, known only from OCIR at preview",
+    },
+  },
+  {
     file: "components/build/inputs.ts",
     line: /throw new Error/,
     raisedBy: { kind: "not-config", why: "the tenancy's availability domains and platform images" },

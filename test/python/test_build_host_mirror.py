@@ -8,7 +8,7 @@ host (no build runs) does the copy alone.
 import shutil
 
 from build_host import IMAGE_REF, Host, manifest_of, write_fakes
-from test_engine_build import built  # noqa: F401 (a fixture; packer and repository are conftest's)
+from test_engine_build import built  # noqa: F401 (a fixture: one successful build, shared)
 from test_mirror_image import DIGEST, FAKE_SKOPEO, INDEX
 
 SOURCE = f"nvcr.io/nvidia/tritonserver@{DIGEST}"
