@@ -296,16 +296,15 @@ async function main(): Promise<Record<string, unknown>> {
     PROJECT,
     config.image.source,
   );
+  const bucketFacts = { name: bucketName, exists: lookup.bucketExists, accessType: lookup.bucketAccessType };
+  // A build's refusals come before any resource, the registry lookup's provider included.
+  validatedConfig({ kind: "looked-up", mode: buildMode, bucket: bucketFacts });
   const mirrorLookup =
     config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository) : undefined;
   // The image still to be copied: the build host copies it; without a build, an instance of its own.
   const copyImageFrom = mirrorLookup?.mirrored === false ? config.image.source : undefined;
   const copyOnlyHost = buildMode === undefined && copyImageFrom !== undefined;
-  validatedConfig({
-    kind: "looked-up",
-    mode: copyOnlyHost ? "mirror" : buildMode,
-    bucket: { name: bucketName, exists: lookup.bucketExists, accessType: lookup.bucketAccessType },
-  });
+  if (copyOnlyHost) validatedConfig({ kind: "looked-up", mode: "mirror", bucket: bucketFacts });
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
   const homeRegionProvider = await identityProvider(config);
 
