@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifactKey, engineKey, engineKeyInputs } from "./components/artifact/cache-keys";
 import {
+  type BuildManifest,
   chooseEngineSource,
   describeEngineSource,
   lookupEngineCache,
@@ -33,14 +34,13 @@ import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/ho
 import { modelProvenance } from "./components/deployment/model-metadata";
 import { imageRepositoryName, ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
 import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
-import type { EngineBuild } from "./components/engine-build";
+import type { EngineBuild, EngineBuildMode } from "./components/engine-build";
 import { Iam } from "./components/iam";
 import {
   describeMirrorLookup,
   type ImageMirrorLookup,
   imageMirrorOutput,
   lookupImageMirror,
-  unmirroredImageError,
 } from "./components/registry/image-mirror";
 import { ModelArtifact } from "./components/model-artifact";
 import {
@@ -129,7 +129,7 @@ const BUILD_INSTANCE_TTL_HOURS = 12;
 
 interface EngineBuildContext {
   readonly config: StackConfig;
-  readonly mode: "build" | "assemble";
+  readonly mode: EngineBuildMode;
   readonly repository: readonly RepositoryEntry[];
   readonly keys: { readonly engineKey: string; readonly artifactKey: string };
   readonly container: ContainerSpec;
@@ -145,7 +145,10 @@ interface EngineBuildContext {
   readonly copyImageFrom?: string;
 }
 
-/** The engine (`build`) or the artifact (`assemble`) made on an instance: a cache miss. */
+/**
+ * The engine (`build`) or the artifact (`assemble`) made on an instance, a cache miss; or (`mirror`)
+ * only the serving image copied into OCIR by one, when no build runs.
+ */
 async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
   const { config, mode, repository, keys, container, image, bucket, bucketName, namespace, secrets } =
     context;
@@ -196,7 +199,8 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
     freeformTags: context.tags,
     expiresInHours: BUILD_INSTANCE_TTL_HOURS,
   });
-  const estimate = estimateBuild(config, mode);
+  // The copy needs no more than a re-assembly's CPU instance, disk and time.
+  const estimate = estimateBuild(config, mode === "mirror" ? "assemble" : mode);
   return new EngineBuild("engine", {
     mode,
     compartmentId: config.compartmentId,
@@ -245,23 +249,22 @@ async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
 /**
  * The `oci` mirror's preview lookup. The registry is read through a Docker provider that never
  * contacts a daemon (`disable_docker_daemon_check`: kreuzwerker/terraform-provider-docker
- * internal/provider/provider.go:163-167, config.go:193-196), so no Docker is needed here.
+ * internal/provider/provider.go:163-167, config.go:193-196), so no Docker is needed here. A digest
+ * it does not find is copied by a build host: the build's own when one runs, else a `mirror` one.
  */
-async function lookUpMirror(
-  config: StackConfig,
-  repositoryName: string,
-  buildMode: "build" | "assemble" | undefined,
-): Promise<ImageMirrorLookup> {
+async function lookUpMirror(config: StackConfig, repositoryName: string): Promise<ImageMirrorLookup> {
   const registry = new docker.Provider("image-registry", { disableDockerDaemonCheck: true });
   const input = { compartmentId: config.compartmentId, source: config.image.source, repositoryName };
   const found = await lookupImageMirror(input, registry);
   if (!found.ok) fail(found.errors);
-  const { lookup } = found;
-  pulumi.log.info(describeMirrorLookup(lookup, repositoryName));
-  // A missing digest is copied by the build host when one runs; without a build there is no host here.
-  if (!lookup.mirrored && buildMode === undefined)
-    fail([unmirroredImageError({ ...input, region: config.region, tag: config.image.tag }, lookup)]);
-  return lookup;
+  pulumi.log.info(describeMirrorLookup(found.lookup, repositoryName));
+  return found.lookup;
+}
+
+/** The manifest a `build` or `assemble` instance printed (a `mirror` one prints none). */
+function builtManifest(build: EngineBuild): pulumi.Output<BuildManifest> {
+  if (build.manifest === undefined) throw new Error("an image-copy instance has no build manifest");
+  return build.manifest;
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -286,13 +289,6 @@ async function main(): Promise<Record<string, unknown>> {
   const engineSource = chooseEngineSource(config.engine.prebuiltDir !== undefined, lookup);
   const buildMode =
     engineSource.kind === "build" ? "build" : engineSource.kind === "engine-hit" ? "assemble" : undefined;
-  validatedConfig({
-    kind: "looked-up",
-    mode: buildMode,
-    bucket: { name: bucketName, exists: lookup.bucketExists, accessType: lookup.bucketAccessType },
-  });
-  pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
-  const homeRegionProvider = await identityProvider(config);
   const imageRepository = imageRepositoryName(
     config.image.mirror,
     config.image.repository,
@@ -300,8 +296,17 @@ async function main(): Promise<Record<string, unknown>> {
     PROJECT,
     config.image.source,
   );
+  const bucketFacts = { name: bucketName, exists: lookup.bucketExists, accessType: lookup.bucketAccessType };
+  // A build's refusals come before any resource, the registry lookup's provider included.
+  validatedConfig({ kind: "looked-up", mode: buildMode, bucket: bucketFacts });
   const mirrorLookup =
-    config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository, buildMode) : undefined;
+    config.image.mirror === "oci" ? await lookUpMirror(config, imageRepository) : undefined;
+  // The image still to be copied: the build host copies it; without a build, an instance of its own.
+  const copyImageFrom = mirrorLookup?.mirrored === false ? config.image.source : undefined;
+  const copyOnlyHost = buildMode === undefined && copyImageFrom !== undefined;
+  if (copyOnlyHost) validatedConfig({ kind: "looked-up", mode: "mirror", bucket: bucketFacts });
+  pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
+  const homeRegionProvider = await identityProvider(config);
 
   const ttlHours = config.evaluation.ttlHours;
   const expiresAt =
@@ -344,6 +349,23 @@ async function main(): Promise<Record<string, unknown>> {
   });
 
   const container = containerSpec(containerSpecInput(config));
+  const buildContext = {
+    config,
+    repository,
+    keys,
+    container,
+    image,
+    bucket,
+    bucketName,
+    namespace,
+    secrets,
+    ociProfile,
+    tags,
+    identityProvider: homeRegionProvider,
+    copyImageFrom,
+  };
+  // Nothing else runs a host here: this one only copies the image, and the deployment waits for it.
+  const imageCopy = copyOnlyHost ? await buildEngine({ ...buildContext, mode: "mirror" }) : undefined;
   let engineBuild: EngineBuild | undefined;
   let artifact: ModelArtifact;
   if (engineSource.kind === "prebuilt") {
@@ -370,27 +392,12 @@ async function main(): Promise<Record<string, unknown>> {
       source: { kind: "uploaded", manifest: engineSource.manifest },
     });
   } else {
-    engineBuild = await buildEngine({
-      config,
-      mode: buildMode ?? "build",
-      repository,
-      keys,
-      container,
-      image,
-      bucket,
-      bucketName,
-      namespace,
-      secrets,
-      ociProfile,
-      tags,
-      identityProvider: homeRegionProvider,
-      copyImageFrom: mirrorLookup?.mirrored === false ? config.image.source : undefined,
-    });
+    engineBuild = await buildEngine({ ...buildContext, mode: buildMode ?? "build" });
     artifact = new ModelArtifact("artifact", {
       bucket: bucket.bucketName,
       namespace: bucket.namespace,
       repositoryFolder: config.serving.repositoryFolder,
-      source: { kind: "uploaded", manifest: engineBuild.manifest },
+      source: { kind: "uploaded", manifest: builtManifest(engineBuild) },
     });
   }
 
@@ -436,7 +443,8 @@ async function main(): Promise<Record<string, unknown>> {
     bandwidthMbps: config.deployment.bandwidthMbps,
     displayName: baseName,
     expiresAt,
-    dependsOn: iam.resources,
+    // A copy-only host must have put the image in OCIR before the deployment pulls it.
+    dependsOn: imageCopy === undefined ? iam.resources : [...iam.resources, imageCopy.finished],
     freeformTags: tags,
   });
 
@@ -469,7 +477,9 @@ async function main(): Promise<Record<string, unknown>> {
             buildInstanceId: engineBuild.instanceId,
             buildAvailabilityDomain: engineBuild.availabilityDomain,
             // Measured on the build host, per phase: what the estimate above assumed.
-            phaseMinutes: engineBuild.manifest.apply((manifest) => measuredPhaseMinutes(manifest.phases)),
+            phaseMinutes: builtManifest(engineBuild).apply((manifest) =>
+              measuredPhaseMinutes(manifest.phases),
+            ),
           }),
       ...(engineSource.kind === "artifact-hit"
         ? { phaseMinutes: measuredPhaseMinutes(engineSource.manifest.phases) }

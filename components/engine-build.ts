@@ -4,7 +4,9 @@
  * engine in the very image the deployment serves, assembles the artifact with the project's own
  * packer, starts Triton on exactly the layout the deployment mounts and sends it the example request;
  * only an artifact that answered is uploaded. In `assemble` mode (the engine is cached, a serving
- * setting changed) a small CPU instance re-packs the cached engine with the new repository.
+ * setting changed) a small CPU instance re-packs the cached engine with the new repository. In
+ * `mirror` mode (no build runs, and the serving image is not in OCIR yet) a small CPU instance only
+ * copies the image into OCIR: no engine, no artifact, no manifest.
  *
  * The instance has no public address: it sits in `BuildNetwork`'s private subnet, and every remote
  * step reaches it through an OCI Bastion session (`connection.proxy`, below). Its resource name
@@ -36,7 +38,7 @@ import {
 import { expiryCommand, EXPIRES_AT_TAG } from "./deployment/expiry";
 import { pickAvailabilityDomainCommand, terminateInstanceCommand } from "./deployment/oci-task-commands";
 
-export type EngineBuildMode = "build" | "assemble";
+export type EngineBuildMode = "build" | "assemble" | "mirror";
 
 export interface EngineBuildArgs {
   readonly mode: EngineBuildMode;
@@ -100,8 +102,13 @@ export const SSH_PER_DIAL_TIMEOUT_SECONDS = 30;
 const PROXY_DIAL_ERROR_LIMIT = 20;
 
 export class EngineBuild extends pulumi.ComponentResource {
-  /** The manifest the host printed after uploading: object name, sha256, bytes, versions, timings. */
-  public readonly manifest: pulumi.Output<BuildManifest>;
+  /**
+   * The manifest the host printed after uploading: object name, sha256, bytes, versions, timings.
+   * Undefined in `mirror` mode, which uploads no artifact.
+   */
+  public readonly manifest: pulumi.Output<BuildManifest> | undefined;
+  /** The host's last step: what must wait for the build (or the image copy) to finish. */
+  public readonly finished: pulumi.Resource;
   public readonly instanceId: pulumi.Output<string>;
   /** Where the instance runs: the `up` output names it. */
   public readonly availabilityDomain: pulumi.Output<string>;
@@ -264,13 +271,17 @@ export class EngineBuild extends pulumi.ComponentResource {
 
     // The manifest holds no secret; the command provider may mark its stdout secret only because the
     // stdin it was given is, which would hide the artifact's name and digest in every output after it.
-    this.manifest = pulumi
-      .unsecret(lastLink.stdout)
-      .apply((stdout) => parseBuildManifest(stdout, `${name} build output`));
+    this.manifest =
+      args.mode === "mirror"
+        ? undefined
+        : pulumi
+            .unsecret(lastLink.stdout)
+            .apply((stdout) => parseBuildManifest(stdout, `${name} build output`));
+    this.finished = lastLink;
     this.instanceId = instance.id;
     this.availabilityDomain = instance.availabilityDomain;
     this.registerOutputs({
-      manifest: this.manifest,
+      ...(this.manifest === undefined ? {} : { manifest: this.manifest }),
       instanceId: this.instanceId,
       availabilityDomain: this.availabilityDomain,
     });

@@ -49,6 +49,8 @@ readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 readonly build_steps=(preflight pull-image+download inspect-image convert build-engine stage pack validate
   upload-engine upload-artifact)
 readonly assemble_steps=(preflight fetch-engine stage pack upload-artifact)
+# No build runs and the serving image is not in OCIR yet: the host only copies it (MIRROR_SOURCE).
+readonly mirror_steps=(preflight mirror-image)
 # With MIRROR_SOURCE set, the serving image is not in OCIR yet: this step copies it there and joins
 # the first group after preflight, since nothing before the upload needs the copy (the build pulls
 # the source by the same digest meanwhile, see build_image in lib/containers.sh).
@@ -178,9 +180,13 @@ pipeline() {
   trap 'status "failed ${current_step:-pipeline} terminated"; kill $(jobs -p) 2>/dev/null; exit 1' TERM INT
   [ -f "${steps_dir}/began" ] || now >"${steps_dir}/began"
   record_host_phases
-  local steps=("${build_steps[@]}")
-  [ "${BUILD_MODE}" = build ] || steps=("${assemble_steps[@]}")
-  [ -z "${MIRROR_SOURCE:-}" ] || steps[1]="${image_copy_steps[0]}+${steps[1]}"
+  local steps
+  case "${BUILD_MODE}" in
+    build) steps=("${build_steps[@]}") ;;
+    assemble) steps=("${assemble_steps[@]}") ;;
+    mirror) steps=("${mirror_steps[@]}") ;;
+  esac
+  [ -z "${MIRROR_SOURCE:-}" ] || [ "${BUILD_MODE}" = mirror ] || steps[1]="${image_copy_steps[0]}+${steps[1]}"
   for current_step in "${steps[@]}"; do
     if [[ "+${current_step}+" =~ \+(pull-image|mirror-image)\+ ]] && [ ! -f "${steps_dir}/${BASH_REMATCH[1]}.done" ] &&
       [ -z "${ocir_token}" ]; then
@@ -193,7 +199,13 @@ pipeline() {
       step "${current_step}"
     fi
   done
-  log "artifact ${ARTIFACT_PREFIX}model.zip complete"
+  if [ "${BUILD_MODE}" = mirror ]; then
+    # What run and follow print on success: no artifact, only the image now in OCIR.
+    jq -n --arg image "${IMAGE_REF}" '{mirrored: $image}' >"${work_dir}/manifest.json"
+    log "image ${IMAGE_REF} copied into OCIR"
+  else
+    log "artifact ${ARTIFACT_PREFIX}model.zip complete"
+  fi
   status "finished"
 }
 

@@ -166,10 +166,10 @@ const INVENTORY: readonly Refusal[] = [
   },
   {
     file: "index.ts",
-    line: /fail\(\[unmirroredImageError\(/,
+    line: /throw new Error\("an image-copy instance has no build manifest"\)/,
     raisedBy: {
       kind: "not-config",
-      why: "the shared mirror not holding the image's digest yet, known only from OCIR at preview",
+      why: "our own invariant: only build and assemble hosts print a manifest",
     },
   },
   {

@@ -218,26 +218,6 @@ describe("image.mirror oci, other shapes", { timeout: TIMEOUT_MS * 6 }, () => {
     );
   });
 
-  test("artifact cached, image missing: no build host to copy, so the preview stops with the copy to run", async () => {
-    const result = await preview(
-      OCI,
-      { repository: { displayName: SHARED }, digests: [] },
-      await artifactHitBucket(),
-    );
-    const reported = errors(result);
-    assert.match(reported, /image\.mirror = "oci": needs nvcr\.io\/nvidia\/tritonserver/);
-    assert.match(
-      reported,
-      new RegExp(
-        `skopeo copy --all --preserve-digests docker://nvcr\\.io/nvidia/tritonserver@${SOURCE_DIGEST}`,
-      ),
-    );
-    assert.deepEqual(
-      result.resources.filter((r) => r.custom && r.type !== "pulumi:providers:docker").map((r) => r.type),
-      [],
-    );
-  });
-
   test("a public repository of that name is refused, naming image.repository", async () => {
     const result = await preview(OCI, { repository: { displayName: SHARED, isPublic: true } });
     const reported = errors(result);
@@ -320,6 +300,68 @@ describe("image.mirror oci with a build: the build host copies", { timeout: TIME
     assert.equal(settings.MIRROR_SOURCE, `nvcr.io/nvidia/tritonserver@${SOURCE_DIGEST}`);
   });
 });
+
+describe(
+  "image.mirror oci, no build, image missing: a host only copies it",
+  { timeout: TIMEOUT_MS * 4 },
+  () => {
+    let result: LaunchResult;
+    before(async () => {
+      result = ok(
+        await preview(OCI, { repository: { displayName: SHARED }, digests: [] }, await artifactHitBucket()),
+      );
+    });
+
+    test("exactly one instance, the CPU shape, and it runs only the copy", () => {
+      const instance = one(result, "oci:Core/instance:Instance");
+      assert.equal(instance.inputs.shape, "VM.Standard.E4.Flex");
+      assert.deepEqual(instance.inputs.shapeConfig, { ocpus: 2, memoryInGbs: 32 });
+      const settings = decodeSettings(result);
+      assert.equal(settings.BUILD_MODE, "mirror");
+      assert.equal(settings.IMAGE_REF, SHARED_REF);
+      assert.equal(settings.MIRROR_SOURCE, `nvcr.io/nvidia/tritonserver@${SOURCE_DIGEST}`);
+      assert.equal(settings.MIRROR_TARGET, `${REGISTRY_HOST}/${NAMESPACE}/${SHARED}:${TAG}`);
+      for (const type of IMAGE_OPERATIONS) assert.deepEqual(ofType(result, type), [], type);
+    });
+
+    test("the artifact is still the cached one, and the deployment waits for the copy", () => {
+      const artifact = outputs(result).artifactObject as { object: string };
+      const keys = outputs(result).engine as { artifactKey: string; source: string };
+      assert.equal(keys.source, "artifact-hit");
+      assert.equal(artifact.object, `artifacts/${keys.artifactKey}/model.zip`);
+      const copy = result.resources.find(
+        (r) => r.type === "command:remote:Command" && r.name === "engine-build",
+      );
+      assert.ok(copy, "the copy host's build step");
+      const terminate = result.resources.find((r) => r.name === "engine-terminate");
+      assert.ok(terminate);
+      const lastStep = terminate.dependencies.find((urn) =>
+        urn.includes("command:remote:Command::engine-build"),
+      );
+      assert.ok(lastStep, "the terminate waits for the host's last step");
+      assert.ok(
+        one(result, DEPLOYMENT).dependencies.includes(lastStep),
+        "the deployment depends on the copy",
+      );
+      assert.equal(deploymentImage(result).image, SHARED_REF);
+    });
+
+    test("without build IAM the copy cannot run: iam.create is refused, naming the manual copy", async () => {
+      const refused = await preview(
+        { ...OCI, [`${PROJECT}:iam`]: JSON.stringify({ create: false }) },
+        { repository: { displayName: SHARED }, digests: [] },
+        await artifactHitBucket(),
+      );
+      const reported = errors(refused);
+      assert.match(
+        reported,
+        /iam\.create = false: must be true with tenancyId set: the serving image is not in OCIR yet/,
+      );
+      assert.match(reported, /skopeo copy --all --preserve-digests/);
+      assert.deepEqual(ofType(refused, "oci:Core/instance:Instance"), []);
+    });
+  },
+);
 
 describe("image.mirror local: today's resources", { timeout: TIMEOUT_MS * 2 }, () => {
   let result: LaunchResult;

@@ -70,7 +70,7 @@ export function buildSettingsCommand(settings: Readonly<Record<string, string>>)
 }
 
 export interface BuildSettingsInput {
-  readonly mode: "build" | "assemble";
+  readonly mode: "build" | "assemble" | "mirror";
   readonly imageRef: string;
   readonly ocirRegistry: string;
   readonly bucketName: string;

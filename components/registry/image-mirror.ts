@@ -8,7 +8,7 @@ import * as oci from "@pulumi/oci";
 import type * as pulumi from "@pulumi/pulumi";
 import { estimateCopyMinutes } from "../config/image-copy";
 import type { ConfigError } from "../config/schema";
-import { ocirRegistry, pinnedDigest, sourceByDigest } from "../deployment/ocir";
+import { pinnedDigest } from "../deployment/ocir";
 
 export interface ImageMirrorLookupInput {
   readonly compartmentId: string;
@@ -142,22 +142,4 @@ export function describeMirrorLookup(lookup: ImageMirrorLookup, repositoryName: 
   return lookup.mirrored
     ? `image: ${lookup.sourceDigest} is already in OCIR repository ${repositoryName}: nothing to copy`
     : `image: ${lookup.sourceDigest} is not in OCIR repository ${repositoryName} yet`;
-}
-
-/**
- * The digest is not mirrored and no build host runs to copy it (a hand-built engine, or an artifact
- * already in the bucket): the preview stops, naming the one command that mirrors it by hand, or the
- * `local` mirror.
- */
-export function unmirroredImageError(
-  input: ImageMirrorLookupInput & { readonly region: string; readonly tag: string },
-  lookup: ImageMirrorLookup,
-): ConfigError {
-  const registry = ocirRegistry(input.region);
-  return {
-    key: "image.mirror",
-    value: "oci",
-    message: `needs ${input.source} (${lookup.sourceDigest}) in OCIR repository ${input.repositoryName}, and no build host runs in this update to copy it (about ${estimateCopyMinutes(input.source)} min)`,
-    fix: `copy it once from a host in ${input.region}: skopeo copy --all --preserve-digests docker://${sourceByDigest(input.source, lookup.sourceDigest)} docker://${registry}/<namespace>/${input.repositoryName}:${input.tag} (after skopeo login ${registry}), or set image.mirror local to push through a Docker daemon`,
-  };
 }

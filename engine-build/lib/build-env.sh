@@ -37,7 +37,9 @@ load_build_env() {
   source "${build_env}"
   set +a
   local int='^[1-9][0-9]{0,6}$' name='^[A-Za-z0-9._-]+$'
-  require_one_of BUILD_MODE build assemble
+  require_one_of BUILD_MODE build assemble mirror
+  [ "${BUILD_MODE:-}" != mirror ] || [ -n "${MIRROR_SOURCE:-}" ] ||
+    env_error "BUILD_MODE=mirror but MIRROR_SOURCE is missing: a mirror host only copies the serving image, name it"
   require_match IMAGE_REF '^[a-z0-9.-]+\.ocir\.io/[a-z0-9_-]+/[a-z0-9._/-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$' \
     "pin the OCIR image by digest: <region>.ocir.io/<namespace>/<repo>:<tag>@sha256:<64 hex>"
   require_match OCIR_REGISTRY '^[a-z0-9.-]+\.ocir\.io$' "the registry host of IMAGE_REF, like iad.ocir.io"

@@ -7,7 +7,9 @@ pipeline_running() {
 }
 
 finished_ok() {
-  [ -f "${steps_dir}/upload-artifact.done" ] && [ -f "${work_dir}/manifest.json" ]
+  local last=upload-artifact
+  [ "${BUILD_MODE}" != mirror ] || last=mirror-image
+  [ -f "${steps_dir}/${last}.done" ] && [ -f "${work_dir}/manifest.json" ]
 }
 
 launcher() {
@@ -78,7 +80,7 @@ follow() {
           return 1
           ;;
         finished)
-          echo "[engine-build +$((at - began))s] artifact complete" >&2
+          echo "[engine-build +$((at - began))s] $([ "${BUILD_MODE}" = mirror ] && echo "image copied" || echo "artifact complete")" >&2
           jq -c . "${work_dir}/manifest.json"
           return 0
           ;;

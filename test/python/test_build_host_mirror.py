@@ -1,7 +1,8 @@
 """build-host.sh with the serving image still to be copied into OCIR (MIRROR_SOURCE set): the copy
 (steps/mirror-image.sh, a fake skopeo) runs beside the image pull and the weight download, the build
 pulls and runs the source by the same digest, the manifest records the OCIR reference the deployment
-pulls; and an engine-cache re-pack on the CPU host copies beside the engine download.
+pulls; an engine-cache re-pack on the CPU host copies beside the engine download; and a `mirror`
+host (no build runs) does the copy alone.
 """
 
 import shutil
@@ -86,3 +87,33 @@ def test_an_engine_cache_repack_copies_beside_the_engine_download(tmp_path, pack
     assert [argv[0] for argv in host.argvs("skopeo")] == ["login", "copy", "inspect", "logout"]
     assert [argv[0] for argv in host.argvs("docker")] == ["info"], "no image pulled on the CPU host"
     assert set(manifest_of(result)["timings"]) == {"preflight", "mirror-image", "fetch-engine", "stage", "pack"}
+
+
+def test_a_mirror_host_only_copies_the_image(tmp_path, packer, repository):
+    host = mirroring_host(tmp_path, packer, repository, BUILD_MODE="mirror")
+    result = host.run()
+    assert result.returncode == 0, result.stderr
+    assert [argv[0] for argv in host.argvs("skopeo")] == ["login", "copy", "inspect", "logout"]
+    assert (host.fake / "registry" / f"{TARGET.rsplit(':', 1)[0]}@{DIGEST}").read_bytes() == INDEX
+    started = [event[1] for event in status_events(host) if event[0] == "start"]
+    assert started == ["preflight", "mirror-image"]
+    # No image pulled, no model downloaded, nothing read from or written to the bucket.
+    assert [argv[0] for argv in host.argvs("docker")] == ["info"]
+    assert host.argvs("oci") == []
+    assert not host.bucket_dir.exists() or list(host.bucket_dir.rglob("*")) == []
+    assert manifest_of(result) == {"mirrored": MIRRORED_REF}
+    assert "image copied" in result.stderr
+    # A second run finds the copy done and prints the same result without copying again.
+    again = host.run()
+    assert again.returncode == 0, again.stderr
+    assert manifest_of(again) == {"mirrored": MIRRORED_REF}
+    assert [argv[0] for argv in host.argvs("skopeo")].count("copy") == 1
+
+
+def test_a_mirror_host_without_a_source_is_refused(tmp_path, packer, repository):
+    host = Host(tmp_path, packer, repository)
+    host.write_env(BUILD_MODE="mirror")
+    result = host.run()
+    assert result.returncode != 0
+    assert "BUILD_MODE=mirror but MIRROR_SOURCE is missing" in result.stderr
+    assert host.calls() == []

@@ -424,7 +424,7 @@ def test_every_library_and_step_file_is_sourced_and_every_step_has_its_file():
     sourced = set(re.findall(r'^source "\$\{script_dir\}/(.+)"$', script, re.M))
     assert sourced == {str(p.relative_to(SCRIPTS)) for p in SCRIPTS.rglob("*.sh") if p.parent != SCRIPTS}
     steps = set()
-    for mode in ("build_steps", "assemble_steps", "image_copy_steps"):
+    for mode in ("build_steps", "assemble_steps", "image_copy_steps", "mirror_steps"):
         steps.update(re.search(rf"^readonly {mode}=\(([^)]*)\)", script, re.M).group(1).replace("+", " ").split())
     assert "fetch-engine" in steps and "validate" in steps
     assert {f"steps/{name}.sh" for name in steps} == {path for path in sourced if path.startswith("steps/")}

@@ -8,7 +8,11 @@ import { quoted, shellWord } from "../quoting";
 import type { ConfigError, StackConfig } from "../schema";
 
 /** What this run does for the engine: a GPU build, a CPU re-assembly, or no instance at all. */
-export type BuildMode = "build" | "assemble" | undefined;
+/**
+ * What this run's instance does: `build` a GPU build, `assemble` a CPU re-pack of a cached engine,
+ * `mirror` a CPU copy of the serving image into OCIR when no build runs; undefined: no instance.
+ */
+export type BuildMode = "build" | "assemble" | "mirror" | undefined;
 
 /** What the program learns from the bucket at preview. */
 export interface BucketFacts {
@@ -26,10 +30,15 @@ export interface BuildFacts {
   readonly bucket?: BucketFacts;
 }
 
-function why(mode: "build" | "assemble"): string {
-  return mode === "build"
-    ? "the engine is not in the cache, so this run builds it on a GPU instance"
-    : "the engine is cached but the artifact is not, so this run re-assembles it on a CPU instance";
+function why(mode: "build" | "assemble" | "mirror"): string {
+  switch (mode) {
+    case "build":
+      return "the engine is not in the cache, so this run builds it on a GPU instance";
+    case "assemble":
+      return "the engine is cached but the artifact is not, so this run re-assembles it on a CPU instance";
+    case "mirror":
+      return "the serving image is not in OCIR yet and no build runs, so this run copies it on a CPU instance";
+  }
 }
 
 export function bucketAccessErrors(bucket: BucketFacts | undefined): ConfigError[] {
@@ -65,7 +74,10 @@ export function buildRefusals(config: StackConfig, facts: BuildFacts): BuildRefu
       key: "iam.create",
       value: config.iam.create,
       message: `must be true with tenancyId set: ${reason}, and that instance uploads through a dynamic group of its own`,
-      fix: "pulumi config set --path iam.create true and pulumi config set tenancyId <tenancy OCID>, or build by hand and set engine.prebuiltDir",
+      fix:
+        facts.mode === "mirror"
+          ? "pulumi config set --path iam.create true and pulumi config set tenancyId <tenancy OCID>, or copy the image into OCIR by hand (skopeo copy --all --preserve-digests), or set image.mirror local to push through a Docker daemon"
+          : "pulumi config set --path iam.create true and pulumi config set tenancyId <tenancy OCID>, or build by hand and set engine.prebuiltDir",
     });
   }
   const card = gatedModelCard(config.model.huggingFaceId);
