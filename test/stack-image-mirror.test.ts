@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 
-import { type BucketContents, devStackLaunchOptions, PROJECT } from "./support/dev-stack";
+import {
+  type BucketContents,
+  devStackLaunchOptions,
+  PROJECT,
+  standinBuildManifest,
+} from "./support/dev-stack";
 import { type RegistryContents, SHARED_REPOSITORY_ID, SOURCE_DIGEST } from "./support/image-registry";
 import { launchProgram, type LaunchResult, type RegisteredResource } from "./support/pulumi-host";
 
@@ -112,20 +117,10 @@ async function artifactHitBucket(): Promise<BucketContents> {
   return {
     exists: true,
     objects: {
-      [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify({
-        schema: 1,
-        mode: "build",
-        engineKey: keys.engineKey,
-        artifactKey: keys.artifactKey,
-        object: `artifacts/${keys.artifactKey}/model.zip`,
-        sha256: "a".repeat(64),
-        bytes: 14_987_654_321,
-        entries: 14,
-        imageRef: `${REGISTRY_HOST}/${NAMESPACE}/${SHARED}:${TAG}@${SOURCE_DIGEST}`,
-        trtllmVersion: "0.18.2",
-        gpu: "NVIDIA A10",
-        finishedAt: "2026-11-25T12:00:00Z",
-      }),
+      [`artifacts/${keys.artifactKey}/manifest.json`]: standinBuildManifest(
+        keys,
+        `${REGISTRY_HOST}/${NAMESPACE}/${SHARED}:${TAG}@${SOURCE_DIGEST}`,
+      ),
     },
   };
 }
@@ -277,20 +272,7 @@ describe("image.mirror oci with a build: the build host copies", { timeout: TIME
     const bucket: BucketContents = {
       exists: true,
       objects: {
-        [`engines/${keys.engineKey}/manifest.json`]: JSON.stringify({
-          schema: 1,
-          mode: "build",
-          engineKey: keys.engineKey,
-          artifactKey: keys.artifactKey,
-          object: `artifacts/${keys.artifactKey}/model.zip`,
-          sha256: "a".repeat(64),
-          bytes: 14_987_654_321,
-          entries: 14,
-          imageRef: SHARED_REF,
-          trtllmVersion: "0.18.2",
-          gpu: "NVIDIA A10",
-          finishedAt: "2026-11-25T12:00:00Z",
-        }),
+        [`engines/${keys.engineKey}/manifest.json`]: standinBuildManifest(keys, SHARED_REF),
       },
     };
     const result = ok(await preview(OCI, {}, bucket));

@@ -285,3 +285,27 @@ export function assertDevStackGraph(
     "every data source the program calls has a canned answer in DEV_STACK_INVOKES",
   );
 }
+
+/**
+ * What a finished build leaves as its manifest in the bucket (engine-build/lib/manifest.sh), for the
+ * keys a preview exported and the serving image the build ran.
+ */
+export function standinBuildManifest(
+  keys: { engineKey: string; artifactKey: string },
+  imageRef: string,
+): string {
+  return JSON.stringify({
+    schema: 1,
+    mode: "build",
+    engineKey: keys.engineKey,
+    artifactKey: keys.artifactKey,
+    object: `artifacts/${keys.artifactKey}/model.zip`,
+    sha256: "a".repeat(64),
+    bytes: 14_987_654_321,
+    entries: 14,
+    imageRef,
+    trtllmVersion: "0.18.2",
+    gpu: "NVIDIA A10",
+    finishedAt: "2026-11-25T12:00:00Z",
+  });
+}

@@ -12,6 +12,7 @@ import {
   devStackLaunchOptions,
   devStackWorkspace,
   type DevStackWorkspace,
+  standinBuildManifest,
 } from "./dev-stack";
 import { launchProgram, type LaunchResult } from "./pulumi-host";
 
@@ -36,20 +37,10 @@ function stackOutputs(result: LaunchResult): Record<string, unknown> {
 }
 
 function manifest(keys: { engineKey: string; artifactKey: string }): string {
-  return JSON.stringify({
-    schema: 1,
-    mode: "build",
-    engineKey: keys.engineKey,
-    artifactKey: keys.artifactKey,
-    object: `artifacts/${keys.artifactKey}/model.zip`,
-    sha256: "a".repeat(64),
-    bytes: 14_987_654_321,
-    entries: 14,
-    imageRef: `us-ashburn-1.ocir.io/standinnamespace/triton/triton-trtllm:25.04@sha256:${"1".repeat(64)}`,
-    trtllmVersion: "0.18.2",
-    gpu: "NVIDIA A10",
-    finishedAt: "2026-11-25T12:00:00Z",
-  });
+  return standinBuildManifest(
+    keys,
+    `us-ashburn-1.ocir.io/standinnamespace/triton/triton-trtllm:25.04@sha256:${"1".repeat(64)}`,
+  );
 }
 
 async function previewOf(bucket: BucketContents, workspace?: DevStackWorkspace): Promise<LaunchResult> {
