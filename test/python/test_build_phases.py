@@ -61,7 +61,9 @@ def test_a_build_longer_than_one_session_is_followed_again_through_the_next(tmp_
     assert first.returncode == 3, first.stderr
     assert first.stdout == ""
     assert "still running (" in first.stderr and "carries on detached" in first.stderr
-    wait_for(host.fake / "blocked")
+    # The detached build reaches trtllm-build after every earlier step ran; on a loaded CI machine
+    # that took over 30 s once (the other steps' own tests pass), so this wait allows 120 s.
+    wait_for(host.fake / "blocked", seconds=120)
     # A second link, as through a new session: it attaches, and its time runs out too.
     second = subprocess_run(host, "follow", "--attach-seconds", "1")
     assert second.returncode == 3, second.stderr
