@@ -6,268 +6,43 @@
  * built on a GPU instance. Components are wired by their outputs only.
  */
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifactKey, engineKey, engineKeyInputs } from "./components/artifact/cache-keys";
 import {
-  type BuildManifest,
   chooseEngineSource,
   describeEngineSource,
   lookupEngineCache,
 } from "./components/artifact/engine-cache";
 import { ArtifactBucket } from "./components/artifact-bucket";
 import { CatalogModel } from "./components/catalog-model";
-import { ASSEMBLE_SHAPE, estimateBuild, measuredPhaseMinutes } from "./components/config/build-estimate";
-import { formatConfigError, PROJECT, StackConfig } from "./components/config/config";
-import { readPulumiConfig } from "./components/config/pulumi-config";
+import { estimateBuild, measuredPhaseMinutes } from "./components/config/build-estimate";
+import { PROJECT } from "./components/config/config";
 import { containerSpecInput } from "./components/config/rules";
 import { stackNames } from "./components/config/stack-names";
 import { sizingSummary } from "./components/config/summary";
-import { type EngineOutlook, programRefusals, validateStack } from "./components/config/validate";
-import { containerSpec, type ContainerSpec } from "./components/deployment/container-spec";
+import { containerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
-import { formatIamStatements } from "./components/deployment/iam-statements";
-import { homeRegionOf, homeRegionProviderArgs } from "./components/deployment/home-region";
 import { modelProvenance } from "./components/deployment/model-metadata";
-import { imageRepositoryName, ocirLoginUser, ocirRegistry } from "./components/deployment/ocir";
-import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
-import type { EngineBuild, EngineBuildMode } from "./components/engine-build";
+import { imageRepositoryName } from "./components/deployment/ocir";
+import { signedCallCommand } from "./components/deployment/stack-outputs";
+import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
-import {
-  describeMirrorLookup,
-  type ImageMirrorLookup,
-  imageMirrorOutput,
-  lookupImageMirror,
-} from "./components/registry/image-mirror";
+import { imageMirrorOutput } from "./components/registry/image-mirror";
 import { ModelArtifact } from "./components/model-artifact";
-import {
-  modelRepositorySpec,
-  renderModelRepository,
-  type RepositoryEntry,
-} from "./components/model-repository";
+import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
 import { OcirImage } from "./components/ocir-image";
 import { TritonDeployment } from "./components/triton-deployment";
-
-// What only some previews need is loaded by `import()` on their path alone: the engine build (TLS keys,
-// remote commands, the esbuild bundle of the packer) and the pack cache (the packer, archiver). The
-// specifiers are plain strings: TypeScript (NodeNext) checks a literal one as an ES module import and
-// would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml) cannot map to `.ts`.
-const ENGINE_BUILD = "./components/engine-build";
-const BUILD_NETWORK = "./components/build-network";
-const BASTION_PLAN = "./components/build/bastion-plan";
-const BUILD_HOST_PLAN = "./components/build/host-plan";
-const BUILD_INPUTS = "./components/build/inputs";
-const PACK_CACHE = "./components/artifact/pack-cache";
-const loadPackCache = () => import(PACK_CACHE) as Promise<typeof import("./components/artifact/pack-cache")>;
-
-function fail(errors: { key: string; value: unknown; message: string; fix: string }[]): never {
-  throw new pulumi.RunError(
-    `invalid stack configuration (${errors.length} error(s)):\n${errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}`,
-  );
-}
-
-/**
- * The stack's one validation (`validateStack`, the same `check` runs), refused with every error at
- * once. Called before the bucket lookup and again after it, when whether a build runs is known.
- * Placeholder OCIDs may be previewed (a pull-request pipeline previews the committed example), never
- * deployed. The program runs from the project folder: relative paths start there.
- */
-function validatedConfig(engine: EngineOutlook): StackConfig {
-  const validation = validateStack(readPulumiConfig(), {
-    stack: pulumi.getStack(),
-    projectDir: process.cwd(),
-    engine,
-  });
-  const dryRun = pulumi.runtime.isDryRun();
-  const refusals = programRefusals(validation, { dryRun });
-  if (refusals.length > 0 || validation.config === undefined) fail(refusals);
-  if (engine.kind === "not-looked-up") {
-    for (const warning of validation.warnings) pulumi.log.warn(formatConfigError(warning));
-    for (const note of dryRun ? validation.placeholders : [])
-      pulumi.log.warn(`pulumi up fails with this: ${formatConfigError(note)}`);
-    if (validation.iamHandover !== undefined)
-      pulumi.log.warn(
-        `iam.create is false: an administrator must create\n${formatIamStatements(validation.iamHandover)}`,
-      );
-  }
-  return validation.config;
-}
-
-/**
- * The provider the identity resources (the deployment's and the build host's dynamic groups and
- * policies) go through: undefined, i.e. the default provider, where the stack's region is the
- * tenancy's home region. Existing stacks there keep the provider their IAM was created with: a
- * resource moved from the default provider to an explicit one is replaced unless the new provider's
- * DiffConfig says otherwise, and before pulumi/pulumi#18509 (2025-02) always
- * (pkg/resource/deploy/step_generator.go, providerChanged), while a replaced dynamic group of the same
- * name fails (OCI names are unique in the tenancy). Elsewhere IAM writes need the home region.
- */
-async function identityProvider(config: StackConfig): Promise<oci.Provider | undefined> {
-  if (!config.iam.create || config.tenancyId === undefined) return undefined;
-  const home =
-    config.iam.homeRegion ??
-    homeRegionOf(
-      (await oci.identity.getRegionSubscriptions({ tenancyId: config.tenancyId })).regionSubscriptions,
-    );
-  if (home === config.region) return undefined;
-  pulumi.log.info(`IAM: written in the tenancy's home region ${home}, the stack runs in ${config.region}`);
-  const ociConfig = Object.fromEntries(
-    Object.entries(pulumi.runtime.allConfig())
-      .filter(([key]) => key.startsWith("oci:"))
-      .map(([key, text]) => [key.slice("oci:".length), text]),
-  );
-  return new oci.Provider("home-region", homeRegionProviderArgs(ociConfig, home));
-}
-
-// Local caches live under the project and are named relative to it: state must hold no path that
-// only exists on this machine. Tests point this at a scratch folder.
-const CACHE_DIR = process.env.TRITON_TRTLLM_OCI_CACHE_DIR ?? ".cache";
-const BUILD_INSTANCE_TTL_HOURS = 12;
-
-interface EngineBuildContext {
-  readonly config: StackConfig;
-  readonly mode: EngineBuildMode;
-  readonly repository: readonly RepositoryEntry[];
-  readonly keys: { readonly engineKey: string; readonly artifactKey: string };
-  readonly container: ContainerSpec;
-  readonly image: OcirImage;
-  readonly bucket: ArtifactBucket;
-  readonly bucketName: string;
-  readonly namespace: string;
-  readonly secrets: pulumi.Config;
-  readonly ociProfile: string | undefined;
-  readonly tags: Record<string, string>;
-  readonly identityProvider: oci.Provider | undefined;
-  /** `image.source` when the serving image is still to be copied into OCIR: the host does it. */
-  readonly copyImageFrom?: string;
-}
-
-/**
- * The engine (`build`) or the artifact (`assemble`) made on an instance, a cache miss; or (`mirror`)
- * only the serving image copied into OCIR by one, when no build runs.
- */
-async function buildEngine(context: EngineBuildContext): Promise<EngineBuild> {
-  const { config, mode, repository, keys, container, image, bucket, bucketName, namespace, secrets } =
-    context;
-  const [
-    { EngineBuild },
-    { BuildNetwork },
-    { bastionName },
-    plan,
-    { availabilityDomainNames, pickPlatformImage },
-  ] = await Promise.all([
-    import(ENGINE_BUILD) as Promise<typeof import("./components/engine-build")>,
-    import(BUILD_NETWORK) as Promise<typeof import("./components/build-network")>,
-    import(BASTION_PLAN) as Promise<typeof import("./components/build/bastion-plan")>,
-    import(BUILD_HOST_PLAN) as Promise<typeof import("./components/build/host-plan")>,
-    import(BUILD_INPUTS) as Promise<typeof import("./components/build/inputs")>,
-  ]);
-  const gpu = mode === "build";
-  const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
-  const [availabilityDomains, images] = await Promise.all([
-    config.build.availabilityDomain !== undefined
-      ? [config.build.availabilityDomain]
-      : oci.identity
-          .getAvailabilityDomains({ compartmentId: config.compartmentId })
-          .then(availabilityDomainNames),
-    oci.core.getImages({
-      compartmentId: config.compartmentId,
-      operatingSystem: "Oracle Linux",
-      operatingSystemVersion: "8",
-      shape,
-      sortBy: "TIMECREATED",
-      sortOrder: "DESC",
-    }),
-  ]);
-  const hostFilesDir = plan.stageBuildHostFiles(
-    plan.buildHostFiles({
-      projectDir: process.cwd(),
-      repository,
-      validationRequest: validationRequestBody(config),
-      packerBundle: plan.bundlePacker(process.cwd()),
-    }),
-    CACHE_DIR,
-    process.cwd(),
-  );
-  const network = new BuildNetwork("engine-network", {
-    compartmentId: config.compartmentId,
-    subnetId: config.build.subnetId,
-    bastionName: bastionName(PROJECT, pulumi.getStack()),
-    freeformTags: context.tags,
-    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
-  });
-  // The copy needs no more than a re-assembly's CPU instance, disk and time.
-  const estimate = estimateBuild(config, mode === "mirror" ? "assemble" : mode);
-  return new EngineBuild("engine", {
-    mode,
-    compartmentId: config.compartmentId,
-    tenancyId: config.tenancyId ?? "",
-    availabilityDomain: config.build.availabilityDomain,
-    availabilityDomains,
-    subnetId: network.subnetId,
-    bastionId: network.bastionId,
-    shape,
-    shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
-    imageId: pickPlatformImage(images.images, { gpu, shape }),
-    bootVolumeSizeInGbs: estimate.bootVolumeGB,
-    cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),
-    hostFilesDir,
-    settings: image.imageRef.apply((imageRef) =>
-      plan.buildSettings(config, {
-        mode,
-        imageRef,
-        ocirRegistry: ocirRegistry(config.region),
-        bucketName,
-        namespace,
-        engineKey: keys.engineKey,
-        artifactKey: keys.artifactKey,
-        container,
-        copyImageFrom: context.copyImageFrom,
-      }),
-    ),
-    artifactKey: keys.artifactKey,
-    estimatedMinutes: estimate.totalMinutes,
-    bucketName: bucket.bucketName,
-    // The same `<namespace>/<user>` rule as the image push: a username given without its namespace
-    // pushes, and must not then fail the build host's pull.
-    ocirUsername: secrets.requireSecret("ocirUsername").apply((user) => ocirLoginUser(namespace, user)),
-    ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
-    hfToken: secrets.getSecret("hfToken"),
-    keepInstance: config.build.keepInstance,
-    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
-    region: config.region,
-    ociProfile: context.ociProfile,
-    freeformTags: context.tags,
-    identityProvider: context.identityProvider,
-    dependsOn: [image],
-  });
-}
-
-/**
- * The `oci` mirror's preview lookup. The registry is read through a Docker provider that never
- * contacts a daemon (`disable_docker_daemon_check`: kreuzwerker/terraform-provider-docker
- * internal/provider/provider.go:163-167, config.go:193-196), so no Docker is needed here. A digest
- * it does not find is copied by a build host: the build's own when one runs, else a `mirror` one.
- */
-async function lookUpMirror(config: StackConfig, repositoryName: string): Promise<ImageMirrorLookup> {
-  const registry = new docker.Provider("image-registry", { disableDockerDaemonCheck: true });
-  const input = { compartmentId: config.compartmentId, source: config.image.source, repositoryName };
-  const found = await lookupImageMirror(input, registry);
-  if (!found.ok) fail(found.errors);
-  pulumi.log.info(describeMirrorLookup(found.lookup, repositoryName));
-  return found.lookup;
-}
-
-/** The manifest a `build` or `assemble` instance printed (a `mirror` one prints none). */
-function builtManifest(build: EngineBuild): pulumi.Output<BuildManifest> {
-  if (build.manifest === undefined) throw new Error("an image-copy instance has no build manifest");
-  return build.manifest;
-}
+import { buildEngine, builtManifest } from "./program/engine-build";
+import { identityProvider } from "./program/identity-provider";
+import { lookUpMirror } from "./program/image-mirror";
+import { CACHE_DIR } from "./program/paths";
+import { useV8StackTraces } from "./program/stack-traces";
+import { validatedConfig } from "./program/validation";
 
 async function main(): Promise<Record<string, unknown>> {
+  useV8StackTraces();
   const config = validatedConfig({ kind: "not-looked-up" });
   const secrets = new pulumi.Config();
   const ociProfile = new pulumi.Config("oci").get("configFileProfile");
@@ -379,7 +154,6 @@ async function main(): Promise<Record<string, unknown>> {
         engineDir: config.engine.prebuiltDir ?? "",
         modelDir: config.model.localDir ?? "",
         cacheDir: join(CACHE_DIR, "artifacts"),
-        cacheMaxBytes: (await loadPackCache()).DEFAULT_CACHE_MAX_BYTES,
         region: config.region,
         ociProfile,
       },

@@ -1,5 +1,5 @@
 // `check` says what `pulumi up` will say. First an inventory: every place the program and its
-// components can refuse (`fail(`, `RunError`, `throw new` in index.ts and components/) is listed
+// components can refuse (`fail(`, `RunError`, `throw new` in index.ts, program/ and components/) is listed
 // below with what raises it, so a new refusal fails this test until it is placed. Then the proof:
 // for each refusal a stack file can cause, the program is run the way `pulumi preview` runs it and
 // refuses naming a key, and `check` on the same stack file names the same key.
@@ -25,7 +25,7 @@ import { scratchDir } from "./support/scratch";
 import { type Overrides, rawConfig } from "./support/stack-fixtures";
 
 type Kind =
-  /** index.ts refuses what `validateStack` returns: proven below, case by case, against `check`. */
+  /** The program (program/validation.ts) refuses what `validateStack` returns: proven below, case by case, against `check`. */
   | { readonly kind: "validation" }
   /** Unreachable once `validateStack` passed: a configuration that would reach it is refused first. */
   | { readonly kind: "guard"; readonly reachedBy: Overrides; readonly key: string }
@@ -43,9 +43,9 @@ const LOCAL_PACKING =
   "the contents of the local engine and model folders at pack time (links, sizes, disk space)";
 
 const INVENTORY: readonly Refusal[] = [
-  { file: "index.ts", line: /^function fail\(/, raisedBy: { kind: "validation" } },
-  { file: "index.ts", line: /throw new pulumi\.RunError\(/, raisedBy: { kind: "validation" } },
-  { file: "index.ts", line: /fail\(refusals\)/, raisedBy: { kind: "validation" } },
+  { file: "program/validation.ts", line: /^export function fail\(/, raisedBy: { kind: "validation" } },
+  { file: "program/validation.ts", line: /throw new pulumi\.RunError\(/, raisedBy: { kind: "validation" } },
+  { file: "program/validation.ts", line: /fail\(refusals\)/, raisedBy: { kind: "validation" } },
   {
     file: "components/config/image-catalog.ts",
     line: /throw new Error\(formatConfigError\(unknownServingImage/,
@@ -157,7 +157,7 @@ const INVENTORY: readonly Refusal[] = [
     raisedBy: { kind: "not-config", why: "the registry's answer for image.source's tag" },
   },
   {
-    file: "index.ts",
+    file: "program/image-mirror.ts",
     line: /if \(!found\.ok\) fail\(found\.errors\)/,
     raisedBy: {
       kind: "not-config",
@@ -165,7 +165,7 @@ const INVENTORY: readonly Refusal[] = [
     },
   },
   {
-    file: "index.ts",
+    file: "program/engine-build.ts",
     line: /throw new Error\("an image-copy instance has no build manifest"\)/,
     raisedBy: {
       kind: "not-config",
@@ -216,6 +216,7 @@ function sources(): string[] {
       else if (entry.name.endsWith(".ts")) found.push(relative);
     }
   };
+  walk("program");
   walk("components");
   return found;
 }
@@ -228,7 +229,7 @@ describe("every refusal of the program is placed", () => {
       .filter(({ text }) => REFUSING.test(text) && !text.startsWith("//") && !text.startsWith("*")),
   );
 
-  test("each refusing line of index.ts and components/ is in the inventory, and each entry still matches", () => {
+  test("each refusing line of index.ts, program/ and components/ is in the inventory, and each entry still matches", () => {
     const unplaced = lines.filter(
       ({ file, text }) => !INVENTORY.some((r) => r.file === file && r.line.test(text)),
     );
