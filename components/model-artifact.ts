@@ -1,16 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { createRequire } from "node:module";
 import type { BuildManifest } from "./artifact/engine-cache";
 import type { PackedArtifact } from "./artifact/pack-cache";
 import { uploadArtifactCommand } from "./deployment/oci-task-commands";
 import { artifactObjectName } from "./deployment/storage";
 import type { RepositoryEntry } from "./model-repository";
 
-// Loaded by `import()` of a plain string: TypeScript (NodeNext) checks a literal specifier as an ES
-// module import and would demand `.js`, which the program's require hook (sucrase, Pulumi.yaml)
-// cannot map back to the `.ts` file.
-const ARTIFACT_SOURCES = "./deployment/artifact-sources";
-const PACK_CACHE = "./artifact/pack-cache";
+// What packs here is required only by the stacks that pack here. require(), not import(): the same
+// on-demand load under any CommonJS TypeScript loader (program/engine-build.ts says why).
+const onDemand = createRequire(__filename);
 
 /**
  * An engine built by hand, packed on this machine and uploaded from it. The local paths are plain
@@ -26,8 +25,8 @@ export interface LocalArtifactSource {
   readonly modelDir: string;
   /** Where packed zips are kept between runs, relative to the project (state holds it). */
   readonly cacheDir: string;
-  /** Upper bound of the pack cache; older zips are evicted beyond it. */
-  readonly cacheMaxBytes: number;
+  /** Upper bound of the pack cache, older zips evicted beyond it (default `DEFAULT_CACHE_MAX_BYTES`). */
+  readonly cacheMaxBytes?: number;
   /** Region and OCI CLI profile of the upload, as the OCI provider uses them. */
   readonly region: string;
   readonly ociProfile?: string;
@@ -77,14 +76,19 @@ export class ModelArtifact extends pulumi.ComponentResource {
     } else {
       const packed: pulumi.Output<PackedArtifact> = pulumi.output(
         Promise.resolve().then(async () => {
-          // The packer (and archiver under it) is loaded only by the stacks that pack here.
-          const [{ stageArtifactSources }, { packCached, pruneArtifactCache }] = await Promise.all([
-            import(ARTIFACT_SOURCES) as Promise<typeof import("./deployment/artifact-sources")>,
-            import(PACK_CACHE) as Promise<typeof import("./artifact/pack-cache")>,
-          ]);
+          const { stageArtifactSources } = onDemand(
+            "./deployment/artifact-sources",
+          ) as typeof import("./deployment/artifact-sources");
+          const { DEFAULT_CACHE_MAX_BYTES, packCached, pruneArtifactCache } = onDemand(
+            "./artifact/pack-cache",
+          ) as typeof import("./artifact/pack-cache");
           const sources = stageArtifactSources({ ...source, repositoryFolder: args.repositoryFolder });
           const result = await packCached(sources, source.cacheDir, args.repositoryFolder);
-          pruneArtifactCache(source.cacheDir, source.cacheMaxBytes, result.zipPath);
+          pruneArtifactCache(
+            source.cacheDir,
+            source.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+            result.zipPath,
+          );
           return result;
         }),
       );

@@ -31,9 +31,36 @@ describe("module graph", () => {
     assert.ok(edges.some((edge) => edge.from === "index.ts" && edge.to === "components/iam.ts"));
     assert.ok(
       edges.some(
-        (edge) => edge.from === "index.ts" && edge.to === "components/engine-build.ts" && edge.dynamic,
+        (edge) =>
+          edge.from === "program/engine-build.ts" && edge.to === "components/engine-build.ts" && edge.dynamic,
       ),
-      "index.ts loads the engine build by import()",
+      "program/engine-build.ts loads the engine build on demand",
+    );
+  });
+
+  test("a preview that builds and packs nothing loads neither the build path nor the packer", () => {
+    const loaded = new Set<string>(["index.ts"]);
+    const pending = ["index.ts"];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      for (const edge of edges) {
+        if (edge.from !== file || edge.dynamic || loaded.has(edge.to)) continue;
+        loaded.add(edge.to);
+        pending.push(edge.to);
+      }
+    }
+    assert.ok(loaded.has("components/triton-deployment.ts") && loaded.has("zod"), "the closure is read");
+    const onDemandOnly = [
+      "components/engine-build.ts",
+      "components/build-network.ts",
+      "components/build/host-plan.ts",
+      "components/artifact/packer.ts",
+      "archiver",
+      "esbuild",
+      "@pulumi/tls",
+    ];
+    assert.deepEqual(
+      onDemandOnly.filter((module) => loaded.has(module)),
+      [],
     );
   });
 
@@ -57,6 +84,15 @@ describe("dependency direction", () => {
   test("components never import operations/ or cli/", () => {
     assert.deepEqual(
       imports((e) => e.from.startsWith("components/") && /^(operations|cli)\//.test(e.to)),
+      [],
+    );
+  });
+
+  test("components never import the program (index.ts, program/)", () => {
+    assert.deepEqual(
+      imports(
+        (e) => e.from.startsWith("components/") && (e.to === "index.ts" || e.to.startsWith("program/")),
+      ),
       [],
     );
   });

@@ -17,8 +17,13 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { join, posix } from "node:path";
-import { packZip, PackResult, PackSource } from "./packer";
+import type { PackResult, PackSource } from "./packer";
+
+// The packer (and archiver under it) is required only when the cache misses: a preview that finds
+// its zip here does not load them. require(), not import(): see program/engine-build.ts.
+const onDemand = createRequire(__filename);
 
 /** A packed artifact on local disk. */
 export interface PackedArtifact extends PackResult {
@@ -79,6 +84,7 @@ export async function packCached(
       return { zipPath, sha256: entry.sha256, bytes: entry.bytes, entries: entry.entries };
     }
   }
+  const { packZip } = onDemand("./packer") as typeof import("./packer");
   const result = await packZip([...sources], zipPath, { requireCompleteArtifact: { repositoryFolder } });
   const entry: CacheEntry = { ...result, zipBytes: statSync(zipPath).size };
   writeFileSync(`${indexPath}.tmp`, JSON.stringify(entry));

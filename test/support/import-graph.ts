@@ -1,15 +1,24 @@
 // The project's module graph, read with the TypeScript compiler's own parser and module resolution:
 // which .ts file loads which, at run time. Type-only imports (`import type`, or every name marked
-// `type`) are left out, as TypeScript, tsx and sucrase all erase them; `import()` counts, whether its
-// specifier is a literal or a module-level `const` holding one (how index.ts loads what only some
-// previews need).
+// `type`) are left out, as TypeScript, tsx and sucrase all erase them; a load on demand counts: a
+// call of a module-level function made by `createRequire(...)` (how the program requires what only
+// some previews need), or `import()`, with a literal specifier.
 
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 
 /** Folders (and the entry point) whose .ts files make up the project; node_modules and caches stay out. */
-export const PROJECT_SOURCES = ["index.ts", "components", "cli", "operations", "policy", "bench", "test"];
+export const PROJECT_SOURCES = [
+  "index.ts",
+  "program",
+  "components",
+  "cli",
+  "operations",
+  "policy",
+  "bench",
+  "test",
+];
 
 export interface ImportEdge {
   readonly from: string;
@@ -47,23 +56,29 @@ function isTypeOnly(node: ts.ImportDeclaration | ts.ExportDeclaration): boolean 
   return bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
 }
 
-/** Module-level `const NAME = "literal"`: the specifiers `import(NAME)` may name. */
-function stringConstants(source: ts.SourceFile): Map<string, string> {
-  const constants = new Map<string, string>();
+/** Names of module-level `const NAME = createRequire(...)`: the functions that load on demand. */
+function onDemandLoaders(source: ts.SourceFile): Set<string> {
+  const loaders = new Set<string>();
   for (const statement of source.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     if (!(statement.declarationList.flags & ts.NodeFlags.Const)) continue;
     for (const declaration of statement.declarationList.declarations) {
       const init = declaration.initializer;
-      if (ts.isIdentifier(declaration.name) && init !== undefined && ts.isStringLiteralLike(init)) {
-        constants.set(declaration.name.text, init.text);
+      if (
+        ts.isIdentifier(declaration.name) &&
+        init !== undefined &&
+        ts.isCallExpression(init) &&
+        ts.isIdentifier(init.expression) &&
+        init.expression.text === "createRequire"
+      ) {
+        loaders.add(declaration.name.text);
       }
     }
   }
-  return constants;
+  return loaders;
 }
 
-/** Runtime imports of every project .ts file under `root`. Throws on an `import()` it cannot name. */
+/** Runtime imports of every project .ts file under `root`. Throws on a load on demand it cannot name. */
 export function importGraph(root: string): { files: string[]; edges: ImportEdge[] } {
   const files = PROJECT_SOURCES.flatMap((entry) => listTs(root, entry)).sort();
   const options: ts.CompilerOptions = {
@@ -77,7 +92,10 @@ export function importGraph(root: string): { files: string[]; edges: ImportEdge[
     const absolute = path.join(root, file);
     const text = ts.sys.readFile(absolute) ?? "";
     const source = ts.createSourceFile(absolute, text, ts.ScriptTarget.ES2022, true);
-    const constants = stringConstants(source);
+    const loaders = onDemandLoaders(source);
+    const loadsOnDemand = (call: ts.CallExpression) =>
+      call.expression.kind === ts.SyntaxKind.ImportKeyword ||
+      (ts.isIdentifier(call.expression) && loaders.has(call.expression.text));
     const add = (specifier: string, dynamic: boolean) => {
       if (!specifier.startsWith(".")) {
         edges.push({ from: file, to: specifier, dynamic });
@@ -98,21 +116,13 @@ export function importGraph(root: string): { files: string[]; edges: ImportEdge[
       if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
         if (ts.isStringLiteral(node.moduleSpecifier) && !isTypeOnly(node))
           add(node.moduleSpecifier.text, false);
-      } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      } else if (ts.isCallExpression(node) && loadsOnDemand(node)) {
         const [argument] = node.arguments;
-        const specifier =
-          argument !== undefined && ts.isStringLiteralLike(argument)
-            ? argument.text
-            : argument !== undefined && ts.isIdentifier(argument)
-              ? constants.get(argument.text)
-              : undefined;
-        if (specifier === undefined) {
+        if (argument === undefined || !ts.isStringLiteralLike(argument)) {
           const { line } = source.getLineAndCharacterOfPosition(node.getStart());
-          throw new Error(
-            `${file}:${line + 1}: import() of something other than a string or a const holding one`,
-          );
+          throw new Error(`${file}:${line + 1}: a load on demand of something other than a string literal`);
         }
-        add(specifier, true);
+        add(argument.text, true);
       }
       ts.forEachChild(node, visit);
     };
