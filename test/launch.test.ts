@@ -317,15 +317,23 @@ describe("config the CLI hands the language host", () => {
     assert.equal(project.name, PROJECT);
     assert.equal(project.runtime, "nodejs");
     assert.equal(project.options.typescript, false);
-    // The TypeScript loader the program starts under must be a runtime dependency, so `npm ci` on a
-    // machine that only runs `pulumi up` installs it.
+    // The TypeScript loader the program starts under is a file of the project, and what it requires
+    // is a runtime dependency, so `npm ci` on a machine that only runs `pulumi up` installs it.
     const args = splitArgs(project.options.nodeargs);
-    const preload = args[args.findIndex((a) => a === "--require" || a === "--import") + 1];
-    const loaderPackage = preload.split("/")[0];
+    const preload = args[args.findIndex((a) => a === "--require") + 1];
+    assert.equal(preload, "./program/require-hook.cjs");
+    const hook = ["./program/require-hook.cjs", "./program/typescript-transform.cjs"]
+      .map((file) => readFileSync(path.join(PROJECT_DIR, file), "utf8"))
+      .join("\n");
+    const packages = [...hook.matchAll(/require\("([^"]+)"\)/g)]
+      .map((match) => match[1])
+      .filter((name) => !name.startsWith("node:") && !name.startsWith("./"))
+      .map((name) => name.split("/")[0]);
+    assert.deepEqual([...new Set(packages)].sort(), ["pirates", "sucrase"]);
     const manifest = JSON.parse(readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
     };
-    assert.ok(loaderPackage in manifest.dependencies, `${loaderPackage} is a runtime dependency`);
+    for (const name of packages) assert.ok(name in manifest.dependencies, `${name} is a runtime dependency`);
     assert.equal(project.programDirectory, PROJECT_DIR);
   });
 });
