@@ -7,9 +7,8 @@ import * as oci from "@pulumi/oci";
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 
+import { EXPIRES_AT_TAG } from "../components/deployment/expiry";
 import { decodeUserData, findSecretsInText, secretReason } from "./secrets";
-
-export const EXPIRES_AT_TAG = "expires-at";
 
 /** Stacks that may run GPUs without an expiry; the rest are evaluation stacks. */
 export const DEFAULT_PRODUCTION_STACKS: readonly string[] = ["prod", "production"];
