@@ -2,8 +2,8 @@
  * Writes a stack's Triton model repository (`cli/render.ts`) for reading or a local Triton run:
  * everything the artifact holds but the engine and the tokenizer, which the packer adds.
  */
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { formatConfigError } from "../components/config/config";
 import { validateStack } from "../components/config/validate";
 import {
@@ -14,6 +14,24 @@ import {
 } from "../components/model-repository";
 import { loadStackFile } from "./check";
 import { UserError } from "./errors";
+
+/**
+ * Creates `out` and its missing parents one level at a time. Node's recursive mkdir loops forever
+ * where a parent exists but refuses new entries with ENOENT (under /proc, for one); one level at a
+ * time, that is an error like any other.
+ */
+function createOutFolder(out: string): void {
+  const missing: string[] = [];
+  for (let dir = resolve(out); !existsSync(dir); dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) mkdirSync(dir);
+}
+
+function refuseWrite(error: unknown, target: string): never {
+  const err = error as NodeJS.ErrnoException;
+  throw new UserError(
+    `cannot write ${err.path ?? target} (${err.code ?? err.message}): choose an --out folder you can write to`,
+  );
+}
 
 /**
  * Renders `Pulumi.<stack>.yaml` of `projectDir` into `out`, reporting each written path on `log`.
@@ -34,6 +52,11 @@ export function renderStack(
     return false;
   }
   const repository = modelRepositorySpec(validation.config);
+  try {
+    createOutFolder(out);
+  } catch (error) {
+    refuseWrite(error, out);
+  }
   for (const entry of renderModelRepository(repository)) {
     const target = join(out, entry.path);
     try {
@@ -45,10 +68,7 @@ export function renderStack(
         chmodSync(target, entry.mode);
       }
     } catch (error) {
-      const err = error as NodeJS.ErrnoException;
-      throw new UserError(
-        `cannot write ${err.path ?? target} (${err.code ?? err.message}): choose an --out folder you can write to`,
-      );
+      refuseWrite(error, target);
     }
     io.log(`wrote ${target}${entry.kind === "directory" ? "/" : ""}`);
   }

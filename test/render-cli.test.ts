@@ -153,6 +153,22 @@ describe("render CLI", () => {
     }
   });
 
+  // Found in a newcomer run: Node's recursive mkdir looped forever under /proc, which refuses new
+  // entries with ENOENT; the render never ended.
+  test(
+    "an --out under a folder that refuses new entries with ENOENT fails at once",
+    { skip: process.platform !== "linux" },
+    () => {
+      const dir = writeStack("proc", STACK);
+      const result = runRender(["--stack", "proc", "--dir", dir, "--out", "/proc/triton-trtllm-oci/out"]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /cannot write \/proc\/triton-trtllm-oci \(ENOENT\): choose an --out folder/,
+      );
+    },
+  );
+
   test("a relative --out is taken from the folder npm was run in (INIT_CWD), not the project root", () => {
     const dir = writeStack("rel", STACK);
     const userDir = mkdtempSync(path.join(scratch, "user-"));
