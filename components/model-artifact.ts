@@ -25,8 +25,6 @@ export interface LocalArtifactSource {
   readonly modelDir: string;
   /** Where packed zips are kept between runs, relative to the project (state holds it). */
   readonly cacheDir: string;
-  /** Upper bound of the pack cache, older zips evicted beyond it (default `DEFAULT_CACHE_MAX_BYTES`). */
-  readonly cacheMaxBytes?: number;
   /** Region and OCI CLI profile of the upload, as the OCI provider uses them. */
   readonly region: string;
   readonly ociProfile?: string;
@@ -84,11 +82,7 @@ export class ModelArtifact extends pulumi.ComponentResource {
           ) as typeof import("./artifact/pack-cache");
           const sources = stageArtifactSources({ ...source, repositoryFolder: args.repositoryFolder });
           const result = await packCached(sources, source.cacheDir, args.repositoryFolder);
-          pruneArtifactCache(
-            source.cacheDir,
-            source.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
-            result.zipPath,
-          );
+          pruneArtifactCache(source.cacheDir, DEFAULT_CACHE_MAX_BYTES, result.zipPath);
           return result;
         }),
       );
