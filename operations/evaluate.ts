@@ -6,16 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sizingSummary } from "../components/config/summary";
-import {
-  type CliIo,
-  parseCommandLine,
-  positiveInteger,
-  positiveNumber,
-  resolveFrom,
-  runCommand,
-  stackArgument,
-} from "./cli";
-import { UsageError, UserError } from "./errors";
+import { UserError } from "./errors";
 import {
   type EvaluationReport,
   parsePrompts,
@@ -29,50 +20,43 @@ import {
 } from "./evaluation";
 import { runOnePrompt, waitUntilReady } from "./deployment-calls";
 import { createDeploymentClient, parseDeploymentUrl } from "./deployment-client";
-import { authOptions, createAuthProvider, errorMessage } from "./oci-client";
+import { type AuthOptions, createAuthProvider, errorMessage } from "./oci-client";
+import type { OutputSink } from "./output";
 import { loadStackConfig, stackRequestBody } from "./request-body";
 import { type BackoffPolicy, withRetry } from "./retry";
 import { type DeploymentOutputs, deploymentOutputs, type StackBackend } from "./stacks";
 
 export const DEFAULT_PROMPTS = join(__dirname, "prompts.jsonl");
 
-export const EVALUATE_USAGE = `usage: npm run -s evaluate -- --stack <name> [options]
-  --stack <name>            the stack to bring up, evaluate and destroy
-  --keep                    leave the stack running afterwards (it keeps costing its hourly rate)
-  --prompts <file.jsonl>    prompt set, one {"id", "prompt", "maxTokens"?} a line (default: operations/prompts.jsonl)
-  --concurrency <n>         prompts in flight at once (default 2)
-  --max-tokens <n>          tokens per answer when a prompt sets none (default: the stack's example body)
-  --ready-timeout <minutes> how long to wait for the deployment to answer after up (default 60)
-  --poll-seconds <s>        interval between readiness checks (default 15)
-  --out <dir>               where the JSON and Markdown reports go (default reports/)
-  --auth, --profile, --config-file, --control-plane-endpoint   as for invoke
-  --dir <path>              project folder (default: the current folder)
-  --help                    this text`;
-
-const OPTIONS = {
-  stack: { type: "string" },
-  keep: { type: "boolean", default: false },
-  prompts: { type: "string" },
-  concurrency: { type: "string" },
-  "max-tokens": { type: "string" },
-  "ready-timeout": { type: "string" },
-  "poll-seconds": { type: "string" },
-  out: { type: "string", default: "reports" },
-  auth: { type: "string", default: "api_key" },
-  profile: { type: "string" },
-  "config-file": { type: "string" },
-  "control-plane-endpoint": { type: "string" },
-  dir: { type: "string" },
-  help: { type: "boolean", default: false },
-} as const;
+export interface EvaluateOptions {
+  readonly stack: string;
+  /** Leave the stack running afterwards instead of destroying it. */
+  readonly keep: boolean;
+  /** The prompt set, one {"id", "prompt", "maxTokens"?} a line. */
+  readonly promptsFile: string;
+  /** Prompts in flight at once. */
+  readonly concurrency: number;
+  /** Tokens per answer when a prompt sets none; unset: the stack's example body. */
+  readonly maxTokens?: number;
+  readonly readyTimeoutMs: number;
+  /** Interval between readiness checks. */
+  readonly pollMs: number;
+  /** Where the JSON and Markdown reports go; created when missing. */
+  readonly outDir: string;
+  /** The project folder holding the stack files. */
+  readonly projectDir: string;
+  readonly auth: AuthOptions;
+  readonly controlPlaneEndpoint?: string;
+}
 
 // Three destroys, 10-60 s apart: a destroy usually fails on a transient conflict (a work request
 // still running, a 429 from the control plane), which a short wait clears.
 export const DESTROY_BACKOFF: BackoffPolicy = { attempts: 3, baseMs: 10_000, maxMs: 60_000 };
 
 export interface EvaluateDeps {
-  readonly io: CliIo;
-  readonly backend: (projectDir: string) => StackBackend;
+  readonly output: OutputSink;
+  /** The project's stacks: up and destroy. */
+  readonly backend: StackBackend;
   /** Where Ctrl-C arrives; `process` for users. */
   readonly signals: NodeJS.EventEmitter;
   /**
@@ -86,7 +70,7 @@ export interface EvaluateDeps {
 }
 
 /** Collects Pulumi's progress chunks into whole lines, each printed with a prefix. */
-function lineWriter(io: CliIo, prefix: string): { write: (text: string) => void; flush: () => void } {
+function lineWriter(io: OutputSink, prefix: string): { write: (text: string) => void; flush: () => void } {
   let pending = "";
   return {
     write(text) {
@@ -102,203 +86,187 @@ function lineWriter(io: CliIo, prefix: string): { write: (text: string) => void;
   };
 }
 
-export async function evaluateMain(argv: string[], deps: EvaluateDeps): Promise<number> {
-  const { io } = deps;
-  return runCommand(io, EVALUATE_USAGE, async () => {
-    const { values, positionals } = parseCommandLine(argv, OPTIONS);
-    if (values.help) {
-      io.write(`${EVALUATE_USAGE}\n`);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    if (values.stack === undefined) throw new UsageError("pass --stack <name>");
-    const stack = stackArgument(values.stack);
-    const concurrency = positiveInteger(values.concurrency, "--concurrency", 2);
-    const maxTokens =
-      values["max-tokens"] === undefined
-        ? undefined
-        : positiveInteger(values["max-tokens"], "--max-tokens", 64);
-    const readyTimeoutMs = positiveNumber(values["ready-timeout"], "--ready-timeout", 60) * 60_000;
-    const pollMs = positiveNumber(values["poll-seconds"], "--poll-seconds", 15) * 1000;
-    const projectDir = resolveFrom(io, values.dir ?? ".");
-    const promptsFile = values.prompts === undefined ? DEFAULT_PROMPTS : resolveFrom(io, values.prompts);
-    let promptsText: string;
-    try {
-      promptsText = readFileSync(promptsFile, "utf8");
-    } catch (error) {
-      throw new UserError(`--prompts ${promptsFile} cannot be read: ${(error as Error).message}`);
-    }
-    const cases = parsePrompts(promptsText, promptsFile);
-    const config = loadStackConfig(projectDir, stack);
-    const usdPerHour = sizingSummary(config).cost.deploymentUsdPerHour;
-    const auth = authOptions(io, values);
-    const provider = await createAuthProvider(auth);
-    const backend = deps.backend(projectDir);
-    const outDir = resolveFrom(io, values.out);
-    try {
-      mkdirSync(outDir, { recursive: true });
-    } catch (error) {
-      throw new UserError(`--out ${outDir} cannot be created: ${(error as Error).message}`);
-    }
+/**
+ * Runs the evaluation and writes its report; true when every phase succeeded. A destroy that keeps
+ * failing throws a UserError naming what may still be running, after the report is written.
+ */
+export async function evaluate(options: EvaluateOptions, deps: EvaluateDeps): Promise<boolean> {
+  const { output: io, backend } = deps;
+  const { stack, concurrency, maxTokens, readyTimeoutMs, pollMs, auth } = options;
+  let promptsText: string;
+  try {
+    promptsText = readFileSync(options.promptsFile, "utf8");
+  } catch (error) {
+    throw new UserError(`--prompts ${options.promptsFile} cannot be read: ${(error as Error).message}`);
+  }
+  const cases = parsePrompts(promptsText, options.promptsFile);
+  const config = loadStackConfig(options.projectDir, stack);
+  const usdPerHour = sizingSummary(config).cost.deploymentUsdPerHour;
+  const provider = await createAuthProvider(auth);
+  const outDir = options.outDir;
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (error) {
+    throw new UserError(`--out ${outDir} cannot be created: ${(error as Error).message}`);
+  }
 
-    const started = Date.now();
-    const startedAt = new Date(started).toISOString();
-    const elapsed = () => ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-    const log = (line: string) => io.write(`[${elapsed()}s] ${line}\n`);
-    const phases: Phase[] = [];
-    const phase = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
-      const phaseStart = Date.now();
-      log(`${name} ...`);
-      try {
-        const result = await body();
-        phases.push({ name, seconds: (Date.now() - phaseStart) / 1000, ok: true });
-        log(`${name} done in ${((Date.now() - phaseStart) / 1000).toFixed(1)} s`);
-        return result;
-      } catch (error) {
-        phases.push({ name, seconds: (Date.now() - phaseStart) / 1000, ok: false });
-        throw error;
-      }
-    };
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const elapsed = () => ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  const log = (line: string) => io.write(`[${elapsed()}s] ${line}\n`);
+  const phases: Phase[] = [];
+  const phase = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
+    const phaseStart = Date.now();
+    log(`${name} ...`);
+    try {
+      const result = await body();
+      phases.push({ name, seconds: (Date.now() - phaseStart) / 1000, ok: true });
+      log(`${name} done in ${((Date.now() - phaseStart) / 1000).toFixed(1)} s`);
+      return result;
+    } catch (error) {
+      phases.push({ name, seconds: (Date.now() - phaseStart) / 1000, ok: false });
+      throw error;
+    }
+  };
 
-    const interrupt = new AbortController();
-    let destroying = false;
-    const onSigint = () => {
-      if (interrupt.signal.aborted) {
-        log(
-          destroying
-            ? "Ctrl-C again: the destroy is retried until it finishes, so the GPU stops costing"
-            : "Ctrl-C again: still stopping; the destroy follows",
-        );
-        return;
-      }
+  const interrupt = new AbortController();
+  let destroying = false;
+  const onSigint = () => {
+    if (interrupt.signal.aborted) {
       log(
-        values.keep
-          ? "interrupted: stopping (--keep: the stack stays up)"
-          : "interrupted: stopping, then destroying the stack",
+        destroying
+          ? "Ctrl-C again: the destroy is retried until it finishes, so the GPU stops costing"
+          : "Ctrl-C again: still stopping; the destroy follows",
       );
-      interrupt.abort(new UserError("interrupted by Ctrl-C"));
-    };
-    deps.signals.on("SIGINT", onSigint);
+      return;
+    }
+    log(
+      options.keep
+        ? "interrupted: stopping (--keep: the stack stays up)"
+        : "interrupted: stopping, then destroying the stack",
+    );
+    interrupt.abort(new UserError("interrupted by Ctrl-C"));
+  };
+  deps.signals.on("SIGINT", onSigint);
 
-    let outputs: DeploymentOutputs | undefined;
-    const measured: PromptResult[] = [];
-    let promptPhaseMs = 0;
-    let streaming = false;
-    let failure: unknown;
+  let outputs: DeploymentOutputs | undefined;
+  const measured: PromptResult[] = [];
+  let promptPhaseMs = 0;
+  let streaming = false;
+  let failure: unknown;
+  try {
+    const upProgress = lineWriter(io, "  | ");
+    let raw;
     try {
-      const upProgress = lineWriter(io, "  | ");
-      let raw;
-      try {
-        raw = await phase("up", () =>
-          backend.up(stack, {
-            onOutput: upProgress.write,
-            signal: deps.sigintReachesPulumi ? undefined : interrupt.signal,
-          }),
-        );
-      } finally {
-        upProgress.flush();
-      }
-      interrupt.signal.throwIfAborted();
-      outputs = deploymentOutputs(stack, raw);
-      streaming = outputs.predictStreamUrl !== undefined;
-      const target = parseDeploymentUrl(
-        outputs.predictStreamUrl ?? outputs.predictUrl,
-        "the stack's predictUrl",
-      );
-      const client = createDeploymentClient(provider, auth, target, {
-        controlPlaneEndpoint: values["control-plane-endpoint"],
-      });
-      const body = (prompt: string, tokens: number | undefined) =>
-        stackRequestBody(config, { prompt, maxTokens: tokens, stream: streaming });
-      await phase("ready", () =>
-        waitUntilReady(client, body("Hello", 1), streaming, {
-          readyTimeoutMs,
-          pollMs,
-          signal: interrupt.signal,
-          log,
+      raw = await phase("up", () =>
+        backend.up(stack, {
+          onOutput: upProgress.write,
+          signal: deps.sigintReachesPulumi ? undefined : interrupt.signal,
         }),
       );
-      const promptStart = Date.now();
-      try {
-        await phase(`prompts (${cases.length}, concurrency ${concurrency})`, () =>
-          runPrompts(
-            cases,
-            concurrency,
-            (promptCase) =>
-              runOnePrompt(
-                client,
-                promptCase,
-                body(promptCase.prompt, promptCase.maxTokens ?? maxTokens),
-                streaming,
-                interrupt.signal,
-                log,
-              ),
-            measured,
-            interrupt.signal,
-          ),
-        );
-      } finally {
-        promptPhaseMs = Date.now() - promptStart;
-      }
-      if (measured.length > 0 && measured.every((result) => !result.ok)) {
-        throw new UserError(`every prompt failed; first: ${measured[0].error}`);
-      }
-    } catch (error) {
-      failure = interrupt.signal.aborted ? interrupt.signal.reason : error;
-      log(`failed: ${errorMessage(failure)}`);
+    } finally {
+      upProgress.flush();
     }
-
-    let teardown: Teardown = "kept";
-    let destroyError: UserError | undefined;
-    if (values.keep) {
-      log(
-        `--keep: stack '${stack}' stays up at ${usdPerHour} USD/h${outputs?.expiresAt ? ` (the reaper destroys it after ${outputs.expiresAt})` : ""}; destroy it with 'pulumi destroy --stack ${stack}'`,
+    interrupt.signal.throwIfAborted();
+    outputs = deploymentOutputs(stack, raw);
+    streaming = outputs.predictStreamUrl !== undefined;
+    const target = parseDeploymentUrl(
+      outputs.predictStreamUrl ?? outputs.predictUrl,
+      "the stack's predictUrl",
+    );
+    const client = createDeploymentClient(provider, auth, target, {
+      controlPlaneEndpoint: options.controlPlaneEndpoint,
+    });
+    const body = (prompt: string, tokens: number | undefined) =>
+      stackRequestBody(config, { prompt, maxTokens: tokens, stream: streaming });
+    await phase("ready", () =>
+      waitUntilReady(client, body("Hello", 1), streaming, {
+        readyTimeoutMs,
+        pollMs,
+        signal: interrupt.signal,
+        log,
+      }),
+    );
+    const promptStart = Date.now();
+    try {
+      await phase(`prompts (${cases.length}, concurrency ${concurrency})`, () =>
+        runPrompts(
+          cases,
+          concurrency,
+          (promptCase) =>
+            runOnePrompt(
+              client,
+              promptCase,
+              body(promptCase.prompt, promptCase.maxTokens ?? maxTokens),
+              streaming,
+              interrupt.signal,
+              log,
+            ),
+          measured,
+          interrupt.signal,
+        ),
       );
-    } else {
-      destroying = true;
-      try {
-        await phase("destroy", () =>
-          destroyWithRetry(backend, stack, deps.destroyBackoff ?? DESTROY_BACKOFF, io, log),
-        );
-        teardown = "destroyed";
-      } catch (error) {
-        teardown = "destroy failed";
-        const running = outputs?.modelDeploymentId
-          ? `model deployment ${outputs.modelDeploymentId}`
-          : "its resources";
-        destroyError = new UserError(
-          `destroy of stack '${stack}' failed ${(deps.destroyBackoff ?? DESTROY_BACKOFF).attempts} times (last: ${errorMessage(error).split("\n")[0]}): ${running} on ${config.deployment.shape} may still be running at ${usdPerHour} USD/h. Fix: pulumi destroy --stack ${stack} (docs/operations.md covers a stuck destroy)`,
-        );
-      }
+    } finally {
+      promptPhaseMs = Date.now() - promptStart;
     }
-    deps.signals.off("SIGINT", onSigint);
+    if (measured.length > 0 && measured.every((result) => !result.ok)) {
+      throw new UserError(`every prompt failed; first: ${measured[0].error}`);
+    }
+  } catch (error) {
+    failure = interrupt.signal.aborted ? interrupt.signal.reason : error;
+    log(`failed: ${errorMessage(failure)}`);
+  }
 
-    const results = measured.filter((result) => result !== undefined);
-    const finished = Date.now();
-    const report: EvaluationReport = {
-      stack,
-      startedAt,
-      finishedAt: new Date(finished).toISOString(),
-      endpoint: outputs?.predictStreamUrl ?? outputs?.predictUrl,
-      modelDeploymentId: outputs?.modelDeploymentId,
-      shape: config.deployment.shape,
-      usdPerHour,
-      streaming,
-      concurrency,
-      phases,
-      ...(outputs?.buildPhaseMinutes === undefined ? {} : { buildPhaseMinutes: outputs.buildPhaseMinutes }),
-      summary: summarize(results, promptPhaseMs),
-      cost: runCost(finished - started, usdPerHour),
-      teardown,
-      ...(failure === undefined ? {} : { error: errorMessage(failure) }),
-      prompts: results,
-    };
-    const base = writeReport(outDir, report);
-    printSummary(io, report);
-    io.write(`report: ${base}.json, ${base}.md\n`);
-    if (destroyError) throw destroyError;
-    return failure === undefined ? 0 : 1;
-  });
+  let teardown: Teardown = "kept";
+  let destroyError: UserError | undefined;
+  if (options.keep) {
+    log(
+      `--keep: stack '${stack}' stays up at ${usdPerHour} USD/h${outputs?.expiresAt ? ` (the reaper destroys it after ${outputs.expiresAt})` : ""}; destroy it with 'pulumi destroy --stack ${stack}'`,
+    );
+  } else {
+    destroying = true;
+    try {
+      await phase("destroy", () =>
+        destroyWithRetry(backend, stack, deps.destroyBackoff ?? DESTROY_BACKOFF, io, log),
+      );
+      teardown = "destroyed";
+    } catch (error) {
+      teardown = "destroy failed";
+      const running = outputs?.modelDeploymentId
+        ? `model deployment ${outputs.modelDeploymentId}`
+        : "its resources";
+      destroyError = new UserError(
+        `destroy of stack '${stack}' failed ${(deps.destroyBackoff ?? DESTROY_BACKOFF).attempts} times (last: ${errorMessage(error).split("\n")[0]}): ${running} on ${config.deployment.shape} may still be running at ${usdPerHour} USD/h. Fix: pulumi destroy --stack ${stack} (docs/operations.md covers a stuck destroy)`,
+      );
+    }
+  }
+  deps.signals.off("SIGINT", onSigint);
+
+  const results = measured.filter((result) => result !== undefined);
+  const finished = Date.now();
+  const report: EvaluationReport = {
+    stack,
+    startedAt,
+    finishedAt: new Date(finished).toISOString(),
+    endpoint: outputs?.predictStreamUrl ?? outputs?.predictUrl,
+    modelDeploymentId: outputs?.modelDeploymentId,
+    shape: config.deployment.shape,
+    usdPerHour,
+    streaming,
+    concurrency,
+    phases,
+    ...(outputs?.buildPhaseMinutes === undefined ? {} : { buildPhaseMinutes: outputs.buildPhaseMinutes }),
+    summary: summarize(results, promptPhaseMs),
+    cost: runCost(finished - started, usdPerHour),
+    teardown,
+    ...(failure === undefined ? {} : { error: errorMessage(failure) }),
+    prompts: results,
+  };
+  const base = writeReport(outDir, report);
+  printSummary(io, report);
+  io.write(`report: ${base}.json, ${base}.md\n`);
+  if (destroyError) throw destroyError;
+  return failure === undefined;
 }
 
 /** Writes `<base>.json` and `<base>.md`; returns the base path. */
@@ -309,7 +277,7 @@ function writeReport(outDir: string, report: EvaluationReport): string {
   return base;
 }
 
-function printSummary(io: CliIo, report: EvaluationReport): void {
+function printSummary(io: OutputSink, report: EvaluationReport): void {
   const s = report.summary;
   io.write(
     [
@@ -330,7 +298,7 @@ async function destroyWithRetry(
   backend: StackBackend,
   stack: string,
   policy: BackoffPolicy,
-  io: CliIo,
+  io: OutputSink,
   log: (line: string) => void,
 ): Promise<void> {
   await withRetry(

@@ -7,8 +7,7 @@
  * `oci-objectstorage`...) are imported by the modules that call them, so a command loads only its own.
  */
 import * as common from "oci-common";
-import { type CliIo, resolveFrom } from "./cli";
-import { UsageError, UserError } from "./errors";
+import { UserError } from "./errors";
 
 export const AUTH_METHODS = [
   "api_key",
@@ -28,13 +27,6 @@ export interface AuthOptions {
    * stack's OCI provider config, for the local commands `pulumi up` runs.
    */
   readonly chosenBy?: "flags" | "stack";
-}
-
-export function parseAuthMethod(value: string): AuthMethod {
-  if ((AUTH_METHODS as readonly string[]).includes(value)) return value as AuthMethod;
-  throw new UsageError(
-    `--auth '${value}' is not an authentication method: use one of ${AUTH_METHODS.join(", ")}`,
-  );
 }
 
 // The SDK's config errors end with a paragraph of links; the message we print names the fix itself,
@@ -84,23 +76,6 @@ export async function createAuthProvider(
   } catch (error) {
     throw profileError(options, error);
   }
-}
-
-/**
- * The authentication flags `invoke` and `evaluate` share. Unset flags fall back to the OCI CLI's
- * own variables, so a shell set up for `oci` signs the same way.
- */
-export function authOptions(
-  io: CliIo,
-  values: { auth?: string; profile?: string; "config-file"?: string },
-  env: NodeJS.ProcessEnv = process.env,
-): AuthOptions {
-  const configFile = values["config-file"] ?? env.OCI_CLI_CONFIG_FILE;
-  return {
-    method: parseAuthMethod(values.auth ?? "api_key"),
-    profile: values.profile ?? env.OCI_CLI_PROFILE,
-    configFile: configFile === undefined ? undefined : resolveFrom(io, configFile),
-  };
 }
 
 /**

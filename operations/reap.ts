@@ -2,12 +2,12 @@
  * `reap`: destroys the stacks of this project whose `expiresAt` output has passed. Stacks without
  * `expiresAt` (production: no `evaluation.ttlHours`) are never touched, nor are stacks whose
  * outputs cannot be read. Then it deletes the build hosts' resources (instances, bastions, networks)
- * whose own `expires-at` tag has passed, whatever their stack (reap-resources.ts).
+ * whose own `expires-at` tag has passed, whatever their stack (reap-resources.ts). cli/reap.ts reads
+ * the flags.
  */
 import { minimatch } from "minimatch";
-import { type CliIo, parseCommandLine, resolveFrom, runCommand } from "./cli";
-import { UsageError } from "./errors";
-import { type AuthOptions, authOptions, createAuthProvider, errorMessage } from "./oci-client";
+import { type AuthOptions, createAuthProvider, errorMessage } from "./oci-client";
+import type { OutputSink } from "./output";
 import {
   type CloudResources,
   ociCloudResources,
@@ -15,28 +15,6 @@ import {
   type ResourceDecision,
 } from "./reap-resources";
 import type { StackBackend, StackOutputs } from "./stacks";
-
-export const REAP_USAGE = `usage: npm run -s reap -- [--dry-run] [--stacks <glob>] [--region <region>] [--profile <name>]
-  --dry-run          list what would be destroyed, destroy nothing
-  --stacks <glob>    only stacks (and build resources tagged with a stack) whose name matches
-                     (default: every stack of the project)
-  --dir <path>       project folder (default: the current folder)
-  --region <region>  where to search for expired build resources (default: the profile's region)
-  --auth <method>    api_key (default), instance_principal, resource_principal or security_token
-  --profile <name>   OCI config profile (default: OCI_CLI_PROFILE, else DEFAULT)
-  --config-file <p>  OCI config file (default: OCI_CLI_CONFIG_FILE, else ~/.oci/config)
-  --help             this text`;
-
-const OPTIONS = {
-  "dry-run": { type: "boolean", default: false },
-  stacks: { type: "string", default: "*" },
-  dir: { type: "string" },
-  region: { type: "string" },
-  auth: { type: "string" },
-  profile: { type: "string" },
-  "config-file": { type: "string" },
-  help: { type: "boolean", default: false },
-} as const;
 
 /** Where the build resources are searched and deleted: the OCI side of `reap`. */
 export type CloudConnector = (auth: AuthOptions, region: string | undefined) => Promise<CloudResources>;
@@ -68,14 +46,14 @@ export function expiry(outputs: StackOutputs, now: Date): { expired: boolean; re
     : { expired: false, reason: `expires at ${value}` };
 }
 
-export interface ReapOptions {
+export interface ReapStacksOptions {
   readonly dryRun: boolean;
   readonly pattern: string;
   readonly now: Date;
   readonly log: (line: string) => void;
 }
 
-export async function reapStacks(backend: StackBackend, options: ReapOptions): Promise<ReapDecision[]> {
+export async function reapStacks(backend: StackBackend, options: ReapStacksOptions): Promise<ReapDecision[]> {
   const decisions: ReapDecision[] = [];
   const stacks = (await backend.listStacks()).filter((name) => minimatch(name, options.pattern));
   for (const stack of stacks) {
@@ -124,7 +102,7 @@ const cost = (usdPerHour: number | undefined) =>
 async function reapBuildResources(
   cloud: () => Promise<CloudResources>,
   options: { dryRun: boolean; pattern: string; now: Date },
-  io: CliIo,
+  io: OutputSink,
 ): Promise<boolean> {
   let decisions: ResourceDecision[];
   try {
@@ -147,53 +125,59 @@ async function reapBuildResources(
   return failed.length === 0;
 }
 
-export async function reapMain(
-  argv: string[],
-  io: CliIo,
-  backend: (projectDir: string) => StackBackend,
-  now: () => Date = () => new Date(),
-  connect: CloudConnector = ociConnector,
-): Promise<number> {
-  return runCommand(io, REAP_USAGE, async () => {
-    const { values, positionals } = parseCommandLine(argv, OPTIONS);
-    if (values.help) {
-      io.write(`${REAP_USAGE}\n`);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const decisions = await reapStacks(backend(resolveFrom(io, values.dir ?? ".")), {
-      dryRun: values["dry-run"],
-      pattern: values.stacks,
-      now: now(),
-      log: (line) => io.write(`${line}\n`),
-    });
-    for (const decision of decisions) {
-      const money =
-        decision.action === "kept" || decision.action === "skipped" ? "" : ` (${cost(decision.usdPerHour)})`;
-      io.write(`${decision.action.padEnd(14)} ${decision.stack}: ${decision.reason}${money}\n`);
-    }
-    const stopped = decisions.filter((decision) => decision.action === "destroyed");
-    const stoppedUsd = stopped.reduce((sum, decision) => sum + (decision.usdPerHour ?? 0), 0);
-    if (values["dry-run"]) {
-      const would = decisions.filter((decision) => decision.action === "would destroy");
-      io.write(`dry run: ${would.length} stack(s) would be destroyed, nothing was\n`);
-    } else {
-      io.write(
-        `destroyed ${stopped.length} stack(s), stopping ${Math.round(stoppedUsd * 100) / 100} USD/h\n`,
-      );
-    }
-    const failed = decisions.filter((decision) => decision.action === "destroy failed");
-    for (const decision of failed) {
-      io.error(
-        `error: ${decision.stack} is still running (${cost(decision.usdPerHour)}). Fix: pulumi destroy --stack ${decision.stack}`,
-      );
-    }
-    const auth = authOptions(io, values);
-    const resourcesOk = await reapBuildResources(
-      () => connect(auth, values.region),
-      { dryRun: values["dry-run"], pattern: values.stacks, now: now() },
-      io,
-    );
-    return failed.length === 0 && resourcesOk ? 0 : 1;
+export interface ReapOptions {
+  /** List what would be destroyed and deleted; destroy and delete nothing. */
+  readonly dryRun: boolean;
+  /** A glob: only stacks, and build resources tagged with a stack, whose name matches. */
+  readonly pattern: string;
+  /** Where to search for expired build resources; unset: the profile's region. */
+  readonly region?: string;
+  readonly auth: AuthOptions;
+}
+
+export interface ReapDeps {
+  readonly output: OutputSink;
+  /** The project's stacks. */
+  readonly backend: StackBackend;
+  readonly now?: () => Date;
+  /** The OCI side: Resource Search and the deletes. */
+  readonly connect?: CloudConnector;
+}
+
+/** Reaps expired stacks, then expired build resources; true when nothing failed. */
+export async function reap(options: ReapOptions, deps: ReapDeps): Promise<boolean> {
+  const { output: io, backend } = deps;
+  const now = deps.now ?? (() => new Date());
+  const connect = deps.connect ?? ociConnector;
+  const decisions = await reapStacks(backend, {
+    dryRun: options.dryRun,
+    pattern: options.pattern,
+    now: now(),
+    log: (line) => io.write(`${line}\n`),
   });
+  for (const decision of decisions) {
+    const money =
+      decision.action === "kept" || decision.action === "skipped" ? "" : ` (${cost(decision.usdPerHour)})`;
+    io.write(`${decision.action.padEnd(14)} ${decision.stack}: ${decision.reason}${money}\n`);
+  }
+  const stopped = decisions.filter((decision) => decision.action === "destroyed");
+  const stoppedUsd = stopped.reduce((sum, decision) => sum + (decision.usdPerHour ?? 0), 0);
+  if (options.dryRun) {
+    const would = decisions.filter((decision) => decision.action === "would destroy");
+    io.write(`dry run: ${would.length} stack(s) would be destroyed, nothing was\n`);
+  } else {
+    io.write(`destroyed ${stopped.length} stack(s), stopping ${Math.round(stoppedUsd * 100) / 100} USD/h\n`);
+  }
+  const failed = decisions.filter((decision) => decision.action === "destroy failed");
+  for (const decision of failed) {
+    io.error(
+      `error: ${decision.stack} is still running (${cost(decision.usdPerHour)}). Fix: pulumi destroy --stack ${decision.stack}`,
+    );
+  }
+  const resourcesOk = await reapBuildResources(
+    () => connect(options.auth, options.region),
+    { dryRun: options.dryRun, pattern: options.pattern, now: now() },
+    io,
+  );
+  return failed.length === 0 && resourcesOk;
 }

@@ -3,7 +3,10 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { evaluateMain, type EvaluateDeps } from "../operations/evaluate";
+import { commandExitCode, parseCommandLine } from "../cli/args";
+import { evaluateCommand, evaluateMain, evaluateOptions } from "../cli/evaluate";
+import { UserError } from "../operations/errors";
+import { DEFAULT_PROMPTS, evaluate, type EvaluateDeps, type EvaluateOptions } from "../operations/evaluate";
 import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluation";
 import { captureIo } from "./support/capture-io";
 import {
@@ -45,7 +48,10 @@ const streamingTriton: Behaviour = {
 };
 
 interface Run {
-  code: number;
+  /** What `evaluate` returned: true when every phase succeeded; undefined when it threw. */
+  succeeded?: boolean;
+  /** The message of the UserError it threw. */
+  error?: string;
   out: string;
   err: string;
   stacks: FakeStacks;
@@ -53,9 +59,10 @@ interface Run {
   markdown?: string;
 }
 
-async function evaluate(
+/** The operation as cli/evaluate.ts calls it, with the flags' defaults and the test's OCI profile. */
+async function runEvaluation(
   server: FakeDeployment,
-  argv: string[],
+  overrides: Partial<EvaluateOptions>,
   options: {
     streaming: boolean;
     stacks?: Partial<FakeStacksOptions>;
@@ -83,33 +90,39 @@ async function evaluate(
   });
   const io = captureIo(project);
   const deps: EvaluateDeps = {
-    io,
-    backend: () => stacks,
+    output: io,
+    backend: stacks,
     signals: options.signals ?? new EventEmitter(),
     sigintReachesPulumi: options.sigintReachesPulumi ?? false,
     destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
   };
-  const code = await evaluateMain(
-    [
-      "--stack",
-      "dev",
-      "--config-file",
-      credentials.configFile,
-      "--control-plane-endpoint",
-      server.controlPlaneEndpoint,
-      "--poll-seconds",
-      "0.01",
-      "--out",
-      outDir,
-      ...argv,
-    ],
-    deps,
-  );
+  const evaluation: EvaluateOptions = {
+    stack: "dev",
+    keep: false,
+    promptsFile: DEFAULT_PROMPTS,
+    concurrency: 2,
+    readyTimeoutMs: 60 * 60_000,
+    pollMs: 10,
+    outDir,
+    projectDir: project,
+    auth: { method: "api_key", configFile: credentials.configFile },
+    controlPlaneEndpoint: server.controlPlaneEndpoint,
+    ...overrides,
+  };
+  let succeeded: boolean | undefined;
+  let error: string | undefined;
+  try {
+    succeeded = await evaluate(evaluation, deps);
+  } catch (thrown) {
+    if (!(thrown instanceof UserError)) throw thrown;
+    error = thrown.message;
+  }
   const files = readdirSync(outDir);
   const json = files.find((file) => file.endsWith(".json"));
   const md = files.find((file) => file.endsWith(".md"));
   return {
-    code,
+    succeeded,
+    error,
     out: io.out(),
     err: io.err(),
     stacks,
@@ -122,11 +135,15 @@ describe("evaluate", () => {
   it("happy path: up, waits for ACTIVE, runs the prompts, reports figures from the answers, destroys", async () => {
     const server = await serve(streamingTriton);
     const counts = [3, 5, 8, 4];
-    const run = await evaluate(server, ["--prompts", promptsFile(counts), "--concurrency", "2"], {
-      streaming: true,
-    });
+    const run = await runEvaluation(
+      server,
+      { promptsFile: promptsFile(counts), concurrency: 2 },
+      {
+        streaming: true,
+      },
+    );
     assert.equal(run.err, "");
-    assert.equal(run.code, 0, run.out);
+    assert.equal(run.succeeded, true, run.out);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.match(run.out, /\[ +\d+\.\ds\] up \.\.\.\n {2}\| Updating \(dev\):\n/);
     assert.match(run.out, /deployment CREATING\n.*deployment ACTIVE\n.*deployment answers\n/s);
@@ -189,8 +206,8 @@ describe("evaluate", () => {
 
   it("without streaming, latencies are reported and tokens say they need streaming", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
-    const run = await evaluate(server, ["--prompts", promptsFile([1, 1])], { streaming: false });
-    assert.equal(run.code, 0, run.out);
+    const run = await runEvaluation(server, { promptsFile: promptsFile([1, 1]) }, { streaming: false });
+    assert.equal(run.succeeded, true, run.out);
     assert.equal(run.report?.summary.outputTokens, null);
     assert.equal(run.report?.summary.timeToFirstTokenMs, null);
     assert.equal(run.report?.summary.succeeded, 2);
@@ -204,10 +221,14 @@ describe("evaluate", () => {
           ? { status: 200, json: tritonAnswer("fine") }
           : { status: 401, json: { code: "NotAuthenticated", message: "key revoked" } },
     });
-    const run = await evaluate(server, ["--prompts", promptsFile([1, 1, 1, 1]), "--concurrency", "1"], {
-      streaming: false,
-    });
-    assert.equal(run.code, 1);
+    const run = await runEvaluation(
+      server,
+      { promptsFile: promptsFile([1, 1, 1, 1]), concurrency: 1 },
+      {
+        streaming: false,
+      },
+    );
+    assert.equal(run.succeeded, false);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(run.report?.teardown, "destroyed");
     assert.match(run.report?.error ?? "", /^prompt p2: 401 NotAuthenticated: key revoked/);
@@ -226,16 +247,24 @@ describe("evaluate", () => {
 
   it("a failed up still destroys what it created", async () => {
     const server = await serve({});
-    const run = await evaluate(server, [], { streaming: false, stacks: { upFails: "error: 409 Conflict" } });
-    assert.equal(run.code, 1);
+    const run = await runEvaluation(
+      server,
+      {},
+      { streaming: false, stacks: { upFails: "error: 409 Conflict" } },
+    );
+    assert.equal(run.succeeded, false);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(run.report?.teardown, "destroyed");
   });
 
   it("--keep keeps the stack and says what it costs", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
-    const run = await evaluate(server, ["--keep", "--prompts", promptsFile([1])], { streaming: false });
-    assert.equal(run.code, 0, run.out);
+    const run = await runEvaluation(
+      server,
+      { keep: true, promptsFile: promptsFile([1]) },
+      { streaming: false },
+    );
+    assert.equal(run.succeeded, true, run.out);
     assert.deepEqual(run.stacks.calls, ["up dev"]);
     assert.equal(run.report?.teardown, "kept");
     assert.match(
@@ -246,33 +275,41 @@ describe("evaluate", () => {
 
   it("a destroy that fails is retried; if it keeps failing, exit 1 names what is left and its cost", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
-    const retried = await evaluate(server, ["--prompts", promptsFile([1])], {
-      streaming: false,
-      stacks: { destroyFailures: 2 },
-    });
-    assert.equal(retried.code, 0, retried.out);
+    const retried = await runEvaluation(
+      server,
+      { promptsFile: promptsFile([1]) },
+      {
+        streaming: false,
+        stacks: { destroyFailures: 2 },
+      },
+    );
+    assert.equal(retried.succeeded, true, retried.out);
     assert.deepEqual(retried.stacks.calls, ["up dev", "destroy dev", "destroy dev", "destroy dev"]);
     assert.equal(retried.report?.teardown, "destroyed");
 
-    const stuck = await evaluate(server, ["--prompts", promptsFile([1])], {
-      streaming: false,
-      stacks: { destroyFailures: 99 },
-    });
-    assert.equal(stuck.code, 1);
+    const stuck = await runEvaluation(
+      server,
+      { promptsFile: promptsFile([1]) },
+      {
+        streaming: false,
+        stacks: { destroyFailures: 99 },
+      },
+    );
+    assert.equal(stuck.succeeded, undefined, "the destroy's failure is thrown, after the report");
     assert.equal(stuck.stacks.calls.filter((call) => call === "destroy dev").length, 3);
     assert.equal(stuck.report?.teardown, "destroy failed");
     assert.match(
-      stuck.err,
+      stuck.error ?? "",
       new RegExp(
-        `^error: destroy of stack 'dev' failed 3 times .*model deployment ${DEPLOYMENT_ID} on VM.GPU.A10.1 may still be running at 2 USD/h. Fix: pulumi destroy --stack dev`,
+        `^destroy of stack 'dev' failed 3 times .*model deployment ${DEPLOYMENT_ID} on VM.GPU.A10.1 may still be running at 2 USD/h. Fix: pulumi destroy --stack dev`,
       ),
     );
   });
 
   it("a deployment that ends FAILED stops the wait and is destroyed", async () => {
     const server = await serve({ lifecycle: () => "FAILED" });
-    const run = await evaluate(server, [], { streaming: false });
-    assert.equal(run.code, 1);
+    const run = await runEvaluation(server, {}, { streaming: false });
+    assert.equal(run.succeeded, false);
     assert.match(run.report?.error ?? "", new RegExp(`model deployment ${DEPLOYMENT_ID} is FAILED`));
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
   });
@@ -283,13 +320,17 @@ describe("evaluate", () => {
     });
     const signals = new EventEmitter();
     const started = Date.now();
-    const pending = evaluate(server, ["--prompts", promptsFile([1, 1])], { streaming: false, signals });
+    const pending = runEvaluation(
+      server,
+      { promptsFile: promptsFile([1, 1]) },
+      { streaming: false, signals },
+    );
     while (server.requests.filter((r) => r.method === "POST").length < 2 && Date.now() - started < 10_000) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     signals.emit("SIGINT");
     const run = await pending;
-    assert.equal(run.code, 1);
+    assert.equal(run.succeeded, false);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.match(run.out, /interrupted: stopping, then destroying the stack/);
     assert.equal(run.report?.error, "interrupted by Ctrl-C");
@@ -298,12 +339,16 @@ describe("evaluate", () => {
   it("Ctrl-C during up cancels it (the CLI gets the abort) and destroys what it created", async () => {
     const server = await serve({});
     const signals = new EventEmitter();
-    const run = await evaluate(server, [], {
-      streaming: false,
-      signals,
-      stacks: { upHangs: true, onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
-    });
-    assert.equal(run.code, 1);
+    const run = await runEvaluation(
+      server,
+      {},
+      {
+        streaming: false,
+        signals,
+        stacks: { upHangs: true, onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
+      },
+    );
+    assert.equal(run.succeeded, false);
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(run.report?.phases[0].ok, false);
     assert.deepEqual(run.stacks.upSignalled, [true]);
@@ -313,13 +358,17 @@ describe("evaluate", () => {
   it("from a terminal, Ctrl-C is not forwarded to the Pulumi CLI (it got its own), and still destroys", async () => {
     const server = await serve({});
     const signals = new EventEmitter();
-    const run = await evaluate(server, [], {
-      streaming: false,
-      signals,
-      sigintReachesPulumi: true,
-      stacks: { onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
-    });
-    assert.equal(run.code, 1);
+    const run = await runEvaluation(
+      server,
+      {},
+      {
+        streaming: false,
+        signals,
+        sigintReachesPulumi: true,
+        stacks: { onCall: (call) => call === "up dev" && signals.emit("SIGINT") },
+      },
+    );
+    assert.equal(run.succeeded, false);
     assert.deepEqual(run.stacks.upSignalled, [false], "a second SIGINT would make the CLI terminate at once");
     assert.deepEqual(run.stacks.calls, ["up dev", "destroy dev"]);
     assert.equal(server.requests.length, 0, "nothing is called after the interrupt");
@@ -338,15 +387,8 @@ describe("evaluate", () => {
         server.predictUrl,
         "-",
         project,
-        "--stack",
-        "dev",
-        "--config-file",
         credentials.configFile,
-        "--control-plane-endpoint",
         server.controlPlaneEndpoint,
-        "--poll-seconds",
-        "0.01",
-        "--out",
         outDir,
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
@@ -374,22 +416,88 @@ describe("evaluate", () => {
     assert.equal(report.teardown, "destroyed");
   });
 
-  it("usage and input mistakes exit 2 or 1 before anything is created", async () => {
+  it("a prompt set that does not parse is refused before anything is created", async () => {
     const server = await serve({});
-    const noStack = await evaluate(server, ["--stack"], { streaming: false });
-    assert.equal(noStack.code, 2);
-    const badConcurrency = await evaluate(server, ["--concurrency", "0"], { streaming: false });
-    assert.equal(badConcurrency.code, 2);
-    assert.match(badConcurrency.err, /--concurrency '0' is not a positive integer/);
     const dir = scratchDir("prompts-");
     writeFileSync(join(dir, "bad.jsonl"), '{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n');
-    const badPrompts = await evaluate(server, ["--prompts", join(dir, "bad.jsonl")], { streaming: false });
-    assert.equal(badPrompts.code, 1);
-    assert.match(badPrompts.err, /bad.jsonl:2 repeats id 'a'/);
-    const help = await evaluate(server, ["--help"], { streaming: false });
+    const badPrompts = await runEvaluation(
+      server,
+      { promptsFile: join(dir, "bad.jsonl") },
+      { streaming: false },
+    );
+    assert.match(badPrompts.error ?? "", /bad.jsonl:2 repeats id 'a'/);
+    assert.deepEqual(badPrompts.stacks.calls, []);
+    assert.equal(badPrompts.report, undefined);
+  });
+});
+
+describe("evaluate: the command line (cli/evaluate.ts)", () => {
+  const commandLine = async (argv: string[]) => {
+    const io = captureIo(ROOT);
+    const code = await commandExitCode(evaluateCommand, evaluateMain, argv, io);
+    return { code, out: io.out(), err: io.err() };
+  };
+
+  it("usage mistakes exit 2 with the message and the options, before anything runs", async () => {
+    const noStack = await commandLine(["--stack"]);
+    assert.equal(noStack.code, 2);
+    assert.match(
+      noStack.err,
+      /^Option '--stack <value>' argument missing\nusage: npm run -s evaluate -- --stack <name> \[options\]\n/,
+    );
+    const badConcurrency = await commandLine(["--stack", "dev", "--concurrency", "0"]);
+    assert.equal(badConcurrency.code, 2);
+    assert.match(
+      badConcurrency.err,
+      /^--concurrency '0' is not a positive integer: pass e.g. --concurrency 2\n/,
+    );
+    for (const argv of [
+      [],
+      ["--stack", "dev", "extra"],
+      ["--stack", "$(id)"],
+      ["--stack", "dev", "--auth", "password"],
+    ]) {
+      const run = await commandLine(argv);
+      assert.equal(run.code, 2, argv.join(" "));
+      assert.match(run.err, /usage: npm run -s evaluate/);
+    }
+  });
+
+  it("--help prints the usage and the options, exit 0", async () => {
+    const help = await commandLine(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.out, /^usage: npm run -s evaluate -- --stack <name>/);
-    for (const run of [noStack, badConcurrency, badPrompts, help]) assert.deepEqual(run.stacks.calls, []);
+    assert.match(help.out, /^usage: npm run -s evaluate -- --stack <name> \[options\]\n {2}--stack <name> /);
+  });
+
+  it("the flags become the operation's options: minutes and seconds in ms, paths from where npm ran", () => {
+    const parsed = parseCommandLine(evaluateCommand, [
+      "--stack",
+      "dev",
+      "--keep",
+      "--concurrency",
+      "4",
+      "--prompts",
+      "my-prompts.jsonl",
+      "--ready-timeout",
+      "1.5",
+      "--poll-seconds",
+      "0.5",
+    ]);
+    assert.ok(parsed);
+    const options = evaluateOptions(parsed, "/home/me/work");
+    assert.equal(options.stack, "dev");
+    assert.equal(options.keep, true);
+    assert.equal(options.concurrency, 4);
+    assert.equal(options.maxTokens, undefined);
+    assert.equal(options.readyTimeoutMs, 90_000);
+    assert.equal(options.pollMs, 500);
+    assert.equal(options.promptsFile, "/home/me/work/my-prompts.jsonl");
+    assert.equal(options.outDir, "/home/me/work/reports");
+    assert.equal(options.projectDir, "/home/me/work");
+    const defaults = parseCommandLine(evaluateCommand, ["--stack", "dev"]);
+    assert.ok(defaults);
+    assert.equal(evaluateOptions(defaults, "/x").promptsFile, DEFAULT_PROMPTS);
+    assert.equal(evaluateOptions(defaults, "/x").concurrency, 2);
   });
 });
 

@@ -4,8 +4,10 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { invokeMain } from "../operations/invoke";
-import { authOptions } from "../operations/oci-client";
+import { commandExitCode, parseCommandLine } from "../cli/args";
+import { invokeCommand, invokeMain, invokeOptions } from "../cli/invoke";
+import { UserError } from "../operations/errors";
+import { invoke, type InvokeOptions } from "../operations/invoke";
 import { backoffDelayMs, withRetry } from "../operations/retry";
 import type { StackBackend } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
@@ -22,13 +24,44 @@ const ROOT = resolve(__dirname, "..");
 const credentials = testCredentials();
 const serve = fakeDeploymentPool(credentials.publicKey);
 
-const noBackend = (): StackBackend => {
+const refuse = async (): Promise<never> => {
   throw new Error("this call must not read a stack");
 };
+const noBackend: StackBackend = { listStacks: refuse, outputs: refuse, up: refuse, destroy: refuse };
 
-async function invoke(argv: string[], backend: (dir: string) => StackBackend = noBackend, cwd = ROOT) {
-  const io = captureIo(cwd);
-  const code = await invokeMain([...argv, "--config-file", credentials.configFile], io, backend);
+interface Call {
+  readonly out: string;
+  readonly err: string;
+  /** The message of the UserError the call failed with; undefined when it succeeded. */
+  readonly error?: string;
+}
+
+/** The operation with the flags' defaults, signing with the test's OCI profile. */
+async function call(
+  options: Partial<InvokeOptions> & Pick<InvokeOptions, "prompt">,
+  backend: StackBackend = noBackend,
+): Promise<Call> {
+  const io = captureIo(ROOT);
+  const defaults: Omit<InvokeOptions, "prompt"> = {
+    model: "tiiuae/falcon-7b-instruct",
+    stream: false,
+    json: false,
+    projectDir: ROOT,
+    auth: { method: "api_key", configFile: credentials.configFile },
+  };
+  try {
+    await invoke({ ...defaults, ...options }, { output: io, backend });
+    return { out: io.out(), err: io.err() };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return { out: io.out(), err: io.err(), error: error.message };
+  }
+}
+
+/** The command line, parsed and run as `npm run -s invoke` does, printing to a buffer. */
+async function commandLine(argv: string[]) {
+  const io = captureIo(ROOT);
+  const code = await commandExitCode(invokeCommand, invokeMain, argv, io);
   return { code, out: io.out(), err: io.err() };
 }
 
@@ -37,9 +70,9 @@ describe("invoke", () => {
     const server = await serve({
       predict: () => ({ status: 200, json: tritonAnswer("Paris is the capital.") }),
     });
-    const result = await invoke(["--endpoint", server.predictUrl, "What is the capital of France?"]);
+    const result = await call({ endpoint: server.predictUrl, prompt: "What is the capital of France?" });
     assert.equal(result.err, "");
-    assert.equal(result.code, 0);
+    assert.equal(result.error, undefined);
     assert.equal(result.out, "Paris is the capital.\n");
     assert.equal(server.requests.length, 1);
     const [request] = server.requests;
@@ -56,7 +89,7 @@ describe("invoke", () => {
 
   it("the stand-in's verifier refuses a body or path the signature was not made over", async () => {
     const server = await serve({});
-    await invoke(["--endpoint", server.predictUrl, "hi"]);
+    await call({ endpoint: server.predictUrl, prompt: "hi" });
     const [request] = server.requests;
     assert.equal(
       signatureProblem("POST", request.path, request.headers, request.body, credentials.publicKey),
@@ -85,8 +118,8 @@ describe("invoke", () => {
 
   it("--json prints the whole answer, the latency and the attempts", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
-    const result = await invoke(["--endpoint", server.predictUrl, "--json", "--max-tokens", "8", "Capital?"]);
-    assert.equal(result.code, 0);
+    const result = await call({ endpoint: server.predictUrl, json: true, maxTokens: 8, prompt: "Capital?" });
+    assert.equal(result.error, undefined);
     const printed = JSON.parse(result.out);
     assert.equal(printed.text_output, "Paris.");
     assert.deepEqual(printed.answer, tritonAnswer("Paris."));
@@ -100,12 +133,17 @@ describe("invoke", () => {
     const server = await serve({
       predict: () => ({ status: 200, sse: pieces.map(tritonAnswer), gapMs: 10 }),
     });
-    const plain = await invoke(["--endpoint", server.predictStreamUrl, "--stream", "Capital?"]);
-    assert.equal(plain.code, 0);
+    const plain = await call({ endpoint: server.predictStreamUrl, stream: true, prompt: "Capital?" });
+    assert.equal(plain.error, undefined);
     assert.equal(plain.out, "Paris is the capital.\n");
     assert.equal(server.requests[0].path, `/${DEPLOYMENT_ID}/predictWithResponseStream`);
     assert.equal(JSON.parse(server.requests[0].body).stream, true);
-    const json = await invoke(["--endpoint", server.predictStreamUrl, "--stream", "--json", "Capital?"]);
+    const json = await call({
+      endpoint: server.predictStreamUrl,
+      stream: true,
+      json: true,
+      prompt: "Capital?",
+    });
     const printed = JSON.parse(json.out);
     assert.equal(printed.text_output, "Paris is the capital.");
     assert.equal(printed.outputTokens, pieces.length);
@@ -117,23 +155,18 @@ describe("invoke", () => {
     const server = await serve({
       predict: () => ({ status: 200, sse: [tritonAnswer("Par"), { error: "Exceeds max_tokens budget" }] }),
     });
-    const result = await invoke(["--endpoint", server.predictStreamUrl, "--stream", "Capital?"]);
-    assert.equal(result.code, 1);
-    assert.match(
-      result.err,
-      /^error: the deployment reported an error mid-stream: Exceeds max_tokens budget\n$/,
-    );
+    const result = await call({ endpoint: server.predictStreamUrl, stream: true, prompt: "Capital?" });
+    assert.equal(result.error, "the deployment reported an error mid-stream: Exceeds max_tokens budget");
   });
 
   it("an answer that is not JSON is one line pointing at the predict mapping", async () => {
     const server = await serve({ predict: () => ({ status: 200, text: "<html>welcome</html>" }) });
-    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
-    assert.equal(result.code, 1);
+    const result = await call({ endpoint: server.predictUrl, prompt: "Capital?" });
     assert.match(
-      result.err,
-      /^error: the deployment answered .* not JSON like Triton's \/generate: check that MODEL_DEPLOY_PREDICT_ENDPOINT/,
+      result.error ?? "",
+      /^the deployment answered .* not JSON like Triton's \/generate: check that MODEL_DEPLOY_PREDICT_ENDPOINT/,
     );
-    assert.equal(result.err.split("\n").length, 2);
+    assert.equal(result.error?.split("\n").length, 1);
   });
 
   it("retries 429 with backoff, then prints the answer", async () => {
@@ -143,8 +176,8 @@ describe("invoke", () => {
           ? { status: 429, json: { code: "TooManyRequests", message: "Too many requests" } }
           : { status: 200, json: tritonAnswer("Paris.") },
     });
-    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
-    assert.equal(result.code, 0);
+    const result = await call({ endpoint: server.predictUrl, prompt: "Capital?" });
+    assert.equal(result.error, undefined);
     assert.equal(result.out, "Paris.\n");
     assert.match(result.err, /^HTTP 429 from the deployment: retrying in \d+\.\d s \(attempt 2 of 5\)\n$/);
     assert.equal(server.requests.length, 2);
@@ -162,12 +195,11 @@ describe("invoke", () => {
         },
       }),
     });
-    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
-    assert.equal(result.code, 1);
+    const result = await call({ endpoint: server.predictUrl, prompt: "Capital?" });
     assert.equal(result.out, "");
-    assert.equal(result.err.split("\n").length, 2, result.err);
-    assert.match(result.err, /^error: 401 NotAuthenticated: .*profile 'DEFAULT'.*Fix: /);
-    assert.doesNotMatch(result.err, /\n\s+at /);
+    assert.equal(result.err, "");
+    assert.equal(result.error?.split("\n").length, 1, result.error);
+    assert.match(result.error ?? "", /^401 NotAuthenticated: .*profile 'DEFAULT'.*Fix: /);
     assert.equal(server.requests.length, 1, "401 is not retried");
   });
 
@@ -178,9 +210,8 @@ describe("invoke", () => {
         json: { error: "unexpected inference input 'min_tokens' for model 'ensemble'" },
       }),
     });
-    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
-    assert.equal(result.code, 1);
-    assert.equal(result.err, "error: 400 unexpected inference input 'min_tokens' for model 'ensemble'\n");
+    const result = await call({ endpoint: server.predictUrl, prompt: "Capital?" });
+    assert.equal(result.error, "400 unexpected inference input 'min_tokens' for model 'ensemble'");
     assert.equal(server.requests[0].signatureProblem, undefined);
   });
 
@@ -188,11 +219,10 @@ describe("invoke", () => {
     const server = await serve({
       predict: () => ({ status: 413, json: { code: "PayloadTooLarge", message: "too large" } }),
     });
-    const result = await invoke(["--endpoint", server.predictUrl, "Capital?"]);
-    assert.equal(result.code, 1);
+    const result = await call({ endpoint: server.predictUrl, prompt: "Capital?" });
     const bytes = Buffer.byteLength(server.requests[0].body);
     assert.match(
-      result.err,
+      result.error ?? "",
       new RegExp(
         `413 PayloadTooLarge: too large: the request body is ${bytes} bytes and OCI accepts at most 10 MB`,
       ),
@@ -207,22 +237,18 @@ describe("invoke", () => {
           : { status: 404, json: { code: "NotAuthorizedOrNotFound", message: "not found" } },
       lifecycle: () => "ACTIVE",
     });
-    const argv = [
-      "--endpoint",
-      server.predictUrl,
-      "--control-plane-endpoint",
-      server.controlPlaneEndpoint,
-      "hi",
-    ];
-    const lengthRequired = await invoke(argv);
-    assert.equal(lengthRequired.code, 1);
-    assert.match(lengthRequired.err, /^error: 411 LengthRequired: .*a proxy on the way dropped it/);
-    const notFound = await invoke(argv);
-    assert.equal(notFound.code, 1);
+    const options = {
+      endpoint: server.predictUrl,
+      controlPlaneEndpoint: server.controlPlaneEndpoint,
+      prompt: "hi",
+    };
+    const lengthRequired = await call(options);
+    assert.match(lengthRequired.error ?? "", /^411 LengthRequired: .*a proxy on the way dropped it/);
+    const notFound = await call(options);
     assert.match(
-      notFound.err,
+      notFound.error ?? "",
       new RegExp(
-        `^error: 404 NotAuthorizedOrNotFound: not found: no model deployment ${DEPLOYMENT_ID} at .*use data-science-model-deployments`,
+        `^404 NotAuthorizedOrNotFound: not found: no model deployment ${DEPLOYMENT_ID} at .*use data-science-model-deployments`,
       ),
     );
   });
@@ -232,17 +258,14 @@ describe("invoke", () => {
       predict: () => ({ status: 404, json: { code: "NotAuthorizedOrNotFound", message: "not found" } }),
       lifecycle: () => "CREATING",
     });
-    const result = await invoke([
-      "--endpoint",
-      server.predictUrl,
-      "--control-plane-endpoint",
-      server.controlPlaneEndpoint,
-      "Capital?",
-    ]);
-    assert.equal(result.code, 1);
+    const result = await call({
+      endpoint: server.predictUrl,
+      controlPlaneEndpoint: server.controlPlaneEndpoint,
+      prompt: "Capital?",
+    });
     assert.match(
-      result.err,
-      new RegExp(`^error: model deployment ${DEPLOYMENT_ID} is CREATING: .*wait until it is ACTIVE`),
+      result.error ?? "",
+      new RegExp(`^model deployment ${DEPLOYMENT_ID} is CREATING: .*wait until it is ACTIVE`),
     );
     const lookup = server.requests.find((request) => request.method === "GET");
     assert.equal(lookup?.path, `/20190101/modelDeployments/${DEPLOYMENT_ID}`);
@@ -255,41 +278,33 @@ describe("invoke", () => {
       broken,
       "[DEFAULT]\nuser=ocid1.user.oc1..x\ntenancy=ocid1.tenancy.oc1..x\nregion=us-ashburn-1\n",
     );
-    const io = captureIo(ROOT);
-    const code = await invokeMain(
-      [
-        "--endpoint",
-        "https://example.invalid/ocid1.datasciencemodeldeployment.oc1.iad.x/predict",
-        "--config-file",
-        broken,
-        "hi",
-      ],
-      io,
-      noBackend,
-    );
-    assert.equal(code, 1);
+    const result = await call({
+      endpoint: "https://example.invalid/ocid1.datasciencemodeldeployment.oc1.iad.x/predict",
+      auth: { method: "api_key", configFile: broken },
+      prompt: "hi",
+    });
     assert.equal(
-      io.err(),
-      `error: OCI profile 'DEFAULT' in ${broken} cannot be used: missing fingerprint in config. Fix: run 'oci setup config', or pass --config-file / --profile naming a profile with user, fingerprint, key_file, tenancy and region\n`,
+      result.error,
+      `OCI profile 'DEFAULT' in ${broken} cannot be used: missing fingerprint in config. Fix: run 'oci setup config', or pass --config-file / --profile naming a profile with user, fingerprint, key_file, tenancy and region`,
     );
-    const missing = await invoke([
-      "--endpoint",
-      "https://example.invalid/ocid1.datasciencemodeldeployment.oc1.iad.x",
-      "--profile",
-      "NOPE",
-      "hi",
-    ]);
-    assert.equal(missing.code, 1);
-    assert.match(missing.err, /^error: OCI profile 'NOPE' in .* cannot be used: No profile named NOPE/);
+    const missing = await call({
+      endpoint: "https://example.invalid/ocid1.datasciencemodeldeployment.oc1.iad.x",
+      auth: { method: "api_key", configFile: credentials.configFile, profile: "NOPE" },
+      prompt: "hi",
+    });
+    assert.match(missing.error ?? "", /^OCI profile 'NOPE' in .* cannot be used: No profile named NOPE/);
   });
 
   it("--stack reads predictUrl through the Pulumi seam and the body from the stack's config", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
     const stacks = new FakeStacks({ stacks: { dev: { predictUrl: server.predictUrl } } });
     const project = writeStackProject("dev", false);
-    const result = await invoke(["--stack", "dev", "--max-tokens", "12", "Capital?"], () => stacks, project);
+    const result = await call(
+      { stack: "dev", maxTokens: 12, projectDir: project, prompt: "Capital?" },
+      stacks,
+    );
     assert.equal(result.err, "");
-    assert.equal(result.code, 0);
+    assert.equal(result.error, undefined);
     assert.deepEqual(stacks.calls, ["outputs dev"]);
     const body = JSON.parse(server.requests[0].body);
     assert.equal(body.text_input, "Capital?");
@@ -300,34 +315,12 @@ describe("invoke", () => {
 
   it("--stream on a stack without predictStreamUrl says how to enable streaming", async () => {
     const stacks = new FakeStacks({ stacks: { dev: { predictUrl: `https://h/${DEPLOYMENT_ID}/predict` } } });
-    const result = await invoke(["--stack", "dev", "--stream", "Capital?"], () => stacks);
-    assert.equal(result.code, 1);
-    assert.match(result.err, /stack 'dev' does not stream.*deployment\.streaming true/);
+    const result = await call({ stack: "dev", stream: true, prompt: "Capital?" }, stacks);
+    assert.match(result.error ?? "", /stack 'dev' does not stream.*deployment\.streaming true/);
   });
+});
 
-  it("the profile and config file default to the OCI CLI's variables; flags win", () => {
-    const io = captureIo("/work/project");
-    const env = { OCI_CLI_CONFIG_FILE: "oci/config", OCI_CLI_PROFILE: "EVAL" };
-    assert.deepEqual(authOptions(io, {}, env), {
-      method: "api_key",
-      profile: "EVAL",
-      configFile: "/work/project/oci/config",
-    });
-    assert.deepEqual(
-      authOptions(io, { profile: "P", "config-file": "/etc/oci", auth: "security_token" }, env),
-      {
-        method: "security_token",
-        profile: "P",
-        configFile: "/etc/oci",
-      },
-    );
-    assert.deepEqual(authOptions(io, {}, {}), {
-      method: "api_key",
-      profile: undefined,
-      configFile: undefined,
-    });
-  });
-
+describe("invoke: the command line (cli/invoke.ts)", () => {
   it("usage mistakes exit 2 with the usage line", async () => {
     for (const argv of [
       [],
@@ -335,15 +328,86 @@ describe("invoke", () => {
       ["--stack", "dev", "a", "b"],
       ["--auth", "password", "--stack", "dev", "hi"],
       ["--max-tokens", "0", "--stack", "dev", "hi"],
+      ["--stack", "my stack", "hi"],
       ["--bogus"],
     ]) {
-      const result = await invoke(argv);
+      const result = await commandLine(argv);
       assert.equal(result.code, 2, argv.join(" "));
       assert.match(result.err, /usage: npm run -s invoke/);
+      assert.equal(result.out, "");
     }
-    const plainHttp = await invoke(["--endpoint", `http://example.com/${DEPLOYMENT_ID}/predict`, "hi"]);
+    const plainHttp = await commandLine(["--endpoint", `http://example.com/${DEPLOYMENT_ID}/predict`, "hi"]);
     assert.equal(plainHttp.code, 2);
-    assert.match(plainHttp.err, /must use https/);
+    assert.match(plainHttp.err, /^--endpoint 'http:\/\/example.com\/.*' must use https/);
+  });
+
+  it("--help prints the usage and the options, exit 0", async () => {
+    const help = await commandLine(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(
+      help.out,
+      /^usage: npm run -s invoke -- \[--stack <name> \| --endpoint <url>\] \[options\] "<prompt>"\n {2}--stack <name> /,
+    );
+    assert.equal(help.err, "");
+  });
+
+  it("the flags become the operation's options; relative paths start where the user ran npm", () => {
+    const parse = (argv: string[]) => {
+      const parsed = parseCommandLine(invokeCommand, argv);
+      assert.ok(parsed);
+      return invokeOptions(parsed, "/home/me/work");
+    };
+    assert.deepEqual(
+      parse([
+        "--stack",
+        "dev",
+        "--stream",
+        "--json",
+        "--max-tokens",
+        "128",
+        "--config-file",
+        "oci/cfg",
+        "Tell",
+      ]),
+      {
+        stack: "dev",
+        endpoint: undefined,
+        model: "tiiuae/falcon-7b-instruct",
+        prompt: "Tell",
+        maxTokens: 128,
+        stream: true,
+        json: true,
+        projectDir: "/home/me/work",
+        auth: {
+          method: "api_key",
+          profile: process.env.OCI_CLI_PROFILE,
+          configFile: "/home/me/work/oci/cfg",
+        },
+        controlPlaneEndpoint: undefined,
+      },
+    );
+    const endpoint = parse(["--endpoint", "https://h/x", "--dir", "p", "--auth", "security_token", "hi"]);
+    assert.equal(endpoint.endpoint, "https://h/x");
+    assert.equal(endpoint.projectDir, "/home/me/work/p");
+    assert.equal(endpoint.auth.method, "security_token");
+    assert.equal(endpoint.maxTokens, undefined);
+  });
+
+  it("an operation's error is one line, `error: <message>`, exit 1", async () => {
+    const broken = join(resolve(credentials.configFile, ".."), "broken-config-cli");
+    writeFileSync(broken, "[DEFAULT]\nuser=ocid1.user.oc1..x\n");
+    const result = await commandLine([
+      "--endpoint",
+      "https://example.invalid/ocid1.datasciencemodeldeployment.oc1.iad.x/predict",
+      "--config-file",
+      broken,
+      "hi",
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.err,
+      new RegExp(`^error: OCI profile 'DEFAULT' in ${broken} cannot be used: .*Fix: [^\n]*\n$`),
+    );
   });
 
   it("the npm entry point runs the same command and sets the exit code", async () => {

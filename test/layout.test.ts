@@ -5,10 +5,12 @@
 //   index.ts ─▶ components/*.ts (ComponentResource classes) ─▶ pure layer folders
 
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 
 import { importCycles, importGraph, type ImportEdge } from "./support/import-graph";
+import { scratchDir } from "./support/scratch";
 
 const ROOT = path.resolve(__dirname, "..");
 const { files, edges } = importGraph(ROOT);
@@ -19,6 +21,30 @@ const isComponentClass = (file: string) => /^components\/[^/]+\.ts$/.test(file);
 const isLayerModule = (file: string) => /^components\/[^/]+\/.+\.ts$/.test(file);
 const imports = (predicate: (edge: ImportEdge) => boolean) =>
   edges.filter(predicate).map((edge) => `${edge.from} -> ${edge.to}`);
+
+/**
+ * Where operations/ would read the command line itself: node:util's parseArgs (or the whole of
+ * node:util, which hands it out), an argument-parsing package, the CLI helper, or `process.argv`.
+ * Arguments are parsed in cli/ and reach an operation as typed options.
+ */
+function argumentReadingInOperations(root: string): string[] {
+  const graph = importGraph(root);
+  const fromImports = graph.edges
+    .filter(
+      (e) =>
+        e.from.startsWith("operations/") &&
+        ((/^(node:)?util$/.test(e.to) &&
+          e.names.some((name) => ["parseArgs", "*", "default"].includes(name))) ||
+          /^(commander|yargs|minimist|meow|arg|cac)$/.test(e.to) ||
+          e.to.startsWith("cli/")),
+    )
+    .map((e) => `${e.from} -> ${e.to} (${e.names.join(", ")})`);
+  const fromSource = graph.files
+    .filter((file) => file.startsWith("operations/"))
+    .filter((file) => /\bprocess\.argv\b/.test(readFileSync(path.join(root, file), "utf8")))
+    .map((file) => `${file} reads process.argv`);
+  return [...fromImports, ...fromSource];
+}
 
 describe("module graph", () => {
   test("the graph is read: every entry point and layer has files, imports resolve into them", () => {
@@ -70,7 +96,7 @@ describe("module graph", () => {
 
   test("the cycle finder finds a cycle, and one through import() too", () => {
     const ring = ["a.ts", "b.ts", "c.ts"];
-    const edge = (from: string, to: string, dynamic = false) => ({ from, to, dynamic });
+    const edge = (from: string, to: string, dynamic = false) => ({ from, to, dynamic, names: ["*"] });
     assert.deepEqual(importCycles(ring, [edge("a.ts", "b.ts"), edge("b.ts", "c.ts")]), []);
     assert.deepEqual(
       importCycles(ring, [edge("a.ts", "b.ts"), edge("b.ts", "c.ts"), edge("c.ts", "a.ts", true)]),
@@ -116,7 +142,10 @@ describe("dependency direction", () => {
       imports(
         (e) =>
           e.from.startsWith("operations/") &&
-          (isComponentClass(e.to) || e.to === "index.ts" || e.to.startsWith("cli/")),
+          (isComponentClass(e.to) ||
+            e.to === "index.ts" ||
+            e.to.startsWith("program/") ||
+            e.to.startsWith("cli/")),
       ),
       [],
     );
@@ -129,8 +158,8 @@ describe("dependency direction", () => {
           .filter((e) => e.from === file && e.to.startsWith("operations/") && e.to !== "operations/errors.ts")
           .map((e) => e.to),
       );
-      // invoke, evaluate and reap also hand their operation the Pulumi backend and the process's io.
-      const plumbing = new Set(["operations/stacks.ts", "operations/cli.ts"]);
+      // invoke, evaluate and reap also hand their operation the Pulumi backend.
+      const plumbing = new Set(["operations/stacks.ts"]);
       const logic = [...used].filter((to) => !plumbing.has(to));
       assert.equal(logic.length, 1, `${file} calls ${logic.join(", ") || "no operations module"}`);
       assert.deepEqual(
@@ -138,6 +167,35 @@ describe("dependency direction", () => {
         [],
       );
     }
+  });
+
+  test("no operations/ file parses arguments: no parseArgs, no argument helper, no process.argv", () => {
+    assert.deepEqual(argumentReadingInOperations(ROOT), []);
+  });
+
+  test("the argument rule fails on an operations/ file that parses arguments, and only then", () => {
+    const project = scratchDir("layout-args-");
+    for (const folder of ["program", "components", "cli", "operations", "policy", "bench", "test"]) {
+      mkdirSync(path.join(project, folder), { recursive: true });
+    }
+    writeFileSync(path.join(project, "cli", "args.ts"), "export const EXIT_OK = 0;\n");
+    const files: Record<string, string> = {
+      "parses.ts": 'import { parseArgs } from "node:util";\nexport const parse = parseArgs;\n',
+      "renamed.ts": 'import { parseArgs as read } from "util";\nexport const parse = read;\n',
+      "whole.ts": 'import * as util from "node:util";\nexport const parse = util.parseArgs;\n',
+      "helper.ts": 'import { EXIT_OK } from "../cli/args";\nexport const ok = EXIT_OK;\n',
+      "argv.ts": "export const given = process.argv.slice(2);\n",
+      "fine.ts": 'import { promisify } from "node:util";\nexport const later = promisify;\n',
+    };
+    for (const [name, text] of Object.entries(files))
+      writeFileSync(path.join(project, "operations", name), text);
+    assert.deepEqual(argumentReadingInOperations(project).sort(), [
+      "operations/argv.ts reads process.argv",
+      "operations/helper.ts -> cli/args.ts (EXIT_OK)",
+      "operations/parses.ts -> node:util (parseArgs)",
+      "operations/renamed.ts -> util (parseArgs)",
+      "operations/whole.ts -> node:util (*)",
+    ]);
   });
 
   test("the OCI SDK is set up in operations/ only, and a preview loads none of it", () => {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type AuthOptions } from "../operations/oci-client";
-import { expiry, reapMain } from "../operations/reap";
+import { commandExitCode, parseCommandLine } from "../cli/args";
+import { reapCommand, reapMain, reapOptions } from "../cli/reap";
+import { expiry, reap, type ReapOptions } from "../operations/reap";
 import { type CloudResources, reapQuery, type TaggedResource } from "../operations/reap-resources";
-import { automationBackend, pulumiFailure } from "../operations/stacks";
+import { pulumiFailure } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import { scratchDir } from "./support/scratch";
 import { FakeStacks, type FakeStacksOptions } from "./support/fake-stacks";
@@ -106,31 +108,34 @@ const BUILD_RESOURCES: TaggedResource[] = [
   },
 ];
 
-async function reap(
-  argv: string[],
+/** The operation as cli/reap.ts calls it, with the flags' defaults. */
+async function runReap(
+  overrides: Partial<ReapOptions>,
   options: Partial<FakeStacksOptions> = {},
   cloud: FakeCloud = new FakeCloud([]),
   connections: { auth: AuthOptions; region: string | undefined }[] = [],
 ) {
   const stacks = new FakeStacks({ stacks: STACKS, ...options });
   const io = captureIo(process.cwd());
-  const code = await reapMain(
-    argv,
-    io,
-    () => stacks,
-    () => NOW,
-    async (auth, region) => {
-      connections.push({ auth, region });
-      return cloud;
+  const succeeded = await reap(
+    { dryRun: false, pattern: "*", auth: { method: "api_key" }, ...overrides },
+    {
+      output: io,
+      backend: stacks,
+      now: () => NOW,
+      connect: async (auth, region) => {
+        connections.push({ auth, region });
+        return cloud;
+      },
     },
   );
-  return { code, out: io.out(), err: io.err(), calls: stacks.calls };
+  return { succeeded, out: io.out(), err: io.err(), calls: stacks.calls };
 }
 
 describe("reap", () => {
   it("destroys expired stacks, keeps unexpired ones and never touches stacks without expiresAt", async () => {
-    const run = await reap([]);
-    assert.equal(run.code, 0, run.err);
+    const run = await runReap({});
+    assert.equal(run.succeeded, true, run.err);
     assert.deepEqual(
       run.calls.filter((call) => call.startsWith("destroy")),
       ["destroy eval-a10", "destroy eval-h100"],
@@ -143,21 +148,21 @@ describe("reap", () => {
   });
 
   it("--dry-run lists what would go and destroys nothing", async () => {
-    const run = await reap(["--dry-run"]);
-    assert.equal(run.code, 0);
+    const run = await runReap({ dryRun: true });
+    assert.equal(run.succeeded, true);
     assert.equal(run.calls.filter((call) => call.startsWith("destroy")).length, 0);
     assert.match(run.out, /^would destroy {2}eval-a10: expired at .* \(2 USD\/h\)$/m);
     assert.match(run.out, /^dry run: 2 stack\(s\) would be destroyed, nothing was$/m);
   });
 
   it("--stacks limits the stacks considered to a glob", async () => {
-    const run = await reap(["--stacks", "*-h100"]);
+    const run = await runReap({ pattern: "*-h100" });
     assert.deepEqual(run.calls, ["list", "outputs eval-h100", "destroy eval-h100"]);
   });
 
   it("a destroy that fails exits 1 naming the stack still running and its cost", async () => {
-    const run = await reap(["--stacks", "eval-a10"], { destroyFailures: 1 });
-    assert.equal(run.code, 1);
+    const run = await runReap({ pattern: "eval-a10" }, { destroyFailures: 1 });
+    assert.equal(run.succeeded, false);
     assert.match(
       run.out,
       /^destroy failed {1}eval-a10: expired at .*; error: the model deployment is being updated/m,
@@ -180,28 +185,64 @@ describe("reap", () => {
       "expiry at now has passed",
     );
   });
+});
 
-  it("usage mistakes exit 2; --help prints the usage and exits 0", async () => {
-    const run = await reap(["--dryrun"]);
-    assert.equal(run.code, 2);
-    assert.match(run.err, /usage: npm run -s reap/);
-    assert.deepEqual(run.calls, []);
-    const help = await reap(["--help"]);
+describe("reap: the command line (cli/reap.ts)", () => {
+  const commandLine = async (argv: string[]) => {
+    const io = captureIo(process.cwd());
+    const code = await commandExitCode(reapCommand, reapMain, argv, io);
+    return { code, out: io.out(), err: io.err() };
+  };
+
+  it("usage mistakes exit 2 before any stack is read; --help prints the usage and exits 0", async () => {
+    for (const argv of [["--dryrun"], ["extra"], ["--auth", "password"]]) {
+      const run = await commandLine(argv);
+      assert.equal(run.code, 2, argv.join(" "));
+      assert.match(run.err, /usage: npm run -s reap/);
+      assert.equal(run.out, "");
+    }
+    assert.match((await commandLine(["extra"])).err, /^unexpected argument 'extra'\n/);
+    const help = await commandLine(["--help"]);
     assert.equal(help.code, 0);
     assert.match(help.out, /^usage: npm run -s reap -- \[--dry-run\] \[--stacks <glob>\]/);
-    assert.deepEqual(help.calls, []);
+  });
+
+  it("the flags become the operation's options: the search goes where they say", () => {
+    const parse = (argv: string[]) => {
+      const parsed = parseCommandLine(reapCommand, argv);
+      assert.ok(parsed);
+      return reapOptions(parsed, "/home/me/work");
+    };
+    const options = parse([
+      "--dry-run",
+      "--stacks",
+      "eval-*",
+      "--region",
+      "eu-frankfurt-1",
+      "--profile",
+      "CI",
+    ]);
+    assert.equal(options.dryRun, true);
+    assert.equal(options.pattern, "eval-*");
+    assert.equal(options.region, "eu-frankfurt-1");
+    assert.equal(options.auth.profile, "CI");
+    assert.equal(options.auth.method, "api_key");
+    const defaults = parse([]);
+    assert.equal(defaults.dryRun, false);
+    assert.equal(defaults.pattern, "*", "every stack of the project");
+    assert.equal(defaults.region, undefined);
   });
 });
 
 describe("reap: the build hosts' resources", () => {
   it("deletes what expired by its own tag, prod stacks included, instances first and the VCN last", async () => {
     const cloud = new FakeCloud(BUILD_RESOURCES);
-    const run = await reap(["--stacks", "none"], {}, cloud);
-    assert.equal(run.code, 0, run.err);
+    const run = await runReap({ pattern: "none" }, {}, cloud);
+    assert.equal(run.succeeded, true, run.err);
     assert.deepEqual(cloud.queries, [reapQuery()]);
     assert.deepEqual(cloud.removed, []);
-    const all = await reap([], {}, cloud);
-    assert.equal(all.code, 0, all.err);
+    const all = await runReap({}, {}, cloud);
+    assert.equal(all.succeeded, true, all.err);
     assert.deepEqual(cloud.removed, ["Instance i1", "Bastion b1", "Subnet sn1", "Vcn vcn1"]);
     assert.match(
       all.out,
@@ -225,45 +266,48 @@ describe("reap: the build hosts' resources", () => {
 
   it("--dry-run deletes nothing and says what would go; --stacks limits it by the stack tag", async () => {
     const cloud = new FakeCloud(BUILD_RESOURCES);
-    const run = await reap(["--dry-run"], {}, cloud);
-    assert.equal(run.code, 0);
+    const run = await runReap({ dryRun: true }, {}, cloud);
+    assert.equal(run.succeeded, true);
     assert.deepEqual(cloud.removed, []);
     assert.match(run.out, /^would delete {3}Bastion engine-bastion \(b1\), stack prod: expired at/m);
     assert.match(run.out, /^dry run: 4 build resource\(s\) would be deleted, nothing was$/m);
-    const limited = await reap(["--dry-run", "--stacks", "eval-*"], {}, cloud);
+    const limited = await runReap({ dryRun: true, pattern: "eval-*" }, {}, cloud);
     assert.match(limited.out, /^dry run: 0 build resource\(s\) would be deleted/m);
   });
 
   it("a resource still in use (409) waits for a later run; any other failure exits 1 naming it", async () => {
-    const busy = await reap([], {}, new FakeCloud(BUILD_RESOURCES, { sn1: 409, vcn1: 409 }));
-    assert.equal(busy.code, 0, busy.err);
+    const busy = await runReap({}, {}, new FakeCloud(BUILD_RESOURCES, { sn1: 409, vcn1: 409 }));
+    assert.equal(busy.succeeded, true, busy.err);
     assert.match(
       busy.out,
       /^in use {9}Subnet engine-subnet \(sn1\), stack prod: expired at .*; still in use, deleted on a later run$/m,
     );
     assert.match(busy.out, /^deleted 2 build resource\(s\); 2 still in use, for a later run$/m);
-    const broken = await reap([], {}, new FakeCloud(BUILD_RESOURCES, { i1: 500 }));
-    assert.equal(broken.code, 1);
+    const broken = await runReap({}, {}, new FakeCloud(BUILD_RESOURCES, { i1: 500 }));
+    assert.equal(broken.succeeded, false);
     assert.match(broken.err, /^error: Instance i1 was not deleted: expired at .*; status 500$/m);
   });
 
   it("the search goes where the flags say; without a usable profile the stacks are still reaped", async () => {
     const connections: { auth: AuthOptions; region: string | undefined }[] = [];
-    await reap(["--dry-run", "--region", "eu-frankfurt-1", "--profile", "CI"], {}, undefined, connections);
+    const auth = { method: "api_key", profile: "CI" } as const;
+    await runReap({ dryRun: true, region: "eu-frankfurt-1", auth }, {}, undefined, connections);
     assert.equal(connections[0].region, "eu-frankfurt-1");
-    assert.equal(connections[0].auth.profile, "CI");
+    assert.equal(connections[0].auth, auth);
     const stacks = new FakeStacks({ stacks: STACKS });
     const io = captureIo(process.cwd());
-    const code = await reapMain(
-      [],
-      io,
-      () => stacks,
-      () => NOW,
-      async () => {
-        throw new Error("OCI profile 'DEFAULT' in ~/.oci/config cannot be used");
+    const succeeded = await reap(
+      { dryRun: false, pattern: "*", auth: { method: "api_key" } },
+      {
+        output: io,
+        backend: stacks,
+        now: () => NOW,
+        connect: async () => {
+          throw new Error("OCI profile 'DEFAULT' in ~/.oci/config cannot be used");
+        },
       },
     );
-    assert.equal(code, 1);
+    assert.equal(succeeded, false);
     assert.ok(stacks.calls.includes("destroy eval-a10"));
     assert.match(io.err(), /^error: build resources were not checked: OCI profile 'DEFAULT'/m);
   });
@@ -276,14 +320,11 @@ describe("reap edge cases", () => {
       throw new Error("error: could not decrypt configuration value");
     };
     const io = captureIo(process.cwd());
-    const code = await reapMain(
-      [],
-      io,
-      () => stacks,
-      () => NOW,
-      async () => new FakeCloud([]),
+    const succeeded = await reap(
+      { dryRun: false, pattern: "*", auth: { method: "api_key" } },
+      { output: io, backend: stacks, now: () => NOW, connect: async () => new FakeCloud([]) },
     );
-    assert.equal(code, 0);
+    assert.equal(succeeded, true);
     assert.match(
       io.out(),
       /^skipped {8}broken: outputs unreadable: error: could not decrypt configuration value$/m,
@@ -298,7 +339,7 @@ describe("the Automation API backend", () => {
     process.env.PATH = scratchDir("no-pulumi-");
     try {
       const io = captureIo(process.cwd());
-      const code = await reapMain(["--dry-run"], io, automationBackend);
+      const code = await commandExitCode(reapCommand, reapMain, ["--dry-run"], io);
       assert.equal(code, 1);
       assert.equal(
         io.err(),

@@ -1,5 +1,5 @@
-/** A `CliIo` that keeps what a command printed, for assertions. */
-import type { CliIo } from "../../operations/cli";
+/** A `CliIo` that keeps what a command printed, for assertions; operations take it as their output sink. */
+import type { CliIo } from "../../cli/args";
 
 export interface CapturedIo extends CliIo {
   readonly out: () => string;

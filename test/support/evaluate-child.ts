@@ -1,14 +1,16 @@
 /**
  * `evaluate` in a process of its own, with the Pulumi CLI replaced by the stand-in, so a test can
- * send it SIGINT the way Ctrl-C does. Arguments: <predictUrl> <predictStreamUrl|-> <project dir>,
- * then evaluate's own arguments. Each call to the stand-in is printed as `[pulumi] <call>`.
+ * send it SIGINT the way Ctrl-C does. Arguments: <predictUrl> <predictStreamUrl|-> <project dir>
+ * <OCI config file> <control plane endpoint> <reports dir>. Each call to the stand-in is printed as
+ * `[pulumi] <call>`; the exit code is 0 when every phase succeeded, else 1.
  */
-import { processIo } from "../../operations/cli";
-import { evaluateMain } from "../../operations/evaluate";
+import { processIo } from "../../cli/args";
+import { DEFAULT_PROMPTS, evaluate } from "../../operations/evaluate";
 import { DEPLOYMENT_ID } from "./fake-deployment";
 import { FakeStacks } from "./fake-stacks";
 
-const [predictUrl, predictStreamUrl, projectDir, ...argv] = process.argv.slice(2);
+const [predictUrl, predictStreamUrl, projectDir, configFile, controlPlaneEndpoint, outDir] =
+  process.argv.slice(2);
 const stacks = new FakeStacks({
   stacks: {
     dev: {
@@ -20,12 +22,26 @@ const stacks = new FakeStacks({
   },
   onCall: (call) => process.stdout.write(`[pulumi] ${call}\n`),
 });
-void evaluateMain([...argv, "--dir", projectDir], {
-  io: processIo(),
-  backend: () => stacks,
-  signals: process,
-  sigintReachesPulumi: false,
-  destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
-}).then((code) => {
-  process.exitCode = code;
+void evaluate(
+  {
+    stack: "dev",
+    keep: false,
+    promptsFile: DEFAULT_PROMPTS,
+    concurrency: 2,
+    readyTimeoutMs: 60 * 60_000,
+    pollMs: 10,
+    outDir,
+    projectDir,
+    auth: { method: "api_key", configFile },
+    controlPlaneEndpoint,
+  },
+  {
+    output: processIo(),
+    backend: stacks,
+    signals: process,
+    sigintReachesPulumi: false,
+    destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
+  },
+).then((succeeded) => {
+  process.exitCode = succeeded ? 0 : 1;
 });

@@ -25,6 +25,8 @@ export interface ImportEdge {
   /** A project file (relative, posix) or a package name (`@pulumi/oci`, `node:fs`). */
   readonly to: string;
   readonly dynamic: boolean;
+  /** The names taken from it: `default`, `*` for the whole module (a namespace, `import()`, `export *`). */
+  readonly names: readonly string[];
 }
 
 function listTs(root: string, relative: string): string[] {
@@ -54,6 +56,28 @@ function isTypeOnly(node: ts.ImportDeclaration | ts.ExportDeclaration): boolean 
   const bindings = clause.namedBindings;
   if (bindings === undefined || ts.isNamespaceImport(bindings)) return false;
   return bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+}
+
+/** What a runtime import or re-export takes from its module (type-only names left out). */
+function importedNames(node: ts.ImportDeclaration | ts.ExportDeclaration): string[] {
+  if (ts.isExportDeclaration(node)) {
+    const clause = node.exportClause;
+    if (clause === undefined || !ts.isNamedExports(clause)) return ["*"];
+    return clause.elements
+      .filter((element) => !element.isTypeOnly)
+      .map((element) => (element.propertyName ?? element.name).text);
+  }
+  const clause = node.importClause;
+  if (clause === undefined) return [];
+  const names = clause.name === undefined ? [] : ["default"];
+  const bindings = clause.namedBindings;
+  if (bindings !== undefined && ts.isNamespaceImport(bindings)) names.push("*");
+  else if (bindings !== undefined) {
+    for (const element of bindings.elements) {
+      if (!element.isTypeOnly) names.push((element.propertyName ?? element.name).text);
+    }
+  }
+  return names;
 }
 
 /** Names of module-level `const NAME = createRequire(...)`: the functions that load on demand. */
@@ -96,9 +120,9 @@ export function importGraph(root: string): { files: string[]; edges: ImportEdge[
     const loadsOnDemand = (call: ts.CallExpression) =>
       call.expression.kind === ts.SyntaxKind.ImportKeyword ||
       (ts.isIdentifier(call.expression) && loaders.has(call.expression.text));
-    const add = (specifier: string, dynamic: boolean) => {
+    const add = (specifier: string, dynamic: boolean, names: readonly string[]) => {
       if (!specifier.startsWith(".")) {
-        edges.push({ from: file, to: specifier, dynamic });
+        edges.push({ from: file, to: specifier, dynamic, names });
         return;
       }
       // Resolved as CommonJS, the way the program's require hook and tsx load a .ts file.
@@ -110,19 +134,19 @@ export function importGraph(root: string): { files: string[]; edges: ImportEdge[
       ).resolvedModule;
       if (resolved === undefined) throw new Error(`${file}: cannot resolve '${specifier}'`);
       const target = path.relative(root, resolved.resolvedFileName).split(path.sep).join("/");
-      edges.push({ from: file, to: target, dynamic });
+      edges.push({ from: file, to: target, dynamic, names });
     };
     const visit = (node: ts.Node): void => {
       if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
         if (ts.isStringLiteral(node.moduleSpecifier) && !isTypeOnly(node))
-          add(node.moduleSpecifier.text, false);
+          add(node.moduleSpecifier.text, false, importedNames(node));
       } else if (ts.isCallExpression(node) && loadsOnDemand(node)) {
         const [argument] = node.arguments;
         if (argument === undefined || !ts.isStringLiteralLike(argument)) {
           const { line } = source.getLineAndCharacterOfPosition(node.getStart());
           throw new Error(`${file}:${line + 1}: a load on demand of something other than a string literal`);
         }
-        add(argument.text, true);
+        add(argument.text, true, ["*"]);
       }
       ts.forEachChild(node, visit);
     };
