@@ -5,9 +5,10 @@
 //   alangpierce/sucrase#223: "the lines all correspond to the original"), and the program formats
 //   stack traces with V8's own formatter (program/stack-traces.ts), so a map would be computed, about
 //   a quarter of the transform's time, and never read.
-// - A cache of transformed files under the OS temporary folder, keyed by Sucrase's version, the
-//   options and the file's bytes: an unchanged file is read on the next run, not parsed again. A cache
-//   that cannot be read or written is skipped; the file is transformed as if there were none.
+// - A cache of transformed files in a private folder (0700, this user's) under the OS temporary
+//   folder, keyed by Sucrase's version, the options and the file's bytes: an unchanged file is read
+//   on the next run, not parsed again. A cache that cannot be made private, read or written is
+//   skipped; the file is transformed as if there were none.
 "use strict";
 const { addHook } = require("pirates");
 const { cachedTransform } = require("./typescript-transform.cjs");

@@ -4,7 +4,16 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -107,6 +116,29 @@ describe("the program's require hook", () => {
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, "second\n");
   });
+});
+
+test("a cache folder another user could write to, or a link, is never read", () => {
+  const file = path.join(scratch, "poison.ts");
+  writeFileSync(file, 'const word: string = "genuine";\nconsole.log(word);\n');
+  const primed = mkdtempSync(path.join(scratch, "tmp-"));
+  assert.equal(runUnderHook(file, primed).stdout, "genuine\n");
+  const [cacheName] = readdirSync(primed);
+  const [entry] = readdirSync(path.join(primed, cacheName));
+
+  // The same entry name, poisoned, in a folder writable by all.
+  const shared = mkdtempSync(path.join(scratch, "tmp-"));
+  mkdirSync(path.join(shared, cacheName));
+  chmodSync(path.join(shared, cacheName), 0o777);
+  writeFileSync(path.join(shared, cacheName, entry), 'console.log("poisoned");\n');
+  assert.equal(runUnderHook(file, shared).stdout, "genuine\n");
+
+  // A link in place of the folder, to one holding the poisoned entry.
+  const linked = mkdtempSync(path.join(scratch, "tmp-"));
+  const elsewhere = mkdtempSync(path.join(scratch, "elsewhere-"));
+  writeFileSync(path.join(elsewhere, entry), 'console.log("poisoned");\n');
+  symlinkSync(elsewhere, path.join(linked, cacheName));
+  assert.equal(runUnderHook(file, linked).stdout, "genuine\n");
 });
 
 describe("stack traces of the program", () => {
