@@ -94,7 +94,7 @@ describe("module graph", () => {
     assert.deepEqual(importCycles(files, edges), []);
   });
 
-  test("the cycle finder finds a cycle, and one through import() too", () => {
+  test("the cycle finder finds a cycle, and one through a load on demand too", () => {
     const ring = ["a.ts", "b.ts", "c.ts"];
     const edge = (from: string, to: string, dynamic = false) => ({ from, to, dynamic, names: ["*"] });
     assert.deepEqual(importCycles(ring, [edge("a.ts", "b.ts"), edge("b.ts", "c.ts")]), []);
