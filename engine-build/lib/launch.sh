@@ -135,5 +135,19 @@ run() {
   # The pipeline removes the file as soon as it has read it; this covers a pipeline that never started.
   trap 'rm -f "${secrets_file}"' EXIT
   start_pipeline
+  await_secrets_taken
   follow
+}
+
+# The link follows only once the pipeline has taken its secrets (read_secrets removes the file): a
+# link whose --attach-seconds ran out while the pipeline was still starting (bash, the sourced steps,
+# the lock; seconds on a loaded host) would otherwise remove them on exit, and the pipeline would fail
+# at pull-image with no OCIR credentials.
+await_secrets_taken() {
+  local deadline=$((SECONDS + secrets_handover_seconds))
+  while [ -e "${secrets_file}" ]; do
+    [ "${SECONDS}" -lt "${deadline}" ] ||
+      die "the pipeline did not start within ${secrets_handover_seconds} s (its secrets are still unread): see ${log_file}"
+    sleep 0.2
+  done
 }
