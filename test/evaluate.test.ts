@@ -9,6 +9,7 @@ import { UserError } from "../operations/errors";
 import { DEFAULT_PROMPTS, evaluate, type EvaluateDeps, type EvaluateOptions } from "../operations/evaluate";
 import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluation";
 import { captureIo } from "./support/capture-io";
+import { devEvaluation, FAST_DESTROY_BACKOFF } from "./support/dev-evaluation";
 import {
   type Behaviour,
   DEPLOYMENT_ID,
@@ -94,19 +95,15 @@ async function runEvaluation(
     backend: stacks,
     signals: options.signals ?? new EventEmitter(),
     sigintReachesPulumi: options.sigintReachesPulumi ?? false,
-    destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
+    destroyBackoff: FAST_DESTROY_BACKOFF,
   };
   const evaluation: EvaluateOptions = {
-    stack: "dev",
-    keep: false,
-    promptsFile: DEFAULT_PROMPTS,
-    concurrency: 2,
-    readyTimeoutMs: 60 * 60_000,
-    pollMs: 10,
-    outDir,
-    projectDir: project,
-    auth: { method: "api_key", configFile: credentials.configFile },
-    controlPlaneEndpoint: server.controlPlaneEndpoint,
+    ...devEvaluation({
+      outDir,
+      projectDir: project,
+      configFile: credentials.configFile,
+      controlPlaneEndpoint: server.controlPlaneEndpoint,
+    }),
     ...overrides,
   };
   let succeeded: boolean | undefined;

@@ -5,7 +5,8 @@
  * `[pulumi] <call>`; the exit code is 0 when every phase succeeded, else 1.
  */
 import { processIo } from "../../cli/args";
-import { DEFAULT_PROMPTS, evaluate } from "../../operations/evaluate";
+import { evaluate } from "../../operations/evaluate";
+import { devEvaluation, FAST_DESTROY_BACKOFF } from "./dev-evaluation";
 import { DEPLOYMENT_ID } from "./fake-deployment";
 import { FakeStacks } from "./fake-stacks";
 
@@ -22,26 +23,12 @@ const stacks = new FakeStacks({
   },
   onCall: (call) => process.stdout.write(`[pulumi] ${call}\n`),
 });
-void evaluate(
-  {
-    stack: "dev",
-    keep: false,
-    promptsFile: DEFAULT_PROMPTS,
-    concurrency: 2,
-    readyTimeoutMs: 60 * 60_000,
-    pollMs: 10,
-    outDir,
-    projectDir,
-    auth: { method: "api_key", configFile },
-    controlPlaneEndpoint,
-  },
-  {
-    output: processIo(),
-    backend: stacks,
-    signals: process,
-    sigintReachesPulumi: false,
-    destroyBackoff: { attempts: 3, baseMs: 1, maxMs: 1 },
-  },
-).then((succeeded) => {
+void evaluate(devEvaluation({ outDir, projectDir, configFile, controlPlaneEndpoint }), {
+  output: processIo(),
+  backend: stacks,
+  signals: process,
+  sigintReachesPulumi: false,
+  destroyBackoff: FAST_DESTROY_BACKOFF,
+}).then((succeeded) => {
   process.exitCode = succeeded ? 0 : 1;
 });

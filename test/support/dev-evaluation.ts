@@ -1,0 +1,27 @@
+// The evaluation the evaluate tests run, in the test process or in a child of its own
+// (evaluate-child.ts): the dev stack, the shipped prompts, fast polls and retries.
+import type { BackoffPolicy } from "../../operations/retry";
+import { DEFAULT_PROMPTS, type EvaluateOptions } from "../../operations/evaluate";
+
+/** Destroy retries without waiting between them. */
+export const FAST_DESTROY_BACKOFF: BackoffPolicy = { attempts: 3, baseMs: 1, maxMs: 1 };
+
+export function devEvaluation(places: {
+  outDir: string;
+  projectDir: string;
+  configFile: string;
+  controlPlaneEndpoint: string;
+}): EvaluateOptions {
+  return {
+    stack: "dev",
+    keep: false,
+    promptsFile: DEFAULT_PROMPTS,
+    concurrency: 2,
+    readyTimeoutMs: 60 * 60_000,
+    pollMs: 10,
+    outDir: places.outDir,
+    projectDir: places.projectDir,
+    auth: { method: "api_key", configFile: places.configFile },
+    controlPlaneEndpoint: places.controlPlaneEndpoint,
+  };
+}
