@@ -15,6 +15,7 @@
  * clients satisfy them as they are, and the tests stand in for the OCI API behind them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { CatalogModelSpec } from "../components/deployment/oci-task-commands";
 import { UserError } from "./errors";
 import { errorMessage } from "./oci-client";
 
@@ -59,17 +60,11 @@ export interface ObjectHeadApi {
   }): Promise<{ contentLength: number; contentMd5: string }>;
 }
 
-export interface CatalogModelRequest {
-  readonly compartmentId: string;
-  readonly projectId: string;
-  readonly displayName: string;
-  readonly description: string;
-  readonly metadata: readonly { key: string; value: string; category: string }[];
-  readonly freeformTags: Readonly<Record<string, string>>;
-  readonly artifact: { namespace: string; bucket: string; object: string; bytes: number };
-  /** The bucket's region: the stack's. */
-  readonly region: string;
-}
+/**
+ * What `create-catalog-model` is given: the spec the program put on its command line
+ * (`createCatalogModelCommand`), less the profile, which signs the calls rather than shaping the model.
+ */
+export type CatalogModelRequest = Omit<CatalogModelSpec, "profile">;
 
 export interface CatalogModelTiming {
   readonly pollMs: number;
