@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 
-import { devStackLaunchOptions, PROJECT, STANDIN_ALL_SERVICES_ID } from "./support/dev-stack";
+import {
+  devStackLaunchOptions,
+  PROJECT,
+  STANDIN_ALL_SERVICES_ID,
+  STANDIN_IMAGE_REF,
+  standinManifest,
+} from "./support/dev-stack";
 import { launchProgram, type LaunchResult, type RegisteredResource } from "./support/pulumi-host";
 
 const TIMEOUT_MS = 120_000;
@@ -56,15 +62,10 @@ function engineKeys(result: LaunchResult): { engineKey: string; artifactKey: str
   return (stack.outputs as { engine: { engineKey: string; artifactKey: string } }).engine;
 }
 
+// A finished build's manifest with the phases it measured, which the stack's estimate is checked against.
 function manifestFor(keys: { engineKey: string; artifactKey: string }) {
   return {
-    schema: 1,
-    mode: "build",
-    engineKey: keys.engineKey,
-    artifactKey: keys.artifactKey,
-    object: `artifacts/${keys.artifactKey}/model.zip`,
-    sha256: "a".repeat(64),
-    bytes: 14_987_654_321,
+    ...standinManifest(keys, STANDIN_IMAGE_REF),
     phases: { provision: 95, cloudInit: 420, imagePull: 510, weightDownload: 140, build: 1110 },
   };
 }

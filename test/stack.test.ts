@@ -21,6 +21,8 @@ import {
   GPU_IMAGE_ID,
   PROJECT,
   PROJECT_DIR,
+  STANDIN_IMAGE_REF,
+  standinManifest,
 } from "./support/dev-stack";
 import { SOURCE_DIGEST } from "./support/image-registry";
 import {
@@ -85,21 +87,8 @@ function decodeSettings(create: unknown): Record<string, string> {
   return settings;
 }
 
-function manifestFor(keys: { engineKey: string; artifactKey: string }, mode = "build") {
-  return {
-    schema: 1,
-    mode,
-    engineKey: keys.engineKey,
-    artifactKey: keys.artifactKey,
-    object: `artifacts/${keys.artifactKey}/model.zip`,
-    sha256: "a".repeat(64),
-    bytes: 14_987_654_321,
-    entries: 14,
-    imageRef: "us-ashburn-1.ocir.io/standinnamespace/triton/triton-trtllm:25.04@sha256:" + "1".repeat(64),
-    trtllmVersion: "0.18.2",
-    gpu: "NVIDIA A10",
-    finishedAt: "2026-11-25T12:00:00Z",
-  };
+function manifestFor(keys: { engineKey: string; artifactKey: string }) {
+  return standinManifest(keys, STANDIN_IMAGE_REF);
 }
 
 /** An `up` refuses the committed example's placeholder OCIDs: these stand for a real tenancy's. */

@@ -294,7 +294,12 @@ export function standinBuildManifest(
   keys: { engineKey: string; artifactKey: string },
   imageRef: string,
 ): string {
-  return JSON.stringify({
+  return JSON.stringify(standinManifest(keys, imageRef));
+}
+
+/** `standinBuildManifest` as the object it encodes. */
+export function standinManifest(keys: { engineKey: string; artifactKey: string }, imageRef: string) {
+  return {
     schema: 1,
     mode: "build",
     engineKey: keys.engineKey,
@@ -307,5 +312,8 @@ export function standinBuildManifest(
     trtllmVersion: "0.18.2",
     gpu: "NVIDIA A10",
     finishedAt: "2026-11-25T12:00:00Z",
-  });
+  };
 }
+
+/** The serving image a stand-in build ran, pinned in the stand-in registry's namespace. */
+export const STANDIN_IMAGE_REF = `us-ashburn-1.ocir.io/standinnamespace/triton/triton-trtllm:25.04@sha256:${"1".repeat(64)}`;

@@ -13,6 +13,7 @@ import {
   devStackWorkspace,
   type DevStackWorkspace,
   standinBuildManifest,
+  STANDIN_IMAGE_REF,
 } from "./dev-stack";
 import { launchProgram, type LaunchResult } from "./pulumi-host";
 
@@ -37,10 +38,7 @@ function stackOutputs(result: LaunchResult): Record<string, unknown> {
 }
 
 function manifest(keys: { engineKey: string; artifactKey: string }): string {
-  return standinBuildManifest(
-    keys,
-    `us-ashburn-1.ocir.io/standinnamespace/triton/triton-trtllm:25.04@sha256:${"1".repeat(64)}`,
-  );
+  return standinBuildManifest(keys, STANDIN_IMAGE_REF);
 }
 
 async function previewOf(bucket: BucketContents, workspace?: DevStackWorkspace): Promise<LaunchResult> {
