@@ -21,23 +21,11 @@ import { after, describe, test } from "node:test";
 
 import { LINE_EXACT_HOOK, useV8StackTraces } from "../program/stack-traces";
 import { PROJECT_DIR } from "./support/dev-stack";
-import { PROJECT_SOURCES } from "./support/import-graph";
+import { projectSources } from "./support/import-graph";
 
 const HOOK = path.join(PROJECT_DIR, "program", "require-hook.cjs");
 const scratch = mkdtempSync(path.join(tmpdir(), "startup-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-function projectTypeScript(relative: string): string[] {
-  const full = path.join(PROJECT_DIR, relative);
-  if (relative.endsWith(".ts")) return [relative];
-  return readdirSync(full, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? projectTypeScript(path.posix.join(relative, entry.name))
-      : entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")
-        ? [path.posix.join(relative, entry.name)]
-        : [],
-  );
-}
 
 /** Runs node with the program's require hook on `file`, TMPDIR pointing at `tmp`. */
 function runUnderHook(file: string, tmp: string) {
@@ -53,7 +41,7 @@ describe("the program's require hook", () => {
   };
 
   test("keeps every line of every project file where the source has it", () => {
-    const files = PROJECT_SOURCES.flatMap(projectTypeScript);
+    const files = projectSources(PROJECT_DIR);
     assert.ok(files.length > 150, `read ${files.length} files`);
     const moved: string[] = [];
     for (const file of files) {

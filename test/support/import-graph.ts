@@ -29,6 +29,11 @@ export interface ImportEdge {
   readonly names: readonly string[];
 }
 
+/** The project's .ts files under `root` (relative, posix, sorted). */
+export function projectSources(root: string): string[] {
+  return PROJECT_SOURCES.flatMap((entry) => listTs(root, entry)).sort();
+}
+
 function listTs(root: string, relative: string): string[] {
   const full = path.join(root, relative);
   if (relative.endsWith(".ts")) return [relative];
@@ -104,7 +109,7 @@ function onDemandLoaders(source: ts.SourceFile): Set<string> {
 
 /** Runtime imports of every project .ts file under `root`. Throws on a load on demand it cannot name. */
 export function importGraph(root: string): { files: string[]; edges: ImportEdge[] } {
-  const files = PROJECT_SOURCES.flatMap((entry) => listTs(root, entry)).sort();
+  const files = projectSources(root);
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
