@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 
-import { importCycles, importGraph, type ImportEdge } from "./support/import-graph";
+import { importCycles, importGraph, type ImportEdge, PROJECT_SOURCES } from "./support/import-graph";
 import { scratchDir } from "./support/scratch";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -175,7 +175,7 @@ describe("dependency direction", () => {
 
   test("the argument rule fails on an operations/ file that parses arguments, and only then", () => {
     const project = scratchDir("layout-args-");
-    for (const folder of ["program", "components", "cli", "operations", "policy", "bench", "test"]) {
+    for (const folder of PROJECT_SOURCES.filter((entry) => !entry.endsWith(".ts"))) {
       mkdirSync(path.join(project, folder), { recursive: true });
     }
     writeFileSync(path.join(project, "cli", "args.ts"), "export const EXIT_OK = 0;\n");
