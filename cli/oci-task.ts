@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import {
   type CatalogModelMetadata,
   type OciTask,
+  type OciTaskTarget,
   type PolicyExpectation,
   runOciTask,
 } from "../operations/oci-task";
@@ -53,7 +54,15 @@ function required(value: string | undefined, name: string): string {
   return value;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** One command line of a task, as `pulumi up` runs it: the task and where it runs, or `help`. */
+export type ParsedOciTask =
+  { readonly help: true } | { readonly help: false; readonly task: OciTask; readonly target: OciTaskTarget };
+
+/**
+ * The task a command line names, checked; no OCI call. Exported so that the lifecycle tests run the
+ * very command lines the stack registers through the same parsing.
+ */
+export function parseOciTask(argv: string[]): ParsedOciTask {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -83,10 +92,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (values.help) return { help: true };
   const name = positionals[0];
   const region = required(values.region, "region");
   let task: OciTask;
@@ -148,20 +154,30 @@ async function main(argv: string[]): Promise<number> {
   } else {
     throw new UsageError(name === undefined ? "name a task" : `unknown task '${name}'`);
   }
-  console.log(await runOciTask(task, { region, profile: values.profile }));
+  return { help: false, task, target: { region, profile: values.profile } };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseOciTask(argv);
+  if (parsed.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  console.log(await runOciTask(parsed.task, parsed.target));
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const usage = error instanceof UsageError || (error instanceof TypeError && "code" in error);
-    console.error(`oci-task: ${error instanceof Error ? error.message : String(error)}`);
-    if (usage) console.error(USAGE);
-    process.exitCode = usage ? 2 : 1;
-    if (!(error instanceof UserError) && !usage && error instanceof Error && process.env.DEBUG)
-      console.error(error.stack);
-  },
-);
+if (require.main === module)
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const usage = error instanceof UsageError || (error instanceof TypeError && "code" in error);
+      console.error(`oci-task: ${error instanceof Error ? error.message : String(error)}`);
+      if (usage) console.error(USAGE);
+      process.exitCode = usage ? 2 : 1;
+      if (!(error instanceof UserError) && !usage && error instanceof Error && process.env.DEBUG)
+        console.error(error.stack);
+    },
+  );
