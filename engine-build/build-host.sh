@@ -21,7 +21,8 @@
 #   WORK_DIR=/var/lib/engine-build   state, downloads, the log (build.log) and step markers
 #   SECRETS_DIR=/run/engine-build    root-only tmpfs folder that hands the secrets to the pipeline
 #   ENGINE_BUILD_LAUNCHER=auto       auto | systemd | setsid | foreground
-#   POLL_SECONDS=5  READY_TIMEOUT_SECONDS=600 (OCI's start limit)  MIN_FREE_GB (build 100, assemble 40)
+#   POLL_SECONDS=5  READY_TIMEOUT_SECONDS=600 (OCI's start limit)
+#   MIN_FREE_GB (build 100, assemble 60, mirror 40)
 #   ENGINE_BUILD_IMDS_URL=http://169.254.169.254/opc/v2/instance/  the instance metadata (its creation
 #                          time, for the provision phase)   PROC_UPTIME=/proc/uptime
 # exit codes: 0 built, 1 failed or invalid build.env, 2 usage, 3 still running after --attach-seconds.
@@ -50,7 +51,10 @@ readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 # download runs on the host, not in the image).
 readonly build_steps=(preflight pull-image+download inspect-image convert build-engine stage pack validate
   upload-engine upload-artifact)
-readonly assemble_steps=(preflight fetch-engine stage pack upload-artifact)
+# A cached engine with a changed model repository: the same image pull and the same validation as a
+# build, so that no artifact ships that Triton has not loaded and answered from (issue 25). The pull
+# and the engine download share nothing, so they run together.
+readonly assemble_steps=(preflight pull-image+fetch-engine stage pack validate upload-artifact)
 # No build runs and the serving image is not in OCIR yet: the host only copies it (MIRROR_SOURCE).
 readonly mirror_steps=(preflight mirror-image)
 # With MIRROR_SOURCE set, the serving image is not in OCIR yet: this step copies it there and joins

@@ -42,7 +42,8 @@ engine_manifest() {
       timings: $timings, scriptVersion: $scriptVersion, finishedAt: $finishedAt}'
 }
 
-# What the served model answered the known-answer request (build mode; assemble does not serve).
+# What the served model answered the known-answer request: build and assemble both validate before
+# they upload (steps/validate.sh), so an artifact's manifest always carries it.
 validation_json() {
   if [ -f "${work_dir}/validation.json" ]; then cat "${work_dir}/validation.json"; else echo null; fi
 }
@@ -91,8 +92,8 @@ step_seconds() {
 }
 
 # Wall seconds per phase of the time to an endpoint (docs/cost.md lists them beside the estimate).
-# Overlapping phases (imagePull, weightDownload) each keep their own seconds; wallSeconds is the
-# pipeline's from its first start to this manifest.
+# Overlapping phases (imagePull with weightDownload or engineDownload) each keep their own seconds;
+# wallSeconds is the pipeline's from its first start to this manifest.
 phases_json() {
   local host='{}' upload_zip
   [ -f "${work_dir}/host-phases.json" ] && host=$(cat "${work_dir}/host-phases.json")
@@ -108,9 +109,12 @@ phases_json() {
       '$host + {imagePull: $imagePull, weightDownload: $weightDownload, convert: $convert, build: $build,
         validate: $validate, pack: $pack, upload: $upload, wallSeconds: $wallSeconds}'
   else
-    jq -n -c --argjson host "${host}" --argjson engineDownload "$(step_seconds fetch-engine)" \
-      --argjson pack "$(($(step_seconds stage) + $(step_seconds pack)))" --argjson upload "${upload_zip}" \
-      --argjson wallSeconds "$(($(now) - $(cat "${steps_dir}/began")))" \
-      '$host + {engineDownload: $engineDownload, pack: $pack, upload: $upload, wallSeconds: $wallSeconds}'
+    # assemble: the image pull and the engine download overlap.
+    jq -n -c --argjson host "${host}" --argjson imagePull "$(step_seconds pull-image)" \
+      --argjson engineDownload "$(step_seconds fetch-engine)" \
+      --argjson pack "$(($(step_seconds stage) + $(step_seconds pack)))" --argjson validate "$(step_seconds validate)" \
+      --argjson upload "${upload_zip}" --argjson wallSeconds "$(($(now) - $(cat "${steps_dir}/began")))" \
+      '$host + {imagePull: $imagePull, engineDownload: $engineDownload, pack: $pack, validate: $validate,
+        upload: $upload, wallSeconds: $wallSeconds}'
   fi
 }

@@ -14,6 +14,7 @@ step_fetch_engine() {
     die "${ENGINE_PREFIX}engine.tar has no engine/ and tokenizer/ folders: delete it from the bucket so that the next run builds again"
   mv "${cached}/engine" "${work_dir}/engine"
   jq -r '.trtllmVersion' "${work_dir}/engine-manifest.json" >"${work_dir}/trtllm-version"
-  jq -r '.gpu' "${work_dir}/engine-manifest.json" >"${work_dir}/gpu-name"
-  jq -r '.driver' "${work_dir}/engine-manifest.json" >"${work_dir}/gpu-driver"
+  # The artifact manifest names the GPU and driver this host validates on (preflight); the engine's
+  # own stay in its manifest. The engine key holds the GPU model, so both are the same model.
+  log "engine built on $(jq -r '"\(.gpu), driver \(.driver)"' "${work_dir}/engine-manifest.json")"
 }

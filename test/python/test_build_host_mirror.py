@@ -1,8 +1,8 @@
 """build-host.sh with the serving image still to be copied into OCIR (MIRROR_SOURCE set): the copy
 (steps/mirror-image.sh, a fake skopeo) runs beside the image pull and the weight download, the build
 pulls and runs the source by the same digest, the manifest records the OCIR reference the deployment
-pulls; an engine-cache re-pack on the CPU host copies beside the engine download; and a `mirror`
-host (no build runs) does the copy alone.
+pulls; an engine-cache re-assembly copies beside its pull and engine download; and a `mirror` host
+(no build runs) does the copy alone.
 """
 
 import shutil
@@ -71,22 +71,31 @@ def test_build_env_refuses_an_image_ref_that_is_not_the_copy(tmp_path, packer, r
     assert host.argvs("skopeo") == []
 
 
-def test_an_engine_cache_repack_copies_beside_the_engine_download(tmp_path, packer, repository, built):
+def test_an_engine_cache_reassembly_copies_beside_the_pull_and_the_engine_download(tmp_path, packer, repository, built):
     builder, _ = built
     bucket = tmp_path / "bucket"
     shutil.copytree(builder.bucket_dir, bucket)
-    host = Host(tmp_path / "cpu", packer, repository, bucket=bucket)
-    write_fakes(tmp_path / "cpu" / "bin", {"skopeo": FAKE_SKOPEO})
+    host = Host(tmp_path / "gpu", packer, repository, bucket=bucket)
+    write_fakes(tmp_path / "gpu" / "bin", {"skopeo": FAKE_SKOPEO})
     source = host.fake / "registry" / SOURCE
     source.parent.mkdir(parents=True)
     source.write_bytes(INDEX)
     host.write_env(BUILD_MODE="assemble", ARTIFACT_KEY="c" * 64, IMAGE_REF=MIRRORED_REF, MIRROR_SOURCE=SOURCE,
                    MIRROR_DIGEST=DIGEST, MIRROR_TARGET=TARGET)
+    host.env["EXPECTED_IMAGE"] = SOURCE
     result = host.run()
     assert result.returncode == 0, result.stderr
     assert [argv[0] for argv in host.argvs("skopeo")] == ["login", "copy", "inspect", "logout"]
-    assert [argv[0] for argv in host.argvs("docker")] == ["info"], "no image pulled on the CPU host"
-    assert set(manifest_of(result)["timings"]) == {"preflight", "mirror-image", "fetch-engine", "stage", "pack"}
+    started = [event[1] for event in status_events(host) if event[0] == "start"]
+    assert started[0] == "preflight"
+    assert set(started[1:4]) == {"mirror-image", "pull-image", "fetch-engine"}
+    # The validation pulls and serves the source by digest, as a build does, while the copy runs.
+    assert [argv[-1] for argv in host.argvs("docker") if "pull" in argv] == [SOURCE]
+    manifest = manifest_of(result)
+    assert manifest["imageRef"] == MIRRORED_REF
+    assert manifest["validation"]["answer"] == " Paris."
+    assert set(manifest["timings"]) == {"preflight", "mirror-image", "pull-image", "fetch-engine", "stage", "pack",
+                                        "validate"}
 
 
 def test_a_mirror_host_only_copies_the_image(tmp_path, packer, repository):

@@ -25,6 +25,7 @@ from build_host import (
     all_text_under,
     manifest_of,
     wait_for,
+    write_fakes,
 )
 
 
@@ -346,30 +347,115 @@ def test_uploads_wait_while_the_new_policy_propagates_then_give_up(tmp_path, pac
     assert "engine build failed in step upload-engine" in result.stderr
 
 
-def test_assemble_mode_repacks_the_cached_engine_without_a_gpu(tmp_path, packer, repository, built):
+ENGINE_KEY = "e1a2b3" * 10 + "e1a2"
+ASSEMBLED_KEY = "b0c1d2" * 10 + "b0c1"
+
+
+def assembling_host(root, packer, repository, built_bucket):
+    """A host of the build's GPU shape whose bucket holds the build's engine, not this artifact."""
+    bucket = root / "bucket"
+    shutil.copytree(built_bucket, bucket)
+    host = Host(root / "gpu", packer, repository, bucket=bucket)
+    host.write_env(BUILD_MODE="assemble", ARTIFACT_KEY=ASSEMBLED_KEY)
+    return host
+
+
+def started_steps(host):
+    return [line.split()[2] for line in (host.work / "status").read_text().splitlines() if line.split()[1] == "start"]
+
+
+def test_assemble_mode_pulls_the_image_and_validates_the_cached_engine_before_it_uploads(tmp_path, packer, repository, built):
     builder, build_result = built
-    bucket = tmp_path / "bucket"
-    shutil.copytree(builder.bucket_dir, bucket)
-    assembler = Host(tmp_path / "cpu", packer, repository, bucket=bucket)
-    assembler.write_env(BUILD_MODE="assemble", ARTIFACT_KEY="b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1")
-    result = assembler.run(stdin="\n\n\n")
+    assembler = assembling_host(tmp_path, packer, repository, builder.bucket_dir)
+    # The engine was built under another driver than the one this host validates on.
+    engine_manifest = assembler.bucket(f"engines/{ENGINE_KEY}/manifest.json")
+    engine_manifest.write_text(json.dumps({**json.loads(engine_manifest.read_text()), "driver": "535.54.03"}))
+    result = assembler.run(stdin=f"{OCIR_USER}\n{OCIR_TOKEN}\n\n")
     assert result.returncode == 0, result.stderr
     manifest = manifest_of(result)
-    tools = {tool for tool, _ in assembler.calls()}
-    # No nvidia-smi, no download, no trtllm-build; curl asks the instance metadata for its creation.
-    assert tools == {"docker", "oci", "curl"}
-    assert set(manifest["phases"]) == {"provision", "cloudInit", "engineDownload", "pack", "upload", "wallSeconds"}
-    assert [argv[0] for argv in assembler.argvs("docker")] == ["info"]  # no image pulled, no container
+
+    # The image pull beside the engine download, then the build's own stage, pack and validation.
+    started = started_steps(assembler)
+    assert started[0] == "preflight"
+    assert set(started[1:3]) == {"pull-image", "fetch-engine"}
+    assert started[3:] == ["stage", "pack", "validate", "upload-artifact"]
+    # No download, no conversion, no trtllm-build; curl asks the instance metadata and Triton.
+    assert {tool for tool, _ in assembler.calls()} == {"docker", "nvidia-smi", "oci", "curl"}
+    assert [argv[-1] for argv in assembler.argvs("docker") if "pull" in argv] == [IMAGE_REF]
+    assert (assembler.fake / "login-stdin").read_text() == OCIR_TOKEN + "\n"
     gets = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "get" in argv]
-    assert gets == ["engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/manifest.json", "engines/e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2b3e1a2/engine.tar"]
-    zip_bytes = assembler.bucket("artifacts/b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1d2b0c1/model.zip").read_bytes()
-    assert manifest["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
+    assert gets == [f"engines/{ENGINE_KEY}/manifest.json", f"engines/{ENGINE_KEY}/engine.tar"]
+
+    # Triton served the unzipped artifact on the GPUs, from the serving image, before any upload.
+    calls = assembler.calls()
+    triton = next(i for i, (tool, argv) in enumerate(calls) if tool == "docker" and argv[:2] == ["run", "-d"])
+    assert calls[triton][1][calls[triton][1].index("--gpus") + 1] == "all"
+    first_put = next(i for i, (tool, argv) in enumerate(calls) if tool == "oci" and "put" in argv)
+    assert triton < first_put
+    assert (assembler.fake / "triton" / "mount").read_text().strip() == f"{assembler.work}/deployed"
+    puts = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "put" in argv]
+    assert puts == [f"artifacts/{ASSEMBLED_KEY}/{name}" for name in ("model.zip", "build.log", "manifest.json")]
+
+    # The manifest records the answer as a build's does, and the GPU and driver it was served on.
     assert manifest["mode"] == "assemble"
-    assert (manifest["gpu"], manifest["trtllmVersion"]) == ("NVIDIA A10", "0.18.2")
+    assert manifest["validation"] == manifest_of(build_result)["validation"] == {
+        "endpoint": "/v2/models/ensemble/versions/1/generate",
+        "prompt": "The capital of France is",
+        "expect": "Paris",
+        "answer": " Paris.",
+    }
+    assert (manifest["gpu"], manifest["driver"], manifest["trtllmVersion"]) == ("NVIDIA A10", "550.90.07", "0.18.2")
     assert manifest["engine"] == manifest_of(build_result)["engine"]
-    assert set(manifest["timings"]) == {"preflight", "fetch-engine", "stage", "pack"}
+    assert set(manifest["timings"]) == {"preflight", "pull-image", "fetch-engine", "stage", "pack", "validate"}
+    assert set(manifest["phases"]) == {
+        "provision", "cloudInit", "imagePull", "engineDownload", "pack", "validate", "upload", "wallSeconds",
+    }
+    zip_bytes = assembler.bucket(f"artifacts/{ASSEMBLED_KEY}/model.zip").read_bytes()
+    assert manifest["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
     # Same engine and tokenizer, same repository: the same artifact bytes as the GPU build packed.
     assert zip_bytes == builder.bucket("artifacts/a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8e7a9f8/model.zip").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("triton", "reason"),
+    [
+        ({"FAKE_ANSWER": '{"model_name":"ensemble","text_output":" Lyon."}'}, "the answer does not hold 'Paris'"),
+        ({"FAKE_TRITON": "load-fails"}, "Triton exited before it was ready"),
+    ],
+    ids=["wrong-answer", "engine-does-not-load"],
+)
+def test_assemble_mode_uploads_nothing_that_triton_did_not_answer_rightly_from(tmp_path, packer, repository, built, triton, reason):
+    builder, _ = built
+    assembler = assembling_host(tmp_path, packer, repository, builder.bucket_dir)
+    result = assembler.run(stdin=f"{OCIR_USER}\n{OCIR_TOKEN}\n\n", **triton)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "engine build failed in step validate" in result.stderr
+    assert reason in result.stderr
+    assert [argv for argv in assembler.argvs("oci") if "put" in argv] == []
+    assert not assembler.bucket(f"artifacts/{ASSEMBLED_KEY}").exists()
+
+
+def test_assemble_mode_on_a_host_without_a_gpu_driver_stops_in_preflight(tmp_path, packer, repository, built):
+    builder, _ = built
+    assembler = assembling_host(tmp_path, packer, repository, builder.bucket_dir)
+    write_fakes(tmp_path / "gpu" / "bin", {"nvidia-smi": "#!/usr/bin/env bash\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n"})
+    result = assembler.run(stdin=f"{OCIR_USER}\n{OCIR_TOKEN}\n\n")
+    assert result.returncode == 1
+    assert "engine build failed in step preflight" in result.stderr
+    assert "no working NVIDIA driver" in result.stderr
+    assert assembler.argvs("oci") == []
+    assert not any("pull" in argv for argv in assembler.argvs("docker"))
+
+
+def test_assemble_mode_without_ocir_credentials_stops_before_pulling_or_fetching(tmp_path, packer, repository, built):
+    builder, _ = built
+    assembler = assembling_host(tmp_path, packer, repository, builder.bucket_dir)
+    result = assembler.run(stdin="\n\n\n")
+    assert result.returncode == 1
+    assert "no OCIR credentials reached the pipeline" in result.stderr
+    assert not any("pull" in argv for argv in assembler.argvs("docker"))
+    assert assembler.argvs("oci") == []
 
 
 def test_examples_are_fetched_at_the_image_version_when_the_image_has_none(host):
