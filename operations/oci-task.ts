@@ -6,6 +6,7 @@
 import * as core from "oci-core";
 import * as datascience from "oci-datascience";
 import * as identity from "oci-identity";
+import * as limits from "oci-limits";
 import * as objectstorage from "oci-objectstorage";
 import {
   type CatalogModelRequest,
@@ -20,6 +21,7 @@ import {
   type ObjectStore,
   type CapacityReports,
   pickAvailabilityDomain,
+  type ServiceLimits,
   terminateInstance,
   type UploadArtifactArgs,
   uploadArtifact,
@@ -34,7 +36,10 @@ export type OciTask =
   | { readonly task: "terminate-instance"; readonly instanceId: string }
   | {
       readonly task: "pick-availability-domain";
-      /** Capacity reports are asked of the root compartment (CreateComputeCapacityReportDetails). */
+      /**
+       * Capacity reports are asked of the root compartment (CreateComputeCapacityReportDetails), and
+       * so are the service limits, which are the tenancy's.
+       */
       readonly tenancyId: string;
       readonly shape: string;
       readonly shapeConfig?: { readonly ocpus: number; readonly memoryInGbs: number };
@@ -126,6 +131,25 @@ function capacityReports(
   };
 }
 
+// GetResourceAvailability: the limit's availability in the tenancy (the root compartment) and one
+// availability domain, required for a limit scoped to AD as every Compute core and GPU limit is
+// (oci-limits lib/request/get-resource-availability-request.d.ts, availabilityDomain: "mandatory if
+// the scopeType of the target resource limit is AD"). `available` is the count left, rounded down
+// (lib/model/resource-availability.d.ts).
+function serviceLimits(client: limits.LimitsClient, tenancyId: string): ServiceLimits {
+  return {
+    async available(availabilityDomain, limit) {
+      const response = await client.getResourceAvailability({
+        serviceName: limit.service,
+        limitName: limit.name,
+        compartmentId: tenancyId,
+        availabilityDomain,
+      });
+      return response.resourceAvailability.available;
+    },
+  };
+}
+
 /** Runs one task; resolves to the line it reports (done, or nothing to do), rejects when it failed. */
 export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<string> {
   const provider = await createAuthProvider(configFileAuth(target.profile));
@@ -144,8 +168,8 @@ export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<
     case "pick-availability-domain":
       return pickAvailabilityDomain(
         capacityReports(createSdkClient(core.ComputeClient, provider, where), task),
-        task.shape,
-        task.domains,
+        serviceLimits(createSdkClient(limits.LimitsClient, provider, where), task.tenancyId),
+        { shape: task.shape, shapeConfig: task.shapeConfig, domains: task.domains },
         (line) => console.error(line),
       );
     case "create-catalog-model": {

@@ -9,13 +9,15 @@
  *   preview (terraform-provider-oci internal/service/objectstorage/objectstorage_object_resource.go:261,
  *   `os.Stat` of the source), is not needed;
  * - terminating the build instance once its artifact is uploaded, whatever state it is in;
- * - choosing the build instance's availability domain from compute capacity reports.
+ * - choosing the build instance's availability domain from compute capacity reports and the
+ *   shape's service limit in each domain.
  *
  * The SDK clients are passed in (oci-task.ts builds them), so the tests stand in for the OCI API only.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { chooseAvailabilityDomain, type DomainCapacity } from "../components/build/inputs";
+import { chooseAvailabilityDomain, type DomainCapacity, domainFits } from "../components/build/inputs";
+import { type LimitNeed, limitNeed } from "../components/build/shape-limits";
 import { UserError } from "./errors";
 
 /** The slice of `ObjectStorageClient` + `UploadManager` the upload needs. */
@@ -118,19 +120,67 @@ export interface CapacityReports {
   statuses(availabilityDomain: string): Promise<string[]>;
 }
 
+/** The slice of `LimitsClient` the choice of domain needs: one limit's availability in one domain. */
+export interface ServiceLimits {
+  /**
+   * `available` of GetResourceAvailability for the limit in this domain, undefined when OCI reports
+   * no figure; rejects with the SDK's error (its `statusCode` tells a refusal from a failure).
+   */
+  available(
+    availabilityDomain: string,
+    limit: { service: string; name: string },
+  ): Promise<number | undefined>;
+}
+
+export interface DomainRequest {
+  readonly shape: string;
+  /** A flexible shape's configuration: its OCPUs are what its limit counts. */
+  readonly shapeConfig?: { readonly ocpus: number; readonly memoryInGbs: number };
+  /** The tenancy's availability domains, in its order. */
+  readonly domains: readonly string[];
+}
+
+// OCI answers an unauthorised call and a missing resource alike, with 404 NotAuthorizedOrNotFound
+// (the status the SDK's error carries: oci-common lib/error.d.ts, OciError.statusCode); 401 and 403
+// are refusals too. GetResourceAvailability also answers 404 for a limit it keeps no figure for
+// (oci-limits lib/client.d.ts, getResourceAvailability: "Note that not all resource limits support
+// this API. If the value is not available, the API returns a 404 response").
+const REFUSED = new Set([401, 403, 404]);
+
+function statusOf(error: unknown): number | undefined {
+  return typeof error === "object" && error !== null
+    ? (error as { statusCode?: number }).statusCode
+    : undefined;
+}
+
 /**
- * Asks for a capacity report domain by domain, in the tenancy's order, and stops at the first that
- * has room: the fewest calls, and the same domain the old "first domain" rule picked whenever it
- * has capacity. Each answer is reported through `say` (stderr: the `up` output shows it).
+ * Asks domain by domain, in the tenancy's order, and stops at the first that fits: a capacity report
+ * for the shape, then, where it says AVAILABLE, the shape's service limit in that domain
+ * (components/build/shape-limits.ts), which must have what one instance needs. The fewest calls, and
+ * the same domain the old "first domain" rule picked whenever it fits. Each answer, the reason a
+ * domain is passed over and the domain chosen are reported through `say` (stderr: the `up` output
+ * shows them).
  */
 export async function pickAvailabilityDomain(
   reports: CapacityReports,
-  shape: string,
-  domains: readonly string[],
+  limits: ServiceLimits,
+  request: DomainRequest,
   say: (line: string) => void,
 ): Promise<string> {
+  const { shape } = request;
+  let need: LimitNeed | undefined;
+  try {
+    need = limitNeed(shape, request.shapeConfig);
+  } catch (error) {
+    throw new TaskError((error as Error).message);
+  }
+  if (need === undefined) {
+    say(
+      `${shape}: no Compute service limit name is known for this shape (components/build/shape-limits.ts): only host capacity is checked`,
+    );
+  }
   const answers: DomainCapacity[] = [];
-  for (const availabilityDomain of domains) {
+  for (const availabilityDomain of request.domains) {
     let statuses: string[];
     try {
       statuses = await reports.statuses(availabilityDomain);
@@ -139,13 +189,59 @@ export async function pickAvailabilityDomain(
         `the compute capacity report for ${shape} in ${availabilityDomain} failed (${(error as Error).message}): allow the deploying principal to manage compute-capacity-reports in the tenancy (docs/operations.md), or pin a domain: pulumi config set --path build.availabilityDomain <name>`,
       );
     }
-    say(`${availabilityDomain}: ${shape} ${statuses.join(", ") || "not reported"}`);
-    answers.push({ availabilityDomain, statuses });
-    if (statuses.includes("AVAILABLE")) break;
+    const capacity = statuses.join(", ") || "not reported";
+    if (!statuses.includes("AVAILABLE")) {
+      answers.push({ availabilityDomain, statuses });
+      say(`${availabilityDomain}: ${shape} ${capacity}: skipped, no host capacity`);
+      continue;
+    }
+    if (need === undefined) {
+      answers.push({ availabilityDomain, statuses });
+      say(`${availabilityDomain}: ${shape} ${capacity}`);
+      break;
+    }
+    const available = await limitAvailable(limits, need, availabilityDomain);
+    const answer: DomainCapacity = {
+      availabilityDomain,
+      statuses,
+      limit: { name: need.limitName, unit: need.unit, available, needed: need.amount },
+    };
+    answers.push(answer);
+    const figure = available === undefined ? "not reported (not held against it)" : `${available} available`;
+    const fits = domainFits(answer);
+    say(
+      `${availabilityDomain}: ${shape} ${capacity}; ${need.limitName} ${figure}, ${need.amount} ${need.unit} needed${fits ? "" : ": skipped, too little of the service limit left"}`,
+    );
+    if (fits) break;
   }
+  let chosen: string;
   try {
-    return chooseAvailabilityDomain(shape, answers);
+    chosen = chooseAvailabilityDomain(shape, answers);
   } catch (error) {
     throw new TaskError((error as Error).message);
+  }
+  say(`chose ${chosen} for ${shape}`);
+  return chosen;
+}
+
+async function limitAvailable(
+  limits: ServiceLimits,
+  need: LimitNeed,
+  availabilityDomain: string,
+): Promise<number | undefined> {
+  try {
+    return await limits.available(availabilityDomain, { service: need.service, name: need.limitName });
+  } catch (error) {
+    const status = statusOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const cause = status === undefined ? message : `${message}, HTTP ${status}`;
+    if (status !== undefined && REFUSED.has(status)) {
+      throw new TaskError(
+        `the service limit ${need.service}/${need.limitName} in ${availabilityDomain} could not be read (${cause}): OCI refused the call, or keeps no figure for that limit. Allow the deploying principal to read limits: allow group <deployers> to inspect resource-availability in tenancy (docs/operations.md); or pin a domain: pulumi config set --path build.availabilityDomain <name>`,
+      );
+    }
+    throw new TaskError(
+      `the service limit ${need.service}/${need.limitName} in ${availabilityDomain} could not be read (${cause}): run 'pulumi up' again, or pin a domain: pulumi config set --path build.availabilityDomain <name>`,
+    );
   }
 }

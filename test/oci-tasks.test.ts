@@ -149,19 +149,166 @@ describe("pick-availability-domain", () => {
     };
   }
 
-  test("the first domain with room, asking no further; each answer is said", async () => {
+  // As GetResourceAvailability answers: `available` per domain (oci-limits
+  // model/resource-availability.d.ts), undefined where OCI reports no figure.
+  function limits(available: Record<string, number | undefined>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      async available(domain: string, limit: { service: string; name: string }) {
+        asked.push(`${domain} ${limit.service}/${limit.name}`);
+        return available[domain];
+      },
+    };
+  }
+
+  // An SDK error as the client throws it: a message and the HTTP status (oci-common OciError).
+  function failing(statusCode: number, message: string) {
+    return {
+      async available(): Promise<number | undefined> {
+        throw Object.assign(new Error(message), { statusCode });
+      },
+    };
+  }
+
+  const A10 = { shape: "VM.GPU.A10.1", domains: ["AD-1", "AD-2", "AD-3"] };
+
+  test("the first domain with room and limit, asking no further; each answer is said, and the choice", async () => {
     const capacity = reports({
       "AD-1": ["OUT_OF_HOST_CAPACITY"],
       "AD-2": ["AVAILABLE"],
       "AD-3": ["AVAILABLE"],
     });
+    const limit = limits({ "AD-1": 4, "AD-2": 2, "AD-3": 2 });
     const said: string[] = [];
-    const chosen = await pickAvailabilityDomain(capacity, "VM.GPU.A10.1", ["AD-1", "AD-2", "AD-3"], (line) =>
-      said.push(line),
-    );
+    const chosen = await pickAvailabilityDomain(capacity, limit, A10, (line) => said.push(line));
     assert.equal(chosen, "AD-2");
     assert.deepEqual(capacity.asked, ["AD-1", "AD-2"]);
-    assert.deepEqual(said, ["AD-1: VM.GPU.A10.1 OUT_OF_HOST_CAPACITY", "AD-2: VM.GPU.A10.1 AVAILABLE"]);
+    assert.deepEqual(limit.asked, ["AD-2 compute/gpu-a10-count"], "no limit asked where no host is free");
+    assert.deepEqual(said, [
+      "AD-1: VM.GPU.A10.1 OUT_OF_HOST_CAPACITY: skipped, no host capacity",
+      "AD-2: VM.GPU.A10.1 AVAILABLE; gpu-a10-count 2 available, 1 GPU needed",
+      "chose AD-2 for VM.GPU.A10.1",
+    ]);
+  });
+
+  test("a domain with hosts but a GPU limit of 0 is passed over, saying why", async () => {
+    const capacity = reports({ "AD-1": ["AVAILABLE"], "AD-2": ["AVAILABLE"] });
+    const said: string[] = [];
+    const chosen = await pickAvailabilityDomain(
+      capacity,
+      limits({ "AD-1": 0, "AD-2": 1 }),
+      { shape: "VM.GPU.A10.1", domains: ["AD-1", "AD-2"] },
+      (line) => said.push(line),
+    );
+    assert.equal(chosen, "AD-2");
+    assert.equal(
+      said[0],
+      "AD-1: VM.GPU.A10.1 AVAILABLE; gpu-a10-count 0 available, 1 GPU needed: skipped, too little of the service limit left",
+    );
+  });
+
+  test("a limit with fewer GPUs left than the shape takes holds the domain back", async () => {
+    const limit = limits({ "AD-1": 1, "AD-2": 2 });
+    const chosen = await pickAvailabilityDomain(
+      reports({ "AD-1": ["AVAILABLE"], "AD-2": ["AVAILABLE"] }),
+      limit,
+      { shape: "VM.GPU.A10.2", domains: ["AD-1", "AD-2"] },
+      () => undefined,
+    );
+    assert.equal(chosen, "AD-2", "VM.GPU.A10.2 takes 2 of gpu-a10-count");
+  });
+
+  test("the flexible assemble host is held to its OCPUs against the E4 core limit", async () => {
+    const limit = limits({ "AD-1": 1, "AD-2": 2 });
+    const said: string[] = [];
+    const chosen = await pickAvailabilityDomain(
+      reports({ "AD-1": ["AVAILABLE"], "AD-2": ["AVAILABLE"] }),
+      limit,
+      { shape: "VM.Standard.E4.Flex", shapeConfig: { ocpus: 2, memoryInGbs: 32 }, domains: ["AD-1", "AD-2"] },
+      (line) => said.push(line),
+    );
+    assert.equal(chosen, "AD-2");
+    assert.deepEqual(limit.asked, [
+      "AD-1 compute/standard-e4-core-count",
+      "AD-2 compute/standard-e4-core-count",
+    ]);
+    assert.match(said[0], /standard-e4-core-count 1 available, 2 OCPU needed: skipped/);
+  });
+
+  test("a flexible shape without its configuration is refused before any call", async () => {
+    const capacity = reports({ "AD-1": ["AVAILABLE"] });
+    await assert.rejects(
+      pickAvailabilityDomain(
+        capacity,
+        limits({}),
+        { shape: "VM.Standard.E4.Flex", domains: ["AD-1"] },
+        () => undefined,
+      ),
+      /VM\.Standard\.E4\.Flex is a flexible shape: .*--ocpus and --memory-gbs/,
+    );
+    assert.deepEqual(capacity.asked, []);
+  });
+
+  test("a limit OCI keeps no figure for does not hold a domain back, and is said", async () => {
+    const said: string[] = [];
+    const chosen = await pickAvailabilityDomain(
+      reports({ "AD-1": ["AVAILABLE"] }),
+      limits({ "AD-1": undefined }),
+      { shape: "VM.GPU.A10.1", domains: ["AD-1"] },
+      (line) => said.push(line),
+    );
+    assert.equal(chosen, "AD-1");
+    assert.match(said[0], /gpu-a10-count not reported \(not held against it\)/);
+  });
+
+  test("a shape with no known limit name is picked on capacity alone, saying so", async () => {
+    const limit = limits({});
+    const said: string[] = [];
+    const chosen = await pickAvailabilityDomain(
+      reports({ "AD-1": ["AVAILABLE"] }),
+      limit,
+      { shape: "BM.GPU.H100.8", domains: ["AD-1"] },
+      (line) => said.push(line),
+    );
+    assert.equal(chosen, "AD-1");
+    assert.deepEqual(limit.asked, []);
+    assert.match(
+      said[0],
+      /BM\.GPU\.H100\.8: no Compute service limit name is known .*only host capacity is checked/,
+    );
+  });
+
+  test("a refused limits call fails naming the IAM statement and the key that avoids it", async () => {
+    for (const status of [401, 403, 404]) {
+      await assert.rejects(
+        pickAvailabilityDomain(
+          reports({ "AD-1": ["AVAILABLE"] }),
+          failing(status, "NotAuthorizedOrNotFound"),
+          A10,
+          () => undefined,
+        ),
+        new RegExp(
+          `compute/gpu-a10-count in AD-1 could not be read \\(NotAuthorizedOrNotFound, HTTP ${status}\\): .*allow group <deployers> to inspect resource-availability in tenancy .*build\\.availabilityDomain`,
+        ),
+      );
+    }
+  });
+
+  test("a limits call that fails otherwise names the failure, not a grant", async () => {
+    await assert.rejects(
+      pickAvailabilityDomain(
+        reports({ "AD-1": ["AVAILABLE"] }),
+        failing(500, "InternalError"),
+        A10,
+        () => undefined,
+      ),
+      (error: Error) => {
+        assert.match(error.message, /could not be read \(InternalError, HTTP 500\): run 'pulumi up' again/);
+        assert.doesNotMatch(error.message, /inspect resource-availability/);
+        return true;
+      },
+    );
   });
 
   test("a refused report fails naming the grant and the key that avoids it", async () => {
@@ -171,7 +318,12 @@ describe("pick-availability-domain", () => {
       },
     };
     await assert.rejects(
-      pickAvailabilityDomain(refusing, "VM.GPU.A10.1", ["AD-1"], () => undefined),
+      pickAvailabilityDomain(
+        refusing,
+        limits({}),
+        { shape: "VM.GPU.A10.1", domains: ["AD-1"] },
+        () => undefined,
+      ),
       /AD-1 failed \(NotAuthorizedOrNotFound\): allow .* compute-capacity-reports .* build\.availabilityDomain/,
     );
   });
@@ -180,11 +332,23 @@ describe("pick-availability-domain", () => {
     await assert.rejects(
       pickAvailabilityDomain(
         reports({ "AD-1": ["OUT_OF_HOST_CAPACITY"], "AD-2": [] }),
-        "VM.GPU.A10.1",
-        ["AD-1", "AD-2"],
+        limits({}),
+        { shape: "VM.GPU.A10.1", domains: ["AD-1", "AD-2"] },
         () => undefined,
       ),
       /AD-1: OUT_OF_HOST_CAPACITY; AD-2: no answer\).*build\.availabilityDomain/,
+    );
+  });
+
+  test("hosts but no limit anywhere fails naming each domain's limit and the limit increase", async () => {
+    await assert.rejects(
+      pickAvailabilityDomain(
+        reports({ "AD-1": ["AVAILABLE"], "AD-2": ["OUT_OF_HOST_CAPACITY"] }),
+        limits({ "AD-1": 0 }),
+        { shape: "VM.GPU.A10.1", domains: ["AD-1", "AD-2"] },
+        () => undefined,
+      ),
+      /no availability domain has both capacity and service limit for VM\.GPU\.A10\.1 now \(AD-1: AVAILABLE, gpu-a10-count 0 available, 1 GPU needed; AD-2: OUT_OF_HOST_CAPACITY\): ask for a service limit increase .*build\.availabilityDomain/,
     );
   });
 });

@@ -31,25 +31,63 @@ export function pickPlatformImage(
   return match.id;
 }
 
-/** One availability domain's answer in a compute capacity report, as `cli/oci-task.ts` reads it. */
+/** One availability domain's answers at `up`, as `operations/oci-tasks.ts` reads them. */
 export interface DomainCapacity {
   readonly availabilityDomain: string;
   /** `availabilityStatus` of each shape availability: AVAILABLE, OUT_OF_HOST_CAPACITY, ... */
   readonly statuses: readonly string[];
+  /**
+   * The shape's service limit in this domain, when it was asked (only of a domain with capacity, and
+   * only for a shape whose limit name is known: components/build/shape-limits.ts). `available` is
+   * undefined when OCI reports no figure for it (oci-limits lib/model/resource-availability.d.ts:
+   * "We cannot guarantee this data for all the limits. In such cases, these fields will be empty").
+   */
+  readonly limit?: {
+    readonly name: string;
+    readonly unit: string;
+    readonly available: number | undefined;
+    readonly needed: number;
+  };
 }
 
 /**
- * The first availability domain whose capacity report says AVAILABLE for the shape, in the order
- * the tenancy lists them; none with capacity is an error that names each domain's answer and the
- * key that pins one.
+ * Whether a launch fits the domain: capacity AVAILABLE, and the service limit, when asked and
+ * reported, has at least what one instance needs. A limit OCI reports no figure for does not hold a
+ * domain back: nothing says it is short.
+ */
+export function domainFits(answer: DomainCapacity): boolean {
+  if (!answer.statuses.includes("AVAILABLE")) return false;
+  const limit = answer.limit;
+  return limit === undefined || limit.available === undefined || limit.available >= limit.needed;
+}
+
+/** One domain's answers in a line: the capacity statuses, then the limit when it was asked. */
+export function describeDomain(answer: DomainCapacity): string {
+  const statuses = answer.statuses.join(", ") || "no answer";
+  const limit = answer.limit;
+  if (limit === undefined) return `${answer.availabilityDomain}: ${statuses}`;
+  const available = limit.available === undefined ? "not reported" : `${limit.available} available`;
+  return `${answer.availabilityDomain}: ${statuses}, ${limit.name} ${available}, ${limit.needed} ${limit.unit} needed`;
+}
+
+/**
+ * The first availability domain that fits the shape (`domainFits`), in the order the tenancy lists
+ * them; none is an error that names each domain's answers and the fixes: wait, ask for a higher
+ * limit when a limit held a domain back, pin a domain, or another shape.
  */
 export function chooseAvailabilityDomain(shape: string, reports: readonly DomainCapacity[]): string {
-  const available = reports.find((report) => report.statuses.includes("AVAILABLE"));
-  if (available !== undefined) return available.availabilityDomain;
-  const answers = reports
-    .map((report) => `${report.availabilityDomain}: ${report.statuses.join(", ") || "no answer"}`)
-    .join("; ");
+  const fits = reports.find(domainFits);
+  if (fits !== undefined) return fits.availabilityDomain;
+  const answers = reports.map(describeDomain).join("; ");
+  const limited = reports.some(
+    (report) => report.statuses.includes("AVAILABLE") && report.limit !== undefined,
+  );
+  if (!limited) {
+    throw new Error(
+      `no availability domain has capacity for ${shape} now (${answers || "no domain listed"}): try again later, pin one with pulumi config set --path build.availabilityDomain <name>, or pick another build.shape`,
+    );
+  }
   throw new Error(
-    `no availability domain has capacity for ${shape} now (${answers || "no domain listed"}): try again later, pin one with pulumi config set --path build.availabilityDomain <name>, or pick another build.shape`,
+    `no availability domain has both capacity and service limit for ${shape} now (${answers}): ask for a service limit increase (OCI Console: Governance & Administration, Limits, Quotas and Usage) or free what uses the limit, try again later, pin a domain with pulumi config set --path build.availabilityDomain <name>, or pick another build.shape`,
   );
 }
