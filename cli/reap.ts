@@ -1,6 +1,8 @@
 /**
- * `npm run -s reap -- [--dry-run] [--stacks <glob>]`: destroys this project's stacks whose
- * `expiresAt` has passed, then the build hosts' expired resources. The reaping is operations/reap.ts.
+ * `npm run -s reap -- [--yes] [--stacks <glob>]`: lists this project's stacks whose `expiresAt` has
+ * passed and the build hosts' expired resources; with `--yes`, destroys and deletes them. Nothing is
+ * destroyed without `--yes`, so a bare run, or one copied from a doc, is always safe. `--dry-run`
+ * is still accepted and means the default. The reaping is operations/reap.ts.
  */
 import { reap, type ReapOptions } from "../operations/reap";
 import { automationBackend } from "../operations/stacks";
@@ -17,17 +19,21 @@ import {
 
 export const reapCommand = {
   name: "reap",
-  synopsis: "[--dry-run] [--stacks <glob>] [--region <region>] [--profile <name>]",
-  help: `  --dry-run          list what would be destroyed, destroy nothing
+  synopsis: "[--yes] [--stacks <glob>] [--region <region>] [--profile <name>]",
+  help: `  (default)          a dry run: list what would be destroyed and deleted, touch nothing
+  --yes              destroy the expired stacks and delete the expired build resources
+  --dry-run          the default, said explicitly (cannot be combined with --yes)
   --stacks <glob>    only stacks (and build resources tagged with a stack) whose name matches
                      (default: every stack of the project)
   --dir <path>       project folder (default: the current folder)
-  --region <region>  where to search for expired build resources (default: the profile's region)
+  --region <region>  where to search for expired build resources (default: the profile's region);
+                     their dynamic groups and policies are always deleted in the home region
   --auth <method>    api_key (default), instance_principal, resource_principal or security_token
   --profile <name>   OCI config profile (default: OCI_CLI_PROFILE, else DEFAULT)
   --config-file <p>  OCI config file (default: OCI_CLI_CONFIG_FILE, else ~/.oci/config)
   --help             this text`,
   options: {
+    yes: { type: "boolean", default: false },
     "dry-run": { type: "boolean", default: false },
     stacks: { type: "string", default: "*" },
     dir: { type: "string" },
@@ -46,8 +52,13 @@ export function reapOptions(
   cwd: string,
 ): ReapOptions {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values.yes && values["dry-run"]) {
+    throw new UsageError(
+      "--yes and --dry-run contradict each other: pass --yes to act, nothing for a dry run",
+    );
+  }
   return {
-    dryRun: values["dry-run"],
+    dryRun: !values.yes,
     pattern: values.stacks,
     region: values.region,
     auth: authOptions(values, cwd),

@@ -1,9 +1,10 @@
 /**
  * `reap`: destroys the stacks of this project whose `expiresAt` output has passed. Stacks without
  * `expiresAt` (production: no `evaluation.ttlHours`) are never touched, nor are stacks whose
- * outputs cannot be read. Then it deletes the build hosts' resources (instances, bastions, networks)
- * whose own `expires-at` tag has passed, whatever their stack (reap-resources.ts). cli/reap.ts reads
- * the flags.
+ * outputs cannot be read. Then it deletes the build hosts' resources (instances, bastions, networks,
+ * and their dynamic group and policy) whose own `expires-at` tag has passed, whatever their stack
+ * (reap-resources.ts). Unless told to act (`dryRun: false`, the CLI's `--yes`), it only lists what
+ * it would destroy and delete. cli/reap.ts reads the flags.
  */
 import { minimatch } from "minimatch";
 import { type AuthOptions, createAuthProvider, errorMessage } from "./oci-client";
@@ -105,8 +106,9 @@ async function reapBuildResources(
   io: OutputSink,
 ): Promise<boolean> {
   let decisions: ResourceDecision[];
+  let iamUnchecked: string | undefined;
   try {
-    decisions = await reapResources(await cloud(), options);
+    ({ decisions, iamUnchecked } = await reapResources(await cloud(), options));
   } catch (error) {
     io.error(`error: build resources were not checked: ${errorMessage(error).split("\n")[0]}`);
     return false;
@@ -117,16 +119,19 @@ async function reapBuildResources(
   const count = (action: ResourceDecision["action"]) => decisions.filter((d) => d.action === action).length;
   io.write(
     options.dryRun
-      ? `dry run: ${count("would delete")} build resource(s) would be deleted, nothing was\n`
+      ? `dry run: ${count("would delete")} build resource(s) would be deleted, nothing was (--yes deletes them)\n`
       : `deleted ${count("deleted")} build resource(s); ${count("in use")} still in use, for a later run\n`,
   );
   const failed = decisions.filter((d) => d.action === "delete failed");
   for (const d of failed) io.error(`error: ${d.type} ${d.id} was not deleted: ${d.reason}`);
-  return failed.length === 0;
+  if (iamUnchecked !== undefined) {
+    io.error(`error: the builds' dynamic groups and policies were not checked: ${iamUnchecked}`);
+  }
+  return failed.length === 0 && iamUnchecked === undefined;
 }
 
 export interface ReapOptions {
-  /** List what would be destroyed and deleted; destroy and delete nothing. */
+  /** List what would be destroyed and deleted; destroy and delete nothing. The CLI's default. */
   readonly dryRun: boolean;
   /** A glob: only stacks, and build resources tagged with a stack, whose name matches. */
   readonly pattern: string;
@@ -164,7 +169,7 @@ export async function reap(options: ReapOptions, deps: ReapDeps): Promise<boolea
   const stoppedUsd = stopped.reduce((sum, decision) => sum + (decision.usdPerHour ?? 0), 0);
   if (options.dryRun) {
     const would = decisions.filter((decision) => decision.action === "would destroy");
-    io.write(`dry run: ${would.length} stack(s) would be destroyed, nothing was\n`);
+    io.write(`dry run: ${would.length} stack(s) would be destroyed, nothing was (--yes destroys them)\n`);
   } else {
     io.write(`destroyed ${stopped.length} stack(s), stopping ${Math.round(stoppedUsd * 100) / 100} USD/h\n`);
   }

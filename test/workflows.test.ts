@@ -343,16 +343,21 @@ describe("reap.yml (schedule)", () => {
     assert.deepEqual(reap.concurrency, { group: "reap", "cancel-in-progress": false });
   });
 
-  test("installs the Pulumi CLI, then runs npm run -s reap, dry-run and stack glob only when asked", async () => {
+  test("installs the Pulumi CLI, then runs npm run -s reap: --yes on schedule, a dry run by hand unless unticked", async () => {
     const job = reap.jobs["reap"];
     const install = job.steps.indexOf(pulumiStep(job, undefined));
     const reaper = stepIndex(job, runs("npm run -s reap --"), "reap");
     assert.ok(install < reaper);
+    const dispatch = reap.on["workflow_dispatch"] as { inputs: Record<string, { default: unknown }> };
+    assert.equal(dispatch.inputs["dry-run"].default, true, "by hand, a dry run unless unticked");
     const script = (job.steps[reaper].run ?? "").replace("npm run -s reap --", "printf '<%s>' reap");
+    // The inputs context is empty on a schedule.
     const scheduled = await shell(script, { DRY_RUN: "", STACKS: "" }, PROJECT_DIR);
     const byHand = await shell(script, { DRY_RUN: "true", STACKS: "eval-*" }, PROJECT_DIR);
-    assert.equal(scheduled.out, "<reap>");
+    const byHandActing = await shell(script, { DRY_RUN: "false", STACKS: "" }, PROJECT_DIR);
+    assert.equal(scheduled.out, "<reap><--yes>");
     assert.equal(byHand.out, "<reap><--dry-run><--stacks><eval-*>");
+    assert.equal(byHandActing.out, "<reap><--yes>");
   });
 });
 
