@@ -7,6 +7,8 @@
  *   0  ok
  *   1  invalid configuration or input: the stack file, a folder or a file the command was given
  *   2  usage: an unknown or missing option, or an argument that names nothing
+ *   3  not deployable yet (`check` only): the configuration is valid, but `pulumi up` refuses it
+ *      until the inputs it names are supplied (placeholder OCIDs, unset secrets, absent folders)
  *
  * A command, or the operations module it calls, throws `UsageError` or `UserError` (operations/
  * errors.ts) for the two kinds of mistake; a system error (EACCES, ENOSPC...) is the user's to fix
@@ -24,6 +26,7 @@ export { UsageError };
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_NOT_DEPLOYABLE = 3;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

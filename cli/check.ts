@@ -1,11 +1,26 @@
 /**
  * Offline stack check: `npm run -s check -- --stack <name>`. Reads Pulumi.<name>.yaml, applies the
  * program's own validation, verifies the engine and model folders when they are on this machine,
- * prints the sizing summary, and exits 1 listing every error. Needs no Pulumi CLI and no cloud
+ * prints the sizing summary, and ends with one line saying whether `pulumi up` would go ahead. Its
+ * exit status says the same, so a workflow can stop before `pulumi up`: 1 listing every error, 3 when
+ * the configuration is valid but inputs are still missing. Needs no Pulumi CLI and no cloud
  * credentials, so it is what a pull-request check runs first. The check is operations/check.ts.
  */
-import { checkReportJson, checkStack, printCheckReport } from "../operations/check";
-import { EXIT_INVALID, EXIT_OK, runCommand, UsageError, userPath } from "./args";
+import {
+  checkReportJson,
+  checkStack,
+  checkSummary,
+  checkVerdict,
+  type CheckVerdict,
+  printCheckReport,
+} from "../operations/check";
+import { EXIT_INVALID, EXIT_NOT_DEPLOYABLE, EXIT_OK, runCommand, UsageError, userPath } from "./args";
+
+const EXIT_CODES: Record<CheckVerdict, number> = {
+  deployable: EXIT_OK,
+  invalid: EXIT_INVALID,
+  "not deployable": EXIT_NOT_DEPLOYABLE,
+};
 
 const spec = {
   name: "check",
@@ -19,7 +34,13 @@ const spec = {
     "  --dir <dir>      the project folder holding the stack file (default: the project)",
     "  --json           one JSON document instead of text",
     "",
-    "exit 0 ok (notes may remain), 1 invalid configuration, 2 usage",
+    "The last line says whether `pulumi up` would go ahead, and so does the exit status:",
+    "  0  deployable (warnings may remain)",
+    "  1  invalid configuration: pulumi preview and pulumi up refuse it",
+    "  2  usage",
+    "  3  valid, but not deployable yet: pulumi up refuses it until the inputs named are supplied",
+    "     (placeholder OCIDs, unset secrets, folders not on this machine)",
+    "With --json the document is stdout and that line is stderr.",
   ].join("\n"),
   options: {
     stack: { type: "string" },
@@ -33,7 +54,9 @@ void runCommand(spec, ({ values }) => {
   // npm runs scripts from the project root, where the stack files are.
   const projectDir = values.dir === undefined ? process.cwd() : userPath(values.dir);
   const check = checkStack(projectDir, values.stack);
-  if (values.json) console.log(checkReportJson(check));
-  else printCheckReport(check, console);
-  return check.errors.length === 0 ? EXIT_OK : EXIT_INVALID;
+  if (values.json) {
+    console.log(checkReportJson(check));
+    console.error(checkSummary(check));
+  } else printCheckReport(check, console);
+  return EXIT_CODES[checkVerdict(check)];
 });

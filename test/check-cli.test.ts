@@ -3,7 +3,7 @@
 // the results.
 
 import assert from "node:assert/strict";
-import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -66,6 +66,26 @@ const RULE_ERRORS_STACK = `config:
       TENANCY_OCID: x
 `;
 
+// What a user's own stack file holds where the committed ones hold placeholders: OCIDs of the right
+// form without "example", and the OCIR secrets as `pulumi config set --secret` writes them.
+const OWN_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4jv3qbrxzmb5nqe2iwg7hl6yqc2tqfsmv4ngfn7wr2xnpd3hcxea";
+const OWN_TENANCY = "ocid1.tenancy.oc1..aaaaaaaa7rkzp4snyq5kgfx3vwm2o6hbtjd4qeccnx5ul2ya3fkgmwp6xzta";
+const OWN_SECRETS = `  triton-trtllm-oci:ocirUsername:
+    secure: v1:c3RhbmQtaW4=:dXNlcg==
+  triton-trtllm-oci:ocirAuthToken:
+    secure: v1:c3RhbmQtaW4=:dG9rZW4=
+`;
+
+/** A committed stack file as its user makes it deployable: own OCIDs, secrets set. */
+function withOwnValues(stackFile: string): string {
+  return `${stackFile
+    .replace(COMPARTMENT_ID, OWN_COMPARTMENT)
+    .replace(TENANCY_ID, OWN_TENANCY)
+    .replace(/\n*$/, "\n")}${OWN_SECRETS}`;
+}
+
+const lastLine = (text: string) => text.trimEnd().split("\n").at(-1);
+
 describe("check CLI", () => {
   let dir = "";
   const runs: Record<string, CliRun> = {};
@@ -73,6 +93,22 @@ describe("check CLI", () => {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "check-cli-"));
     await copyFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+    const dev = await readFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+    const prod = await readFile(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
+    await writeFile(path.join(dir, "Pulumi.ready.yaml"), withOwnValues(dev));
+    // The committed prod stack, made the user's own, in a folder with no engines/ or models/.
+    await writeFile(path.join(dir, "Pulumi.prod.yaml"), withOwnValues(prod));
+    await writeFile(
+      path.join(dir, "Pulumi.folders.yaml"),
+      withOwnValues(
+        dev
+          .replace("    revision: main\n", "    revision: main\n    localDir: ./models/falcon-7b-instruct\n")
+          .replace(
+            "    maxOutputLen: 1024\n",
+            "    maxOutputLen: 1024\n    prebuiltDir: ./engines/falcon-7b-instruct-bf16-a10\n",
+          ),
+      ),
+    );
     await writeFile(path.join(dir, "Pulumi.broken.yaml"), BROKEN_STACK);
     await writeFile(path.join(dir, "Pulumi.rules.yaml"), RULE_ERRORS_STACK);
     await writeFile(path.join(dir, "Pulumi.local.yaml"), LOCAL_STACK);
@@ -91,6 +127,10 @@ describe("check CLI", () => {
       local: ["--stack", "local", "--dir", dir],
       hello: ["--stack", "hello", "--dir", dir],
       yamlError: ["--stack", "yamlerror", "--dir", dir],
+      ready: ["--stack", "ready", "--dir", dir],
+      readyJson: ["--stack", "ready", "--dir", dir, "--json"],
+      prod: ["--stack", "prod", "--dir", dir],
+      folders: ["--stack", "folders", "--dir", dir],
     };
     const results = await Promise.all(Object.values(commands).map((args) => check(args)));
     Object.keys(commands).forEach((name, i) => (runs[name] = results[i]));
@@ -100,9 +140,9 @@ describe("check CLI", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test("dev: exit 0 with the sizing summary of Falcon-7B on one A10", () => {
+  test("dev as committed: exit 3, not deployable, with the sizing summary of Falcon-7B on one A10", () => {
     const { code, stdout, stderr } = runs.dev;
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 3, stderr);
     assert.equal(stderr, "");
     // Per GPU, worked by hand: weights (6.92e9 + 65024 x 4544) x 2 B = 13.44 GiB; KV cache
     // 32 x 2048 x 8 KiB = 0.5 GiB; activations 8192 x (2 x 18176 + 4 x 4544) x 2 B + 32 x 65024 x 4 B
@@ -115,8 +155,11 @@ describe("check CLI", () => {
     );
     assert.match(stdout, /cost \(USD\/h\)\s+deployment 2, build instance 2 while building/);
     assert.match(stdout, /evaluation\s+16 USD/);
-    assert.match(stdout, /Pulumi\.dev\.yaml: ok, with \d+ note\(s\) to resolve before pulumi up$/m);
-    // The committed example's OCIDs are not the user's: said, without failing the check.
+    assert.equal(
+      lastLine(stdout),
+      "check: Pulumi.dev.yaml: 4 problems: not deployable (compartmentId placeholder, tenancyId placeholder, ocirUsername unset, ocirAuthToken unset)",
+    );
+    // The committed example's OCIDs are not the user's: said as notes, not errors.
     assert.match(stdout, /^note .*compartmentId = .*placeholder of the committed example/m);
     // The committed stack tracks a branch and an undigested image, and holds no secrets.
     assert.match(stdout, /^warning: model\.revision = "main"/m);
@@ -125,17 +168,23 @@ describe("check CLI", () => {
     assert.match(stdout, /^note .*ocirAuthToken/m);
   });
 
-  test("--json prints one parseable document with the summary", () => {
+  test("--json prints one parseable document with the summary, and the verdict line on stderr", () => {
     const { code, stdout, stderr } = runs.devJson;
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 3, stderr);
+    assert.equal(
+      stderr,
+      "check: Pulumi.dev.yaml: 4 problems: not deployable (compartmentId placeholder, tenancyId placeholder, ocirUsername unset, ocirAuthToken unset)\n",
+    );
     const report = JSON.parse(stdout) as {
       ok: boolean;
+      deployable: boolean;
       errors: unknown[];
       missingInputs: { key: string }[];
       assumptions: string[];
       summary: { perGpuGiB: { kvCache: number; weights: number }; kvCacheKiBPerToken: number };
     };
-    assert.equal(report.ok, true);
+    assert.equal(report.ok, true, "the configuration is valid");
+    assert.equal(report.deployable, false, "but pulumi up refuses it");
     assert.deepEqual(report.errors, []);
     // The committed dev stack builds its engine: check judges a cache miss, and says so.
     assert.deepEqual(report.missingInputs.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
@@ -155,7 +204,39 @@ describe("check CLI", () => {
     assert.match(stderr, /^error: engine\.dtype = "fp32": .*Fix: use one of: float16, bfloat16/m);
     assert.match(stderr, /^error: engine\.maxBatchSise = 8: .*did you mean 'engine\.maxBatchSize'/m);
     assert.match(stderr, /^error: deployment\.httpPort = "port": /m);
-    assert.doesNotMatch(stdout, /: ok$/m);
+    assert.equal(
+      lastLine(stderr),
+      "check: Pulumi.broken.yaml: 4 problems: invalid configuration (compartmentId, engine.dtype, engine.maxBatchSise, deployment.httpPort)",
+    );
+    assert.doesNotMatch(stdout, /deployable/);
+  });
+
+  test("the user's own OCIDs and secrets: exit 0, deployable, in text and JSON", () => {
+    const { code, stdout, stderr } = runs.ready;
+    assert.equal(code, 0, stdout + stderr);
+    assert.doesNotMatch(stdout, /^note /m);
+    assert.equal(lastLine(stdout), "check: Pulumi.ready.yaml: 0 problems: deployable");
+    const json = runs.readyJson;
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { deployable: boolean }).deployable, true);
+    assert.equal(json.stderr, "check: Pulumi.ready.yaml: 0 problems: deployable\n");
+  });
+
+  test("prod as committed deploys from a machine with no engine or model folder, pinned to a commit", () => {
+    const { code, stdout, stderr } = runs.prod;
+    assert.equal(code, 0, stdout + stderr);
+    assert.equal(lastLine(stdout), "check: Pulumi.prod.yaml: 0 problems: deployable");
+    assert.doesNotMatch(stdout, /model\.revision/, "no moving-branch warning");
+    assert.match(stdout, /^assumed: a build/m, "a cache miss builds the engine");
+  });
+
+  test("engine and model folders that are not on this machine: exit 3, naming each", () => {
+    const { code, stdout, stderr } = runs.folders;
+    assert.equal(code, 3, stdout + stderr);
+    assert.equal(
+      lastLine(stdout),
+      "check: Pulumi.folders.yaml: 2 problems: not deployable (engine.prebuiltDir absent, model.localDir absent)",
+    );
   });
 
   test("a secret in plain text is warned about, without printing it", () => {

@@ -333,6 +333,25 @@ describe("deploy.yml (push to main)", () => {
     assert.equal(up.with?.["stack-name"], "${{ matrix.stack }}");
     assert.equal(up.with?.["policyPacks"], "policy");
   });
+
+  test("a check that does not say deployable stops the job before pulumi up", async () => {
+    const checkAt = stepIndex(job, runs('npm run -s check -- --stack "${STACK}"'), "check");
+    const upAt = job.steps.indexOf(pulumiStep(job, "up"));
+    // Nothing between them may run or let pulumi up run after a failed step.
+    for (const step of job.steps.slice(checkAt, upAt + 1)) {
+      assert.equal(step["continue-on-error"], undefined, step.name);
+      assert.equal(step.if, undefined, `${step.name}: runs only when every step before it succeeded`);
+    }
+    assert.doesNotMatch(
+      job.steps[checkAt].run ?? "",
+      /\|\||;|\bexit 0\b|\|\s*tee/,
+      "the exit status is check's own",
+    );
+    // Run for real on the committed prod stack: its placeholder OCIDs and unset secrets stop it.
+    const prod = await shell(job.steps[checkAt].run ?? "", { STACK: "prod", HOME: tmpdir() }, PROJECT_DIR);
+    assert.equal(prod.code, 3, prod.out);
+    assert.match(prod.out, /^check: Pulumi\.prod\.yaml: 4 problems: not deployable \(.*\)$/m);
+  });
 });
 
 describe("reap.yml (schedule)", () => {
