@@ -271,7 +271,7 @@ export function ociCloudResources(
     search: (query) => searchIn(search, query),
     async homeRegion() {
       // Region subscriptions are readable from any region: the program reads them through the
-      // stack's own provider (program/identity-provider.ts).
+      // stack's own provider, whatever its region (program/identity-provider.ts:17-21).
       const answer = await createSdkClient(identity.IdentityClient, provider, target).listRegionSubscriptions(
         {
           tenancyId: tenancyOf(provider),
