@@ -4,9 +4,10 @@
  * engine in the very image the deployment serves, assembles the artifact with the project's own
  * packer, starts Triton on exactly the layout the deployment mounts and sends it the example request;
  * only an artifact that answered is uploaded. In `assemble` mode (the engine is cached, a serving
- * setting changed) a small CPU instance re-packs the cached engine with the new repository. In
- * `mirror` mode (no build runs, and the serving image is not in OCIR yet) a small CPU instance only
- * copies the image into OCIR: no engine, no artifact, no manifest.
+ * setting changed) an instance of the same GPU shape re-packs the cached engine with the new
+ * repository and validates it the same way before it uploads it. In `mirror` mode (no build runs,
+ * and the serving image is not in OCIR yet) a small CPU instance only copies the image into OCIR: no
+ * engine, no artifact, no manifest.
  *
  * The instance has no public address: it sits in `BuildNetwork`'s private subnet, and every remote
  * step reaches it through an OCI Bastion session (`connection.proxy`, below). Its resource name

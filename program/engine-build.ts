@@ -1,9 +1,10 @@
 /**
- * The build path of the program: an instance that builds the engine (`build`), re-assembles the
- * artifact around a cached engine (`assemble`) or only copies the serving image into OCIR
- * (`mirror`), with its private network. Only a cache miss or an image still to copy takes it, so
- * what it needs (the two components, TLS keys, remote commands, the esbuild bundle of the packer) is
- * required on demand: a preview that builds nothing does not load it.
+ * The build path of the program: an instance that builds the engine (`build`), re-assembles and
+ * validates the artifact around a cached engine (`assemble`), both on the GPU shape, or only copies
+ * the serving image into OCIR (`mirror`, a CPU shape), with its private network. Only a cache miss
+ * or an image still to copy takes it, so what it needs (the two components, TLS keys, remote
+ * commands, the esbuild bundle of the packer) is required on demand: a preview that builds nothing
+ * does not load it.
  */
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,8 +13,9 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { BuildManifest } from "../components/artifact/engine-cache";
 import type { ArtifactBucket } from "../components/artifact-bucket";
-import { ASSEMBLE_SHAPE, estimateBuild } from "../components/config/build-estimate";
+import { estimateBuild } from "../components/config/build-estimate";
 import { PROJECT, type StackConfig } from "../components/config/config";
+import { COPY_HOST_SHAPE, estimateCopyHost } from "../components/config/image-copy";
 import type { ContainerSpec } from "../components/deployment/container-spec";
 import { ocirLoginUser, ocirRegistry } from "../components/deployment/ocir";
 import { validationRequestBody } from "../components/deployment/stack-outputs";
@@ -68,8 +70,10 @@ export async function buildEngine(context: EngineBuildContext): Promise<EngineBu
   const { availabilityDomainNames, pickPlatformImage } = onDemand(
     "../components/build/inputs",
   ) as typeof import("../components/build/inputs");
-  const gpu = mode === "build";
-  const shape = gpu ? config.build.shape : ASSEMBLE_SHAPE.name;
+  // Only the image copy runs on a CPU shape: a build and a re-assembly both serve the artifact in
+  // Triton on the deployment's GPU model before they upload it (steps/validate.sh).
+  const gpu = mode !== "mirror";
+  const shape = gpu ? config.build.shape : COPY_HOST_SHAPE.name;
   const [availabilityDomains, images] = await Promise.all([
     config.build.availabilityDomain !== undefined
       ? [config.build.availabilityDomain]
@@ -102,8 +106,7 @@ export async function buildEngine(context: EngineBuildContext): Promise<EngineBu
     freeformTags: context.tags,
     expiresInHours: BUILD_INSTANCE_TTL_HOURS,
   });
-  // The copy needs no more than a re-assembly's CPU instance, disk and time.
-  const estimate = estimateBuild(config, mode === "mirror" ? "assemble" : mode);
+  const estimate = mode === "mirror" ? estimateCopyHost(config) : estimateBuild(config, mode);
   return new EngineBuild("engine", {
     mode,
     compartmentId: config.compartmentId,
@@ -113,7 +116,7 @@ export async function buildEngine(context: EngineBuildContext): Promise<EngineBu
     subnetId: network.subnetId,
     bastionId: network.bastionId,
     shape,
-    shapeConfig: gpu ? undefined : { ocpus: ASSEMBLE_SHAPE.ocpus, memoryInGbs: ASSEMBLE_SHAPE.memoryInGbs },
+    shapeConfig: gpu ? undefined : { ocpus: COPY_HOST_SHAPE.ocpus, memoryInGbs: COPY_HOST_SHAPE.memoryInGbs },
     imageId: pickPlatformImage(images.images, { gpu, shape }),
     bootVolumeSizeInGbs: estimate.bootVolumeGB,
     cloudInit: readFileSync(join(process.cwd(), "engine-build", "cloud-init.yaml"), "utf8"),

@@ -184,7 +184,7 @@ describe("build preconditions and platform images", () => {
       unset: [],
     });
     const assemble = buildRefusals(config, { mode: "assemble", hfTokenSet: false });
-    assert.match(assemble.errors[0].message, /re-assembles it on a CPU instance/);
+    assert.match(assemble.errors[0].message, /re-assembles it and validates it in Triton on a GPU instance/);
   });
 
   test("an existing public bucket is refused", () => {
@@ -339,16 +339,39 @@ describe("what the build host is told", () => {
 });
 
 describe("estimates", () => {
-  test("Falcon-7B bf16 on an A10: a 170 GB boot volume, about an hour, under 2 USD; re-assembly costs cents", () => {
+  test("Falcon-7B bf16 on an A10: a 170 GB boot volume, about an hour, under 2 USD", () => {
     const config = base();
     assert.equal(buildBootVolumeGB(config), 170);
     const build = estimateBuild(config, "build");
     assert.equal(build.shape, "VM.GPU.A10.1");
     assert.ok(build.totalMinutes >= 40 && build.totalMinutes <= 70, String(build.totalMinutes));
     assert.equal(build.usd, Math.round(((2 * build.totalMinutes) / 60) * 100) / 100);
+  });
+
+  test("a re-assembly runs on the build's GPU shape: the image pull and Triton's validation, no download or engine build", () => {
+    const config = base();
+    const build = estimateBuild(config, "build");
     const assemble = estimateBuild(config, "assemble");
-    assert.equal(assemble.shape, "VM.Standard.E4.Flex");
-    assert.ok(assemble.usd < 0.1, String(assemble.usd));
+    assert.equal(assemble.shape, "VM.GPU.A10.1");
+    assert.equal(assemble.usdPerHour, build.usdPerHour);
+    assert.deepEqual(Object.keys(assemble.minutes), [
+      "provision",
+      "cloudInit",
+      "imagePull",
+      "engineDownload",
+      "pack",
+      "validate",
+      "upload",
+    ]);
+    assert.equal(assemble.minutes.imagePull, build.minutes.imagePull);
+    assert.equal(assemble.minutes.validate, build.minutes.validate);
+    // The 17 GB image pulls for 8.5 min while the 13.8 GB engine downloads in 2.3: the pair counts
+    // once, at the pull's minutes. 3 + 12 + 8.5 + 0.8 (pack) + 7.3 (validate) + 1.2 (upload) = 32.8.
+    assert.equal(assemble.totalMinutes, 33);
+    assert.equal(assemble.usd, 1.1);
+    // The unpacked image beside four copies of the engine: 50 + 42.5 + 4 x 13.8 GB, up to 150.
+    assert.equal(assemble.bootVolumeGB, 150);
+    assert.ok(assemble.totalMinutes < build.totalMinutes && assemble.usd < build.usd);
   });
 
   test("Falcon-40B on 8 A100s needs a bigger disk and costs more", () => {

@@ -14,7 +14,7 @@ import {
   memoryBudget,
   validTensorParallelDegrees,
 } from "../components/config/sizing";
-import { estimateCopyMinutes } from "../components/config/image-copy";
+import { estimateCopyHost, estimateCopyMinutes } from "../components/config/image-copy";
 import { formatSizingSummary, sizingSummary } from "../components/config/summary";
 import { configWith, validConfig } from "./support/stack-fixtures";
 
@@ -232,6 +232,14 @@ describe("image line of the summary", () => {
 
   test("an uncatalogued tag is planned at the largest image, 34 GB", () => {
     assert.equal(estimateCopyMinutes("nvcr.io/nvidia/tritonserver:99.01-trtllm-python-py3"), 12);
+  });
+
+  test("the host that only copies: the smallest boot volume, its launch and cloud-init, then the copy", () => {
+    // 3 min to boot, 12 of cloud-init, 6 of copying 17 GB at 50 MB/s.
+    assert.deepEqual(estimateCopyHost(validConfig({ "image.mirror": "oci" })), {
+      bootVolumeGB: 100,
+      totalMinutes: 21,
+    });
   });
 
   test("local: no copy estimate, the daemon named", () => {

@@ -8,7 +8,9 @@ import { before, describe, test } from "node:test";
 
 import {
   type BucketContents,
+  CPU_IMAGE_ID,
   devStackLaunchOptions,
+  GPU_IMAGE_ID,
   PROJECT,
   standinBuildManifest,
 } from "./support/dev-stack";
@@ -266,7 +268,7 @@ describe("image.mirror oci with a build: the build host copies", { timeout: TIME
     );
   });
 
-  test("engine cached, artifact and image missing: the CPU re-pack host copies, no GPU", async () => {
+  test("engine cached, artifact and image missing: the re-assembly host on the GPU shape copies too", async () => {
     const miss = ok(await preview(LOCAL));
     const keys = outputs(miss).engine as { engineKey: string; artifactKey: string };
     const bucket: BucketContents = {
@@ -276,7 +278,9 @@ describe("image.mirror oci with a build: the build host copies", { timeout: TIME
       },
     };
     const result = ok(await preview(OCI, {}, bucket));
-    assert.equal(one(result, "oci:Core/instance:Instance").inputs.shape, "VM.Standard.E4.Flex");
+    const instance = one(result, "oci:Core/instance:Instance");
+    assert.equal(instance.inputs.shape, "VM.GPU.A10.1");
+    assert.equal((instance.inputs.sourceDetails as { sourceId: string }).sourceId, GPU_IMAGE_ID);
     const settings = decodeSettings(result);
     assert.equal(settings.BUILD_MODE, "assemble");
     assert.equal(settings.MIRROR_SOURCE, `nvcr.io/nvidia/tritonserver@${SOURCE_DIGEST}`);
@@ -298,6 +302,9 @@ describe(
       const instance = one(result, "oci:Core/instance:Instance");
       assert.equal(instance.inputs.shape, "VM.Standard.E4.Flex");
       assert.deepEqual(instance.inputs.shapeConfig, { ocpus: 2, memoryInGbs: 32 });
+      const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
+      assert.equal(source.sourceId, CPU_IMAGE_ID);
+      assert.equal(source.bootVolumeSizeInGbs, "100");
       const settings = decodeSettings(result);
       assert.equal(settings.BUILD_MODE, "mirror");
       assert.equal(settings.IMAGE_REF, SHARED_REF);

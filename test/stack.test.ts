@@ -14,7 +14,6 @@ import { before, describe, test } from "node:test";
 
 import {
   type BucketContents,
-  CPU_IMAGE_ID,
   DEV_SECRET_STAND_INS,
   devStackLaunchOptions,
   devStackWorkspace,
@@ -274,16 +273,25 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     keys = engineKeys(await preview());
   });
 
-  test("engine hit, artifact miss: re-assembled on a CPU instance, no GPU", async () => {
+  test("engine hit, artifact miss: re-assembled and validated on an instance of the build's GPU shape", async () => {
     const result = await preview({
       exists: true,
       objects: { [`engines/${keys.engineKey}/manifest.json`]: JSON.stringify(manifestFor(keys)) },
     });
     const instance = one(result, "oci:Core/instance:Instance");
-    assert.equal(instance.inputs.shape, "VM.Standard.E4.Flex");
-    assert.deepEqual(instance.inputs.shapeConfig, { ocpus: 2, memoryInGbs: 32 });
-    assert.equal((instance.inputs.sourceDetails as { sourceId: string }).sourceId, CPU_IMAGE_ID);
-    assert.equal((stackOutputs(result).engine as { source: string }).source, "engine-hit");
+    // Triton serves the re-packed artifact before it is uploaded: the GPU shape and its GPU image.
+    assert.equal(instance.inputs.shape, "VM.GPU.A10.1");
+    assert.equal(instance.inputs.shapeConfig, undefined);
+    const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
+    assert.equal(source.sourceId, GPU_IMAGE_ID);
+    // The unpacked image and four copies of the engine (build-estimate.ts assembleBootVolumeGB).
+    assert.equal(source.bootVolumeSizeInGbs, "150");
+    const engine = stackOutputs(result).engine as {
+      source: string;
+      estimate: { shape: string; mode: string };
+    };
+    assert.equal(engine.source, "engine-hit");
+    assert.deepEqual([engine.estimate.mode, engine.estimate.shape], ["assemble", "VM.GPU.A10.1"]);
   });
 
   test("artifact hit: no instance at all, the catalog model exports the cached object, the bucket is adopted", async () => {

@@ -3,7 +3,8 @@
  * (so the lookup uses the stack's OCI credentials, and the tests answer it like any invoke):
  *
  *   artifacts/<artifactKey>/manifest.json  present → the whole artifact exists: no instance at all
- *   engines/<engineKey>/manifest.json      present → only serving settings changed: re-assemble on CPU
+ *   engines/<engineKey>/manifest.json      present → only serving settings changed: re-assemble and
+ *                                                    validate in Triton on the GPU shape, no engine build
  *   neither                                         → build on the GPU shape
  *
  * A manifest is uploaded last, after the objects it describes, so its presence marks a complete entry.
@@ -78,7 +79,7 @@ export function describeEngineSource(source: EngineSource): string {
     case "artifact-hit":
       return `artifact cache hit (${source.manifest.object}): no build instance`;
     case "engine-hit":
-      return "engine cache hit, artifact miss: re-assembled on a CPU instance, no GPU minute";
+      return "engine cache hit, artifact miss: re-assembled and validated in Triton on a GPU instance, no engine build";
     case "build":
       return "cache miss: the engine is built on a GPU instance";
   }

@@ -1,8 +1,9 @@
 /**
- * How big, how long and how expensive the engine build is, before it runs: the boot volume the build
- * instance needs, the minutes per phase of the time to an endpoint and the USD at the shape's list price. Planning figures: the
- * sizes come from the catalogues (cited there and below); the throughputs are stated assumptions, to
- * be replaced by what docs/live-acceptance.md measures.
+ * How big, how long and how expensive the engine build (or the re-assembly around a cached engine)
+ * is, before it runs: the boot volume the instance needs, the minutes per phase of the time to an
+ * endpoint and the USD at the GPU shape's list price. Planning figures: the sizes come from the
+ * catalogues (cited there and below); the throughputs are stated assumptions, to be replaced by what
+ * docs/live-acceptance.md measures.
  */
 import { findShape, GPU_SHAPES, type ModelArchitecture } from "./catalog";
 import type { StackConfig } from "./schema";
@@ -25,15 +26,13 @@ export const IMAGE_COMPRESSED_GB: Readonly<Record<string, number>> = {
 };
 const LARGEST_IMAGE_GB = 34;
 
-/** The CPU shape that re-assembles a cached engine: 2 OCPUs, 32 GB (packing is I/O bound). */
-export const ASSEMBLE_SHAPE = { name: "VM.Standard.E4.Flex", ocpus: 2, memoryInGbs: 32 } as const;
-// OCI price list, Compute - Standard - E4: $0.025 per OCPU-hour and $0.0015 per GB-hour (2023-11).
-const ASSEMBLE_USD_PER_HOUR = ASSEMBLE_SHAPE.ocpus * 0.025 + ASSEMBLE_SHAPE.memoryInGbs * 0.0015;
+/** The smallest boot volume any engine-build host gets, in GB. */
+export const MIN_BOOT_VOLUME_GB = 100;
 
 // Assumed rates, not yet measured on OCI (docs/live-acceptance.md records the real per-phase
 // minutes from the build manifest's `phases`). Each is stated again, per phase, in `assumptions`.
-const PROVISION_MINUTES = 3;
-const CLOUD_INIT_MINUTES = 12;
+export const PROVISION_MINUTES = 3;
+export const CLOUD_INIT_MINUTES = 12;
 const NETWORK_BYTES_PER_SECOND = 100e6;
 const UPLOAD_BYTES_PER_SECOND = 200e6;
 // `npm run bench:artifact` measured 5 GiB in 7.6 s (about 700 MB/s); planned at 300 MB/s on a VM disk.
@@ -42,8 +41,9 @@ const BUILD_BYTES_PER_MINUTE = 1.5e9;
 const TRITON_LOAD_MINUTES = 5;
 
 /**
- * The phases of the time to an endpoint, in the order they start, as the build manifest's `phases`
- * names them (engine-build/lib/manifest.sh). The image pull and the weight download overlap.
+ * The phases of the time to an endpoint, as the build manifest's `phases` names them
+ * (engine-build/lib/manifest.sh). The image pull overlaps the weight download (a build) or the
+ * engine download (a re-assembly, which then packs, validates and uploads as a build does).
  */
 export const BUILD_PHASES = [
   "provision",
@@ -56,7 +56,15 @@ export const BUILD_PHASES = [
   "pack",
   "upload",
 ] as const;
-export const ASSEMBLE_PHASES = ["provision", "cloudInit", "engineDownload", "pack", "upload"] as const;
+export const ASSEMBLE_PHASES = [
+  "provision",
+  "cloudInit",
+  "imagePull",
+  "engineDownload",
+  "pack",
+  "validate",
+  "upload",
+] as const;
 export type BuildPhase = (typeof BUILD_PHASES)[number] | (typeof ASSEMBLE_PHASES)[number];
 
 const ASSUMPTIONS: Readonly<Record<BuildPhase, string>> = {
@@ -69,8 +77,8 @@ const ASSUMPTIONS: Readonly<Record<BuildPhase, string>> = {
   build: "1.5 GB of weights a minute per GPU (trtllm-build)",
   validate: `${TRITON_LOAD_MINUTES} min for Triton to load, plus reading the engine at 100 MB/s`,
   pack: "300 MB/s on the VM's disk (the packer measured 700 MB/s locally)",
-  upload: "200 MB/s multipart to Object Storage: the engine tar and the zip",
-  engineDownload: "the cached engine tar at 100 MB/s from Object Storage",
+  upload: "200 MB/s multipart to Object Storage: the engine tar (a build only) and the zip",
+  engineDownload: "the cached engine tar at 100 MB/s from Object Storage, while the image is pulled",
 };
 
 /** Bytes per parameter of the engine's weights: quantized linear layers shrink it. */
@@ -106,20 +114,29 @@ function weightBytes(model: ModelArchitecture): number {
   return model.parameterCount * 2;
 }
 
-/**
- * Boot volume of the build instance: the OS and Docker (50 GB), the unpacked image (2.5 times its
- * compressed size), and five copies of the weights at most (the download, the converted checkpoint,
- * the engine, the zip, and the unzipped copy Triton validates), rounded up to 10 GB.
- */
-export function buildBootVolumeGB(config: StackConfig): number {
-  const image = imageCompressedGB(config.image.source) * 2.5;
-  const weights = weightBytes(config.model.resolved) / GB;
-  return Math.max(100, Math.ceil((50 + image + 5 * weights) / 10) * 10);
+/** The OS and Docker (50 GB) and the unpacked image (2.5 times its compressed size), in GB. */
+function imageHostGB(config: StackConfig): number {
+  return 50 + imageCompressedGB(config.image.source) * 2.5;
 }
 
-/** The assemble instance holds the engine tarball, the staged tree and the zip. */
+/**
+ * Boot volume of the build instance: the OS, Docker and the unpacked image, and five copies of the
+ * weights at most (the download, the converted checkpoint, the engine, the zip, and the unzipped
+ * copy Triton validates), rounded up to 10 GB.
+ */
+export function buildBootVolumeGB(config: StackConfig): number {
+  const weights = weightBytes(config.model.resolved) / GB;
+  return Math.max(MIN_BOOT_VOLUME_GB, Math.ceil((imageHostGB(config) + 5 * weights) / 10) * 10);
+}
+
+/**
+ * Boot volume of the re-assembly instance: the OS, Docker and the unpacked image (it validates in
+ * Triton as a build does), and four copies of the engine (the tar, the extracted engine, the zip and
+ * the unzipped copy Triton validates; the staged tree hard-links), rounded up to 10 GB.
+ */
 export function assembleBootVolumeGB(config: StackConfig): number {
-  return Math.max(100, Math.ceil((30 + (3 * engineBytes(config)) / GB) / 10) * 10);
+  const engine = engineBytes(config) / GB;
+  return Math.max(MIN_BOOT_VOLUME_GB, Math.ceil((imageHostGB(config) + 4 * engine) / 10) * 10);
 }
 
 /** The engine's size, which dominates the artifact's: the weights at the quantization's width. */
@@ -131,57 +148,64 @@ function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
+/**
+ * The run on a cache miss (`build`) or an engine-cache hit (`assemble`). Both run on the GPU shape:
+ * a re-assembly skips the download, conversion and engine build, but pulls the image and validates
+ * the new artifact in Triton before it uploads, as a build does.
+ */
 export function estimateBuild(config: StackConfig, mode: "build" | "assemble"): BuildEstimate {
+  const gpuShape = findShape(config.build.shape) ?? GPU_SHAPES[0];
   const engine = engineBytes(config);
+  const image = imageCompressedGB(config.image.source) * GB;
+  const imagePull = ((image / NETWORK_BYTES_PER_SECOND) * 3) / 60;
+  const validate = TRITON_LOAD_MINUTES + engine / NETWORK_BYTES_PER_SECOND / 60;
   const pack = engine / PACK_BYTES_PER_SECOND / 60;
   const upload = engine / UPLOAD_BYTES_PER_SECOND / 60;
   let minutes: Partial<Record<BuildPhase, number>>;
-  let wallMinutes: number;
-  let shape: string;
-  let usdPerHour: number;
   if (mode === "build") {
-    const gpuShape = findShape(config.build.shape) ?? GPU_SHAPES[0];
-    const image = imageCompressedGB(config.image.source) * GB;
     const weights = weightBytes(config.model.resolved);
     const perGpu = weights / BUILD_BYTES_PER_MINUTE / config.engine.tensorParallel;
     minutes = {
       provision: PROVISION_MINUTES,
       cloudInit: CLOUD_INIT_MINUTES,
-      imagePull: ((image / NETWORK_BYTES_PER_SECOND) * 3) / 60,
+      imagePull,
       weightDownload: weights / NETWORK_BYTES_PER_SECOND / 60,
       convert: perGpu,
       build: perGpu,
-      validate: TRITON_LOAD_MINUTES + engine / NETWORK_BYTES_PER_SECOND / 60,
+      validate,
       pack,
       upload: upload * 2,
     };
-    const { imagePull = 0, weightDownload = 0, ...sequential } = minutes;
-    wallMinutes = Math.max(imagePull, weightDownload) + sum(Object.values(sequential));
-    shape = gpuShape.name;
-    usdPerHour = gpuShape.usdPerHour;
   } else {
     minutes = {
       provision: PROVISION_MINUTES,
-      cloudInit: CLOUD_INIT_MINUTES / 2,
+      cloudInit: CLOUD_INIT_MINUTES,
+      imagePull,
       engineDownload: engine / NETWORK_BYTES_PER_SECOND / 60,
       pack,
+      validate,
       upload,
     };
-    wallMinutes = sum(Object.values(minutes));
-    shape = ASSEMBLE_SHAPE.name;
-    usdPerHour = ASSEMBLE_USD_PER_HOUR;
   }
   const phases = Object.keys(minutes) as BuildPhase[];
+  // The image pull runs beside the weight (or engine) download: the pair takes the longer of the two.
+  const together: readonly BuildPhase[] = [
+    "imagePull",
+    mode === "build" ? "weightDownload" : "engineDownload",
+  ];
+  const wallMinutes =
+    Math.max(...together.map((phase) => minutes[phase] ?? 0)) +
+    sum(phases.filter((phase) => !together.includes(phase)).map((phase) => minutes[phase]));
   const totalMinutes = Math.ceil(wallMinutes);
   return {
     mode,
-    shape,
+    shape: gpuShape.name,
     bootVolumeGB: mode === "build" ? buildBootVolumeGB(config) : assembleBootVolumeGB(config),
     minutes: Object.fromEntries(phases.map((phase) => [phase, round1(minutes[phase] ?? 0)])),
     assumptions: Object.fromEntries(phases.map((phase) => [phase, ASSUMPTIONS[phase]])),
     totalMinutes,
-    usdPerHour: Math.round(usdPerHour * 1000) / 1000,
-    usd: Math.round(((usdPerHour * totalMinutes) / 60) * 100) / 100,
+    usdPerHour: Math.round(gpuShape.usdPerHour * 1000) / 1000,
+    usd: Math.round(((gpuShape.usdPerHour * totalMinutes) / 60) * 100) / 100,
   };
 }
 

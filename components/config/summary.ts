@@ -37,9 +37,10 @@ export interface SizingSummary {
     readonly priceDate: string;
   };
   /**
-   * What building the engine costs when the bucket's cache misses (`build`, GPU) and when only the
-   * engine is cached (`assemble`, CPU); absent with `engine.prebuiltDir`. Which one a run takes is
-   * decided at preview and exported as the `engine` output.
+   * What building the engine costs when the bucket's cache misses (`build`) and when only the engine
+   * is cached (`assemble`: the artifact re-packed and validated in Triton), both on the GPU shape;
+   * absent with `engine.prebuiltDir`. Which one a run takes is decided at preview and exported as the
+   * `engine` output.
    */
   readonly build?: { readonly onMiss: BuildEstimate; readonly onEngineHit: BuildEstimate };
   /**

@@ -7,10 +7,10 @@ import { gatedModelCard } from "../catalog";
 import { quoted, shellWord } from "../quoting";
 import type { ConfigError, StackConfig } from "../schema";
 
-/** What this run does for the engine: a GPU build, a CPU re-assembly, or no instance at all. */
 /**
- * What this run's instance does: `build` a GPU build, `assemble` a CPU re-pack of a cached engine,
- * `mirror` a CPU copy of the serving image into OCIR when no build runs; undefined: no instance.
+ * What this run's instance does: `build` a GPU build, `assemble` a re-pack of a cached engine
+ * validated in Triton on the same GPU shape, `mirror` a CPU copy of the serving image into OCIR when
+ * no build runs; undefined: no instance.
  */
 export type BuildMode = "build" | "assemble" | "mirror" | undefined;
 
@@ -35,7 +35,7 @@ function why(mode: "build" | "assemble" | "mirror"): string {
     case "build":
       return "the engine is not in the cache, so this run builds it on a GPU instance";
     case "assemble":
-      return "the engine is cached but the artifact is not, so this run re-assembles it on a CPU instance";
+      return "the engine is cached but the artifact is not, so this run re-assembles it and validates it in Triton on a GPU instance";
     case "mirror":
       return "the serving image is not in OCIR yet and no build runs, so this run copies it on a CPU instance";
   }
