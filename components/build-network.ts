@@ -32,6 +32,12 @@ export interface BuildNetworkArgs {
    * network whose stack never ran again (a crashed or abandoned build), as it does the instance.
    */
   readonly expiresInHours: number;
+  /**
+   * What the clock starts again for: the build's artifact key. A network kept from an earlier build
+   * would otherwise carry that build's expiry into a later one, and the reaper would delete the
+   * network under it.
+   */
+  readonly expiryKey: string;
 }
 
 // Who may open a TCP connection to the Bastion's public endpoint. Every address: a GitHub-hosted
@@ -51,7 +57,7 @@ export class BuildNetwork extends pulumi.ComponentResource {
     const child = { parent: this };
     const expiresAt = new command.local.Command(
       `${name}-expiry`,
-      { create: expiryCommand(args.expiresInHours) },
+      { create: expiryCommand(args.expiresInHours), triggers: [args.expiryKey] },
       child,
     ).stdout.apply((out) => out.trim());
     const freeformTags = expiresAt.apply((at): Record<string, string> => ({

@@ -30,6 +30,7 @@ import {
   buildLinkTimeouts,
   SESSION_TTL_SECONDS,
 } from "./build/bastion-plan";
+import { dialErrorLimitFor } from "./build/dial-budget";
 import {
   BUILD_HOST_USER,
   buildSettingsCommand,
@@ -93,14 +94,19 @@ export interface EngineBuildArgs {
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-// A GPU VM takes several minutes from RUNNING to accepting SSH; the command provider's defaults
-// (10 dials of 15 s) give up after about 2.5 minutes. 80 dials of 30 s cover 40 minutes.
-export const SSH_DIAL_ERROR_LIMIT = 80;
+// A GPU VM takes several minutes from RUNNING to accepting SSH, and through the Bastion a host that
+// is not listening yet refuses the channel at once: the provider then retries after its own backoff
+// (at most 5 s), so a dial budget is a count of retries, worked out from that schedule
+// (dial-budget.ts), not a count of `perDialTimeout`s. 40 minutes for the host, as before this was
+// counted right; 10 minutes for the Bastion endpoint to answer a new session's user.
+const HOST_DIAL_BUDGET_SECONDS = 40 * 60;
+const PROXY_DIAL_BUDGET_SECONDS = 10 * 60;
+export const HOST_DIAL_ATTEMPTS = dialErrorLimitFor(HOST_DIAL_BUDGET_SECONDS);
+const PROXY_DIAL_ATTEMPTS = dialErrorLimitFor(PROXY_DIAL_BUDGET_SECONDS);
+// Bounds one attempt that hangs (a direct dial's ssh.ClientConfig.Timeout, connection.go 104).
 export const SSH_PER_DIAL_TIMEOUT_SECONDS = 30;
-
-// The Bastion endpoint answers a new session's user a few seconds after the session turns ACTIVE;
-// 20 dials of 30 s leave it ten minutes.
-const PROXY_DIAL_ERROR_LIMIT = 20;
+/** The build host's SSH key: RSA of this size (see the key below). */
+export const SSH_RSA_BITS = 4096;
 
 export class EngineBuild extends pulumi.ComponentResource {
   /**
@@ -118,15 +124,30 @@ export class EngineBuild extends pulumi.ComponentResource {
     super("triton-trtllm-oci:build:EngineBuild", name, {}, opts);
     const child = { parent: this };
 
+    // The clock starts again for every new artifact key: a later build (a new key, hours or days after
+    // the first) is not born expired, which would let the hourly reaper terminate it mid-build.
     const expiresAt = new command.local.Command(
       `${name}-expiry`,
-      { create: expiryCommand(args.expiresInHours) },
+      { create: expiryCommand(args.expiresInHours), triggers: [args.artifactKey] },
       child,
     ).stdout.apply((out) => out.trim());
+    const freeformTags = expiresAt.apply((at): Record<string, string> => ({
+      ...args.freeformTags,
+      [EXPIRES_AT_TAG]: at,
+    }));
 
-    // One key for the Bastion sessions and the instance's `opc` user.
-    const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "ED25519" }, child);
-    const instance = this.buildInstance(name, args, key, expiresAt, this.availabilityDomainFor(name, args));
+    // One key for the Bastion sessions and the instance's `opc` user. RSA: OCI's documented key types
+    // for platform images include Ed25519 (Compute, "Managing Key Pairs on Linux Instances"), but no
+    // OCI page we could find says which types a Bastion session's `keyDetails` takes; RSA 4096 is
+    // what every Bastion example uses and what both ends accept.
+    const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "RSA", rsaBits: SSH_RSA_BITS }, child);
+    const instance = this.buildInstance(
+      name,
+      args,
+      key,
+      freeformTags,
+      this.availabilityDomainFor(name, args),
+    );
 
     // Instance principal for the uploads: the dynamic group matches this one instance.
     const dynamicGroupName = pulumi.interpolate`${pulumi.getProject()}-${pulumi.getStack()}-${name}-${instance.id.apply((id) => id.slice(-8))}`;
@@ -137,7 +158,8 @@ export class EngineBuild extends pulumi.ComponentResource {
         name: dynamicGroupName,
         description: "TensorRT-LLM engine build instance: writes the engine cache and the artifact",
         matchingRule: pulumi.interpolate`instance.id = '${instance.id}'`,
-        freeformTags: args.freeformTags,
+        // The reaper deletes the build's IAM by this tag too, when no later run of the stack does.
+        freeformTags,
       },
       { ...child, provider: args.identityProvider },
     );
@@ -150,7 +172,7 @@ export class EngineBuild extends pulumi.ComponentResource {
         statements: pulumi
           .all([dynamicGroup.name, args.compartmentId, args.bucketName])
           .apply(([group, compartment, bucket]) => buildHostPolicyStatements(group, compartment, bucket)),
-        freeformTags: args.freeformTags,
+        freeformTags,
       },
       { ...child, provider: args.identityProvider },
     );
@@ -159,7 +181,7 @@ export class EngineBuild extends pulumi.ComponentResource {
       host: instance.privateIp,
       user: BUILD_HOST_USER,
       privateKey: key.privateKeyOpenssh,
-      dialErrorLimit: SSH_DIAL_ERROR_LIMIT,
+      dialErrorLimit: HOST_DIAL_ATTEMPTS,
       perDialTimeout: SSH_PER_DIAL_TIMEOUT_SECONDS,
       // pulumi-command v1.2.1 provider/pkg/provider/remote/connection.go:198-242: SSH to the proxy
       // first, then a TCP channel from it to host:22 (direct-tcpip), which is what a port-forwarding
@@ -168,11 +190,11 @@ export class EngineBuild extends pulumi.ComponentResource {
         host: bastionHost(args.region),
         user: session.id,
         privateKey: key.privateKeyOpenssh,
-        dialErrorLimit: PROXY_DIAL_ERROR_LIMIT,
+        dialErrorLimit: PROXY_DIAL_ATTEMPTS,
         perDialTimeout: SSH_PER_DIAL_TIMEOUT_SECONDS,
       },
     });
-    const openSession = (suffix: string, dependsOn: pulumi.Resource[]) =>
+    const openSession = (suffix: string, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
       new oci.bastion.Session(
         `${name}-session${suffix}`,
         {
@@ -193,14 +215,31 @@ export class EngineBuild extends pulumi.ComponentResource {
           },
           sessionTtlInSeconds: SESSION_TTL_SECONDS,
         },
-        { ...child, dependsOn },
+        // Never deleted through the API: a session ends by itself at its TTL (at most 3 hours), and OCI
+        // refuses DeleteSession for an ended one (not a 404 the provider forgives:
+        // terraform-provider-oci v8.28.0 internal/service/bastion/bastion_session_resource.go 464-482,
+        // internal/tfresource/errors.go 186-203; oracle/terraform-provider-oci#1657), so deleting it
+        // would fail every run after a build: the next `up`, a destroy, the reaper's destroy, a
+        // replacement. Dropping it from state loses nothing: it forwards only to this instance's
+        // port 22, only with this stack's key, and the instance is terminated after the build. A
+        // session that ended while still in state (a retried build hours later) is what Pulumi.yaml's
+        // `refresh: always` is for: a refresh voids a DELETED session (crud_helpers.go 336-345,
+        // DeletedTarget at bastion_session_resource.go 243-247) and the run opens a fresh one.
+        { ...child, dependsOn, retainOnDelete: true },
       );
 
     const setupSession = openSession("", []);
     const setup = connectThrough(setupSession);
+    // Every remote step is keyed to the instance it ran on (`triggers`): a new instance (a replaced
+    // one, or one launched again after the reaper) is a new host with none of the files, settings or
+    // pipeline of the old one, and a step already in state would otherwise count as done. A changed
+    // connection alone is an update, which re-runs a Command (pulumi-command v1.2.1
+    // remote/commandController.go 74-88) but copies nothing for CopyToRemote (copyController.go
+    // 137-155).
+    const onInstance = [instance.id];
     const cloudInitDone = new command.remote.Command(
       `${name}-cloud-init`,
-      { connection: setup, create: CLOUD_INIT_WAIT_COMMAND },
+      { connection: setup, create: CLOUD_INIT_WAIT_COMMAND, triggers: onInstance },
       { ...child, customTimeouts: { create: "45m" } },
     );
     const files = new command.remote.CopyToRemote(
@@ -209,18 +248,26 @@ export class EngineBuild extends pulumi.ComponentResource {
         connection: setup,
         source: new pulumi.asset.FileArchive(args.hostFilesDir),
         remotePath: REMOTE_BUILD_DIR.slice(0, REMOTE_BUILD_DIR.lastIndexOf("/")),
+        triggers: onInstance,
       },
       { ...child, dependsOn: [cloudInitDone] },
     );
     const settings = new command.remote.Command(
       `${name}-settings`,
-      { connection: setup, create: pulumi.output(args.settings).apply(buildSettingsCommand) },
+      {
+        connection: setup,
+        create: pulumi.output(args.settings).apply(buildSettingsCommand),
+        triggers: onInstance,
+      },
       { ...child, dependsOn: [files] },
     );
 
-    // The build, followed in links of at most one session each (bastion-plan.ts): link 1 starts it
-    // with the secrets on stdin, each later link opens a fresh session once the one before has let
-    // go and re-attaches; a finished build prints its manifest to whichever link is attached.
+    // The build, followed in links of at most one session each (bastion-plan.ts), each link through
+    // a session of its own opened once what it needs is there: link 1's after the setup steps, the
+    // IAM and the image (the setup session's clock started with the instance, before cloud-init),
+    // each later one once the link before has let go; link 1 starts the build with the secrets on
+    // stdin, later ones re-attach; a finished build prints its manifest to whichever is attached.
+    const buildPrerequisites = [settings, policy, ...(args.dependsOn ?? [])];
     let previous: command.remote.Command | undefined;
     for (const link of buildLinks(args.estimatedMinutes)) {
       const first = previous === undefined;
@@ -228,9 +275,9 @@ export class EngineBuild extends pulumi.ComponentResource {
       previous = new command.remote.Command(
         `${name}-build${suffix}`,
         {
-          connection: first
-            ? setup
-            : connectThrough(openSession(suffix, [previous as command.remote.Command])),
+          connection: connectThrough(
+            openSession(`-${link.index}`, first ? buildPrerequisites : [previous as command.remote.Command]),
+          ),
           create: buildLinkCommand(link),
           ...(first
             ? {
@@ -241,13 +288,11 @@ export class EngineBuild extends pulumi.ComponentResource {
                 ),
               }
             : {}),
-          triggers: [args.artifactKey],
+          triggers: [args.artifactKey, instance.id],
         },
         {
           ...child,
-          dependsOn: first
-            ? [settings, policy, ...(args.dependsOn ?? [])]
-            : [previous as command.remote.Command],
+          dependsOn: first ? buildPrerequisites : [previous as command.remote.Command],
           customTimeouts: buildLinkTimeouts(link),
         },
       );
@@ -326,7 +371,7 @@ export class EngineBuild extends pulumi.ComponentResource {
     name: string,
     args: EngineBuildArgs,
     key: tls.PrivateKey,
-    expiresAt: pulumi.Output<string>,
+    freeformTags: pulumi.Output<Record<string, string>>,
     availabilityDomain: pulumi.Input<string>,
   ): oci.core.Instance {
     return new oci.core.Instance(
@@ -347,7 +392,7 @@ export class EngineBuild extends pulumi.ComponentResource {
           ssh_authorized_keys: key.publicKeyOpenssh,
           user_data: Buffer.from(args.cloudInit, "utf8").toString("base64"),
         },
-        freeformTags: expiresAt.apply((at) => ({ ...args.freeformTags, [EXPIRES_AT_TAG]: at })),
+        freeformTags,
         preserveBootVolume: false,
       },
       {

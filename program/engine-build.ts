@@ -105,6 +105,7 @@ export async function buildEngine(context: EngineBuildContext): Promise<EngineBu
     bastionName: bastionName(PROJECT, pulumi.getStack()),
     freeformTags: context.tags,
     expiresInHours: BUILD_INSTANCE_TTL_HOURS,
+    expiryKey: keys.artifactKey,
   });
   const estimate = mode === "mirror" ? estimateCopyHost(config) : estimateBuild(config, mode);
   return new EngineBuild("engine", {

@@ -140,6 +140,15 @@ export type ResourceOutputsHandler = (
   name: string,
 ) => Record<string, unknown>;
 
+/**
+ * What an engine holding the stack's earlier state does with one custom resource's registration in
+ * an `up` (test/lifecycle/): the step's id and the outputs the provider reported, merged over the
+ * echoed inputs. A thrown error fails the registration as a failed create or update does.
+ */
+export type RegistrationStep = (
+  resource: RegisteredResource,
+) => Promise<{ id: string; outputs: Record<string, unknown> }>;
+
 export interface EngineStandInOptions {
   project: string;
   stack: string;
@@ -150,6 +159,8 @@ export interface EngineStandInOptions {
    * command's `stdout` in an `up`); a thrown error fails the registration like a failed create.
    */
   resourceOutputs?: Record<string, ResourceOutputsHandler>;
+  /** Steps against earlier state; when set, it answers every custom resource instead of `resourceOutputs`. */
+  register?: RegistrationStep;
   /**
    * Answers to SupportsFeature. Features backed by engine callbacks (transforms, hooks, parameterized
    * packages) default to false because this stand-in cannot run them; a program that needs them fails
@@ -274,16 +285,19 @@ function mapToRecord<V>(m: { forEach(cb: (value: V, key: string) => void): void 
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
-function unary<Req, Res>(handler: (req: Req) => Res): Unary<Req, Res> {
+function unary<Req, Res>(handler: (req: Req) => Res | Promise<Res>): Unary<Req, Res> {
   return (call, callback) => {
-    try {
-      callback(null, handler(call.request));
-    } catch (err) {
+    const fail = (err: unknown) => {
       const status = (err as { code?: unknown }).code;
       callback({
         code: typeof status === "number" ? status : grpc.status.UNKNOWN,
         details: err instanceof Error ? err.message : String(err),
       });
+    };
+    try {
+      Promise.resolve(handler(call.request)).then((res) => callback(null, res), fail);
+    } catch (err) {
+      fail(err);
     }
   };
 }
@@ -386,7 +400,9 @@ export class EngineStandIn {
     this.resources.push(resource);
   }
 
-  private registerResource(req: resourcePb.RegisterResourceRequest): resourcePb.RegisterResourceResponse {
+  private registerResource(
+    req: resourcePb.RegisterResourceRequest,
+  ): resourcePb.RegisterResourceResponse | Promise<resourcePb.RegisterResourceResponse> {
     const at = this.touch();
     const type = req.getType();
     const name = req.getName();
@@ -400,7 +416,7 @@ export class EngineStandIn {
       propertyDependencies[key] = deps.getUrnsList();
     });
     const id = custom ? fakeId(urn) : undefined;
-    this.record({
+    const resource: RegisteredResource = {
       urn,
       type,
       name,
@@ -432,26 +448,40 @@ export class EngineStandIn {
       outputs: undefined,
       secretOutputs: [],
       registeredAt: at,
-    });
+    };
+    this.record(resource);
+    // The engine reports a failed create as an error diagnostic on the resource, as the CLI shows it.
+    const failed = (err: unknown): never => {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logs.push({ severity: "error", message, urn, ephemeral: false, at: performance.now() });
+      throw err;
+    };
+    const respond = (stepId: string | undefined, computed: Record<string, unknown> | undefined) => {
+      const echoed = engineOutputs(
+        { ...(object?.toJavaScript() ?? {}), ...computed },
+        req.getAcceptsecrets(),
+        req.getAcceptresources(),
+      );
+      const res = new resourcePb.RegisterResourceResponse();
+      res.setUrn(urn);
+      if (stepId !== undefined) res.setId(stepId);
+      res.setObject(toStruct(isRecord(echoed) ? echoed : {}));
+      return res;
+    };
+    const { register } = this.options;
+    if (custom && register !== undefined) {
+      return register(resource).then((step) => {
+        resource.id = step.id;
+        return respond(step.id, step.outputs);
+      }, failed);
+    }
     let computed: Record<string, unknown> | undefined;
     try {
       computed = custom ? this.options.resourceOutputs?.[type]?.(inputs.values, name) : undefined;
     } catch (err) {
-      // The engine reports a failed create as an error diagnostic on the resource, as the CLI shows it.
-      const message = err instanceof Error ? err.message : String(err);
-      this.logs.push({ severity: "error", message, urn, ephemeral: false, at: performance.now() });
-      throw err;
+      failed(err);
     }
-    const echoed = engineOutputs(
-      { ...(object?.toJavaScript() ?? {}), ...computed },
-      req.getAcceptsecrets(),
-      req.getAcceptresources(),
-    );
-    const res = new resourcePb.RegisterResourceResponse();
-    res.setUrn(urn);
-    if (id !== undefined) res.setId(id);
-    res.setObject(toStruct(isRecord(echoed) ? echoed : {}));
-    return res;
+    return respond(id, computed);
   }
 
   private readResource(req: resourcePb.ReadResourceRequest): resourcePb.ReadResourceResponse {
@@ -855,6 +885,7 @@ export interface LaunchOptions {
   env?: Record<string, string | undefined>;
   invokes?: Record<string, InvokeHandler>;
   resourceOutputs?: Record<string, ResourceOutputsHandler>;
+  register?: RegistrationStep;
   features?: Record<string, boolean>;
   /** Overrides Pulumi.yaml's runtime options, e.g. to compare `typescript: true`. */
   runtimeOptions?: Partial<RuntimeOptions>;
@@ -912,6 +943,7 @@ export async function launchProgram(options: LaunchOptions): Promise<LaunchResul
     stack: options.stack,
     invokes: options.invokes,
     resourceOutputs: options.resourceOutputs,
+    register: options.register,
     features: options.features,
   });
   // The language host always passes a directory for synchronous invokes; the SDK only opens it on demand.

@@ -1,0 +1,248 @@
+// A stack's life after its first `up` (issue 25): each scenario runs the real program again and
+// again through the lifecycle model of test/lifecycle/ (state carried from run to run, providers as
+// their sources behave, a tenancy with a clock), and checks what every run did and left behind.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { loadStackConfig } from "./support/pulumi-host";
+import { DEV_SECRET_STAND_INS, PROJECT, PROJECT_DIR } from "./support/dev-stack";
+import { Cloud } from "./lifecycle/cloud";
+import { emptyStack, type RunResult, type StackState, type Step, up } from "./lifecycle/engine";
+import { reapTenancy } from "./lifecycle/reaper";
+import { destroyStack, launchOptions, projectRefreshes, TENANCY_OCIDS, upDev } from "./lifecycle/stacks";
+
+const DEPLOYMENT = "oci:DataScience/modelDeployment:ModelDeployment";
+const SESSION = "oci:Bastion/session:Session";
+const INSTANCE = "oci:Core/instance:Instance";
+
+function explain(result: RunResult, cloud: Cloud): string {
+  const steps = result.steps.map((s) => `  ${s.at} ${s.kind} ${s.type} ${s.name} ${s.paths.join(",")}`);
+  return `${result.error ?? "(no error)"}\nsteps:\n${steps.join("\n")}\nevents:\n  ${cloud.events.join("\n  ")}`;
+}
+
+function succeeded(result: RunResult, cloud: Cloud): StackState {
+  assert.ok(result.ok, explain(result, cloud));
+  return result.state;
+}
+
+function stepsOf(result: RunResult, type: string): Step[] {
+  return result.steps.filter((step) => step.type === type);
+}
+
+function kinds(result: RunResult, type: string): string[] {
+  return stepsOf(result, type).map((step) => step.kind);
+}
+
+/** A new tenancy and the dev stack's first `up` there: a cache miss, so a build. */
+async function firstUp(stack = "dev", overrides = {}) {
+  const cloud = new Cloud();
+  const result = await upDev(emptyStack(stack), cloud, overrides);
+  return { cloud, result, state: succeeded(result, cloud) };
+}
+
+describe("a stack's life across runs", { concurrency: true, timeout: 900_000 }, () => {
+  test("1. the first up on a miss builds, deploys, proves the endpoint and stops paying for the build", async () => {
+    const { cloud, result } = await firstUp();
+    assert.deepEqual(kinds(result, DEPLOYMENT), ["create"]);
+    assert.deepEqual(cloud.runningInstances(), [], "the build instance is terminated after the build");
+    const [deployment] = cloud.liveDeployments();
+    assert.equal(deployment.state, "ACTIVE");
+    const outputs = result.state.outputs as { endpointProof?: { answer: string }; predictUrl: string };
+    assert.match(outputs.endpointProof?.answer ?? "", /Paris/, "the proof through OCI's route is an output");
+    assert.equal(outputs.predictUrl, `${deployment.url}/predict`);
+    // Link 1 dials through a session of its own, opened after the settings, the IAM and the image.
+    const sessions = stepsOf(result, SESSION).map((step) => step.name);
+    assert.deepEqual(sessions.sort(), ["engine-session", "engine-session-1"]);
+  });
+
+  test("2. the same up 4 h later changes nothing that serves, and the ended build leaves the state", async () => {
+    const { cloud, state } = await firstUp();
+    cloud.advanceHours(4);
+    const second = await upDev(state, cloud);
+    const after = succeeded(second, cloud);
+    assert.deepEqual(kinds(second, DEPLOYMENT), ["same"]);
+    assert.ok(
+      second.steps.every((step) => !["create", "update", "replace"].includes(step.kind)),
+      explain(second, cloud),
+    );
+    assert.ok(!after.resources.some((resource) => resource.type === INSTANCE || resource.type === SESSION));
+    cloud.advanceHours(1);
+    const third = await upDev(after, cloud);
+    succeeded(third, cloud);
+    assert.ok(
+      third.steps.every((step) => step.kind === "same"),
+      `a third run with nothing changed is all same:\n${explain(third, cloud)}`,
+    );
+  });
+
+  test("3. an engine change (dtype) 4 h after a build builds again and moves the live deployment to the new model", async () => {
+    const { cloud, state } = await firstUp();
+    const [before] = cloud.liveDeployments();
+    const oldModel = before.modelId;
+    cloud.advanceHours(4);
+    const change = await upDev(state, cloud, { engine: { dtype: "float16" } });
+    succeeded(change, cloud);
+    assert.deepEqual(kinds(change, DEPLOYMENT), ["update"], "a new model updates a live deployment in place");
+    const [after] = cloud.liveDeployments();
+    assert.equal(after.id, before.id, "the endpoint URL is kept");
+    assert.notEqual(after.modelId, oldModel);
+    assert.equal(
+      cloud.models.get(oldModel)?.state,
+      "DELETED",
+      "the old catalog model goes once nothing serves it",
+    );
+    assert.deepEqual(cloud.runningInstances(), []);
+  });
+
+  test("4. a repository-only change (streaming on) re-assembles on the GPU, validates, and replaces the container", async () => {
+    const { cloud, state } = await firstUp();
+    const [before] = cloud.liveDeployments();
+    cloud.advanceHours(4);
+    const change = await upDev(state, cloud, { deployment: { streaming: true } });
+    succeeded(change, cloud);
+    const launched = [...cloud.instances.values()].map((instance) => instance.shape);
+    assert.deepEqual(
+      launched,
+      ["VM.GPU.A10.1", "VM.GPU.A10.1"],
+      "the re-assembly runs on the deployment's GPU",
+    );
+    assert.ok(cloud.events.some((event) => /pipeline \(assemble\) started/.test(event)));
+    assert.deepEqual(kinds(change, DEPLOYMENT), ["replace", "delete-replaced"]);
+    const live = cloud.liveDeployments();
+    assert.equal(live.length, 1);
+    assert.notEqual(
+      live[0].id,
+      before.id,
+      "a container change is a new deployment, created before the old one goes",
+    );
+  });
+
+  test("5. an image change copies the new image into the mirror, builds for it and replaces the container", async () => {
+    const { cloud, state } = await firstUp();
+    cloud.advanceHours(4);
+    const change = await upDev(state, cloud, {
+      image: { source: "nvcr.io/nvidia/tritonserver:25.05-trtllm-python-py3" },
+    });
+    succeeded(change, cloud);
+    assert.deepEqual(kinds(change, DEPLOYMENT), ["replace", "delete-replaced"]);
+    const [repository] = cloud.repositories.values();
+    assert.equal(repository.digests.size, 2, "both images are in the shared mirror");
+  });
+
+  test("6. a build that fails keeps the endpoint-less stack retryable; the fix hours later builds on fresh sessions", async () => {
+    const cloud = new Cloud();
+    cloud.behaviour.pipelineFails = true;
+    const failed = await upDev(emptyStack("dev"), cloud);
+    assert.equal(failed.ok, false);
+    assert.match(failed.error ?? "", /pipeline failed/);
+    assert.deepEqual(cloud.liveDeployments(), []);
+    cloud.behaviour.pipelineFails = false;
+    cloud.advanceHours(4);
+    const fixed = await upDev(failed.state, cloud);
+    succeeded(fixed, cloud);
+    assert.equal(cloud.liveDeployments().length, 1);
+    assert.deepEqual(cloud.runningInstances(), []);
+  });
+
+  test("7. destroy 6 h after a build deletes what bills and keeps the bucket and the mirror", async () => {
+    const { cloud, state } = await firstUp();
+    cloud.advanceHours(6);
+    const destroyed = await destroyStack(state, cloud);
+    succeeded(destroyed, cloud);
+    assert.deepEqual(cloud.liveDeployments(), []);
+    assert.deepEqual(cloud.runningInstances(), []);
+    assert.equal(cloud.buckets.size, 1, "the artifact bucket is kept (retainOnDelete)");
+    assert.equal(cloud.repositories.size, 1, "the shared image mirror is kept");
+    const models = [...cloud.models.values()].map((model) => model.state);
+    assert.deepEqual(models, ["DELETED"]);
+  });
+
+  test("8. the reaper at 13 h destroys the expired stack and its build's leftovers, not a build running now", async () => {
+    const cloud = new Cloud();
+    // An evaluation stack whose build failed: its instance and IAM stay until their expiry.
+    cloud.behaviour.pipelineFails = true;
+    const abandoned = await upDev(emptyStack("dev"), cloud);
+    assert.equal(abandoned.ok, false);
+    cloud.behaviour.pipelineFails = false;
+    cloud.advanceHours(1);
+    const evaluation = succeeded(await upDev(emptyStack("eval"), cloud), cloud);
+    const [evaluationDeployment] = cloud.liveDeployments();
+    // A second stack starts its build 12 h 30 min into the day and is still building at 13 h.
+    cloud.advanceMinutes(11 * 60 + 30 - (cloud.now() - Date.parse("2026-12-07T09:00:00Z")) / 60_000);
+    cloud.behaviour.buildMinutes = 120;
+    const building = upDev(emptyStack("late"), cloud, { engine: { maxBatchSize: 16 } });
+    const late = succeeded(await building, cloud);
+    assert.ok(late.outputs, "the late stack deployed");
+    // Reaping at 13 h: the evaluation stack (ttl 8 h) and the failed build's leftovers are due.
+    const states = new Map([
+      ["dev", abandoned.state],
+      ["eval", evaluation],
+      ["late", late],
+    ]);
+    const reaped = await reapTenancy(cloud, states, Date.parse("2026-12-07T22:00:00Z"));
+    assert.ok(reaped.ok, reaped.log.join("\n"));
+    assert.equal(cloud.deployments.get(evaluationDeployment.id)?.state, "DELETED");
+    assert.ok(
+      cloud.runningInstances().every((instance) => instance.tags["stack"] === "late"),
+      `only the late stack's instances run:\n${reaped.log.join("\n")}`,
+    );
+    // Whatever carries an expiry that has passed is gone: the failed build's instance, network,
+    // Bastion, dynamic group and policy (the stack's own IAM has no expiry and bills nothing).
+    const due = (tags: Record<string, string> | undefined) =>
+      tags?.["expires-at"] !== undefined && Date.parse(tags["expires-at"]) <= cloud.now();
+    const leftovers = [...cloud.generic.values()].filter(
+      (held) => !held.deleted && due(held.inputs["freeformTags"] as Record<string, string> | undefined),
+    );
+    assert.deepEqual(
+      leftovers.map((held) => held.type),
+      [],
+      reaped.log.join("\n"),
+    );
+    assert.ok(
+      [...cloud.generic.values()].some(
+        (held) => held.deleted && held.type === "oci:Identity/dynamicGroup:DynamicGroup",
+      ),
+      "the failed build's dynamic group is reaped",
+    );
+  });
+
+  test("9. two stacks share the image mirror; destroying one leaves the other serving and the mirror full", async () => {
+    const { cloud, state } = await firstUp();
+    const other = succeeded(await upDev(emptyStack("eval"), cloud), cloud);
+    succeeded(await destroyStack(state, cloud), cloud);
+    assert.equal(cloud.liveDeployments().length, 1);
+    const [repository] = cloud.repositories.values();
+    assert.equal(repository.digests.size, 1);
+    cloud.advanceHours(2);
+    const again = await upDev(other, cloud);
+    succeeded(again, cloud);
+    assert.deepEqual(kinds(again, DEPLOYMENT), ["same"]);
+    assert.ok(
+      again.steps.every((step) => !["create", "update", "replace"].includes(step.kind)),
+      explain(again, cloud),
+    );
+  });
+
+  test("10. the committed prod stack deploys as CI runs it: its own files, no local folders", async () => {
+    const cloud = new Cloud();
+    const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, "prod", DEV_SECRET_STAND_INS);
+    const result = await up(emptyStack("prod"), {
+      cloud,
+      refresh: projectRefreshes(),
+      launch: async (c) => ({
+        ...(await launchOptions("prod", {}, c)),
+        config: { ...config, ...TENANCY_OCIDS },
+        secretKeys,
+      }),
+    });
+    succeeded(result, cloud);
+    const [deployment] = cloud.liveDeployments();
+    const scaling = (deployment.configuration["modelConfigurationDetails"] as Record<string, unknown>)[
+      "scalingPolicy"
+    ] as { instanceCount: number };
+    assert.equal(scaling.instanceCount, 2);
+    assert.equal(deployment.tags["stack"], "prod");
+    assert.ok(!(`${PROJECT}:engine` in config && JSON.parse(config[`${PROJECT}:engine`]).prebuiltDir));
+  });
+});
