@@ -8,6 +8,7 @@ import {
   exampleRequestBody,
   generateRequestBody,
   signedCallCommand,
+  validationRequestBody,
 } from "../components/deployment/stack-outputs";
 import { validConfig } from "./support/stack-fixtures";
 
@@ -17,10 +18,33 @@ describe("request bodies", () => {
       text_input: "What is the capital of France?",
       max_tokens: 64,
       temperature: 0.7,
+      top_p: 0.9,
       random_seed: 42,
       end_id: 11,
       pad_id: 11,
     });
+  });
+
+  // TensorRT-LLM decodes greedily when topK and topP are both 0, their defaults
+  // (docs/source/advanced/gpt-runtime.md): a body that sets neither ignores its temperature and seed.
+  const samples = (body: Record<string, unknown>) =>
+    (typeof body.top_p === "number" && body.top_p > 0) || (typeof body.top_k === "number" && body.top_k > 1);
+
+  test("found in a newcomer run: the example set temperature and seed but decoded greedily; it samples", () => {
+    for (const config of [validConfig(), validConfig({ "deployment.streaming": true })]) {
+      const body = exampleRequestBody(config);
+      assert.equal(samples(body), true, JSON.stringify(body));
+      assert.equal(typeof body.temperature, "number");
+    }
+  });
+
+  test("the build host's known-answer request stays greedy: top_k 1, no top_p, no temperature, no seed", () => {
+    for (const config of [validConfig(), validConfig({ "deployment.streaming": true })]) {
+      const body = validationRequestBody(config);
+      assert.equal(body.top_k, 1);
+      assert.equal(samples(body), false, JSON.stringify(body));
+      for (const key of ["top_p", "temperature", "random_seed"]) assert.equal(key in body, false, key);
+    }
   });
 
   test("the example on a streaming stack asks for a stream", () => {

@@ -58,13 +58,18 @@ export function generateRequestBody(config: StackConfig, request: GenerateReques
 
 /**
  * The request body of a first call: the model's real end and pad ids (never the walkthrough's 2/3),
- * a fixed seed under the name the serving image reads, and `stream` on a streaming stack only.
+ * a fixed seed under the name the serving image reads, and `stream` on a streaming stack only. It
+ * samples: `top_p` is what turns sampling on. TensorRT-LLM's defaults are `topK` 0 and `topP` 0.0,
+ * and with both at 0 it searches greedily, so temperature and seed alone would change nothing
+ * (TensorRT-LLM docs/source/advanced/gpt-runtime.md, "Sampling Parameters": "If setting `topK = 0`
+ * and `topP = 0.0f`, greedy search is performed").
  */
 export function exampleRequestBody(config: StackConfig): Record<string, unknown> {
   return generateRequestBody(config, {
     prompt: "What is the capital of France?",
     maxTokens: 64,
     temperature: 0.7,
+    topP: 0.9,
     seed: 42,
   });
 }
