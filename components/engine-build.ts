@@ -28,6 +28,7 @@ import {
   buildLinkCommand,
   buildLinks,
   buildLinkTimeouts,
+  PROXY_DIAL_BUDGET_SECONDS,
   SESSION_TTL_SECONDS,
 } from "./build/bastion-plan";
 import { dialErrorLimitFor } from "./build/dial-budget";
@@ -96,11 +97,10 @@ export interface EngineBuildArgs {
 
 // A GPU VM takes several minutes from RUNNING to accepting SSH, and through the Bastion a host that
 // is not listening yet refuses the channel at once: the provider then retries after its own backoff
-// (at most 5 s), so a dial budget is a count of retries, worked out from that schedule
-// (dial-budget.ts), not a count of `perDialTimeout`s. 40 minutes for the host, as before this was
-// counted right; 10 minutes for the Bastion endpoint to answer a new session's user.
+// (at most 5 s), so a dial budget is a count of retries worked out from that schedule
+// (dial-budget.ts), not a count of `perDialTimeout`s. 40 minutes for the host to boot; the Bastion
+// endpoint's budget for a new session's user is part of each link's session margin (bastion-plan.ts).
 const HOST_DIAL_BUDGET_SECONDS = 40 * 60;
-const PROXY_DIAL_BUDGET_SECONDS = 10 * 60;
 export const HOST_DIAL_ATTEMPTS = dialErrorLimitFor(HOST_DIAL_BUDGET_SECONDS);
 const PROXY_DIAL_ATTEMPTS = dialErrorLimitFor(PROXY_DIAL_BUDGET_SECONDS);
 // Bounds one attempt that hangs (a direct dial's ssh.ClientConfig.Timeout, connection.go 104).

@@ -182,25 +182,67 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
     assert.match(String(bastion.inputs.name), /^[A-Za-z0-9]+$/);
   });
 
-  test("one port-forwarding session to the instance's private address, keyed with the stack's key", () => {
-    const session = one(result, SESSION);
+  test("port-forwarding sessions to the instance's private address, keyed with the stack's RSA key, never deleted", () => {
     const instance = one(result, INSTANCE);
-    assert.equal(session.inputs.bastionId, one(result, "oci:Bastion/bastion:Bastion").id);
-    assert.deepEqual(session.inputs.targetResourceDetails, {
-      sessionType: "PORT_FORWARDING",
-      targetResourceId: instance.id,
-      targetResourcePrivateIpAddress: PRIVATE_IP,
-      targetResourcePort: 22,
-    });
-    assert.equal(session.inputs.sessionTtlInSeconds, 10800);
-    assert.deepEqual(session.inputs.keyDetails, { publicKeyContent: STANDIN_KEY.publicKeyOpenssh });
+    const key = one(result, "tls:index/privateKey:PrivateKey");
+    assert.deepEqual(key.inputs, { algorithm: "RSA", rsaBits: 4096 });
+    const sessions = all(result, SESSION);
+    assert.deepEqual(sessions.map((session) => session.name).sort(), ["engine-session", "engine-session-1"]);
+    for (const session of sessions) {
+      assert.equal(session.inputs.bastionId, one(result, "oci:Bastion/bastion:Bastion").id);
+      assert.deepEqual(session.inputs.targetResourceDetails, {
+        sessionType: "PORT_FORWARDING",
+        targetResourceId: instance.id,
+        targetResourcePrivateIpAddress: PRIVATE_IP,
+        targetResourcePort: 22,
+      });
+      assert.equal(session.inputs.sessionTtlInSeconds, 10800);
+      assert.deepEqual(session.inputs.keyDetails, { publicKeyContent: STANDIN_KEY.publicKeyOpenssh });
+      assert.ok(session.propertyDependencies.keyDetails.includes(key.urn));
+      // An ended session refuses DeleteSession (bastion_session_resource.go 464-482).
+      assert.equal(session.retainOnDelete, true, session.name);
+    }
     assert.equal(
       (instance.inputs.metadata as { ssh_authorized_keys: string }).ssh_authorized_keys,
       STANDIN_KEY.publicKeyOpenssh,
     );
-    const key = one(result, "tls:index/privateKey:PrivateKey");
-    assert.ok(session.propertyDependencies.keyDetails.includes(key.urn));
     assert.ok(instance.propertyDependencies.metadata.includes(key.urn), "the same key logs in to the host");
+  });
+
+  test("the build link's session opens after the settings, the build IAM and the image", () => {
+    const linkSession = one(result, SESSION, "engine-session-1");
+    for (const prerequisite of [
+      one(result, REMOTE, "engine-settings"),
+      one(result, "oci:Identity/policy:Policy", "engine-policy"),
+    ]) {
+      assert.ok(linkSession.dependencies.includes(prerequisite.urn), prerequisite.name);
+    }
+    const link = one(result, REMOTE, "engine-build");
+    assert.equal((link.inputs.connection as { proxy: { user: string } }).proxy.user, linkSession.id);
+  });
+
+  test("every remote step is keyed to the instance it runs on", () => {
+    const instance = one(result, INSTANCE);
+    for (const step of [...all(result, REMOTE), ...all(result, COPY)]) {
+      assert.ok((step.inputs.triggers as unknown[]).includes(instance.id), step.name);
+    }
+  });
+
+  test("the instance, the network and the build IAM carry an expiry whose clock restarts with the artifact key", () => {
+    const keys = engineKeys(result);
+    for (const name of ["engine-expiry", "engine-network-expiry"]) {
+      assert.deepEqual(one(result, "command:local:Command", name).inputs.triggers, [keys.artifactKey], name);
+    }
+    for (const [type, name] of [
+      [INSTANCE, undefined],
+      ["oci:Identity/dynamicGroup:DynamicGroup", "engine-dg"],
+      ["oci:Identity/policy:Policy", "engine-policy"],
+      ["oci:Core/vcn:Vcn", undefined],
+    ] as const) {
+      const tags = one(result, type, name).inputs.freeformTags as Record<string, string>;
+      assert.equal(tags["expires-at"], "2026-12-03T20:00:00Z", `${type} ${name ?? ""}`);
+      assert.equal(tags["project"], PROJECT);
+    }
   });
 
   test("the up output names the availability domain and the measured minutes of each phase", () => {
@@ -217,8 +259,8 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
     });
   });
 
-  test("every remote step connects to the private address through the session", () => {
-    const session = one(result, SESSION);
+  test("every remote step connects to the private address through a session", () => {
+    const sessionIds = all(result, SESSION).map((session) => session.id);
     const key = one(result, "tls:index/privateKey:PrivateKey");
     const remote = [...all(result, REMOTE), ...all(result, COPY)];
     assert.equal(remote.length, 4);
@@ -232,7 +274,7 @@ describe("cache miss: a private build host reached through OCI Bastion", { timeo
       assert.equal(connection.host, PRIVATE_IP, step.name);
       assert.equal(connection.user, "opc", step.name);
       assert.equal(connection.proxy.host, BASTION_HOST, step.name);
-      assert.equal(connection.proxy.user, session.id, step.name);
+      assert.ok(sessionIds.includes(connection.proxy.user), step.name);
       assert.equal(connection.privateKey, STANDIN_KEY.privateKeyOpenssh, step.name);
       assert.equal(
         connection.proxy.privateKey,
@@ -256,47 +298,6 @@ describe("a pinned availability domain", { timeout: TIMEOUT_MS * 2 }, () => {
       result.resources.some((r) => r.name === "engine-availability-domain"),
       false,
     );
-  });
-});
-
-describe("a build longer than one session", { timeout: TIMEOUT_MS * 2 }, () => {
-  test("is followed by a second link through a session of its own, opened once the first lets go", async () => {
-    // Falcon-40B on eight A100s: the estimate (about 90 minutes) doubled outlasts the first session.
-    const result = await up(
-      { exists: false },
-      {
-        [`${PROJECT}:model`]: JSON.stringify({
-          huggingFaceId: "tiiuae/falcon-40b-instruct",
-          revision: "ecb78d97ac356d098e79f0db222c9ce7c5b3ee5e",
-        }),
-        [`${PROJECT}:engine`]: JSON.stringify({ tensorParallel: 8 }),
-        [`${PROJECT}:deployment`]: JSON.stringify({ shape: "BM.GPU.A100-v2.8" }),
-        [`${PROJECT}:build`]: JSON.stringify({ shape: "BM.GPU.A100-v2.8" }),
-      },
-    );
-    const first = one(result, REMOTE, "engine-build");
-    const second = one(result, REMOTE, "engine-build-2");
-    const [setupSession, nextSession] = [
-      one(result, SESSION, "engine-session"),
-      one(result, SESSION, "engine-session-2"),
-    ];
-    assert.equal(
-      first.inputs.create,
-      "sudo bash /home/opc/engine-build/build-host.sh run --attach-seconds 7500 || [ $? -eq 3 ]",
-    );
-    assert.equal(
-      second.inputs.create,
-      "sudo bash /home/opc/engine-build/build-host.sh follow --attach-seconds 10500",
-    );
-    assert.equal((first.inputs.connection as { proxy: { user: string } }).proxy.user, setupSession.id);
-    assert.equal((second.inputs.connection as { proxy: { user: string } }).proxy.user, nextSession.id);
-    assert.ok(nextSession.dependencies.includes(first.urn), "the second session opens after the first link");
-    assert.ok(second.dependencies.includes(first.urn));
-    assert.equal(second.inputs.stdin, undefined, "secrets go once, to the link that starts the build");
-    const terminate = one(result, "command:local:Command", "engine-terminate");
-    assert.ok(terminate.dependencies.includes(second.urn), "the instance goes after the last link");
-    const model = one(result, "command:local:Command", "model-model");
-    assert.ok(model.propertyDependencies.create.includes(second.urn), "the manifest is the last link's");
   });
 });
 
@@ -334,7 +335,7 @@ describe("miss → build → hit → new miss", { timeout: TIMEOUT_MS * 4 }, () 
     const newInstance = one(newMiss, INSTANCE);
     assert.equal(newInstance.name, `engine-instance-${newKeys.artifactKey.slice(0, 12)}`);
     assert.notEqual(newInstance.urn, instance.urn, "a new key is a new instance, never an update of the old");
-    assert.notEqual(one(newMiss, SESSION).inputs.targetResourceDetails, undefined);
+    assert.notEqual(one(newMiss, SESSION, "engine-session").inputs.targetResourceDetails, undefined);
     assert.equal(
       one(newMiss, "oci:Core/subnet:Subnet").urn,
       one(miss, "oci:Core/subnet:Subnet").urn,

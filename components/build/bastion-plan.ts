@@ -9,11 +9,15 @@ import { REMOTE_BUILD_DIR } from "./host-plan";
 
 /** The Bastion service's ceiling for a session's TTL (`maxSessionTtlInSeconds`, 10800 s). */
 export const SESSION_TTL_SECONDS = 3 * 3600;
-// A link lets go of its session this long before it expires, so the session never ends under it.
-const SESSION_MARGIN_SECONDS = 5 * 60;
-// The first link shares its session with the steps before the build: waiting for cloud-init (at
-// most 45 minutes, the cloud-init command's timeout), copying the files and writing the settings.
-export const SETUP_ALLOWANCE_SECONDS = 50 * 60;
+/**
+ * How long a link may spend reaching the host through a new session before it attaches: the Bastion
+ * endpoint answers a new session's user a little after the session turns ACTIVE. The provider's
+ * dial retries are sized to last this long (engine-build.ts, dial-budget.ts).
+ */
+export const PROXY_DIAL_BUDGET_SECONDS = 10 * 60;
+// A link lets go of its session this long before it could expire, so the session never ends
+// under it: the session's clock starts at its creation, the link's once it has dialled through.
+const SESSION_MARGIN_SECONDS = PROXY_DIAL_BUDGET_SECONDS + 5 * 60;
 /** Exit status of build-host.sh when a link's time is up and the build still runs, detached. */
 export const STILL_RUNNING_EXIT = 3;
 
@@ -28,7 +32,7 @@ export function bastionName(project: string, stack: string): string {
 }
 
 export interface BuildLink {
-  /** 1-based: link 1 shares the setup session, each later one opens its own. */
+  /** 1-based: link 1 starts the build, each later one re-attaches; each has a session of its own. */
   readonly index: number;
   /** How long this link follows the build before it lets go of its session. */
   readonly attachSeconds: number;
@@ -38,18 +42,19 @@ export interface BuildLink {
 
 /**
  * The links that together follow a build expected to take `estimateMinutes`: enough to cover twice
- * the estimate (the estimate rests on assumed rates) after the setup steps. A build that outlives
+ * the estimate (the estimate rests on assumed rates). A build that outlives
  * them all keeps running on the host; the last link then fails, saying how to re-attach.
  */
 export function buildLinks(estimateMinutes: number): BuildLink[] {
   if (!(estimateMinutes > 0)) throw new Error(`a build estimate must be positive, not ${estimateMinutes}`);
+  // Every link has a session of its own, opened when the link is about to start (EngineBuild), so
+  // each may follow the build for a whole session less the margin.
   const perSession = SESSION_TTL_SECONDS - SESSION_MARGIN_SECONDS;
-  const first = perSession - SETUP_ALLOWANCE_SECONDS;
   const needed = 2 * estimateMinutes * 60;
-  const count = 1 + Math.max(0, Math.ceil((needed - first) / perSession));
+  const count = Math.max(1, Math.ceil(needed / perSession));
   return Array.from({ length: count }, (_, i) => ({
     index: i + 1,
-    attachSeconds: i === 0 ? first : perSession,
+    attachSeconds: perSession,
     final: i === count - 1,
   }));
 }

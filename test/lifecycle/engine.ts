@@ -117,10 +117,10 @@ function readPath(bag: Record<string, unknown>, path: string): unknown {
 function writePath(bag: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
   const [head, ...rest] = path.split(".");
   if (rest.length === 0) {
-    const copy = { ...bag };
-    if (value === undefined) delete copy[head];
-    else copy[head] = value;
-    return copy;
+    return Object.fromEntries([
+      ...Object.entries(bag).filter(([key]) => key !== head),
+      ...(value === undefined ? [] : [[head, value]]),
+    ]);
   }
   const inner = isRecord(bag[head]) ? (bag[head] as Record<string, unknown>) : {};
   return { ...bag, [head]: writePath(inner, rest.join("."), value) };
