@@ -7,7 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ContainerSpec } from "./deployment/container-spec";
 import { DEPLOYMENT_TIMEOUT_VARIABLE, deploymentCustomTimeouts } from "./deployment/deployment-timeout";
 import { EXPIRES_AT_TAG } from "./deployment/expiry";
-import { deploymentTags, LOG_RETENTION_DAYS, logName, streamingEnabled } from "./deployment/model-deployment";
+import {
+  CONTAINER_REPLACE_PATHS,
+  deploymentTags,
+  LOG_RETENTION_DAYS,
+  logName,
+  streamingEnabled,
+} from "./deployment/model-deployment";
 
 export interface TritonDeploymentArgs {
   readonly compartmentId: pulumi.Input<string>;
@@ -115,9 +121,23 @@ export class TritonDeployment extends pulumi.ComponentResource {
         // Above the minutes OCI itself allows (`DEPLOYMENT_TIMEOUT_IN_MINUTES`), instead of the
         // provider's 245: `pulumi up` stops soon after OCI has given up and said why.
         customTimeouts: deploymentCustomTimeouts(Number(container.environment[DEPLOYMENT_TIMEOUT_VARIABLE])),
-        // Replacing (a new project) must not hold two deployments' GPUs at once, which a tenancy's
-        // quota often cannot: the old one goes first. Every other change updates in place.
-        deleteBeforeReplace: true,
+        // A container change (image, digest, command, environment, ports) replaces the deployment:
+        // OCI takes those only while it is INACTIVE, and the provider would send them to the ACTIVE
+        // one, which OCI refuses (CONTAINER_REPLACE_PATHS cites both). `projectId` replaces it too
+        // (ForceNew: terraform-provider-oci v8.28.0
+        // internal/service/datascience/datascience_model_deployment_resource.go:900-904).
+        replaceOnChanges: [...CONTAINER_REPLACE_PATHS],
+        // No deleteBeforeReplace: a replacement is then create-before-delete, Pulumi's default
+        // (pulumi v3.248.0 pkg/resource/deploy/step_generator.go:1909-1926). The new deployment is
+        // created and ACTIVE (the provider waits for its work request) before the old one is
+        // deleted: Pulumi deletes replaced resources only after every registration succeeded
+        // (deployment_executor.go:325-331; a failed step cancels the rest,
+        // step_executor.go:432-459). So a container that fails to start never takes the working
+        // endpoint down, and nothing sends OCI an update it refuses. The price: a second
+        // deployment's GPUs while the new one starts (about 20-30 minutes) and a new URL
+        // (`predictUrl` follows it). A tenancy whose GPU limit cannot hold both fails the create
+        // with the old deployment still serving: raise the limit, or take the downtime and
+        // destroy the old deployment first.
       },
     );
 

@@ -536,7 +536,14 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
       environmentConfigurationDetails: { imageDigest: string };
     };
     assert.equal(details.environmentConfigurationDetails.imageDigest, SOURCE_DIGEST);
-    assert.equal(deployment.deleteBeforeReplace, true);
+    // A container change replaces it, the new one first (components/triton-deployment.ts says why).
+    assert.equal(deployment.deleteBeforeReplace, undefined);
+    assert.ok(
+      deployment.replaceOnChanges.includes(
+        "modelDeploymentConfigurationDetails.environmentConfigurationDetails.imageDigest",
+      ),
+      deployment.replaceOnChanges.join(", "),
+    );
     assert.deepEqual(deployment.ignoreChanges, []);
   });
 

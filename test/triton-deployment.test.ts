@@ -1,5 +1,5 @@
 // TritonDeployment against Pulumi mocks: the model deployment's inputs as OCI receives them, its
-// logs, and the resource options (dependsOn, customTimeouts, ignoreChanges) recorded by a
+// logs, and the resource options (dependsOn, customTimeouts, ignoreChanges, replaceOnChanges) recorded by a
 // transformation the test passes to the component: children inherit it and it sees the options
 // exactly as the component wrote them (see OptionsRecorder in support/mocks.ts).
 
@@ -261,8 +261,8 @@ describe("TritonDeployment", () => {
     assert.equal(await promiseOf(deployment.expiresAt), tags["expires-at"]);
   });
 
-  test("the image digest and the shape are tags of the deployment; a replacement deletes first", async () => {
-    const { md, recorder } = await deploy("tags", { freeformTags: { owner: "ml-team" } });
+  test("the image digest and the shape are tags of the deployment", async () => {
+    const { md } = await deploy("tags", { freeformTags: { owner: "ml-team" } });
     assert.deepEqual(md.freeformTags, {
       owner: "ml-team",
       "managed-by": "pulumi",
@@ -270,7 +270,38 @@ describe("TritonDeployment", () => {
       "image-digest": DIGEST,
       shape: "VM.GPU.A10.1",
     });
-    assert.equal((recorder.get(MD_TYPE).opts as { deleteBeforeReplace?: boolean }).deleteBeforeReplace, true);
+  });
+
+  test("a container change replaces the deployment, create-before-delete; shape, count and model do not", async () => {
+    const { recorder } = await deploy("replace");
+    const opts = recorder.get(MD_TYPE).opts;
+    const container = "modelDeploymentConfigurationDetails.environmentConfigurationDetails";
+    assert.deepEqual(opts.replaceOnChanges, [
+      `${container}.image`,
+      `${container}.imageDigest`,
+      `${container}.cmds`,
+      `${container}.entrypoints`,
+      `${container}.environmentVariables`,
+      `${container}.serverPort`,
+      `${container}.healthCheckPort`,
+    ]);
+    assert.equal("deleteBeforeReplace" in opts, false, "Pulumi's default: the new one first");
+    assert.equal(
+      opts.replaceOnChanges?.some((path) => path.includes("modelConfigurationDetails")),
+      false,
+      "what OCI updates on an ACTIVE deployment stays an update",
+    );
+  });
+
+  test("every replaceOnChanges path names an input the deployment sends", async () => {
+    const base = spec.containerSpec(containerInput());
+    const { md, recorder } = await deploy("paths", {
+      container: { ...base, entrypoints: ["/opt/nvidia/nvidia_entrypoint.sh"] },
+    });
+    for (const path of recorder.get(MD_TYPE).opts.replaceOnChanges ?? []) {
+      const value = path.split(".").reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], md);
+      assert.notEqual(value, undefined, path);
+    }
   });
 
   test("without a TTL there is no expiry tag", async () => {

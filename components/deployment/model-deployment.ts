@@ -1,6 +1,6 @@
 /**
- * What the model deployment carries besides its container: tags, log names, log retention, and
- * whether it streams.
+ * What the model deployment carries besides its container: tags, log names, log retention, whether
+ * it streams, and which of its inputs replace it rather than update it.
  */
 import type { ContainerSpec } from "./container-spec";
 import { EXPIRES_AT_TAG } from "./expiry";
@@ -40,3 +40,30 @@ export function logName(displayName: string, kind: string): string {
 export function streamingEnabled(container: ContainerSpec): boolean {
   return container.environment.MODEL_DEPLOY_ENABLE_STREAMING === "true";
 }
+
+/**
+ * The container fields of the deployment, as Pulumi property paths (@pulumi/oci 4.20
+ * types/input.d.ts:26234-26286, `ModelDeploymentModelDeploymentConfigurationDetailsEnvironmentConfigurationDetails`):
+ * a change to any of them replaces the deployment instead of updating it. OCI updates an ACTIVE
+ * deployment in place only in its instance shape, instance count and model id (and, on their own, its
+ * load balancer bandwidth and logs); everything else only while it is INACTIVE (oci-datascience
+ * lib/client.d.ts:2372-2376, updateModelDeployment). The provider marks none of these fields
+ * ForceNew (terraform-provider-oci v8.28.0
+ * internal/service/datascience/datascience_model_deployment_resource.go:84-169) and sends the whole
+ * configuration, container included, in every update (UpdateWithContext, :1453-1469, through
+ * mapToModelDeploymentConfigurationDetails, :2768-2789), without deactivating first (its `state`
+ * input starts the deployment before the update and stops it after, :1089-1125). The engine marks
+ * every entry of the provider's detailed diff at or below one of these paths as a replacement
+ * (pulumi v3.248.0 pkg/resource/deploy/step_generator.go:2911-2949, `PropertyPath.Contains` in
+ * sdk/go/common/resource/properties_path.go:310-314), and one such entry replaces the resource
+ * (sdk/go/common/resource/plugin/provider.go:814-821), so a changed list element or variable counts.
+ */
+export const CONTAINER_REPLACE_PATHS: readonly string[] = [
+  "image",
+  "imageDigest",
+  "cmds",
+  "entrypoints",
+  "environmentVariables",
+  "serverPort",
+  "healthCheckPort",
+].map((field) => `modelDeploymentConfigurationDetails.environmentConfigurationDetails.${field}`);
