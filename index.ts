@@ -26,7 +26,7 @@ import { containerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
 import { imageRepositoryName } from "./components/deployment/ocir";
-import { signedCallCommand } from "./components/deployment/stack-outputs";
+import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
 import { imageMirrorOutput } from "./components/registry/image-mirror";
@@ -220,6 +220,14 @@ async function main(): Promise<Record<string, unknown>> {
     // A copy-only host must have put the image in OCIR before the deployment pulls it.
     dependsOn: imageCopy === undefined ? iam.resources : [...iam.resources, imageCopy.finished],
     freeformTags: tags,
+    // The build host's known-answer question, asked again through OCI's route once the deployment
+    // is ACTIVE, with the same expectation.
+    proof: {
+      body: validationRequestBody(config),
+      expect: config.build.validation.expect,
+      region: config.region,
+      ociProfile,
+    },
   });
 
   const sizing = sizingSummary(config);
@@ -228,6 +236,7 @@ async function main(): Promise<Record<string, unknown>> {
     predictStreamUrl: deployment.predictStreamUrl,
     exampleSignedCall: deployment.predictUrl.apply((url) => signedCallCommand(url, config)),
     modelDeploymentId: deployment.modelDeploymentId,
+    endpointProof: deployment.endpointProof,
     expiresAt: deployment.expiresAt,
     imageRef: image.imageRef,
     imageDigest: image.digest,

@@ -8,11 +8,14 @@
  *   node --import tsx cli/oci-task.ts delete-catalog-model --model-id ID --region R [--profile P]
  *   node --import tsx cli/oci-task.ts wait-for-policies --policy JSON [--policy JSON ...] --region R [--profile P]
  *   node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD... --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] --region R [--profile P]
  *
  * pick-availability-domain prints the chosen domain alone on stdout (the command's output), each
  * domain's capacity answer on stderr.
  * Exit 0 done (or nothing to do), 1 failed, 2 usage. The tasks are in operations/oci-task.ts.
  * create-catalog-model prints the model's OCID alone on stdout, its progress on stderr.
+ * prove-endpoint prints `{answer, latencyMs, firstByteMs, checkedAt}` as one JSON line on stdout, its
+ * progress on stderr; a wrong answer or an HTTP error exits 1.
  */
 import { parseArgs } from "node:util";
 import {
@@ -30,7 +33,8 @@ const USAGE = `usage:
   oci-task.ts create-catalog-model --compartment-id C --project-id P --display-name D --description T --metadata JSON --tags JSON --namespace N --bucket B --object O --bytes X --region R [--profile P]
   oci-task.ts delete-catalog-model --model-id ID --region R [--profile P]
   oci-task.ts wait-for-policies --policy '{"id":...,"statements":[...]}' [--policy ...] --region R [--profile P]
-  oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD [--availability-domain AD ...] --region R [--profile P]`;
+  oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD [--availability-domain AD ...] --region R [--profile P]
+  oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] --region R [--profile P]`;
 
 class UsageError extends Error {}
 
@@ -89,6 +93,10 @@ export function parseOciTask(argv: string[]): ParsedOciTask {
       metadata: { type: "string" },
       tags: { type: "string" },
       policy: { type: "string", multiple: true },
+      url: { type: "string" },
+      body: { type: "string" },
+      expect: { type: "string" },
+      stream: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -151,6 +159,19 @@ export function parseOciTask(argv: string[]): ParsedOciTask {
     const policies = (values.policy ?? []).map((text) => json(text, "policy") as PolicyExpectation);
     if (policies.length === 0) throw new UsageError("--policy is required");
     task = { task: name, policies };
+  } else if (name === "prove-endpoint") {
+    const body = json(required(values.body, "body"), "body");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new UsageError("--body must be a JSON object");
+    task = {
+      task: name,
+      url: required(values.url, "url"),
+      proof: {
+        body: body as Record<string, unknown>,
+        expect: required(values.expect, "expect"),
+        stream: values.stream ?? false,
+      },
+    };
   } else {
     throw new UsageError(name === undefined ? "name a task" : `unknown task '${name}'`);
   }

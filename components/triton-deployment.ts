@@ -1,11 +1,14 @@
 /**
  * TritonDeployment: the OCI Data Science model deployment that runs Triton from our OCIR image
- * (pinned by digest) on the registered model artifact, with its access and predict logs.
+ * (pinned by digest) on the registered model artifact, with its access and predict logs, and the
+ * known-answer proof through its own route that `pulumi up` ends with.
  */
+import * as command from "@pulumi/command";
 import * as oci from "@pulumi/oci";
 import * as pulumi from "@pulumi/pulumi";
 import type { ContainerSpec } from "./deployment/container-spec";
 import { DEPLOYMENT_TIMEOUT_VARIABLE, deploymentCustomTimeouts } from "./deployment/deployment-timeout";
+import { type EndpointProof, parseEndpointProof } from "./deployment/endpoint-proof";
 import { EXPIRES_AT_TAG } from "./deployment/expiry";
 import {
   CONTAINER_REPLACE_PATHS,
@@ -14,6 +17,18 @@ import {
   logName,
   streamingEnabled,
 } from "./deployment/model-deployment";
+import { proveEndpointCommand } from "./deployment/oci-task-commands";
+
+/** The known-answer request `pulumi up` ends with, sent through the deployment's own route. */
+export interface EndpointProofArgs {
+  /** The generate body: the build's validation request (`validationRequestBody`). */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** Text the answer must hold (`build.validation.expect`), checked as the build host checks it. */
+  readonly expect: string;
+  /** The stack's region and the OCI CLI profile the OCI provider uses: they sign the request. */
+  readonly region: string;
+  readonly ociProfile?: string;
+}
 
 export interface TritonDeploymentArgs {
   readonly compartmentId: pulumi.Input<string>;
@@ -38,6 +53,8 @@ export interface TritonDeploymentArgs {
   readonly dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
   /** Extra tags; `managed-by`, `stack`, `image-digest`, `shape` and `expires-at` are set here. */
   readonly freeformTags?: Record<string, string>;
+  /** The request that proves the deployment answers, and what its answer must hold. */
+  readonly proof: EndpointProofArgs;
 }
 
 export class TritonDeployment extends pulumi.ComponentResource {
@@ -49,6 +66,8 @@ export class TritonDeployment extends pulumi.ComponentResource {
   public readonly predictStreamUrl?: pulumi.Output<string>;
   /** When an evaluation deployment should be torn down, as recorded on the deployment. */
   public readonly expiresAt: pulumi.Output<string | undefined>;
+  /** The last known-answer proof: answer, latency, time to the first byte, when. */
+  public readonly endpointProof: pulumi.Output<EndpointProof | undefined>;
 
   constructor(name: string, args: TritonDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("triton-trtllm-oci:deployment:TritonDeployment", name, {}, opts);
@@ -129,25 +148,53 @@ export class TritonDeployment extends pulumi.ComponentResource {
         replaceOnChanges: [...CONTAINER_REPLACE_PATHS],
         // No deleteBeforeReplace: a replacement is then create-before-delete, Pulumi's default
         // (pulumi v3.248.0 pkg/resource/deploy/step_generator.go:1909-1926). The new deployment is
-        // created and ACTIVE (the provider waits for its work request) before the old one is
-        // deleted: Pulumi deletes replaced resources only after every registration succeeded
-        // (deployment_executor.go:325-331; a failed step cancels the rest,
-        // step_executor.go:432-459). So a container that fails to start never takes the working
-        // endpoint down, and nothing sends OCI an update it refuses. The price: a second
-        // deployment's GPUs while the new one starts (about 20-30 minutes) and a new URL
+        // created and ACTIVE (the provider waits for its work request), and proven by the command
+        // below, before the old one is deleted: Pulumi deletes replaced resources only after every
+        // registration succeeded (deployment_executor.go:325-331; a failed step cancels the rest,
+        // step_executor.go:432-459). So a container that fails to start, or answers wrongly, never
+        // takes the working endpoint down, and nothing sends OCI an update it refuses. The price: a
+        // second deployment's GPUs while the new one starts (about 20-30 minutes) and a new URL
         // (`predictUrl` follows it). A tenancy whose GPU limit cannot hold both fails the create
         // with the old deployment still serving: raise the limit, or take the downtime and
-        // destroy the old deployment first.
+        // destroy the old deployment first (docs/day-two.md).
       },
     );
 
     this.modelDeploymentId = deployment.id;
     this.modelDeploymentUrl = deployment.modelDeploymentUrl;
     this.predictUrl = pulumi.interpolate`${deployment.modelDeploymentUrl}/predict`;
-    if (streamingEnabled(container)) {
+    const streaming = streamingEnabled(container);
+    if (streaming) {
       this.predictStreamUrl = pulumi.interpolate`${deployment.modelDeploymentUrl}/predictWithResponseStream`;
     }
     this.expiresAt = deployment.freeformTags.apply((tags) => tags?.[EXPIRES_AT_TAG]);
+
+    // `up` ends with one signed known-answer request through OCI's own route: the route the stack
+    // serves (a streaming stack's model answers server-sent events, which only
+    // `/predictWithResponseStream` passes on). It runs again when the deployment is new (a
+    // replacement), when it serves another model or image, or when the request itself changes (a
+    // changed command line is an update, which runs `create` again: pulumi-command v1.2.1
+    // provider/pkg/provider/local/commandController.go:79-88; a changed trigger replaces it,
+    // @pulumi/command 1.2.1 local/command.js:155-156); not on an `up` that changes none of these.
+    const { proof: proofArgs } = args;
+    const proof = new command.local.Command(
+      `${name}-proof`,
+      {
+        create: (this.predictStreamUrl ?? this.predictUrl).apply((url) =>
+          proveEndpointCommand({
+            url,
+            body: proofArgs.body,
+            expect: proofArgs.expect,
+            stream: streaming,
+            region: proofArgs.region,
+            profile: proofArgs.ociProfile,
+          }),
+        ),
+        triggers: [deployment.id, args.modelId, args.imageDigest],
+      },
+      { parent: this, dependsOn: [deployment] },
+    );
+    this.endpointProof = proof.stdout.apply(parseEndpointProof);
 
     this.registerOutputs({
       modelDeploymentId: this.modelDeploymentId,
@@ -155,6 +202,7 @@ export class TritonDeployment extends pulumi.ComponentResource {
       predictUrl: this.predictUrl,
       predictStreamUrl: this.predictStreamUrl,
       expiresAt: this.expiresAt,
+      endpointProof: this.endpointProof,
     });
   }
 }

@@ -15,6 +15,8 @@ import {
   deleteCatalogModel,
   type ObjectHeadApi,
 } from "./catalog-model";
+import { createDeploymentClient, parseDeploymentUrl } from "./deployment-client";
+import { type EndpointProofRequest, proveEndpoint } from "./endpoint-proof";
 import { configFileAuth, createAuthProvider, createSdkClient, unlessNotFound } from "./oci-client";
 import {
   type Compute,
@@ -28,6 +30,7 @@ import {
 } from "./oci-tasks";
 import { type IdentityApi, type PolicyExpectation, waitForPolicies } from "./policy-propagation";
 
+export type { EndpointProofRequest } from "./endpoint-proof";
 export type { PolicyExpectation } from "./policy-propagation";
 export type CatalogModelMetadata = CatalogModelRequest["metadata"];
 
@@ -47,7 +50,13 @@ export type OciTask =
     }
   | { readonly task: "create-catalog-model"; readonly model: Omit<CatalogModelRequest, "region"> }
   | { readonly task: "delete-catalog-model"; readonly modelId: string }
-  | { readonly task: "wait-for-policies"; readonly policies: readonly PolicyExpectation[] };
+  | { readonly task: "wait-for-policies"; readonly policies: readonly PolicyExpectation[] }
+  | {
+      readonly task: "prove-endpoint";
+      /** The deployment's predict URL (`/predict`, or `/predictWithResponseStream` to stream). */
+      readonly url: string;
+      readonly proof: EndpointProofRequest;
+    };
 
 /** The region every client calls and the OCI config profile that signs (DEFAULT when unset). */
 export interface OciTaskTarget {
@@ -152,7 +161,8 @@ function serviceLimits(client: limits.LimitsClient, tenancyId: string): ServiceL
 
 /** Runs one task; resolves to the line it reports (done, or nothing to do), rejects when it failed. */
 export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<string> {
-  const provider = await createAuthProvider(configFileAuth(target.profile));
+  const auth = configFileAuth(target.profile);
+  const provider = await createAuthProvider(auth);
   const where = { region: target.region };
   switch (task.task) {
     case "upload-artifact":
@@ -189,6 +199,17 @@ export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<
     case "wait-for-policies": {
       const client: IdentityApi = createSdkClient(identity.IdentityClient, provider, where);
       return waitForPolicies(client, task.policies, target.region, (line) => console.error(line));
+    }
+    case "prove-endpoint": {
+      // The lifecycle read that explains a failed call goes to the stack region's Data Science API,
+      // as the SDK resolves it for that region.
+      const controlPlaneEndpoint = createSdkClient(datascience.DataScienceClient, provider, where).endpoint;
+      const client = createDeploymentClient(provider, auth, parseDeploymentUrl(task.url, "--url"), {
+        controlPlaneEndpoint,
+      });
+      // Progress on stderr: stdout is the proof alone, one JSON line the stack output parses.
+      const proof = await proveEndpoint(client, task.proof, { log: (line) => console.error(line) });
+      return JSON.stringify(proof);
     }
   }
 }

@@ -559,6 +559,12 @@ describe("hand-built engine (engine.prebuiltDir)", { timeout: TIMEOUT_MS * 4 }, 
 
 describe("the catalog model at up", { timeout: TIMEOUT_MS * 3 }, () => {
   const MODEL_ID = "ocid1.datasciencemodel.oc1.iad.amaaaaaastandinmodelstandinmodelstandinmodel";
+  const PROOF = {
+    answer: " Paris.",
+    latencyMs: 640,
+    firstByteMs: 640,
+    checkedAt: "2026-12-03T20:00:00.000Z",
+  };
 
   test("an artifact hit: the model is made from the cached object, and the deployment serves its OCID", async () => {
     const keys = engineKeys(await preview());
@@ -569,9 +575,14 @@ describe("the catalog model at up", { timeout: TIMEOUT_MS * 3 }, () => {
         objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
       })),
       dryRun: false,
-      // The command's stdout is the model's OCID alone (operations/catalog-model.ts).
+      // The command's stdout is the model's OCID alone (operations/catalog-model.ts); the proof's
+      // is its one JSON line (operations/endpoint-proof.ts).
       resourceOutputs: upOutputs("", (name) =>
-        name === "model-model" ? { stdout: MODEL_ID } : { stdout: "" },
+        name === "model-model"
+          ? { stdout: MODEL_ID }
+          : name === "triton-proof"
+            ? { stdout: `${JSON.stringify(PROOF)}\n` }
+            : { stdout: "" },
       ),
       timeoutMs: TIMEOUT_MS,
     });
@@ -594,6 +605,18 @@ describe("the catalog model at up", { timeout: TIMEOUT_MS * 3 }, () => {
     };
     assert.equal(details.modelConfigurationDetails.modelId, MODEL_ID);
     assert.equal(stackOutputs(result).modelId, MODEL_ID);
+    // `up` ends with the build's known-answer question through the deployment's /predict.
+    const proof = one(result, LOCAL, "triton-proof");
+    assert.equal(
+      proof.inputs.create,
+      "node --import tsx cli/oci-task.ts prove-endpoint" +
+        " --url 'https://modeldeployment.us-ashburn-1.oci.customer-oci.com/ocid1.md/predict'" +
+        ` --body '{"text_input":"The capital of France is","max_tokens":16,"top_k":1,"end_id":11,"pad_id":11}'` +
+        " --expect 'Paris' --region 'us-ashburn-1'",
+    );
+    assert.deepEqual((proof.inputs.triggers as unknown[]).slice(1), [MODEL_ID, SOURCE_DIGEST]);
+    assert.ok(proof.dependencies.includes(md.urn), "after the deployment is ACTIVE");
+    assert.deepEqual(stackOutputs(result).endpointProof, PROOF);
   });
 
   test("a failed export stops the run before the deployment is created", async () => {

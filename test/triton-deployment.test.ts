@@ -1,7 +1,8 @@
 // TritonDeployment against Pulumi mocks: the model deployment's inputs as OCI receives them, its
-// logs, and the resource options (dependsOn, customTimeouts, ignoreChanges, replaceOnChanges) recorded by a
-// transformation the test passes to the component: children inherit it and it sees the options
-// exactly as the component wrote them (see OptionsRecorder in support/mocks.ts).
+// logs, the known-answer proof that ends `up`, and the resource options (dependsOn, customTimeouts,
+// ignoreChanges, replaceOnChanges) recorded by a transformation the test passes to the component:
+// children inherit it and it sees the options exactly as the component wrote them (see
+// OptionsRecorder in support/mocks.ts).
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
@@ -10,7 +11,18 @@ import type { ContainerSpecInput } from "../components/deployment/container-spec
 import { deploymentTags, logName } from "../components/deployment/model-deployment";
 import { installMocks, OptionsRecorder, promiseOf, type RecordedResource } from "./support/mocks";
 
-const record = installMocks();
+// What the proof command prints on stdout when the deployment answered right (cli/oci-task.ts).
+const PROOF = {
+  answer: " Paris, the city",
+  latencyMs: 812,
+  firstByteMs: 812,
+  checkedAt: "2026-12-03T20:00:00.000Z",
+};
+const LOCAL_COMMAND = "command:local:Command";
+
+const record = installMocks({
+  state: (args) => (args.type === LOCAL_COMMAND ? { stdout: `${JSON.stringify(PROOF)}\n` } : undefined),
+});
 let mod: typeof import("../components/triton-deployment");
 let spec: typeof import("../components/deployment/container-spec");
 let iamMod: typeof import("../components/iam");
@@ -28,6 +40,12 @@ const DIGEST = `sha256:${"5".repeat(64)}`;
 const IMAGE = `us-ashburn-1.ocir.io/testns/triton-trtllm:25.04@${DIGEST}`;
 
 const MD_TYPE = "oci:DataScience/modelDeployment:ModelDeployment";
+const PROOF_ARGS = {
+  body: { text_input: "The capital of France is", max_tokens: 16, top_k: 1, end_id: 11, pad_id: 11 },
+  expect: "Paris",
+  region: "us-ashburn-1",
+  ociProfile: "TRITON",
+};
 
 function containerInput(overrides: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
   return {
@@ -62,6 +80,7 @@ async function deploy(
       instanceCount: 1,
       bandwidthMbps: 10,
       displayName: "falcon 7b (dev)",
+      proof: PROOF_ARGS,
       ...overrides,
     },
     { transformations: [recorder.transformation] },
@@ -302,6 +321,35 @@ describe("TritonDeployment", () => {
       const value = path.split(".").reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], md);
       assert.notEqual(value, undefined, path);
     }
+  });
+
+  test("up ends with one signed known-answer request through the deployment's /predict", async () => {
+    const { recorder, deployment } = await deploy("proof");
+    const proof = record.resources.find((r) => r.type === LOCAL_COMMAND && r.name === "proof-proof");
+    assert.ok(proof, "the proof command is registered");
+    const url = await promiseOf(deployment.predictUrl);
+    assert.equal(
+      proof.inputs.create,
+      `node --import tsx cli/oci-task.ts prove-endpoint --url '${url}'` +
+        ` --body '${JSON.stringify(PROOF_ARGS.body)}' --expect 'Paris' --region 'us-ashburn-1' --profile 'TRITON'`,
+    );
+    // Again only for a new deployment, another model or another image.
+    assert.deepEqual(proof.inputs.triggers, ["proof-md_id", MODEL, DIGEST]);
+    assert.equal(proof.inputs.delete, undefined, "nothing to undo");
+    const opts = recorder.get(LOCAL_COMMAND).opts;
+    assert.deepEqual(opts.dependsOn, [recorder.get(MD_TYPE).resource]);
+    assert.equal(opts.parent, recorder.get("triton-trtllm-oci:deployment:TritonDeployment").resource);
+    assert.deepEqual(await promiseOf(deployment.endpointProof), PROOF);
+  });
+
+  test("a streaming stack is proven through /predictWithResponseStream, reading events", async () => {
+    await deploy("sproof", {}, { streaming: true });
+    const proof = record.resources.find((r) => r.type === LOCAL_COMMAND && r.name === "sproof-proof");
+    assert.ok(proof);
+    assert.match(
+      String(proof.inputs.create),
+      /--url 'https:\/\/modeldeployment\.us-ashburn-1\.oci\.customer-oci\.com\/sproof-md_id\/predictWithResponseStream' .* --expect 'Paris' --stream --region/,
+    );
   });
 
   test("without a TTL there is no expiry tag", async () => {

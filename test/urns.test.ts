@@ -6,7 +6,8 @@
 // issue 17's Python models renamed it); they exist only while a build runs. Issue 18 made
 // the catalog model one command resource (model-model) in place of the provider's Model,
 // ModelArtifactExport and the verify command, and added the wait for the policies to be in force
-// (iam-propagated).
+// (iam-propagated). Issue 25 added the endpoint proof `up` ends with (triton-proof, a local command
+// under the TritonDeployment): a new resource, no URN moved.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -143,3 +143,32 @@ export function pickAvailabilityDomainCommand(args: {
     args.profile,
   );
 }
+
+/** What the endpoint proof asks and of which route (see `proveEndpointCommand`). */
+export interface EndpointProofSpec {
+  /** The deployment's `/predict`, or its `/predictWithResponseStream` on a streaming stack. */
+  readonly url: string;
+  /** The generate body: the build's validation request (`validationRequestBody`). */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** Text the answer must hold (`build.validation.expect`). */
+  readonly expect: string;
+  /** Read the answer as server-sent events (the streaming route). */
+  readonly stream: boolean;
+  readonly region: string;
+  readonly profile?: string;
+}
+
+/**
+ * The command that sends one signed known-answer request to the deployment, checks the answer as
+ * the build host does, and prints `{answer, latencyMs, firstByteMs, checkedAt}` as one JSON line on
+ * stdout (operations/endpoint-proof.ts); a wrong answer or an HTTP error exits 1.
+ */
+export function proveEndpointCommand(spec: EndpointProofSpec): string {
+  return ociTaskCommand(
+    "prove-endpoint",
+    `--url ${shellQuote(spec.url)} --body ${shellQuote(JSON.stringify(spec.body))}` +
+      ` --expect ${shellQuote(spec.expect)}${spec.stream ? " --stream" : ""}`,
+    spec.region,
+    spec.profile,
+  );
+}
