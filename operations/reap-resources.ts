@@ -26,7 +26,7 @@ import * as core from "oci-core";
 import * as identity from "oci-identity";
 import * as resourcesearch from "oci-resourcesearch";
 import { homeRegionOf } from "../components/deployment/home-region";
-import { EXPIRES_AT_TAG } from "../components/deployment/expiry";
+import { BUILD_TTL_HOURS, EXPIRES_AT_TAG } from "../components/deployment/expiry";
 import { PROJECT } from "../components/config/schema";
 import { UserError } from "./errors";
 import { type ClientTarget, createSdkClient, errorMessage, unlessNotFound } from "./oci-client";
@@ -66,6 +66,8 @@ export interface TaggedResource {
   readonly displayName?: string;
   readonly lifecycleState?: string;
   readonly freeformTags?: { [key: string]: string };
+  /** When OCI created it (ResourceSummary.timeCreated; DynamicGroup.timeCreated). */
+  readonly timeCreated?: Date | string;
 }
 
 export interface CloudResources {
@@ -135,9 +137,18 @@ function expired(resource: TaggedResource, now: Date): { expired: boolean; reaso
   const at = new Date(value);
   if (Number.isNaN(at.getTime()))
     return { expired: false, reason: `${EXPIRES_AT_TAG} ${JSON.stringify(value)} is not a date: left alone` };
-  return at.getTime() <= now.getTime()
-    ? { expired: true, reason: `expired at ${value}` }
-    : { expired: false, reason: `expires at ${value}` };
+  if (at.getTime() > now.getTime()) return { expired: false, reason: `expires at ${value}` };
+  // The tag is computed once per artifact key and kept in the stack's state, so a host launched
+  // again for the same key (its predecessor reaped, then the build retried) starts with the old,
+  // passed expiry: it is judged by its own age instead, the same TTL from its creation.
+  const created = resource.timeCreated === undefined ? Number.NaN : new Date(resource.timeCreated).getTime();
+  if (now.getTime() - created < BUILD_TTL_HOURS * 3_600_000) {
+    return {
+      expired: false,
+      reason: `expired at ${value}, but created ${new Date(created).toISOString()}, less than ${BUILD_TTL_HOURS} h ago`,
+    };
+  }
+  return { expired: true, reason: `expired at ${value}` };
 }
 
 export interface ReapResourcesOptions {
@@ -295,6 +306,7 @@ export function ociCloudResources(
           displayName: group.name,
           lifecycleState: group.lifecycleState,
           freeformTags: group.freeformTags,
+          timeCreated: group.timeCreated,
         })),
         ...policies,
       ];

@@ -17,6 +17,7 @@ import { estimateBuild } from "../components/config/build-estimate";
 import { PROJECT, type StackConfig } from "../components/config/config";
 import { COPY_HOST_SHAPE, estimateCopyHost } from "../components/config/image-copy";
 import type { ContainerSpec } from "../components/deployment/container-spec";
+import { BUILD_TTL_HOURS } from "../components/deployment/expiry";
 import { ocirLoginUser, ocirRegistry } from "../components/deployment/ocir";
 import { validationRequestBody } from "../components/deployment/stack-outputs";
 import type { EngineBuild, EngineBuildMode } from "../components/engine-build";
@@ -28,9 +29,6 @@ import { CACHE_DIR } from "./paths";
 // ts-node, tsx's), where import() of an extensionless .ts specifier fails. `test/layout.test.ts`
 // follows these calls as imports.
 const onDemand = createRequire(__filename);
-
-/** Hours after which `reap` deletes a build host and its network, whatever became of the stack. */
-const BUILD_INSTANCE_TTL_HOURS = 12;
 
 export interface EngineBuildContext {
   readonly config: StackConfig;
@@ -104,7 +102,7 @@ export async function buildEngine(context: EngineBuildContext): Promise<EngineBu
     subnetId: config.build.subnetId,
     bastionName: bastionName(PROJECT, pulumi.getStack()),
     freeformTags: context.tags,
-    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
+    expiresInHours: BUILD_TTL_HOURS,
     expiryKey: keys.artifactKey,
   });
   const estimate = mode === "mirror" ? estimateCopyHost(config) : estimateBuild(config, mode);
@@ -144,7 +142,7 @@ export async function buildEngine(context: EngineBuildContext): Promise<EngineBu
     ocirAuthToken: secrets.requireSecret("ocirAuthToken"),
     hfToken: secrets.getSecret("hfToken"),
     keepInstance: config.build.keepInstance,
-    expiresInHours: BUILD_INSTANCE_TTL_HOURS,
+    expiresInHours: BUILD_TTL_HOURS,
     region: config.region,
     ociProfile: context.ociProfile,
     freeformTags: context.tags,

@@ -93,6 +93,18 @@ describe("a stack's life across runs", { concurrency: true, timeout: 900_000 }, 
       "the old catalog model goes once nothing serves it",
     );
     assert.deepEqual(cloud.runningInstances(), []);
+    // The second build's clocks started with it: the reaper would not take its host or network.
+    const rebuilt = [...cloud.instances.values()].at(-1);
+    assert.ok(rebuilt !== undefined);
+    const reapableAfter = (tags: Record<string, string>) =>
+      Date.parse(tags["expires-at"]) - rebuilt.createdAt;
+    assert.ok(
+      reapableAfter(rebuilt.tags) >= 11 * 3_600_000,
+      `instance expires-at ${rebuilt.tags["expires-at"]}`,
+    );
+    const vcn = [...cloud.generic.values()].find((held) => held.type === "oci:Core/vcn:Vcn" && !held.deleted);
+    const vcnTags = vcn?.inputs["freeformTags"] as Record<string, string>;
+    assert.ok(reapableAfter(vcnTags) >= 11 * 3_600_000, `network expires-at ${vcnTags["expires-at"]}`);
   });
 
   test("4. a repository-only change (streaming on) re-assembles on the GPU, validates, and replaces the container", async () => {
@@ -222,6 +234,48 @@ describe("a stack's life across runs", { concurrency: true, timeout: 900_000 }, 
       again.steps.every((step) => !["create", "update", "replace"].includes(step.kind)),
       explain(again, cloud),
     );
+  });
+
+  test("11. a domain with host capacity but no GPU limit left is passed over for one that has both", async () => {
+    const cloud = new Cloud();
+    cloud.behaviour.domains[0].gpus = 0;
+    const result = await upDev(emptyStack("dev"), cloud);
+    succeeded(result, cloud);
+    assert.deepEqual(
+      [...cloud.instances.values()].map((instance) => instance.availabilityDomain),
+      ["Uocm:US-ASHBURN-AD-2"],
+    );
+  });
+
+  test("12. a failed build reaped overnight is retried the next day on a new host that gets its files, and is not reaped", async () => {
+    const cloud = new Cloud();
+    cloud.behaviour.pipelineFails = true;
+    const failed = await upDev(emptyStack("dev"), cloud);
+    assert.equal(failed.ok, false);
+    const states = new Map([["dev", failed.state]]);
+    const overnight = await reapTenancy(cloud, states, Date.parse("2026-12-07T22:00:00Z"));
+    assert.ok(overnight.ok, overnight.log.join("\n"));
+    assert.deepEqual(cloud.runningInstances(), [], "the reaper terminated the failed build's host");
+    cloud.advanceHours(10);
+    // The retry of the same key: refresh drops the terminated host, the run launches another under
+    // the same name; its remote steps are new resources, so the files reach it.
+    const retry = await upDev(failed.state, cloud);
+    assert.equal(retry.ok, false, "the pipeline still fails: the host is left for inspection");
+    const [host] = cloud.runningInstances();
+    assert.ok(
+      host !== undefined && host.host.files && host.host.settings !== undefined,
+      explain(retry, cloud),
+    );
+    const reapedAgain = await reapTenancy(cloud, new Map([["dev", retry.state]]), cloud.now() + 60 * 60_000);
+    assert.ok(reapedAgain.ok, reapedAgain.log.join("\n"));
+    assert.equal(
+      host.state,
+      "RUNNING",
+      `a host launched an hour ago is kept:\n${reapedAgain.log.join("\n")}`,
+    );
+    cloud.behaviour.pipelineFails = false;
+    succeeded(await upDev(retry.state, cloud), cloud);
+    assert.equal(cloud.liveDeployments().length, 1);
   });
 
   test("10. the committed prod stack deploys as CI runs it: its own files, no local folders", async () => {

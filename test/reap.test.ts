@@ -329,6 +329,26 @@ describe("reap: the command line (cli/reap.ts)", () => {
 });
 
 describe("reap: the build hosts' resources", () => {
+  it("judges a host launched again for the same key by its age: a carried-over expiry does not reap it", async () => {
+    const relaunched: TaggedResource = {
+      resourceType: "Instance",
+      identifier: "i9",
+      displayName: "engine",
+      lifecycleState: "RUNNING",
+      freeformTags: tagged("dev", "2026-03-01T09:00:00Z"),
+      timeCreated: "2026-03-01T11:00:00Z",
+    };
+    const old = { ...relaunched, identifier: "i8", timeCreated: new Date("2026-02-28T21:00:00Z") };
+    const cloud = new FakeCloud([relaunched, old]);
+    const run = await runReap(YES, {}, cloud);
+    assert.equal(run.succeeded, true, run.err);
+    assert.deepEqual(cloud.removed, ["Instance i8"]);
+    assert.match(
+      run.out,
+      /^kept {11}Instance engine \(i9\), stack dev: expired at 2026-03-01T09:00:00Z, but created 2026-03-01T11:00:00.000Z, less than 12 h ago$/m,
+    );
+  });
+
   it("deletes what expired by its own tag, prod stacks included, instances first and the VCN last", async () => {
     const cloud = new FakeCloud(BUILD_RESOURCES);
     const run = await runReap({ ...YES, pattern: "none" }, {}, cloud);

@@ -9,6 +9,12 @@
 /** The freeform tag that carries an expiry; the policy pack requires it on evaluation GPUs. */
 export const EXPIRES_AT_TAG = "expires-at";
 
+/**
+ * Hours after which `reap` deletes a build host, its network and its IAM, whatever became of the
+ * stack: the `expires-at` those resources carry is their creation plus this.
+ */
+export const BUILD_TTL_HOURS = 12;
+
 /** Prints `now + hours` as ISO 8601 UTC to the second, with the Node that runs the program. */
 export function expiryCommand(hours: number): string {
   if (!(hours > 0)) throw new Error(`an expiry needs a positive number of hours, not ${hours}`);

@@ -32,6 +32,7 @@ function tagged(cloud: Cloud, iam: boolean): TaggedResource[] {
         identifier: instance.id,
         lifecycleState: instance.state,
         freeformTags: instance.tags,
+        timeCreated: new Date(instance.createdAt),
       });
     }
   }
@@ -43,6 +44,7 @@ function tagged(cloud: Cloud, iam: boolean): TaggedResource[] {
       identifier: held.id,
       lifecycleState: held.deleted ? "DELETED" : "ACTIVE",
       freeformTags: held.inputs["freeformTags"] as Record<string, string>,
+      timeCreated: new Date(held.createdAt),
     });
   }
   return found;
