@@ -189,7 +189,7 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
     assert.ok(terminate.dependencies.includes(build.urn));
     assert.equal(
       build.inputs.create,
-      "sudo bash /home/opc/engine-build/build-host.sh run --attach-seconds 7500",
+      "sudo bash /home/opc/engine-build/build-host.sh run --attach-seconds 9900",
       "one link covers twice the Falcon-7B estimate",
     );
     assert.match(
@@ -197,7 +197,7 @@ describe("cache miss: the engine is built on a GPU instance", { timeout: TIMEOUT
       /cli\/oci-task\.ts terminate-instance --instance-id "\$\{INSTANCE_ID\}"/,
     );
     assert.equal(terminate.inputs.delete, undefined, "dropping the build is the instance's own delete");
-    assert.deepEqual(build.customTimeouts, { create: "140m", update: "140m", delete: "10m" });
+    assert.deepEqual(build.customTimeouts, { create: "180m", update: "180m", delete: "10m" });
   });
 
   test("secrets reach the host on stdin only, as a secret", () => {
