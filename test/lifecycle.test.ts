@@ -278,6 +278,30 @@ describe("a stack's life across runs", { concurrency: true, timeout: 900_000 }, 
     assert.equal(cloud.liveDeployments().length, 1);
   });
 
+  test("13. a container change 2 h 50 min after a build: the build's session ends during the run, and is not deleted", async () => {
+    const { cloud, state } = await firstUp();
+    cloud.advanceMinutes(170 - (cloud.now() - Date.parse("2026-12-07T09:00:00Z")) / 60_000);
+    // Still alive when the run refreshes, ended by the time the run deletes the build resources:
+    // the replacement of the deployment takes longer than what is left of the session.
+    const change = await upDev(state, cloud, { deployment: { streaming: true } });
+    succeeded(change, cloud);
+    // The new host gets a new setup session; the old one, ended by the end of the run, is retained.
+    const sessions = stepsOf(change, SESSION).filter((step) => step.name === "engine-session");
+    assert.deepEqual(
+      sessions.map((step) => step.kind),
+      ["replace", "retain"],
+      "the ended session leaves the state without a DeleteSession OCI would refuse",
+    );
+  });
+
+  test("14. a slow cloud-init and a long build: the build link's own session outlasts what the setup's could", async () => {
+    const cloud = new Cloud();
+    cloud.behaviour.cloudInitMinutes = 40;
+    cloud.behaviour.buildMinutes = 160;
+    succeeded(await upDev(emptyStack("dev"), cloud), cloud);
+    assert.equal(cloud.liveDeployments().length, 1);
+  });
+
   test("10. the committed prod stack deploys as CI runs it: its own files, no local folders", async () => {
     const cloud = new Cloud();
     const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, "prod", DEV_SECRET_STAND_INS);

@@ -7,7 +7,8 @@
 // the catalog model one command resource (model-model) in place of the provider's Model,
 // ModelArtifactExport and the verify command, and added the wait for the policies to be in force
 // (iam-propagated). Issue 25 added the endpoint proof `up` ends with (triton-proof, a local command
-// under the TritonDeployment): a new resource, no URN moved.
+// under the TritonDeployment) and a Bastion session of its own for the build's first link
+// (engine-session-1): new resources, no URN moved.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -98,8 +98,9 @@ export interface Behaviour {
   assembleMinutes: number;
   /** The next pipelines fail (a build that fails, then the fix). */
   pipelineFails: boolean;
-  /** Minutes from a new instance to sshd answering. */
+  /** Minutes from a new instance to sshd answering, then for cloud-init to finish (at most 45). */
   bootMinutes: number;
+  cloudInitMinutes: number;
   /** What a serving deployment answers the known-answer prompt ("The capital of France is"). */
   answer: string;
   /** Minutes a model deployment takes to become ACTIVE (image pull + Triton load). */
@@ -129,6 +130,7 @@ export class Cloud {
     assembleMinutes: 30,
     pipelineFails: false,
     bootMinutes: 6,
+    cloudInitMinutes: 5,
     deploymentStartMinutes: 25,
     answer: " Paris. It is also the largest city in France.",
     domains: [

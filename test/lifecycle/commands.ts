@@ -6,6 +6,8 @@
 // session's user, a direct-tcpip channel to host:22, SSH over it); what each remote command does on
 // the host is build-host.sh's contract (engine-build/build-host.sh usage, exit 3 = still running).
 
+import * as common from "oci-common";
+
 import { parseOciTask } from "../../cli/oci-task";
 import { CLOUD_INIT_WAIT_COMMAND, REMOTE_BUILD_DIR } from "../../components/build/host-plan";
 import { STILL_RUNNING_EXIT } from "../../components/build/bastion-plan";
@@ -18,13 +20,10 @@ import { waitForPolicies } from "../../operations/policy-propagation";
 import { splitArgs } from "../support/pulumi-host";
 import type { Cloud, Instance, Session } from "./cloud";
 
-/** An error with the HTTP status an OCI SDK call would carry (`OciError.statusCode`). */
-export class OciError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(`${statusCode}: ${message}`);
+/** The SDK's own error (oci-common lib/error.d.ts), as an OCI call would throw it. */
+export class OciError extends common.OciError {
+  constructor(statusCode: number, message: string) {
+    super(statusCode, message.split(":")[0], `${statusCode}: ${message}`, null, "lifecycle", "", "", "", "");
   }
 }
 
@@ -183,7 +182,7 @@ async function runTask(cloud: Cloud, task: OciTask): Promise<string> {
       const answer = (): Record<string, unknown> => {
         // OCI's predict route answers 404 for a deployment that is not there or not serving.
         if (deployment === undefined || deployment.state !== "ACTIVE")
-          throw Object.assign(new Error("NotFound"), { statusCode: 404 });
+          throw new OciError(404, `NotFound: no serving model deployment ${target.modelDeploymentId}`);
         return { model_name: "ensemble", model_version: "1", text_output: cloud.behaviour.answer };
       };
       const proof = await proveEndpoint(
@@ -312,7 +311,7 @@ export function runRemote(cloud: Cloud, connection: Connection, command: string)
   const { instance, session } = dial(cloud, connection);
   const host = instance.host;
   if (command === CLOUD_INIT_WAIT_COMMAND) {
-    holdFor(cloud, session, 5);
+    holdFor(cloud, session, cloud.behaviour.cloudInitMinutes);
     host.cloudInitDone = true;
     return { stdout: "" };
   }

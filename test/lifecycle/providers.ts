@@ -392,7 +392,7 @@ const bucket: ProviderBehaviour = {
 };
 
 // artifacts_container_repository_resource.go v8.28.0: display_name (38) is ForceNew; repository
-// names are unique per region across the tenancy (FACTS.md §5).
+// names are unique per region across the tenancy (OCI Container Registry docs, "Creating a Repository").
 const containerRepository: ProviderBehaviour = {
   replaceOn: ["displayName"],
   async create({ cloud }, inputs) {
