@@ -144,14 +144,19 @@ describe("check CLI", () => {
     const { code, stdout, stderr } = runs.dev;
     assert.equal(code, 3, stderr);
     assert.equal(stderr, "");
-    // Per GPU, worked by hand: weights (6.92e9 + 65024 x 4544) x 2 B = 13.44 GiB; KV cache
-    // 32 x 2048 x 8 KiB = 0.5 GiB; activations 8192 x (2 x 18176 + 4 x 4544) x 2 B + 32 x 65024 x 4 B
-    // = 0.84 GiB; runtime 1.5 GiB; total 16.28 of 23028 MiB = 22.49 GiB, headroom 6.21 GiB.
+    // Per GPU, worked by hand: weights 7,217,189,760 x 2 B = 13.44 GiB; activations 8192 x (2 x 18176
+    // + 4 x 4544) x 2 B + 32 x 65024 x 4 B = 0.84 GiB; runtime 1.5 GiB: 15.78 of 23028 MiB = 22.49 GiB.
+    // The paged KV cache takes 0.9 of the 6.71 GiB left: 6.03 GiB, 791,005 tokens of 8 KiB, 386
+    // sequences of 2048 tokens; 21.82 GiB in use, headroom 0.67.
     assert.match(stdout, /model\s+tiiuae\/falcon-7b-instruct/);
     assert.match(stdout, /deployment\s+VM\.GPU\.A10\.1 \(1 x A10\), tensor parallel 1/);
     assert.match(
       stdout,
-      /weights 13\.44 \+ KV cache 0\.5 \(8 KiB\/token\) \+ activations 0\.84 \+ runtime 1\.5 = 16\.28 of 22\.49 \(headroom 6\.21\)/,
+      /weights 13\.44 \+ KV cache 6\.03 \(8 KiB\/token\) \+ activations 0\.84 \+ runtime 1\.5 = 21\.82 of 22\.49 \(headroom 0\.67; at least 15\.8 serves\)/,
+    );
+    assert.match(
+      stdout,
+      /^KV cache +791,005 tokens \(serving\.kvCacheFreeGpuMemFraction 0\.9 of what the engine leaves; activations sized for 8,192 tokens a step\): 386 full-length sequences of 2,048 tokens at once/m,
     );
     assert.match(stdout, /cost \(USD\/h\)\s+deployment 2, build instance 2 while building/);
     assert.match(stdout, /evaluation\s+16 USD/);
@@ -181,7 +186,11 @@ describe("check CLI", () => {
       errors: unknown[];
       missingInputs: { key: string }[];
       assumptions: string[];
-      summary: { perGpuGiB: { kvCache: number; weights: number }; kvCacheKiBPerToken: number };
+      summary: {
+        perGpuGiB: { kvCache: number; weights: number };
+        kvCacheKiBPerToken: number;
+        kvCache: { tokens: number; fullLengthSequences: number; sequenceTokens: number };
+      };
     };
     assert.equal(report.ok, true, "the configuration is valid");
     assert.equal(report.deployable, false, "but pulumi up refuses it");
@@ -190,8 +199,11 @@ describe("check CLI", () => {
     assert.deepEqual(report.missingInputs.map((m) => m.key).sort(), ["ocirAuthToken", "ocirUsername"]);
     assert.match(report.assumptions.join("\n"), /as if the engine cache missed/);
     assert.equal(report.summary.kvCacheKiBPerToken, 8);
-    assert.equal(report.summary.perGpuGiB.kvCache, 0.5);
+    assert.equal(report.summary.perGpuGiB.kvCache, 6.03);
     assert.equal(report.summary.perGpuGiB.weights, 13.44);
+    assert.equal(report.summary.kvCache.tokens, 791_005);
+    assert.equal(report.summary.kvCache.fullLengthSequences, 386);
+    assert.equal(report.summary.kvCache.sequenceTokens, 2048);
   });
 
   test("a bad file: exit 1, every error on stderr, one line per key", () => {

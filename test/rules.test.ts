@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
+import { MODELS } from "../components/config/catalog";
 import { WARNING_RULES } from "../components/config/rules";
 import {
   contextLengthRule,
@@ -15,6 +16,7 @@ import {
 } from "../components/config/rules/gpu";
 import { artifactSourcesRule, iamRule } from "../components/config/rules/inputs";
 import { ociLimitsRule } from "../components/config/rules/oci-limits";
+import { streamingEvictionRule } from "../components/config/rules/serving";
 import { configWith, expectError, keys, parse, validConfig } from "./support/stack-fixtures";
 
 const FALCON_40B = "tiiuae/falcon-40b-instruct";
@@ -175,33 +177,120 @@ describe("contextLengthRule", () => {
 
 describe("memoryRule", () => {
   test("Falcon-7B bf16, batch 32 x 2048 tokens, fits on VM.GPU.A10.1", () => {
-    // ~14.4 GB weights + 32 x 2048 x 8 KiB = 0.5 GiB KV cache, well under an A10's 22.5 GiB.
+    // 15.78 GiB of engine leaves 6.71 of the A10's 22.49 GiB: 0.9 of it holds 386 sequences of 2048 tokens.
     assert.deepEqual(memoryRule(configWith({})), []);
   });
 
-  test("Falcon-40B bf16 on VM.GPU.A10.1 is rejected; the fix names the cheapest shape that fits", () => {
-    // Worked by hand from the catalogue (per GPU: weights 1.07 GB embedding + 83.6 GB / TP, KV cache
-    // 7.5 GiB / TP, activations 0.76-1.0 GiB, runtime 1.5 GiB), cheapest first:
-    //   VM.GPU.A10.1 $2, VM.GPU.A10.2 $4 (TP 2: weights alone 42.9 GB > 22.5 GiB),
-    //   BM.GPU.A10.4 $8 (TP 4: 20.5 + 1.9 + 0.8 + 1.5 = 24.6 GiB > 22.5 GiB),
-    //   BM.GPU.L40S.4 $14 (TP 2: 39.9 + 3.75 + 1.0 + 1.5 = 46.2 GiB > 45.0 GiB; TP 4: 24.6 GiB fits).
+  test("found in a newcomer run: Llama-3.1-8B with batch 32 on one A10 is not refused", () => {
+    // It was, as "needs 26.14 GiB": the LM head counted twice and 32 x 2048 tokens of cache asked
+    // for. 17.16 GiB of engine leaves a paged cache of 39,282 tokens, 19 sequences at full length.
+    assert.deepEqual(memoryRule(configWith({ "model.huggingFaceId": LLAMA })), []);
+  });
+
+  test("Falcon-40B bf16 on VM.GPU.A10.1 is rejected; the fix names the cheapest shape that serves it", () => {
+    // Worked by hand from the catalogue (per GPU: weights 1.07 GB embedding + 82.6 GB / TP in bf16,
+    // activations 0.6-1.5 GiB, runtime 1.5 GiB, then 0.9 of the rest for the cache), cheapest first:
+    //   VM.GPU.A10.1 $2 and VM.GPU.A10.2 $4 (TP 2: 41.97 GiB of engine > 22.49 GiB),
+    //   BM.GPU.A10.4 $8 (TP 4: 22.48 GiB of engine leaves a cache of 157 tokens, not 2048),
+    //   BM.GPU.L40S.4 $14 (TP 2: 41.97 GiB of 45 GiB, a cache of 23 sequences).
     const errors = memoryRule(configWith({ "model.huggingFaceId": FALCON_40B }));
     expectError(errors, "deployment.shape", {
       value: "VM.GPU.A10.1",
-      message: [/needs \d+(\.\d+)? GiB per GPU/, /A10 has 22\.49 GiB/],
-      fix: [/BM\.GPU\.L40S\.4 \(\$14\/h\)/, /engine\.tensorParallel 4/],
+      message: [
+        /needs 81\.19 GiB per GPU/,
+        /weights 77\.93, activations 1\.51 \(8192 tokens a step\), runtime 1\.5/,
+        /one 2048-token sequence \(1024 in \+ 1024 out, 0\.23 GiB\)/,
+        /serving\.kvCacheFreeGpuMemFraction 0\.9/,
+        /A10 has 22\.49 GiB, which leaves 0 GiB and a cache of 0 tokens/,
+      ],
+      fix: [
+        /BM\.GPU\.L40S\.4 \(\$14\/h\) with engine\.tensorParallel 2/,
+        /engine\.maxInputLen/,
+        /engine\.quantization/,
+      ],
+    });
+    // The engine alone does not fit: a larger share of nothing would not help.
+    assert.doesNotMatch(errors[0].fix, /kvCacheFreeGpuMemFraction/);
+  });
+
+  test("an engine that fits but leaves less than one sequence of cache is rejected; the fraction is named", () => {
+    // Llama-3.1-8B, 16384 in + 16384 out: one sequence is 4 GiB of cache. At 0.9 of the 5.33 GiB the
+    // engine leaves it serves one; at 0.5 none.
+    const long = { "model.huggingFaceId": LLAMA, "engine.maxInputLen": 16384, "engine.maxOutputLen": 16384 };
+    assert.deepEqual(memoryRule(configWith(long)), []);
+    const errors = memoryRule(configWith({ ...long, "serving.kvCacheFreeGpuMemFraction": 0.5 }));
+    expectError(errors, "deployment.shape", {
+      value: "VM.GPU.A10.1",
+      message: [/one 32768-token sequence/, /kvCacheFreeGpuMemFraction 0\.5/, /which leaves 5\.33 GiB/],
+      fix: [/VM\.GPU\.A10\.2/, /raise serving\.kvCacheFreeGpuMemFraction \(below 1\)/],
     });
   });
 
-  test("when nothing in the catalogue fits, the fix says to shrink the engine", () => {
-    // 4096 x 2048 tokens x 8 KiB = 64 GiB of KV cache on one GPU (Falcon-7B allows TP 1 only), plus
-    // 13.4 GiB of weights: more than the 80 GiB of the largest board.
-    const errors = memoryRule(configWith({ "engine.maxBatchSize": 4096 }));
+  test("when nothing in the catalogue serves it, the fix says to shrink the engine", () => {
+    // A trillion parameters: 250 GB a rank even at TP 8 on the 80 GB boards.
+    const errors = memoryRule(
+      configWith({
+        "model.huggingFaceId": FALCON_40B,
+        "model.resolved": { ...MODELS[FALCON_40B], parameterCount: 1e12 },
+      }),
+    );
     expectError(errors, "deployment.shape", {
       value: "VM.GPU.A10.1",
-      message: [/4096 x 2048 tokens/],
-      fix: [/no catalogue shape fits/, /maxBatchSize/],
+      fix: [/no catalogue shape serves it/, /engine\.quantization/],
     });
+  });
+});
+
+describe("streamingEvictionRule", () => {
+  const evicting = {
+    "deployment.streaming": true,
+    "serving.batchSchedulerPolicy": "max_utilization",
+    "serving.enableChunkedContext": false,
+  };
+
+  test("found in a newcomer run: max_utilization with streaming and no chunked context is refused, naming both keys", () => {
+    // TensorRT-LLM's executor refuses a streamed request when prompt + max_tokens - 1 > max_input_len
+    // under a policy that may evict, without chunked context (executorImpl.cpp, fetchNewRequests).
+    const errors = streamingEvictionRule(configWith(evicting));
+    expectError(errors, "serving.batchSchedulerPolicy", {
+      value: "max_utilization",
+      message: [
+        /deployment\.streaming true/,
+        /serving\.enableChunkedContext false/,
+        /prompt \+ max_tokens - 1 exceeds engine\.maxInputLen \(1024\)/,
+        /a 1-token prompt for 1024, not the 1024 engine\.maxOutputLen allows/,
+      ],
+      fix: [
+        /serving\.batchSchedulerPolicy guaranteed_no_evict/,
+        /serving\.enableChunkedContext true/,
+        /deployment\.streaming false/,
+      ],
+    });
+  });
+
+  test("any one of chunked context, guaranteed_no_evict or no streaming takes the refusal away", () => {
+    for (const change of [
+      { "serving.enableChunkedContext": true },
+      { "serving.batchSchedulerPolicy": "guaranteed_no_evict" },
+      { "deployment.streaming": false },
+    ]) {
+      assert.deepEqual(
+        streamingEvictionRule(configWith({ ...evicting, ...change })),
+        [],
+        JSON.stringify(change),
+      );
+    }
+  });
+
+  test("an engine that writes one token can never exceed max_input_len: no refusal", () => {
+    assert.deepEqual(streamingEvictionRule(configWith({ ...evicting, "engine.maxOutputLen": 1 })), []);
+    assert.equal(streamingEvictionRule(configWith({ ...evicting, "engine.maxOutputLen": 2 })).length, 1);
+  });
+
+  test("the program's validation refuses it with the other errors, before any resource", () => {
+    const result = parse({ ...evicting, "engine.quantization": "fp8" });
+    assert.equal(result.config, undefined);
+    assert.deepEqual(keys(result.errors), ["engine.quantization", "serving.batchSchedulerPolicy"]);
   });
 });
 

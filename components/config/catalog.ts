@@ -129,7 +129,11 @@ export interface ModelArchitecture {
   readonly intermediateSize: number;
   readonly vocabSize: number;
   readonly contextLength: number;
-  /** Total parameters, embeddings included. */
+  /**
+   * Every weight of the model, the embedding and the LM head each counted once as its own matrix:
+   * what Hugging Face's model page counts, and what a TensorRT-LLM engine holds (it keeps an LM head
+   * of its own even where the model ties it to the embedding; see sizing.ts `weightBytes`).
+   */
   readonly parameterCount: number;
   readonly eosTokenId: number;
   /** Models without a pad token pad with eos, which generation never emits past. */
@@ -161,6 +165,15 @@ export const FAMILY_QUANTIZATIONS: Record<ModelFamily, readonly Quantization[]> 
 // Falcon: Hugging Face config.json of tiiuae/falcon-7b(-instruct) and tiiuae/falcon-40b(-instruct)
 // (huggingface.co/tiiuae/falcon-7b-instruct/blob/main/config.json and the 40B's); `<|endoftext|>` is
 // id 11 in tokenizer.json and there is no pad token.
+//
+// Parameter counts, summed from those config.json files, LM head once (the model cards,
+// huggingface.co/tiiuae/falcon-7b-instruct and .../falcon-40b-instruct, round them to "7B" and
+// "40B"). Falcon-7B, multi-query attention, no biases: 32 layers x (fused QKV
+// 4544 x (4544 + 2 x 64) + dense 4544^2 + MLP 2 x 4544 x 18176 + one LayerNorm 2 x 4544) + embedding
+// 65024 x 4544 + final LayerNorm 2 x 4544 = 6,921,720,704, plus the LM head 65024 x 4544 that
+// TensorRT-LLM writes apart = 7,217,189,760. Falcon-40B, 8 KV heads: 60 x (8192 x (128 + 16) x 64 +
+// 8192^2 + 2 x 8192 x 32768 + two LayerNorms 4 x 8192) + 65024 x 8192 + 2 x 8192 + the LM head
+// 65024 x 8192 = 41,835,970,560.
 const FALCON_7B: ModelArchitecture = {
   family: "falcon",
   layers: 32,
@@ -170,7 +183,7 @@ const FALCON_7B: ModelArchitecture = {
   intermediateSize: 18176,
   vocabSize: 65024,
   contextLength: 2048,
-  parameterCount: 6.92e9,
+  parameterCount: 7_217_189_760,
   eosTokenId: 11,
   padTokenId: 11,
 };
@@ -184,12 +197,16 @@ const FALCON_40B: ModelArchitecture = {
   intermediateSize: 32768,
   vocabSize: 65024,
   contextLength: 2048,
-  parameterCount: 41.8e9,
+  parameterCount: 41_835_970_560,
   eosTokenId: 11,
   padTokenId: 11,
 };
 
 // Llama 3.1 8B Instruct: Hugging Face config.json and generation_config.json (eos <|eot_id|> 128009).
+// Parameters, summed from config.json, the untied LM head (`tie_word_embeddings: false`) once (the
+// card, huggingface.co/meta-llama/Llama-3.1-8B-Instruct, rounds it to "8B"): 32 x
+// (attention 2 x 4096^2 + 2 x 4096 x 1024 + MLP 3 x 4096 x 14336 + two RMSNorms 2 x 4096) + embedding
+// and LM head 2 x 128256 x 4096 + final norm 4096 = 8,030,261,248.
 const LLAMA_31_8B_INSTRUCT: ModelArchitecture = {
   family: "llama",
   layers: 32,
@@ -199,13 +216,15 @@ const LLAMA_31_8B_INSTRUCT: ModelArchitecture = {
   intermediateSize: 14336,
   vocabSize: 128256,
   contextLength: 131072,
-  parameterCount: 8.03e9,
+  parameterCount: 8_030_261_248,
   eosTokenId: 128009,
   padTokenId: 128009,
 };
 
 // Mistral 7B Instruct v0.2: Hugging Face config.json (eos </s> 2, no pad token); TensorRT-LLM
-// builds it with the llama converter.
+// builds it with the llama converter. Parameters: the Llama sum above with its 32000-token
+// vocabulary, untied LM head once = 7,241,732,096 (the card,
+// huggingface.co/mistralai/Mistral-7B-Instruct-v0.2, names no count; "7B" in its name).
 const MISTRAL_7B_INSTRUCT: ModelArchitecture = {
   family: "llama",
   layers: 32,
@@ -215,7 +234,7 @@ const MISTRAL_7B_INSTRUCT: ModelArchitecture = {
   intermediateSize: 14336,
   vocabSize: 32000,
   contextLength: 32768,
-  parameterCount: 7.24e9,
+  parameterCount: 7_241_732_096,
   eosTokenId: 2,
   padTokenId: 2,
 };

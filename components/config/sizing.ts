@@ -1,7 +1,24 @@
 /**
- * GPU memory budget and cost of a configuration, as pure functions of catalogue data. The budget is
- * a worst case: every sequence of the largest batch at full length, which is what the engine's
- * `max_batch_size` and paged KV cache can reach under load.
+ * GPU memory budget and cost of a configuration, as pure functions of catalogue data, modelled on how
+ * TensorRT-LLM's C++ runtime fills a GPU:
+ *
+ * 1. The engine loads: its weights, and the activation memory TensorRT sized at build time for the
+ *    largest step, `max_num_tokens` tokens (TensorRT-LLM docs/source/reference/memory.md, "Weights
+ *    size" and "Activation size"). Beside them the process holds a CUDA context and workspaces.
+ * 2. The paged KV cache then takes `kv_cache_free_gpu_mem_fraction` of the memory still free:
+ *    "the maximum fraction of GPU memory (after loading the model) that may be used for KV cache"
+ *    (tensorrtllm_backend v0.18.2 docs/model_config.md:123). TensorRT-LLM reads the free memory
+ *    once, multiplies it by the fraction and divides by the bytes of one token's K and V
+ *    (cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, `calculateFreeMemBytes` and
+ *    `calculateMaxNumBlocks`).
+ * 3. Requests take blocks of that cache; the scheduler admits one only while there are blocks for
+ *    it, and under `guaranteed_no_evict` a started request is never paused (model_config.md:158). So
+ *    the cache need not hold every sequence of the batch at full length: it must hold one (a shorter
+ *    cache clamps the attention window, `calculateMaxAttentionWindow` in kvCacheManager.cpp), and
+ *    how many it holds at once is how many the stack serves concurrently at full length.
+ *
+ * A stack fits when the engine and the runtime fit the GPU and the cache the fraction leaves holds
+ * at least one full-length sequence.
  */
 import {
   EngineDtype,
@@ -25,14 +42,26 @@ export interface EngineShape {
   readonly maxOutputLen: number;
 }
 
-/** Bytes per GPU, the quantities the sizing summary prints. */
+/** Bytes per GPU, and what the paged KV cache holds. */
 export interface MemoryBudget {
   readonly weightsBytes: number;
-  readonly kvCacheBytes: number;
   readonly activationBytes: number;
   readonly runtimeReserveBytes: number;
-  readonly requiredBytes: number;
+  /** Weights, activations and runtime: what the GPU holds before the KV cache is sized. */
+  readonly engineBytes: number;
   readonly gpuMemoryBytes: number;
+  /** The share of the memory left after the engine that the KV cache takes. */
+  readonly kvCacheFreeGpuMemFraction: number;
+  /** The paged KV cache: the fraction of what is left after the engine (0 when nothing is). */
+  readonly kvCacheBytes: number;
+  readonly kvBytesPerToken: number;
+  readonly kvCacheTokens: number;
+  /** `maxInputLen + maxOutputLen`: one sequence at full length. */
+  readonly sequenceTokens: number;
+  /** How many sequences at full length the cache holds at once. */
+  readonly fullLengthSequences: number;
+  /** The least GPU memory that serves: the engine, and a cache of one full-length sequence at the fraction. */
+  readonly minimumBytes: number;
   readonly fits: boolean;
 }
 
@@ -51,9 +80,14 @@ const LINEAR_WEIGHT_BYTES: Record<Quantization, number> = {
 // An estimate: the runtime reports 1-1.5 GiB of non-model memory on 24 GB boards.
 const RUNTIME_RESERVE_BYTES = 1.5 * GIB;
 
-// trtllm-build's default `max_num_tokens`: the most tokens one context-phase step processes, which
-// sizes the activation buffers.
-const DEFAULT_MAX_NUM_TOKENS = 8192;
+// trtllm-build's default `max_num_tokens` (`BuildConfig.max_num_tokens = 8192`, tensorrt_llm/builder.py;
+// the stack's build passes no --max_num_tokens, engine-build/build-engine.sh `build_flags`): the most
+// tokens one step processes, which TensorRT sizes the activation memory for at build time.
+export const DEFAULT_MAX_NUM_TOKENS = 8192;
+
+// The backend's default `kv_cache_free_gpu_mem_fraction` (tensorrtllm_backend v0.18.2
+// docs/model_config.md:123, "default=0.9"), also the schema's default for serving.kvCacheFreeGpuMemFraction.
+export const DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION = 0.9;
 
 export function headDim(model: ModelArchitecture): number {
   return model.hiddenSize / model.queryHeads;
@@ -66,32 +100,62 @@ export function kvBytesPerToken(model: ModelArchitecture, engine: EngineShape): 
   return 2 * model.layers * kvHeadsPerRank * headDim(model) * elementBytes;
 }
 
-export function memoryBudget(model: ModelArchitecture, engine: EngineShape, shape: GpuShape): MemoryBudget {
-  const tp = engine.tensorParallel;
+/**
+ * Weight bytes on one GPU. `parameterCount` counts the LM head once, as its own matrix: TensorRT-LLM
+ * holds it apart from the embedding even where the Hugging Face model ties the two (tensorrt_llm/
+ * models/falcon/convert.py `load_weights_from_hf_model` writes `lm_head.weight` from a clone of the
+ * word embeddings). Embedding and LM head stay 16-bit under every scheme; the embedding is replicated
+ * on every rank, the LM head and the transformer layers are split.
+ */
+export function weightBytes(model: ModelArchitecture, engine: EngineShape): number {
   const embeddingParams = model.vocabSize * model.hiddenSize;
-  // Embedding and LM head stay in 16-bit under every scheme; the embedding is replicated on every
-  // rank, the LM head and the transformer layers are split.
-  const linearBytes = (model.parameterCount - embeddingParams) * LINEAR_WEIGHT_BYTES[engine.quantization];
-  const weightsBytes = embeddingParams * 2 + (embeddingParams * 2 + linearBytes) / tp;
+  const lmHeadParams = embeddingParams;
+  const linearParams = model.parameterCount - embeddingParams - lmHeadParams;
+  const linearBytes = linearParams * LINEAR_WEIGHT_BYTES[engine.quantization];
+  return embeddingParams * 2 + (lmHeadParams * 2 + linearBytes) / engine.tensorParallel;
+}
 
-  const sequenceTokens = engine.maxInputLen + engine.maxOutputLen;
-  const kvCacheBytes = engine.maxBatchSize * sequenceTokens * kvBytesPerToken(model, engine);
-
-  const contextTokens = Math.min(engine.maxBatchSize * engine.maxInputLen, DEFAULT_MAX_NUM_TOKENS);
-  const perTokenActivation = ((2 * model.intermediateSize) / tp + 4 * model.hiddenSize) * 2;
+/**
+ * Activation memory of one step of `max_num_tokens` tokens: the MLP's intermediate and a few
+ * hidden-size tensors per token in 16-bit, and fp32 logits for the batch. An estimate of what
+ * TensorRT reports as the engine's device memory, not a figure read from it.
+ */
+function activationBytes(model: ModelArchitecture, engine: EngineShape): number {
+  const perTokenActivation =
+    ((2 * model.intermediateSize) / engine.tensorParallel + 4 * model.hiddenSize) * 2;
   const logitsBytes = engine.maxBatchSize * model.vocabSize * 4;
-  const activationBytes = contextTokens * perTokenActivation + logitsBytes;
+  return DEFAULT_MAX_NUM_TOKENS * perTokenActivation + logitsBytes;
+}
 
-  const requiredBytes = weightsBytes + kvCacheBytes + activationBytes + RUNTIME_RESERVE_BYTES;
+export function memoryBudget(
+  model: ModelArchitecture,
+  engine: EngineShape,
+  shape: GpuShape,
+  kvCacheFreeGpuMemFraction: number = DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION,
+): MemoryBudget {
+  const weightsBytes = weightBytes(model, engine);
+  const activations = activationBytes(model, engine);
+  const engineBytes = weightsBytes + activations + RUNTIME_RESERVE_BYTES;
   const gpuMemoryBytes = shape.gpuMemoryMiB * MIB;
+  const kvCacheBytes = Math.max(0, gpuMemoryBytes - engineBytes) * kvCacheFreeGpuMemFraction;
+  const perToken = kvBytesPerToken(model, engine);
+  const kvCacheTokens = Math.floor(kvCacheBytes / perToken);
+  const sequenceTokens = engine.maxInputLen + engine.maxOutputLen;
+  const fullLengthSequences = Math.floor(kvCacheTokens / sequenceTokens);
   return {
     weightsBytes,
-    kvCacheBytes,
-    activationBytes,
+    activationBytes: activations,
     runtimeReserveBytes: RUNTIME_RESERVE_BYTES,
-    requiredBytes,
+    engineBytes,
     gpuMemoryBytes,
-    fits: requiredBytes <= gpuMemoryBytes,
+    kvCacheFreeGpuMemFraction,
+    kvCacheBytes,
+    kvBytesPerToken: perToken,
+    kvCacheTokens,
+    sequenceTokens,
+    fullLengthSequences,
+    minimumBytes: engineBytes + (sequenceTokens * perToken) / kvCacheFreeGpuMemFraction,
+    fits: fullLengthSequences >= 1,
   };
 }
 
@@ -111,18 +175,21 @@ export interface ShapeFit {
 
 /**
  * The cheapest catalogue shape (and the smallest tensor parallelism on it) whose GPUs run the
- * quantization and hold the budget; undefined when nothing in the catalogue does.
+ * quantization and serve the engine; undefined when nothing in the catalogue does.
  */
 export function cheapestFittingShape(
   model: ModelArchitecture,
   engine: EngineShape,
+  kvCacheFreeGpuMemFraction: number = DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION,
   shapes: readonly GpuShape[] = GPU_SHAPES,
 ): ShapeFit | undefined {
   const byPrice = [...shapes].sort((a, b) => a.usdPerHour - b.usdPerHour);
   for (const shape of byPrice) {
     if (shape.computeCapability < MIN_COMPUTE_CAPABILITY[engine.quantization]) continue;
     for (const tensorParallel of validTensorParallelDegrees(model, shape.gpuCount)) {
-      if (memoryBudget(model, { ...engine, tensorParallel }, shape).fits) return { shape, tensorParallel };
+      if (memoryBudget(model, { ...engine, tensorParallel }, shape, kvCacheFreeGpuMemFraction).fits) {
+        return { shape, tensorParallel };
+      }
     }
   }
   return undefined;

@@ -7,13 +7,19 @@ import { estimateCopyMinutes } from "./image-copy";
 import type { ImageMirror } from "./image-mirror";
 import type { StackConfig } from "./schema";
 import { shapes } from "./views";
-import { gib, kvBytesPerToken, memoryBudget } from "./sizing";
+import { DEFAULT_MAX_NUM_TOKENS, gib, memoryBudget } from "./sizing";
 
 export interface SizingSummary {
   readonly model: string;
   readonly deploymentShape: string;
   readonly gpu: string;
   readonly tensorParallel: number;
+  /**
+   * What each GPU holds once the engine has started: the engine (weights, activations, runtime), then
+   * the paged KV cache, which takes `kvCache.freeGpuMemFraction` of what the engine leaves; `required`
+   * is their sum and `headroom` the rest of the GPU. `minimum` is the least that serves: the engine
+   * and a cache of one full-length sequence.
+   */
   readonly perGpuGiB: {
     readonly weights: number;
     readonly kvCache: number;
@@ -22,8 +28,22 @@ export interface SizingSummary {
     readonly required: number;
     readonly available: number;
     readonly headroom: number;
+    readonly minimum: number;
   };
   readonly kvCacheKiBPerToken: number;
+  /** What the paged KV cache holds per GPU. */
+  readonly kvCache: {
+    readonly freeGpuMemFraction: number;
+    readonly tokens: number;
+    /** `engine.maxInputLen + engine.maxOutputLen`. */
+    readonly sequenceTokens: number;
+    /** Sequences at full length the cache holds at once. */
+    readonly fullLengthSequences: number;
+    /** `engine.maxBatchSize`: the most sequences the engine runs at once, whatever the cache holds. */
+    readonly maxBatchSize: number;
+    /** The `max_num_tokens` the activations are sized for. */
+    readonly maxNumTokens: number;
+  };
   readonly cost: {
     /** All instances together. */
     readonly deploymentUsdPerHour: number;
@@ -52,7 +72,9 @@ export interface SizingSummary {
 
 export function sizingSummary(config: StackConfig): SizingSummary {
   const { deployment, build } = shapes(config);
-  const budget = memoryBudget(config.model.resolved, config.engine, deployment);
+  const fraction = config.serving.kvCacheFreeGpuMemFraction;
+  const budget = memoryBudget(config.model.resolved, config.engine, deployment, fraction);
+  const inUse = budget.engineBytes + budget.kvCacheBytes;
   const deploymentUsdPerHour = round(deployment.usdPerHour * config.deployment.instanceCount);
   const ttl = config.evaluation.ttlHours;
   return {
@@ -65,11 +87,20 @@ export function sizingSummary(config: StackConfig): SizingSummary {
       kvCache: gib(budget.kvCacheBytes),
       activations: gib(budget.activationBytes),
       runtimeReserve: gib(budget.runtimeReserveBytes),
-      required: gib(budget.requiredBytes),
+      required: gib(inUse),
       available: gib(budget.gpuMemoryBytes),
-      headroom: gib(budget.gpuMemoryBytes - budget.requiredBytes),
+      headroom: gib(budget.gpuMemoryBytes - inUse),
+      minimum: gib(budget.minimumBytes),
     },
-    kvCacheKiBPerToken: kvBytesPerToken(config.model.resolved, config.engine) / 1024,
+    kvCacheKiBPerToken: budget.kvBytesPerToken / 1024,
+    kvCache: {
+      freeGpuMemFraction: fraction,
+      tokens: budget.kvCacheTokens,
+      sequenceTokens: budget.sequenceTokens,
+      fullLengthSequences: budget.fullLengthSequences,
+      maxBatchSize: config.engine.maxBatchSize,
+      maxNumTokens: DEFAULT_MAX_NUM_TOKENS,
+    },
     cost: {
       deploymentUsdPerHour,
       instanceCount: config.deployment.instanceCount,
@@ -98,12 +129,28 @@ function deploymentCost(cost: SizingSummary["cost"]): string {
     : `${cost.shapeUsdPerHour} x ${cost.instanceCount} instances = ${cost.deploymentUsdPerHour}`;
 }
 
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** How many tokens the paged KV cache holds, and so how many full-length sequences at once. */
+function kvCacheLine(summary: SizingSummary): string {
+  const kv = summary.kvCache;
+  const concurrency =
+    kv.fullLengthSequences >= kv.maxBatchSize
+      ? `; the engine runs at most engine.maxBatchSize ${kv.maxBatchSize} at once`
+      : `; fewer than engine.maxBatchSize ${kv.maxBatchSize}: at full length, not all of a full batch runs at once`;
+  return (
+    `KV cache         ${count(kv.tokens)} tokens (serving.kvCacheFreeGpuMemFraction ${kv.freeGpuMemFraction} of what the engine leaves; activations sized for ${count(kv.maxNumTokens)} tokens a step):` +
+    ` ${count(kv.fullLengthSequences)} full-length sequence${kv.fullLengthSequences === 1 ? "" : "s"} of ${count(kv.sequenceTokens)} tokens at once${concurrency}`
+  );
+}
+
 export function formatSizingSummary(summary: SizingSummary): string {
   const m = summary.perGpuGiB;
   const lines = [
     `model            ${summary.model}`,
     `deployment       ${summary.deploymentShape} (${summary.gpu}), tensor parallel ${summary.tensorParallel}`,
-    `per GPU (GiB)    weights ${m.weights} + KV cache ${m.kvCache} (${summary.kvCacheKiBPerToken} KiB/token) + activations ${m.activations} + runtime ${m.runtimeReserve} = ${m.required} of ${m.available} (headroom ${m.headroom})`,
+    `per GPU (GiB)    weights ${m.weights} + KV cache ${m.kvCache} (${summary.kvCacheKiBPerToken} KiB/token) + activations ${m.activations} + runtime ${m.runtimeReserve} = ${m.required} of ${m.available} (headroom ${m.headroom}; at least ${m.minimum} serves)`,
+    kvCacheLine(summary),
     `cost (USD/h)     deployment ${deploymentCost(summary.cost)}, build instance ${summary.cost.buildUsdPerHour} while building (list prices ${summary.cost.priceDate})`,
   ];
   if (summary.cost.evaluationUsd !== undefined) {

@@ -4,7 +4,13 @@
  */
 import { FAMILY_QUANTIZATIONS, MIN_COMPUTE_CAPABILITY, QUANTIZATIONS } from "../catalog";
 import type { ConfigError, Rule } from "../schema";
-import { cheapestFittingShape, gib, memoryBudget, validTensorParallelDegrees } from "../sizing";
+import {
+  cheapestFittingShape,
+  DEFAULT_MAX_NUM_TOKENS,
+  gib,
+  memoryBudget,
+  validTensorParallelDegrees,
+} from "../sizing";
 import { shapes } from "../views";
 
 export const quantizationRule: Rule = (config) => {
@@ -83,20 +89,27 @@ export const contextLengthRule: Rule = (config) => {
 export const memoryRule: Rule = (config) => {
   const { deployment } = shapes(config);
   const model = config.model.resolved;
-  const budget = memoryBudget(model, config.engine, deployment);
+  const fraction = config.serving.kvCacheFreeGpuMemFraction;
+  const budget = memoryBudget(model, config.engine, deployment, fraction);
   if (budget.fits) return [];
-  const fit = cheapestFittingShape(model, config.engine);
+  const { maxInputLen, maxOutputLen } = config.engine;
+  const fit = cheapestFittingShape(model, config.engine, fraction);
+  const left = Math.max(0, budget.gpuMemoryBytes - budget.engineBytes);
+  // A larger share of what is left helps only when the engine itself leaves something.
+  const raiseFraction = left > 0 ? ", or raise serving.kvCacheFreeGpuMemFraction (below 1)" : "";
   return [
     {
       key: "deployment.shape",
       value: deployment.name,
       message:
-        `needs ${gib(budget.requiredBytes)} GiB per GPU (weights ${gib(budget.weightsBytes)}, KV cache ${gib(budget.kvCacheBytes)}` +
-        ` for ${config.engine.maxBatchSize} x ${config.engine.maxInputLen + config.engine.maxOutputLen} tokens, activations ${gib(budget.activationBytes)}, runtime ${gib(budget.runtimeReserveBytes)})` +
-        `, but ${deployment.gpuModel} has ${gib(budget.gpuMemoryBytes)} GiB`,
+        `needs ${gib(budget.minimumBytes)} GiB per GPU: weights ${gib(budget.weightsBytes)}, activations ${gib(budget.activationBytes)}` +
+        ` (${DEFAULT_MAX_NUM_TOKENS} tokens a step), runtime ${gib(budget.runtimeReserveBytes)}, and a paged KV cache of one` +
+        ` ${budget.sequenceTokens}-token sequence (${maxInputLen} in + ${maxOutputLen} out, ${gib(budget.sequenceTokens * budget.kvBytesPerToken)} GiB)` +
+        ` from serving.kvCacheFreeGpuMemFraction ${fraction} of what the engine leaves free;` +
+        ` ${deployment.gpuModel} has ${gib(budget.gpuMemoryBytes)} GiB, which leaves ${gib(left)} GiB and a cache of ${budget.kvCacheTokens} tokens`,
       fix: fit
-        ? `the cheapest shape that fits is ${fit.shape.name} ($${fit.shape.usdPerHour}/h) with engine.tensorParallel ${fit.tensorParallel}; or lower engine.maxBatchSize / lengths, or quantize`
-        : "no catalogue shape fits: lower engine.maxBatchSize or the lengths, or quantize",
+        ? `use ${fit.shape.name} ($${fit.shape.usdPerHour}/h) with engine.tensorParallel ${fit.tensorParallel}, the cheapest shape that serves it; or lower engine.maxInputLen / engine.maxOutputLen, or quantize (engine.quantization)${raiseFraction}`
+        : `no catalogue shape serves it: lower engine.maxInputLen / engine.maxOutputLen, or quantize (engine.quantization)${raiseFraction}`,
     },
   ];
 };

@@ -15,6 +15,7 @@ import {
 import { unusedDockerHostWarning } from "./image-mirror";
 import { artifactSourcesRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
+import { streamingEvictionRule } from "./serving";
 import { deprecatedSshCidrWarning, idleGpusWarning, movingImageTagWarning } from "./warnings";
 
 // The program builds its container spec from the same view the OCI limits are checked on.
@@ -29,6 +30,7 @@ export const RULES: readonly Rule[] = [
   contextLengthRule,
   memoryRule,
   gpuArchitectureRule,
+  streamingEvictionRule,
   // Apart, so a bad setting one of them reads does not silence the others.
   httpPortRule,
   environmentNamesRule,
