@@ -4,6 +4,9 @@
 // later run sees what an earlier one left (the bucket's manifests, the shared image mirror).
 
 import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 export type InstanceState = "RUNNING" | "TERMINATED";
 
@@ -111,6 +114,8 @@ export interface Behaviour {
 const START = Date.parse("2026-12-07T09:00:00Z");
 
 export class Cloud {
+  /** The cache folder of the machine that runs `pulumi up` against this tenancy. */
+  readonly operatorCacheDir = mkdtempSync(path.join(tmpdir(), "lifecycle-cache-"));
   private nowMs = START;
   private counter = 0;
   readonly instances = new Map<string, Instance>();

@@ -32,7 +32,10 @@ export async function launchOptions(
     const committed = config[name] === undefined ? {} : (JSON.parse(config[name]) as Record<string, unknown>);
     config[name] = JSON.stringify({ ...committed, ...value });
   }
-  return { ...base, stack, config, invokes: cloudInvokes(cloud), timeoutMs: 120_000 };
+  // One operator's machine: its cache (packed zips, staged host files) outlives each run, as
+  // `.cache/` does, so a file staged by one run has the same path in the next.
+  const env = { ...base.env, TRITON_TRTLLM_OCI_CACHE_DIR: cloud.operatorCacheDir };
+  return { ...base, stack, config, env, invokes: cloudInvokes(cloud), timeoutMs: 120_000 };
 }
 
 /** Pulumi.yaml's `options.refresh`, as the CLI reads it: `always` refreshes every up, preview and destroy. */
