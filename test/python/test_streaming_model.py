@@ -4,6 +4,8 @@ several, streamed and whole, real tokenizers from text in to text out, stop stri
 cancellation."""
 
 import asyncio
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -36,11 +38,34 @@ def serve(configs, tokenizer, engine, parameters=None, **inputs):
     return client, bls
 
 
+@pytest.fixture(autouse=True)
+def fresh_backend():
+    pb_utils.RESPONSE_ITERATORS.clear()
+    pb_utils.BLOCKED_EVENT_LOOP.clear()
+
+
+def run_all(clients, bls, cancel_after=None):
+    """Serves the clients in one execute call; checks what must hold for any request: one final
+    flag, on the last response; no call that blocks its thread made on the event loop; every
+    engine response iterator read to its end (none left in the stub's map)."""
+    if cancel_after is not None:
+        for client in clients:
+            client.get_response_sender().cancelled_after = cancel_after
+    try:
+        assert asyncio.run(bls.execute(clients)) is None
+    finally:
+        bls.finalize()
+    pb_utils.settle()
+    for client in clients:
+        sent = client.get_response_sender().sent
+        assert [flags for _, flags in sent] == [0] * (len(sent) - 1) + [FINAL], "one final flag, on the last response"
+    assert pb_utils.BLOCKED_EVENT_LOOP == []
+    assert pb_utils.RESPONSE_ITERATORS == {}, "an engine response iterator was left unfinished"
+    return [client.get_response_sender().sent for client in clients]
+
+
 def run(client, bls, cancel_after=None):
-    client.get_response_sender().cancelled_after = cancel_after
-    assert asyncio.run(bls.execute([client])) is None
-    sent = client.get_response_sender().sent
-    assert [flags for _, flags in sent] == [0] * (len(sent) - 1) + [FINAL], "one final flag, on the last response"
+    [sent] = run_all([client], bls, cancel_after)
     return sent
 
 
@@ -124,7 +149,8 @@ def test_one_prompt_without_stream_gets_one_final_response_with_the_whole_text(r
     sent = run(*serve(configs, tokenizer, engine, **conversation(tokenizer, "prompt", stream=False)))
     assert len(sent) == 1
     assert texts_by_row(sent) == {0: [" a , b ."]}
-    assert engine.calls[0]["streaming"].tolist() == [[False]]
+    # The engine streams all the same, so that the request can be cancelled while it generates.
+    assert engine.calls[0]["streaming"].tolist() == [[True]]
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -168,9 +194,10 @@ def test_a_stop_string_in_context_ends_the_answer_by_text(rendered, name, case, 
     pieces = texts_by_row(sent)[0]
     assert "".join(pieces) == case["answer"]
     if case["stop"] in INSIDE_A_WORD:
-        # Inside a word no token sequence matches: the engine would go on to the end id.
+        # Inside a word no token sequence matches: the engine would go on to the end id, so the
+        # model cancels it, streamed or not.
         assert engine.generated[0] == case["ids"][:-1]
-        assert engine.requests[0].cancelled == stream
+        assert engine.requests[0].cancelled
     else:
         # The engine stopped on one of the token sequences sent for the phrase, well before the end.
         assert len(engine.generated[0]) < len(case["ids"]) - 1
@@ -261,13 +288,182 @@ def test_an_engine_error_mid_stream_ends_the_stream_with_the_engine_message(rend
     assert "out of KV cache blocks" in last.error().message()
 
 
-def test_a_cancelled_request_cancels_the_engine_request_and_still_sends_the_final_flag(rendered):
+class HeldEngine:
+    """A StandInEngine still generating: each engine request's responses after its first `free` wait
+    until `release()` or until the request is cancelled. `on_hold(request)` runs when a request
+    first waits. Counts the engine requests, and their rows, open at once."""
+
+    def __init__(self, engine, free=1, on_hold=None):
+        self.engine = engine
+        self.requests = engine.requests
+        self.free = free
+        self.on_hold = on_hold
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+        self.open_rows = []
+        self.most_open = 0
+        self.most_rows = 0
+
+    def release(self):
+        self.released.set()
+
+    def __call__(self, request, decoupled):
+        rows = pb_utils.get_input_tensor_by_name(request, "input_ids").as_numpy().shape[0]
+        with self.lock:
+            self.open_rows.append(rows)
+            self.most_open = max(self.most_open, len(self.open_rows))
+            self.most_rows = max(self.most_rows, sum(self.open_rows))
+        return self._held(request, rows, self.engine(request, decoupled))
+
+    def _held(self, request, rows, responses):
+        for index, (response, flags) in enumerate(responses):
+            if index == self.free and self.on_hold is not None:
+                self.on_hold(request)
+            deadline = time.monotonic() + 10
+            while index >= self.free and not (self.released.is_set() or request.cancelled):
+                assert time.monotonic() < deadline, "the engine request was neither released nor cancelled"
+                time.sleep(0.002)
+            if flags & FINAL:
+                with self.lock:
+                    self.open_rows.remove(rows)
+            yield response, flags
+
+
+def until(condition):
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.002)
+
+
+def test_a_client_that_goes_away_mid_stream_cancels_the_engine_request_and_gets_the_final_flag(rendered):
     configs = rendered["streaming"]
     tokenizer = FakeTokenizer()
-    engine = StandInEngine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital of France", False)])
+    engine = HeldEngine(StandInEngine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital of France", False)]))
     sent = run(*serve(configs, tokenizer, engine, **ask("Hi", stream=True)), cancel_after=1)
     assert len(sent) == 2 and sent[1] == (None, FINAL)
+    assert outputs(sent[0][0])["text_output"].tolist() == [[b" What"]]
     assert engine.requests[0].cancelled
+
+
+def test_a_client_that_goes_away_while_a_whole_answer_is_generated_cancels_it(rendered):
+    configs = rendered["streaming"]
+    tokenizer = FakeTokenizer()
+    completion = tokenizer.encode("What is the capital of France", False)
+
+    def client_goes_away(_):
+        client.get_response_sender().cancel()
+
+    stand_in = StandInEngine(configs["tensorrt_llm"], [completion])
+    engine = HeldEngine(stand_in, on_hold=client_goes_away)
+    client, bls = serve(configs, tokenizer, engine, **ask("Hi", stream=False))
+    started = time.monotonic()
+    sent = run(client, bls)
+    assert sent == [(None, FINAL)], "the client is gone: only the final flag"
+    assert engine.requests[0].cancelled
+    assert time.monotonic() - started < 2, "noticed at the watch's next check, not at the engine's end"
+
+
+def test_rows_beyond_the_engine_s_max_batch_size_wait_their_turn_and_all_complete(rendered):
+    configs = rendered["streaming"]
+    tokenizer = FakeTokenizer()
+    completion = tokenizer.encode("What is the capital of France", False)
+    engine = HeldEngine(StandInEngine(configs["tensorrt_llm"], [completion, completion]), free=100)
+    bls_config = dict(configs["tensorrt_llm_bls"], max_batch_size=2)
+    preprocessing, _ = load_model("preprocessing", tokenizer, configs["preprocessing"])
+    bls, _ = load_model("tensorrt_llm_bls", tokenizer, bls_config)
+    pb_utils.BLS_MODELS.clear()
+    pb_utils.BLS_MODELS["preprocessing"] = lambda request, decoupled: preprocessing.execute([request])[0]
+    pb_utils.BLS_MODELS["tensorrt_llm"] = engine
+    shapes = [("Hi", "Hello"), ("Hi",), ("Hi",), ("Hello",), ("Hi", "Hello")]
+    clients = [
+        pb_utils.InferenceRequest(inputs=[pb_utils.Tensor(n, v) for n, v in ask(*prompts, stream=True).items()])
+        for prompts in shapes
+    ]
+    for prompts, sent in zip(shapes, run_all(clients, bls)):
+        rows = texts_by_row(sent)
+        assert {row: "".join(pieces) for row, pieces in rows.items()} == {
+            row: " What is the capital of France" for row in range(len(prompts))
+        }
+    assert len(engine.requests) == len(shapes)
+    assert engine.most_rows == 2, "never more rows in the engine than its max batch size"
+
+
+def test_a_request_waiting_for_engine_rows_whose_client_goes_away_never_reaches_the_engine(rendered):
+    configs = rendered["streaming"]
+    tokenizer = FakeTokenizer()
+    completion = tokenizer.encode("What is the capital of France", False)
+    first, second = (
+        pb_utils.InferenceRequest(inputs=[pb_utils.Tensor(n, v) for n, v in ask("Hi", stream=True).items()])
+        for _ in range(2)
+    )
+
+    def hold_until_the_second_is_answered(_):
+        until(lambda: second.get_response_sender().sent)
+        engine.release()
+
+    engine = HeldEngine(StandInEngine(configs["tensorrt_llm"], [completion]), on_hold=hold_until_the_second_is_answered)
+    preprocessing, _ = load_model("preprocessing", tokenizer, configs["preprocessing"])
+    bls, _ = load_model("tensorrt_llm_bls", tokenizer, dict(configs["tensorrt_llm_bls"], max_batch_size=1))
+    pb_utils.BLS_MODELS.clear()
+    pb_utils.BLS_MODELS["preprocessing"] = lambda request, decoupled: preprocessing.execute([request])[0]
+    pb_utils.BLS_MODELS["tensorrt_llm"] = engine
+    second.get_response_sender().cancelled_after = 0
+    answered_first, answered_second = run_all([first, second], bls)
+    assert answered_second == [(None, FINAL)]
+    assert "".join(texts_by_row(answered_first)[0]) == " What is the capital of France"
+    assert len(engine.requests) == 1, "the second request never reached the engine"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_row_that_produces_no_text_still_gets_one_empty_text_output(rendered, stream):
+    configs = rendered["streaming"]
+    tokenizer = FakeTokenizer()
+    words = tokenizer.encode("Paris", False)
+    engine = StandInEngine(configs["tensorrt_llm"], [[tokenizer.eos_token_id], words + [tokenizer.eos_token_id]])
+    sent = run(*serve(configs, tokenizer, engine, **ask("Hi", "Hello", stream=stream)))
+    assert texts_by_row(sent) == {0: [""], 1: [" Paris"]}
+
+    engine = StandInEngine(configs["tensorrt_llm"], [tokenizer.encode("What is the capital", False)])
+    sent = run(*serve(configs, tokenizer, engine, **ask("Hi", stream=stream, stop_words=strings([" What"]))))
+    assert texts_by_row(sent) == {0: [""]}, "the answer began with the stop string"
+    assert len(sent) == 1
+
+
+def test_triton_s_own_id_field_is_accepted(rendered):
+    configs = rendered["streaming"]
+    engine = StandInEngine(configs["tensorrt_llm"], [[107, 11]])
+    client, bls = serve(configs, FakeTokenizer(), engine, parameters={"id": "request-7"}, **ask("Hi", stream=True))
+    assert "".join(texts_by_row(run(client, bls))[0]) == " Paris"
+
+
+def test_streams_served_together_on_the_stub_s_loop_with_the_backend_s_threads(rendered):
+    """Under the stand-in's threads for the parent's side of each call and the stub's own event
+    loop thread, as the serving benchmark runs: every stream complete, one cancelled on the way."""
+    configs = rendered["streaming"]
+    tokenizer = FakeTokenizer()
+    completion = tokenizer.encode("What is the capital of France", False)
+    engine = StandInEngine(configs["tensorrt_llm"], [completion])
+    clients = [serve(configs, tokenizer, engine, **ask("Hi", stream=True))[0] for _ in range(6)]
+    _, bls = serve(configs, tokenizer, engine)
+    clients[0].get_response_sender().cancelled_after = 0
+    pb_utils.use_process_threads()
+    stub = pb_utils.StubLoop()
+    try:
+        for future in [stub.execute(bls, [client]) for client in clients]:
+            future.result(timeout=10)
+    finally:
+        bls.finalize()
+        stub.close()
+        pb_utils.settle()
+        pb_utils.use_calling_thread()
+    assert clients[0].get_response_sender().sent[-1] == (None, FINAL)
+    for client in clients[1:]:
+        sent = client.get_response_sender().sent
+        assert "".join(texts_by_row(sent)[0]) == " What is the capital of France"
+        assert [flags for _, flags in sent][-1] == FINAL
+    assert pb_utils.BLOCKED_EVENT_LOOP == []
+    assert pb_utils.RESPONSE_ITERATORS == {}
 
 
 def test_a_failure_of_the_model_itself_cancels_the_engine_request_and_reports_it(rendered):

@@ -75,6 +75,10 @@ PARENT_THREAD_POOL_SIZE = 32
 # Model name -> handler(request, decoupled); see the module docstring for what it returns.
 BLS_MODELS = {}
 
+# Calls that may block their thread (see the module docstring) made from a thread running an event loop:
+# on the stub's loop, each would hold up every coroutine of the instance until it returned.
+BLOCKED_EVENT_LOOP = []
+
 # The stub's map of response iterators (pb_stub.cc:1362-1386): key -> iterator, erased once the
 # iterator has handed out its final response.
 RESPONSE_ITERATORS = {}
@@ -99,6 +103,14 @@ _NUMPY_TYPES = {
 
 def triton_string_to_numpy(triton_type):
     return _NUMPY_TYPES[triton_type]
+
+
+def _blocking(call):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    BLOCKED_EVENT_LOOP.append(call)
 
 
 class _InCallingThread:
@@ -198,9 +210,18 @@ class StubLoop:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self):
+        """Cancels what still runs on the loop (a model's background tasks), then stops it."""
+        asyncio.run_coroutine_threadsafe(self._cancel_tasks(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
+
+    @staticmethod
+    async def _cancel_tasks():
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class TritonError(Exception):
@@ -262,6 +283,7 @@ class InferenceRequest:
         return self._sender
 
     def exec(self, decoupled=False):
+        _blocking("InferenceRequest.exec")
         return PROCESS.pool(lambda: self._exec_in_parent(decoupled))
 
     def _exec_in_parent(self, decoupled):
@@ -309,6 +331,7 @@ class InferenceResponseSender:
             raise TritonModelException(
                 "Inference Response object must be provided when the response flags is set to zero."
             )
+        _blocking("InferenceResponseSender.send")
         with self._lock:
             if self._closed:
                 raise TritonModelException("Unable to send response. Response sender has been closed.")
@@ -322,6 +345,7 @@ class InferenceResponseSender:
             self.sent_at.append(time.perf_counter())
 
     def is_cancelled(self):
+        _blocking("InferenceResponseSender.is_cancelled")
         if self._known_cancelled:
             return True
         self._known_cancelled = PROCESS.serial(self._ask_parent)
@@ -371,6 +395,7 @@ class ResponseIterator:
             raise AssertionError("the called model stopped sending without Triton's final flag") from None
 
     def __next__(self):
+        _blocking("ResponseIterator.__next__")
         if self._finished:
             raise StopIteration
         with self._arrived:
@@ -384,6 +409,7 @@ class ResponseIterator:
         return InferenceResponse() if response is None else response
 
     def cancel(self):
+        _blocking("ResponseIterator.cancel")
         if self._finished or self.cancelled:
             return
         PROCESS.serial(self._request.cancel_event.set)

@@ -15,6 +15,7 @@ apply them to the text. Parameters (config.pbtxt):
 - skip_special_tokens: drop eos and other control tokens from the text (default true).
 - engine_inputs: JSON object, request knob name -> tensorrt_llm input name (from the stack's image
   catalogue: the names the serving image's TensorRT-LLM backend reads).
+And max_batch_size, the engine's: how many request rows are sent to the engine at once (below).
 
 What the engine answers (tensorrtllm_backend v0.18.2 inflight_batcher_llm/src/model_instance_state.cc,
 fillTritonResponse and WaitForResponse): output_ids [1, beams, tokens] and sequence_length
@@ -23,16 +24,47 @@ request holds more than one row (:1103), so a one-row response has none and is r
 final flag only on the last row's last response (:1226-1228).
 
 Requests: `stream: true` sends text as it is generated; otherwise one response per row carries the
-whole text. Every response has text_output [1, 1] and batch_index [1, 1] (the request row). The last
-response carries Triton's final flag (alone, when no text is left). Errors, including a field that
-is not an input of this model, come back as error responses; a cancelled request stops the engine
-request. Python backend semantics used (python_backend r25.04 README): async execute for decoupled
-models ("Async Execute"), the response sender and its final flag ("Decoupled mode"),
-`exec(decoupled=True)` and `ResponseIterator.cancel()` ("Cancelling decoupled BLS requests").
+whole text. Every response has text_output [1, 1] and batch_index [1, 1] (the request row); a row
+that produced no text (its first token was the end token, or its answer began with a stop string)
+gets one response with "", streamed or not. The last response carries Triton's final flag (alone,
+when no text is left). Errors, including a field that is not an input of this model, come back as
+error responses. Triton's own generate field "id" (the request id) is accepted.
+
+Concurrency and cancellation, from python_backend r25.04 (src/, cited in the stand-in
+test/python/triton_python_backend_utils.py that the tests and bench/serving.py run this model
+under). Every request of the instance is a coroutine on the stub's one event loop (pb_stub.cc:
+703-709, 910-938), and the backend's calls block their thread until another thread or the parent
+process answers: a response iterator's next (pb_response_iterator.cc:80-94), exec (infer_request.cc:
+411-418; a decoupled one until the first response, python_be.cc:656-661), send (response_sender.cc:
+178-187), is_cancelled (pb_cancel.cc:58-80) and cancel (pb_bls_cancel.cc:57-79). Made on the event
+loop, any of them would hold up every stream of the instance, so they run on this model's executor:
+- The engine schedules at most its max batch size of sequences at once (TensorRT-LLM docs,
+  features/paged-attention-ifb-scheduler.md, "max_batch_size"), one per request row
+  (model_instance_state.cc:820-901). Rows beyond that wait here, first come first served, before
+  their engine request is sent. A request with rows in the engine holds at most two threads at once
+  (its engine call, and a cancel the watch sends meanwhile), so the executor has 2 x max_batch_size
+  threads, plus one for the watch, and a waiting request holds none: a stream never waits for a
+  thread that other streams hold, as it did on the event loop's default executor (min(32, CPUs + 4)
+  threads, which async_exec also uses, pb_stub.cc:1866-1888).
+- One watch task asks every request in flight whether its client went away, every
+  CANCEL_CHECK_SECONDS, in one executor job (the backend answers these one at a time anyway,
+  pb_stub.cc:1112-1146): a request waiting for its turn, streaming, or waiting for a whole answer
+  alike. A request is never asked after its final flag: the parent has then deleted what the
+  question reads (python_be.cc:1191-1199, 897-928). A cancelled request's engine request is
+  cancelled; the engine stops at its next cancellation check (cancellation_check_period_ms of the
+  tensorrt_llm config, model_instance_state.cc:708-718, 1375-1394). The engine request streams even
+  when the client's does not: a decoupled exec returns with the first response only, and the
+  iterator a cancel needs exists from then on (python_be.cc:656-661, pb_stub.cc:1847-1864), so a
+  whole answer sent at its end could not be cancelled while it is generated.
+- Every engine response iterator is read to its final response, after a cancel, a stop string or an
+  error too (once the client has its final flag): the stub keeps an unfinished iterator, and every
+  response still to come, until the model unloads (pb_stub.cc:1362-1386, 1186-1191, 413-419).
 """
 
 import asyncio
+import collections
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -53,8 +85,13 @@ ENGINE_FROM_PREPROCESSING = {
     "resolved_pad_id": "pad_id",
 }
 ENGINE_OUTPUTS = ("output_ids", "sequence_length", "batch_index")
-# Request parameters Triton itself defines (parameters extension): never a client's typo.
-RESERVED_PARAMETERS = {"sequence_id", "priority", "timeout", "sequence_start", "sequence_end", "headers"}
+# Request parameters Triton itself defines (parameters extension), never a client's typo. "id" is
+# the generate endpoint's request id: Triton reads it as the request id (server r25.04
+# src/http_server.cc:2956-2961) and, since it names no input, also passes it on as a parameter
+# (:3439-3503).
+RESERVED_PARAMETERS = {"id", "sequence_id", "priority", "timeout", "sequence_start", "sequence_end", "headers"}
+# How often the watch asks whether the clients of the requests in flight went away.
+CANCEL_CHECK_SECONDS = 0.02
 
 
 class RequestError(Exception):
@@ -84,6 +121,64 @@ def response_row(response):
     return 0 if batch_index is None else int(batch_index.as_numpy().reshape(-1)[0])
 
 
+def _gone(senders):
+    """Which of the clients went away, asked one after the other (runs on the executor)."""
+    return [sender.is_cancelled() for sender in senders]
+
+
+def _read_to_end(responses):
+    """Reads an engine response iterator until it is finished. next(), not a for loop: iterating a
+    finished iterator starts over from its first response (pb_response_iterator.cc:104-115)."""
+    while next(responses, None) is not None:
+        pass
+
+
+class _Flight:
+    """One client request while this model serves it."""
+
+    def __init__(self, sender):
+        self.sender = sender
+        # Set by the watch when the client went away.
+        self.cancelled = False
+        # Engine slots (request rows) this request holds.
+        self.rows = 0
+        # Resolved by the slots (True: the rows are this request's) or by the watch (False).
+        self.turn = None
+        # The engine's response iterator, once the engine request is sent; and whether it is finished.
+        self.responses = None
+        self.engine_done = False
+        # Rows that got some text in a stream.
+        self.sent_rows = set()
+
+
+class _EngineSlots:
+    """The rows the engine works on at once, handed out first come first served."""
+
+    def __init__(self, capacity):
+        self._free = capacity
+        self._waiting = collections.deque()
+
+    def take(self, flight, rows):
+        """True when the rows are the flight's now; otherwise `flight.turn` resolves later."""
+        if not self._waiting and self._free >= rows:
+            self._free -= rows
+            flight.rows = rows
+            return True
+        flight.turn = asyncio.get_running_loop().create_future()
+        self._waiting.append((flight, rows))
+        return False
+
+    def give_back(self, rows):
+        self._free += rows
+        while self._waiting and self._free >= self._waiting[0][1]:
+            flight, rows = self._waiting.popleft()
+            if flight.turn.done():
+                continue
+            self._free -= rows
+            flight.rows = rows
+            flight.turn.set_result(True)
+
+
 class TritonPythonModel:
     def initialize(self, args):
         model_config = json.loads(args["model_config"])
@@ -93,6 +188,9 @@ class TritonPythonModel:
         engine_inputs = _parameter(model_config, "engine_inputs")
         if engine_inputs is None:
             raise pb_utils.TritonModelException("tensorrt_llm_bls: parameter engine_inputs is not set")
+        max_batch_size = int(model_config.get("max_batch_size", 0))
+        if max_batch_size < 1:
+            raise pb_utils.TritonModelException("tensorrt_llm_bls: max_batch_size must be the engine's (at least 1)")
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
         skip = _parameter(model_config, "skip_special_tokens")
         self.decode = make_decode(self.tokenizer, skip is None or skip.strip().lower() in ("true", "1", "yes"))
@@ -101,10 +199,23 @@ class TritonPythonModel:
         self.text_dtype = pb_utils.triton_string_to_numpy(
             pb_utils.get_output_config_by_name(model_config, "text_output")["data_type"]
         )
+        self.slots = _EngineSlots(max_batch_size)
+        self.executor = ThreadPoolExecutor(max_workers=2 * max_batch_size + 1, thread_name_prefix="tensorrt_llm_bls")
+        self.flights = set()
+        self.watch = None
+        # The flights the watch is asking about right now, and the future that resolves when it is done.
+        self.asking = set()
+        self.asked = None
+
+    def finalize(self):
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def execute(self, requests):
         await asyncio.gather(*(self._serve(request) for request in requests))
         return None
+
+    async def _off_loop(self, call, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call, *args)
 
     def _text_response(self, text, row):
         return pb_utils.InferenceResponse(
@@ -115,15 +226,72 @@ class TritonPythonModel:
         )
 
     async def _serve(self, request):
-        sender = request.get_response_sender()
+        flight = _Flight(request.get_response_sender())
+        self.flights.add(flight)
+        if self.watch is None or self.watch.done():
+            self.watch = asyncio.ensure_future(self._watch())
         try:
-            await self._generate(request, sender)
-        except Exception as error:  # noqa: BLE001 - every failure must reach the client as a response
-            message = str(error) if isinstance(error, RequestError) else f"tensorrt_llm_bls: {error}"
-            sender.send(
-                pb_utils.InferenceResponse(error=pb_utils.TritonError(message)),
-                flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL,
-            )
+            try:
+                answers = await self._generate(request, flight)
+            except Exception as error:  # noqa: BLE001 - every failure must reach the client as a response
+                message = str(error) if isinstance(error, RequestError) else f"tensorrt_llm_bls: {error}"
+                answers = [pb_utils.InferenceResponse(error=pb_utils.TritonError(message))]
+                if flight.responses is not None and not flight.engine_done:
+                    # The engine would otherwise go on generating for a request nobody reads.
+                    await self._off_loop(flight.responses.cancel)
+            await self._answer(flight, answers)
+        finally:
+            await self._wind_down(flight)
+
+    async def _answer(self, flight, answers):
+        """Sends the last responses, the final flag on the last one."""
+        self.flights.discard(flight)
+        if flight in self.asking:
+            await asyncio.shield(self.asked)
+        for response in answers[:-1]:
+            await self._send(flight, response)
+        await self._send(flight, answers[-1] if answers else None, pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+
+    async def _send(self, flight, response, flags=0):
+        # A request that never got engine rows holds no thread of the executor: the default one.
+        executor = self.executor if flight.rows else None
+        await asyncio.get_running_loop().run_in_executor(executor, flight.sender.send, response, flags)
+
+    async def _wind_down(self, flight):
+        """Reads the engine's answer to its end and hands the rows back."""
+        if flight.turn is not None and not flight.turn.done():
+            flight.turn.set_result(False)
+        try:
+            if flight.responses is not None and not flight.engine_done:
+                await self._off_loop(_read_to_end, flight.responses)
+        finally:
+            if flight.rows:
+                self.slots.give_back(flight.rows)
+                flight.rows = 0
+
+    async def _watch(self):
+        loop = asyncio.get_running_loop()
+        while self.flights:
+            await asyncio.sleep(CANCEL_CHECK_SECONDS)
+            flights = [flight for flight in self.flights if not flight.cancelled]
+            if not flights:
+                continue
+            self.asking, self.asked = set(flights), loop.create_future()
+            try:
+                gone = await self._off_loop(_gone, [flight.sender for flight in flights])
+            finally:
+                self.asking = set()
+                self.asked.set_result(None)
+            for flight, went_away in zip(flights, gone):
+                if went_away:
+                    await self._cancel(flight)
+
+    async def _cancel(self, flight):
+        flight.cancelled = True
+        if flight.turn is not None and not flight.turn.done():
+            flight.turn.set_result(False)
+        if flight.responses is not None and not flight.engine_done:
+            await self._off_loop(flight.responses.cancel)
 
     def _check_fields(self, request):
         unread = unread_parameters(request.parameters())
@@ -162,7 +330,7 @@ class TritonPythonModel:
             name: pb_utils.get_output_tensor_by_name(response, name).as_numpy() for name in ENGINE_FROM_PREPROCESSING
         }
 
-    def _engine_request(self, request, tokens, stops, stream):
+    def _engine_request(self, request, tokens, stops):
         batch = tokens["input_ids"].shape[0]
         inputs = [pb_utils.Tensor(target, tokens[source]) for source, target in ENGINE_FROM_PREPROCESSING.items()]
         stop_words_list = word_list([stop.phrases for stop in stops], self.tokenizer).astype(np.int32)
@@ -171,47 +339,54 @@ class TritonPythonModel:
             tensor = pb_utils.get_input_tensor_by_name(request, request_name)
             if tensor is not None:
                 inputs.append(pb_utils.Tensor(engine_name, tensor.as_numpy()))
-        inputs.append(pb_utils.Tensor("streaming", np.full((batch, 1), stream, dtype=np.bool_)))
+        # Streamed whatever the client asked for, to be cancellable (see the module docstring).
+        inputs.append(pb_utils.Tensor("streaming", np.full((batch, 1), True, dtype=np.bool_)))
         return pb_utils.InferenceRequest(
             model_name="tensorrt_llm", inputs=inputs, requested_output_names=list(ENGINE_OUTPUTS)
         )
 
-    async def _relay(self, responses, sender, answers, stream):
-        """Streams each row's new text as the engine answers; returns False when the client
-        cancelled (the engine request is cancelled too)."""
-        loop = asyncio.get_running_loop()
+    async def _take_rows(self, flight, rows):
+        """Waits for the engine to have room for the request's rows; False when the client went away
+        meanwhile."""
+        if self.slots.take(flight, rows):
+            return True
+        return await flight.turn
+
+    async def _relay(self, flight, answers, stream, held):
+        """Streams each row's new text as the engine answers (or, not streaming, adds it to `held`),
+        until the engine's answer is complete, the client went away or every row ended at a stop
+        string."""
         while True:
-            if sender.is_cancelled():
-                responses.cancel()
-                return False
-            # The iterator blocks until the engine answers (releasing the GIL): off the event loop,
-            # so other requests of this instance keep streaming meanwhile.
-            response = await loop.run_in_executor(None, next, responses, None)
+            response = await self._off_loop(next, flight.responses, None)
             if response is None:
-                return True
+                flight.engine_done = True
+                return
+            if flight.cancelled:
+                return
             if response.has_error():
                 raise RequestError(response.error().message())
             if len(response.output_tensors()) == 0:
                 continue
             row = response_row(response)
-            # Streamed responses hold only the new tokens; slicing to sequence_length also drops
-            # the padding of a whole (non-streamed) answer.
+            # Each response holds the new tokens only, sequence_length of them (model_instance_state.cc:
+            # 950-990).
             length = int(pb_utils.get_output_tensor_by_name(response, "sequence_length").as_numpy().reshape(-1)[0])
             new_ids = pb_utils.get_output_tensor_by_name(response, "output_ids").as_numpy()[0, 0, :length]
-            answer = answers[row]
+            piece = answers[row].push(new_ids)
             if not stream:
-                answer.extend(new_ids)
-                continue
-            piece = answer.push(new_ids)
-            if piece != "":
-                sender.send(self._text_response(piece, row))
+                held[row] += piece
+            elif piece != "":
+                await self._send(flight, self._text_response(piece, row))
+                flight.sent_rows.add(row)
             if all(other.stopped for other in answers):
-                # Every row ended at a stop string: nothing more is read. The backend cancels the
-                # request's engine work as a whole (WaitForCancel, model_instance_state.cc:1375).
-                responses.cancel()
-                return True
+                # Every row ended at a stop string: nothing more is read but the engine's end. The
+                # backend cancels the request's engine work as a whole (WaitForCancel,
+                # model_instance_state.cc:1375).
+                await self._off_loop(flight.responses.cancel)
+                return
 
-    async def _generate(self, request, sender):
+    async def _generate(self, request, flight):
+        """The request's last responses (without the final flag); none when the client went away."""
         self._check_fields(request)
         stream_tensor = pb_utils.get_input_tensor_by_name(request, "stream")
         stream = bool(stream_tensor is not None and stream_tensor.as_numpy().any())
@@ -225,25 +400,21 @@ class TritonPythonModel:
             )
             for row in range(batch)
         ]
-        responses = await self._engine_request(request, tokens, stops, stream).async_exec(decoupled=True)
-
-        try:
-            finished = await self._relay(responses, sender, answers, stream)
-        except Exception:
-            # The engine would otherwise go on generating for a request nobody reads any more.
-            responses.cancel()
-            raise
-        if not finished:
-            sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
-            return
-
-        # Non-streamed: each row's whole answer. Streamed: whatever was held back at the end.
-        finals = [(row, answer.finish()) for row, answer in enumerate(answers)]
-        finals = [(row, rest) for row, rest in finals if not stream or rest != ""]
-        for row, rest in finals[:-1]:
-            sender.send(self._text_response(rest, row))
-        if finals:
-            row, rest = finals[-1]
-            sender.send(self._text_response(rest, row), flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
-        else:
-            sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+        if not await self._take_rows(flight, batch):
+            return []
+        flight.responses = await self._off_loop(self._engine_request(request, tokens, stops).exec, True)
+        if flight.cancelled:
+            await self._off_loop(flight.responses.cancel)
+            return []
+        held = [""] * batch
+        await self._relay(flight, answers, stream, held)
+        if flight.cancelled:
+            return []
+        # Non-streamed: each row's whole answer. Streamed: whatever was held back at the end, and ""
+        # for a row that has produced nothing, so that every row is answered.
+        finals = [(row, held[row] + answer.finish()) for row, answer in enumerate(answers)]
+        return [
+            self._text_response(rest, row)
+            for row, rest in finals
+            if not stream or rest != "" or row not in flight.sent_rows
+        ]
