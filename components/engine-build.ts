@@ -101,12 +101,12 @@ export interface EngineBuildArgs {
 // (dial-budget.ts), not a count of `perDialTimeout`s. 40 minutes for the host to boot; the Bastion
 // endpoint's budget for a new session's user is part of each link's session margin (bastion-plan.ts).
 const HOST_DIAL_BUDGET_SECONDS = 40 * 60;
-export const HOST_DIAL_ATTEMPTS = dialErrorLimitFor(HOST_DIAL_BUDGET_SECONDS);
+const HOST_DIAL_ATTEMPTS = dialErrorLimitFor(HOST_DIAL_BUDGET_SECONDS);
 const PROXY_DIAL_ATTEMPTS = dialErrorLimitFor(PROXY_DIAL_BUDGET_SECONDS);
 // Bounds one attempt that hangs (a direct dial's ssh.ClientConfig.Timeout, connection.go 104).
-export const SSH_PER_DIAL_TIMEOUT_SECONDS = 30;
-/** The build host's SSH key: RSA of this size (see the key below). */
-export const SSH_RSA_BITS = 4096;
+const SSH_PER_DIAL_TIMEOUT_SECONDS = 30;
+// The build host's SSH key: RSA of this size (see the key below).
+const SSH_RSA_BITS = 4096;
 
 export class EngineBuild extends pulumi.ComponentResource {
   /**
