@@ -44,15 +44,16 @@ def fresh_backend():
     pb_utils.BLOCKED_EVENT_LOOP.clear()
 
 
-def run_all(clients, bls, cancel_after=None):
-    """Serves the clients in one execute call; checks what must hold for any request: one final
-    flag, on the last response; no call that blocks its thread made on the event loop; every
-    engine response iterator read to its end (none left in the stub's map)."""
+def run_all(clients, bls, cancel_after=None, execute=None):
+    """Serves the clients in one execute call (or as the coroutine `execute()` does); checks what
+    must hold for any request: one final flag, on the last response; no call that blocks its thread
+    made on the event loop; every engine response iterator read to its end (none left in the stub's
+    map)."""
     if cancel_after is not None:
         for client in clients:
             client.get_response_sender().cancelled_after = cancel_after
     try:
-        assert asyncio.run(bls.execute(clients)) is None
+        assert asyncio.run(execute() if execute else bls.execute(clients)) is None
     finally:
         bls.finalize()
     pb_utils.settle()
@@ -409,7 +410,15 @@ def test_a_request_waiting_for_engine_rows_whose_client_goes_away_never_reaches_
     pb_utils.BLS_MODELS["preprocessing"] = lambda request, decoupled: preprocessing.execute([request])[0]
     pb_utils.BLS_MODELS["tensorrt_llm"] = engine
     second.get_response_sender().cancelled_after = 0
-    answered_first, answered_second = run_all([first, second], bls)
+
+    async def second_once_the_first_is_in_the_engine():
+        serving_first = asyncio.ensure_future(bls.execute([first]))
+        while not engine.requests:
+            await asyncio.sleep(0.002)
+        await bls.execute([second])
+        return await serving_first
+
+    answered_first, answered_second = run_all([first, second], bls, execute=second_once_the_first_is_in_the_engine)
     assert answered_second == [(None, FINAL)]
     assert "".join(texts_by_row(answered_first)[0]) == " What is the capital of France"
     assert len(engine.requests) == 1, "the second request never reached the engine"
@@ -443,8 +452,15 @@ def test_streams_served_together_on_the_stub_s_loop_with_the_backend_s_threads(r
     configs = rendered["streaming"]
     tokenizer = FakeTokenizer()
     completion = tokenizer.encode("What is the capital of France", False)
-    engine = StandInEngine(configs["tensorrt_llm"], [completion])
-    clients = [serve(configs, tokenizer, engine, **ask("Hi", stream=True))[0] for _ in range(6)]
+    hello = tokenizer.encode("Hello", False)
+
+    def others_wait_for_the_cancelled_one(request):
+        if pb_utils.get_input_tensor_by_name(request, "input_ids").as_numpy()[0].tolist() != hello:
+            until(lambda: clients[0].get_response_sender().sent[-1:] == [(None, FINAL)])
+            engine.release()
+
+    engine = HeldEngine(StandInEngine(configs["tensorrt_llm"], [completion]), on_hold=others_wait_for_the_cancelled_one)
+    clients = [serve(configs, tokenizer, engine, **ask(prompt, stream=True))[0] for prompt in ["Hello"] + ["Hi"] * 5]
     _, bls = serve(configs, tokenizer, engine)
     clients[0].get_response_sender().cancelled_after = 0
     pb_utils.use_process_threads()
@@ -457,7 +473,7 @@ def test_streams_served_together_on_the_stub_s_loop_with_the_backend_s_threads(r
         stub.close()
         pb_utils.settle()
         pb_utils.use_calling_thread()
-    assert clients[0].get_response_sender().sent[-1] == (None, FINAL)
+    assert "".join(texts_by_row(clients[0].get_response_sender().sent).get(0, [])) in ("", " What")
     for client in clients[1:]:
         sent = client.get_response_sender().sent
         assert "".join(texts_by_row(sent)[0]) == " What is the capital of France"
