@@ -338,7 +338,7 @@ describe("values from the stack", () => {
       batch_scheduler_policy: "guaranteed_no_evict",
       enable_chunked_context: "false",
       exclude_input_in_output: "true",
-      FORCE_CPU_ONLY_INPUT_TENSORS: "no",
+      cancellation_check_period_ms: "10",
     });
     const group = nested(model, "instance_group");
     assert.equal(scalar(group, "kind"), "KIND_CPU");

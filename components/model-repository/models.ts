@@ -156,7 +156,13 @@ function tensorrtLlm(spec: ModelRepositorySpec): ModelConfig {
       enable_chunked_context: String(spec.enableChunkedContext),
       // The completion only: /generate returns what the model wrote, not the prompt again.
       exclude_input_in_output: "true",
-      FORCE_CPU_ONLY_INPUT_TENSORS: "no",
+      // How often the backend looks for cancelled requests and stops their engine work
+      // (tensorrtllm_backend v0.18.2 inflight_batcher_llm/src/model_instance_state.cc:708-718,
+      // the loop at :1375-1394; 100 ms when unset). A client that goes away, or a streaming
+      // model that has its answer at a stop string, frees the engine's row within 10 ms instead.
+      // (NVIDIA's template also sets FORCE_CPU_ONLY_INPUT_TENSORS, which only the Python backend
+      // reads, python_backend r25.04 src/python_be.cc:1870-1891; this C++ backend never does.)
+      cancellation_check_period_ms: "10",
     },
   };
 }
