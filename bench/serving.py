@@ -3,6 +3,9 @@ streams share one instance, and how long a client's cancel holds the other strea
 
     npm run -s bench:serving -- [--streams 64] [--json] [--pieces 80] [--step-ms 25]
 
+On a host without node: `--render-to DIR` renders the repository on one that has it, and
+`--repository DIR` runs that one (a copy of the model files as they were when it was rendered).
+
 The streaming stack's repository is rendered by cli/render.ts (engine.maxBatchSize --max-batch-size,
 default 64); its tensorrt_llm_bls and preprocessing run in this process under the python_backend
 stand-in of test/python/triton_python_backend_utils.py, in the mode that serves the parent's side of
@@ -81,9 +84,9 @@ STACK = """config:
 
 
 def render(folder, max_batch_size):
-    """The streaming stack's model repository, rendered by cli/render.ts into `folder`."""
+    """The streaming stack's model repository, rendered by cli/render.ts into `folder`/out."""
     project = folder / "project"
-    project.mkdir()
+    project.mkdir(parents=True)
     (project / "Pulumi.bench.yaml").write_text(STACK.format(max_batch_size=max_batch_size))
     out = folder / "out"
     node = shutil.which("node")
@@ -98,7 +101,10 @@ def render(folder, max_batch_size):
     )
     if result.returncode != 0:
         sys.exit(f"cli/render.ts failed:\n{result.stdout}{result.stderr}")
-    root = out / "triton"
+    return read_repository(out / "triton")
+
+
+def read_repository(root):
     return root, {path.parent.name: pbtxt.parse(path.read_text()) for path in root.glob("*/config.pbtxt")}
 
 
@@ -218,9 +224,9 @@ def client_request(index, max_tokens):
     )
 
 
-def measure(streams, pieces, step_s, max_batch_size, cancels):
+def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
-        root, configs = render(Path(scratch), max_batch_size)
+        root, configs = read_repository(repository) if repository else render(Path(scratch), max_batch_size)
         support.RENDERED["root"] = root
         tokenizer = fake_transformers.FakeTokenizer()
         pb_utils.use_process_threads()
@@ -307,6 +313,7 @@ def measure(streams, pieces, step_s, max_batch_size, cancels):
         "leaked_iterators": leaked,
         "peak_threads": engine.peak_threads,
         "check_ms": engine.check_s * 1000,
+        "max_rows": engine.max_rows,
         "wall_s": time.perf_counter() - started,
     }
 
@@ -319,18 +326,24 @@ def main():
     parser.add_argument("--max-batch-size", type=int, default=64, help="engine.maxBatchSize of the rendered stack")
     parser.add_argument("--cancels", type=int, default=None, help="streams cancelled (default one in 16)")
     parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
+    parser.add_argument("--render-to", type=Path, help="only render the repository into DIR/out, for --repository")
+    parser.add_argument("--repository", type=Path, help="run a repository rendered before (DIR/out/triton)")
     args = parser.parse_args()
+    if args.render_to:
+        render(args.render_to.resolve(), args.max_batch_size)
+        return
     if args.streams < 1 or args.pieces < 2:
         parser.error("--streams must be at least 1 and --pieces at least 2")
     cancels = args.cancels if args.cancels is not None else max(1, args.streams // 16)
     if cancels >= args.streams:
         parser.error("--cancels must leave at least one stream that is not cancelled")
-    result = measure(args.streams, args.pieces, args.step_ms / 1000, args.max_batch_size, cancels)
+    repository = args.repository.resolve() / "out" / "triton" if args.repository else None
+    result = measure(args.streams, args.pieces, args.step_ms / 1000, args.max_batch_size, cancels, repository)
     figures = result["figures"]
     print(f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; wall {result['wall_s']:.1f} s")
     print(
         f"{figures['streams']} streams x {args.pieces} pieces, engine step {args.step_ms} ms, "
-        f"max batch {args.max_batch_size}, engine cancellation check every {result['check_ms']:.0f} ms"
+        f"max batch {result['max_rows']}, engine cancellation check every {result['check_ms']:.0f} ms"
     )
     print(f"added per piece: p50 {figures['p50AddedGapMs']} ms, p99 {figures['p99AddedGapMs']} ms (goal <= 5 at p99)")
     print(f"cancel stall: {figures['cancelStallMs']} ms over {result['cancels']} cancels (goal <= 20)")
