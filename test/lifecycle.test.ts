@@ -41,7 +41,8 @@ async function firstUp(stack = "dev", overrides = {}) {
   return { cloud, result, state: succeeded(result, cloud) };
 }
 
-describe("a stack's life across runs", { concurrency: true, timeout: 900_000 }, () => {
+// Three scenarios at a time: each launches the program several times, on two cores.
+describe("a stack's life across runs", { concurrency: 3, timeout: 900_000 }, () => {
   test("1. the first up on a miss builds, deploys, proves the endpoint and stops paying for the build", async () => {
     const { cloud, result } = await firstUp();
     assert.deepEqual(kinds(result, DEPLOYMENT), ["create"]);
