@@ -34,11 +34,12 @@ Figures (the last line, with --json, is one JSON object):
   STALL_WINDOW_S after the cancel, less the p50; the largest of these;
 - pieces per second: pieces sent to clients over the time from the first token to the last piece.
 Besides: how long the engine kept generating for a cancelled request, the iterators the stub still
-holds after every request has ended (each one leaks until the model unloads), and the most threads
-this process had.
+holds after every request has ended (each one leaks until the model unloads), the most threads this
+process had, and the backend calls that block their thread which the model made on the event loop.
 """
 
 import argparse
+import collections
 import json
 import os
 import shutil
@@ -234,6 +235,7 @@ def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
         bls, _ = support.load_model("tensorrt_llm_bls", tokenizer, configs["tensorrt_llm_bls"])
     engine = PacedEngine(configs["tensorrt_llm"], step_s, pieces)
     pb_utils.BLS_MODELS.clear()
+    pb_utils.BLOCKED_EVENT_LOOP.clear()
     pb_utils.BLS_MODELS["preprocessing"] = lambda request, decoupled: preprocessing.execute([request])[0]
     pb_utils.BLS_MODELS["tensorrt_llm"] = engine
     stub = pb_utils.StubLoop(default_executor_workers=DEFAULT_EXECUTOR_WORKERS)
@@ -265,6 +267,7 @@ def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
     engine.stop()
     pb_utils.settle()
     leaked = len(pb_utils.RESPONSE_ITERATORS)
+    on_loop = collections.Counter(pb_utils.BLOCKED_EVENT_LOOP)
     if hasattr(bls, "finalize"):
         bls.finalize()
     stub.close()
@@ -311,6 +314,7 @@ def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
         "cancels": len(cancel_at),
         "engine_ms_after_cancel": [round(seconds * 1000, 1) for seconds in stop_after_cancel],
         "leaked_iterators": leaked,
+        "on_loop": on_loop,
         "peak_threads": engine.peak_threads,
         "check_ms": engine.check_s * 1000,
         "max_rows": engine.max_rows,
@@ -351,6 +355,8 @@ def main():
     print(f"pieces per second: {figures['piecesPerSecond']}")
     print(f"iterators the stub still holds at the end: {result['leaked_iterators']}")
     print(f"most threads in the process: {result['peak_threads']}")
+    calls = ", ".join(f"{name} {count}" for name, count in sorted(result["on_loop"].items())) or "none"
+    print(f"calls that block their thread made on the event loop: {calls}")
     if args.json:
         print(json.dumps(figures))
 
