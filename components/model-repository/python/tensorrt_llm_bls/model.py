@@ -41,11 +41,12 @@ loop, any of them would hold up every stream of the instance, so they run on thi
 - The engine schedules at most its max batch size of sequences at once (TensorRT-LLM docs,
   features/paged-attention-ifb-scheduler.md, "max_batch_size"), one per request row
   (model_instance_state.cc:820-901). Rows beyond that wait here, first come first served, before
-  their engine request is sent. A request with rows in the engine holds at most two threads at once
-  (its engine call, and a cancel the watch sends meanwhile), so the executor has 2 x max_batch_size
-  threads, plus one for the watch, and a waiting request holds none: a stream never waits for a
-  thread that other streams hold, as it did on the event loop's default executor (min(32, CPUs + 4)
-  threads, which async_exec also uses, pb_stub.cc:1866-1888).
+  their engine request is sent. A request in the engine has one thread that sends the engine
+  request and relays its answer (each piece costs its arrival and its send, no trip through the
+  event loop), and at most one more for a cancel the watch sends meanwhile; so the executor has
+  2 x max_batch_size threads, plus one for the watch, and a waiting request holds none. A stream
+  never waits for a thread that other streams hold, as it did on the event loop's default executor
+  (min(32, CPUs + 4) threads, which async_exec also uses, pb_stub.cc:1866-1888).
 - One watch task asks every request in flight whether its client went away, every
   CANCEL_CHECK_SECONDS, in one executor job (the backend answers these one at a time anyway,
   pb_stub.cc:1112-1146): a request waiting for its turn, streaming, or waiting for a whole answer
@@ -352,12 +353,18 @@ class TritonPythonModel:
             return True
         return await flight.turn
 
-    async def _relay(self, flight, answers, stream, held):
-        """Streams each row's new text as the engine answers (or, not streaming, adds it to `held`),
-        until the engine's answer is complete, the client went away or every row ended at a stop
-        string."""
+    def _relay(self, flight, engine_request, answers, stream, held):
+        """On the executor, one thread for the request: sends the engine request and hands each
+        row's new text to the client as the engine answers (not streaming, adds it to `held`), until
+        the engine's answer is complete, the client went away or every row ended at a stop string. A
+        piece costs its arrival and its send, never a trip through the event loop."""
+        flight.responses = engine_request.exec(True)
+        if flight.cancelled:
+            # The watch found the client gone before there was an iterator to cancel.
+            flight.responses.cancel()
+            return
         while True:
-            response = await self._off_loop(next, flight.responses, None)
+            response = next(flight.responses, None)
             if response is None:
                 flight.engine_done = True
                 return
@@ -376,13 +383,13 @@ class TritonPythonModel:
             if not stream:
                 held[row] += piece
             elif piece != "":
-                await self._send(flight, self._text_response(piece, row))
+                flight.sender.send(self._text_response(piece, row))
                 flight.sent_rows.add(row)
             if all(other.stopped for other in answers):
                 # Every row ended at a stop string: nothing more is read but the engine's end. The
                 # backend cancels the request's engine work as a whole (WaitForCancel,
                 # model_instance_state.cc:1375).
-                await self._off_loop(flight.responses.cancel)
+                flight.responses.cancel()
                 return
 
     async def _generate(self, request, flight):
@@ -402,12 +409,8 @@ class TritonPythonModel:
         ]
         if not await self._take_rows(flight, batch):
             return []
-        flight.responses = await self._off_loop(self._engine_request(request, tokens, stops).exec, True)
-        if flight.cancelled:
-            await self._off_loop(flight.responses.cancel)
-            return []
         held = [""] * batch
-        await self._relay(flight, answers, stream, held)
+        await self._off_loop(self._relay, flight, self._engine_request(request, tokens, stops), answers, stream, held)
         if flight.cancelled:
             return []
         # Non-streamed: each row's whole answer. Streamed: whatever was held back at the end, and ""
