@@ -109,8 +109,8 @@ def _text(value):
 
 
 def unread_parameters(parameters_json):
-    """Request fields that reached the model as parameters, which it does not read: keys naming no
-    input, and anything sent inside "parameters" rather than as a top-level key."""
+    """Request fields that reached the model as parameters, which it does not read: on /generate,
+    keys that name no input, at the top level or inside "parameters" (Triton maps both alike)."""
     parameters = json.loads(parameters_json) if parameters_json else {}
     return sorted(name for name in parameters if name not in RESERVED_PARAMETERS and not name.startswith("triton_"))
 
