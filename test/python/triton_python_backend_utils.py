@@ -23,8 +23,9 @@ What the real backend does and the models rely on (src/ at r25.04):
   first response only), and the ResponseIterator starts with it (pb_response_iterator.cc:38-44).
 - The iterator's `__next__` waits until the next response arrives (pb_response_iterator.cc:80-94);
   after the one that carried Triton's final flag it is finished and raises StopIteration
-  (:70-79). A final flag sent without a response arrives as an empty response
-  (request_executor.cc:222-228).
+  (:70-79, :96-97). `iter()` on a finished iterator starts it over from its first response
+  (:104-115), so a for loop over it after its end goes through every response again. A final flag
+  sent without a response arrives as an empty response (request_executor.cc:222-228).
 - The stub keeps every iterator in a map until its final response has been read
   (GetResponseIterator, pb_stub.cc:1362-1386; Clear at pb_response_iterator.cc:96-99 and :133-146
   enqueues the cleanup that erases it, pb_stub.cc:1186-1191, and the parent's InferPayload,
@@ -284,13 +285,16 @@ class InferenceRequest:
 
     def exec(self, decoupled=False):
         _blocking("InferenceRequest.exec")
+        if decoupled:
+            # Where the called model's responses go, even those that come before exec returns
+            # (pb_stub.cc:1549-1561 keeps them for the iterator exec then builds).
+            self.response_iterator = ResponseIterator(self)
         return PROCESS.pool(lambda: self._exec_in_parent(decoupled))
 
     def _exec_in_parent(self, decoupled):
         if not decoupled:
             return BLS_MODELS[self.model_name](self, decoupled)
-        iterator = ResponseIterator(self)
-        self.response_iterator = iterator
+        iterator = self.response_iterator
         source = BLS_MODELS[self.model_name](self, decoupled)
         if source is not None:
             iterator._source = iter(source)
@@ -369,11 +373,16 @@ class ResponseIterator:
         self._buffer = collections.deque()
         self._arrived = threading.Condition()
         self._finished = False
+        # Every response handed out, and where a finished iterator is in going over them again.
+        self._handed = []
+        self._again = 0
         self.cancelled = False
         self._key = next(_ITERATOR_KEYS)
         RESPONSE_ITERATORS[self._key] = self
 
     def __iter__(self):
+        if self._finished and self._again >= len(self._handed):
+            self._again = 0
         return self
 
     def _enqueue(self, response, flags):
@@ -397,16 +406,22 @@ class ResponseIterator:
     def __next__(self):
         _blocking("ResponseIterator.__next__")
         if self._finished:
-            raise StopIteration
+            if self._again >= len(self._handed):
+                raise StopIteration
+            self._again += 1
+            return self._handed[self._again - 1]
         with self._arrived:
             if self._source is None:
                 self._arrived.wait_for(lambda: self._buffer)
             item = self._buffer.popleft() if self._buffer else None
         response, flags = item if item is not None else self._pull()
+        response = InferenceResponse() if response is None else response
+        self._handed.append(response)
         if flags & TRITONSERVER_RESPONSE_COMPLETE_FINAL:
             self._finished = True
+            self._again = len(self._handed)
             PROCESS.post_serial(lambda: RESPONSE_ITERATORS.pop(self._key, None))
-        return InferenceResponse() if response is None else response
+        return response
 
     def cancel(self):
         _blocking("ResponseIterator.cancel")
