@@ -12,7 +12,9 @@ import {
   checkSummary,
   checkVerdict,
   type CheckVerdict,
+  hubAccessFromEnvironment,
   printCheckReport,
+  verifyModelOnHub,
 } from "../operations/check";
 import { EXIT_INVALID, EXIT_NOT_DEPLOYABLE, EXIT_OK, runCommand, UsageError, userPath } from "./args";
 
@@ -24,7 +26,7 @@ const EXIT_CODES: Record<CheckVerdict, number> = {
 
 const spec = {
   name: "check",
-  synopsis: "--stack <name> [--dir <project dir>] [--json]",
+  synopsis: "--stack <name> [--dir <project dir>] [--json] [--online]",
   help: [
     "Validates Pulumi.<name>.yaml as `pulumi up` would, offline: every error at once, each naming its",
     "key, value and fix; then the engine and model folders, when they are on this machine; then the",
@@ -33,6 +35,8 @@ const spec = {
     "  --stack <name>   the stack (Pulumi.<name>.yaml)",
     "  --dir <dir>      the project folder holding the stack file (default: the project)",
     "  --json           one JSON document instead of text",
+    "  --online         also compare the model's config.json on the Hugging Face Hub with the stack",
+    "                   (HF_TOKEN for a gated model); offline the model is reported unverified",
     "",
     "The last line says whether `pulumi up` would go ahead, and so does the exit status:",
     "  0  deployable (warnings may remain)",
@@ -46,14 +50,18 @@ const spec = {
     stack: { type: "string" },
     dir: { type: "string" },
     json: { type: "boolean" },
+    online: { type: "boolean" },
   },
 } as const;
 
-void runCommand(spec, ({ values }) => {
+void runCommand(spec, async ({ values }) => {
   if (values.stack === undefined) throw new UsageError("--stack is required");
   // npm runs scripts from the project root, where the stack files are.
   const projectDir = values.dir === undefined ? process.cwd() : userPath(values.dir);
-  const check = checkStack(projectDir, values.stack);
+  const offline = checkStack(projectDir, values.stack);
+  const check = values.online
+    ? await verifyModelOnHub(offline, hubAccessFromEnvironment(process.env))
+    : offline;
   if (values.json) {
     console.log(checkReportJson(check));
     console.error(checkSummary(check));

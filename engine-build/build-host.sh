@@ -48,9 +48,10 @@ readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 # The steps of each mode, in order. Step <name> is steps/<name>.sh's step_<name> (dashes as
 # underscores); a finished step leaves steps/<name>.done in WORK_DIR holding its seconds. Steps
 # joined by `+` run at the same time: the image pull and the weight download share nothing (the
-# download runs on the host, not in the image).
-readonly build_steps=(preflight pull-image+download inspect-image convert build-engine stage pack validate
-  upload-engine upload-artifact)
+# download runs on the host, not in the image). model-config compares the model's config.json with
+# the stack before either starts: a model its converter cannot build fails in seconds, not after them.
+readonly build_steps=(preflight model-config pull-image+download inspect-image convert build-engine stage pack
+  validate upload-engine upload-artifact)
 # A cached engine with a changed model repository: the same image pull and the same validation as a
 # build, so that no artifact ships that Triton has not loaded and answered from (issue 25). The pull
 # and the engine download share nothing, so they run together.
@@ -58,8 +59,8 @@ readonly assemble_steps=(preflight pull-image+fetch-engine stage pack validate u
 # No build runs and the serving image is not in OCIR yet: the host only copies it (MIRROR_SOURCE).
 readonly mirror_steps=(preflight mirror-image)
 # With MIRROR_SOURCE set, the serving image is not in OCIR yet: this step copies it there and joins
-# the first group after preflight, since nothing before the upload needs the copy (the build pulls
-# the source by the same digest meanwhile, see build_image in lib/containers.sh).
+# the image pull's group, since nothing before the upload needs the copy (the build pulls the source
+# by the same digest meanwhile, see build_image in lib/containers.sh).
 readonly image_copy_steps=(mirror-image)
 
 # shellcheck source=lib/log.sh
@@ -78,6 +79,8 @@ source "${script_dir}/lib/launch.sh"
 source "${script_dir}/steps/preflight.sh"
 # shellcheck source=steps/mirror-image.sh
 source "${script_dir}/steps/mirror-image.sh"
+# shellcheck source=steps/model-config.sh
+source "${script_dir}/steps/model-config.sh"
 # shellcheck source=steps/pull-image.sh
 source "${script_dir}/steps/pull-image.sh"
 # shellcheck source=steps/inspect-image.sh
@@ -186,13 +189,17 @@ pipeline() {
   trap 'status "failed ${current_step:-pipeline} terminated"; kill $(jobs -p) 2>/dev/null; exit 1' TERM INT
   [ -f "${steps_dir}/began" ] || now >"${steps_dir}/began"
   record_host_phases
-  local steps
+  local steps index
   case "${BUILD_MODE}" in
     build) steps=("${build_steps[@]}") ;;
     assemble) steps=("${assemble_steps[@]}") ;;
     mirror) steps=("${mirror_steps[@]}") ;;
   esac
-  [ -z "${MIRROR_SOURCE:-}" ] || [ "${BUILD_MODE}" = mirror ] || steps[1]="${image_copy_steps[0]}+${steps[1]}"
+  if [ -n "${MIRROR_SOURCE:-}" ] && [ "${BUILD_MODE}" != mirror ]; then
+    for index in "${!steps[@]}"; do
+      [[ "+${steps[index]}+" != *+pull-image+* ]] || steps[index]="${image_copy_steps[0]}+${steps[index]}"
+    done
+  fi
   for current_step in "${steps[@]}"; do
     if [[ "+${current_step}+" =~ \+(pull-image|mirror-image)\+ ]] && [ ! -f "${steps_dir}/${BASH_REMATCH[1]}.done" ] &&
       [ -z "${ocir_token}" ]; then

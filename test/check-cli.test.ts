@@ -3,7 +3,11 @@
 // the results.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -328,3 +332,262 @@ describe("check CLI", () => {
     assert.doesNotMatch(stderr, /\n\s+at /);
   });
 });
+
+// --- check --online ---------------------------------------------------------------------------------
+
+/** `check` with environment variables of its own (HF_ENDPOINT, HF_TOKEN), as a user runs it. */
+function checkWith(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/check.ts", ...args], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, HF_TOKEN: "", HF_ENDPOINT: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const HUB_TOKEN = "hf_standInToken91";
+const QWEN_REVISION = "a09a35458c702b33eeacc393d103063234e8bc28";
+const LLAMA_REVISION = "0e9e39f249a16976918f6564b8830bc894c89659";
+const hubFixture = (name: string) =>
+  readFileSync(path.join(PROJECT_DIR, "test", "fixtures", "hub-configs", `${name}.json`), "utf8");
+
+/**
+ * A stand-in for the Hub's file endpoint, `/<repo id>/resolve/<revision>/<file>` (huggingface_hub
+ * v0.30.2 constants.py:67): config.json of the repositories below at their revisions; a refusal
+ * carries the X-Error-Code header huggingface_hub reads (utils/_http.py:411-448): RevisionNotFound
+ * for a revision it does not have, GatedRepo (401) for the gated one unless the request carries its
+ * token as `authorization: Bearer <token>` (utils/_headers.py:137), RepoNotFound (401) otherwise.
+ */
+function standInHub(): Server {
+  const repositories: Record<string, { revisions: Record<string, string>; gated?: boolean }> = {
+    "tiiuae/falcon-7b-instruct": { revisions: { main: hubFixture("tiiuae--falcon-7b-instruct") } },
+    "Qwen/Qwen2.5-7B-Instruct": { revisions: { [QWEN_REVISION]: hubFixture("Qwen--Qwen2.5-7B-Instruct") } },
+    "meta-llama/Llama-3.1-8B-Instruct": {
+      revisions: { [LLAMA_REVISION]: hubFixture("meta-llama--Llama-3.1-8B-Instruct") },
+      gated: true,
+    },
+  };
+  return createServer((request, response) => {
+    const match = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/config\.json$/.exec(request.url ?? "");
+    const refuse = (status: number, code: string) => {
+      response.writeHead(status, { "content-type": "application/json", "x-error-code": code });
+      response.end(JSON.stringify({ error: code }));
+    };
+    const repository = match === null ? undefined : repositories[match[1]];
+    if (match === null || repository === undefined) return refuse(401, "RepoNotFound");
+    if (repository.gated && request.headers.authorization !== `Bearer ${HUB_TOKEN}`)
+      return refuse(401, "GatedRepo");
+    const body = repository.revisions[decodeURIComponent(match[2])];
+    if (body === undefined) return refuse(404, "RevisionNotFound");
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(body);
+  });
+}
+
+// Issue 27's example: Qwen2.5-7B-Instruct with its own sizes declared as family llama. Valid and
+// deployable offline; only its config.json tells that no converter here builds it.
+const QWEN_STACK = `config:
+  oci:region: us-ashburn-1
+  triton-trtllm-oci:compartmentId: ${COMPARTMENT_ID}
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+  triton-trtllm-oci:model:
+    huggingFaceId: Qwen/Qwen2.5-7B-Instruct
+    revision: ${QWEN_REVISION}
+    architecture:
+      family: llama
+      layers: 28
+      hiddenSize: 3584
+      queryHeads: 28
+      kvHeads: 4
+      intermediateSize: 18944
+      vocabSize: 152064
+      contextLength: 32768
+      parameterCount: 7615616512
+      eosTokenId: 151645
+      padTokenId: 151643
+  triton-trtllm-oci:engine:
+    tensorParallel: 2
+  triton-trtllm-oci:deployment:
+    shape: VM.GPU.A10.2
+`;
+
+// The gated Llama 3.1 from the catalogue, its hfToken set.
+const LLAMA_STACK = `config:
+  oci:region: us-ashburn-1
+  triton-trtllm-oci:compartmentId: ${COMPARTMENT_ID}
+  triton-trtllm-oci:tenancyId: ${TENANCY_ID}
+  triton-trtllm-oci:model:
+    huggingFaceId: meta-llama/Llama-3.1-8B-Instruct
+    revision: ${LLAMA_REVISION}
+  triton-trtllm-oci:engine:
+    tensorParallel: 2
+  triton-trtllm-oci:deployment:
+    shape: VM.GPU.A10.2
+  triton-trtllm-oci:hfToken:
+    secure: v1:c3RhbmQtaW4=:aGY=
+`;
+
+describe("check --online: the model's config.json on the Hub against the stack", () => {
+  let dir = "";
+  const hub = standInHub();
+  const runs: Record<string, CliRun> = {};
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "check-online-"));
+    await new Promise<void>((resolve) => hub.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+    const dev = await readFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+    await writeFile(path.join(dir, "Pulumi.ready.yaml"), withOwnValues(dev));
+    await writeFile(path.join(dir, "Pulumi.qwen.yaml"), withOwnValues(QWEN_STACK));
+    await writeFile(path.join(dir, "Pulumi.llama.yaml"), withOwnValues(LLAMA_STACK));
+    // Falcon-7B declared by hand with 32 query heads: config.json says 71.
+    await writeFile(
+      path.join(dir, "Pulumi.heads.yaml"),
+      withOwnValues(dev).replace(
+        "    revision: main\n",
+        "    revision: main\n    architecture: { family: falcon, layers: 32, hiddenSize: 4544, queryHeads: 32, kvHeads: 1, intermediateSize: 18176, vocabSize: 65024, contextLength: 2048, parameterCount: 7217189760, eosTokenId: 11, padTokenId: 11 }\n",
+      ),
+    );
+    await writeFile(
+      path.join(dir, "Pulumi.badrev.yaml"),
+      withOwnValues(dev).replace("    revision: main\n", `    revision: "${"0".repeat(40)}"\n`),
+    );
+    const online = { HF_ENDPOINT: endpoint };
+    const commands: Record<string, [string[], Record<string, string>]> = {
+      readyOffline: [["--stack", "ready", "--dir", dir], online],
+      ready: [["--stack", "ready", "--dir", dir, "--online"], online],
+      readyJson: [["--stack", "ready", "--dir", dir, "--online", "--json"], online],
+      qwenOffline: [["--stack", "qwen", "--dir", dir], online],
+      qwen: [["--stack", "qwen", "--dir", dir, "--online"], online],
+      qwenJson: [["--stack", "qwen", "--dir", dir, "--online", "--json"], online],
+      heads: [["--stack", "heads", "--dir", dir, "--online"], online],
+      badrev: [["--stack", "badrev", "--dir", dir, "--online"], online],
+      llamaToken: [["--stack", "llama", "--dir", dir, "--online"], { ...online, HF_TOKEN: HUB_TOKEN }],
+      llamaNoToken: [["--stack", "llama", "--dir", dir, "--online"], online],
+      // A port nothing listens on once the stand-in is closed: found by listening and closing.
+      unreachable: [["--stack", "ready", "--dir", dir, "--online"], { HF_ENDPOINT: await closedEndpoint() }],
+    };
+    const results = await Promise.all(Object.values(commands).map(([args, env]) => checkWith(args, env)));
+    Object.keys(commands).forEach((name, i) => (runs[name] = results[i]));
+  });
+
+  after(async () => {
+    await new Promise((resolve) => hub.close(resolve));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("offline, the model is reported unverified and the verdict stands", () => {
+    const { code, stdout } = runs.readyOffline;
+    assert.equal(code, 0, stdout);
+    assert.match(
+      stdout,
+      /^unverified: model tiiuae\/falcon-7b-instruct at main was not compared with its config\.json: offline; --online reads it from the Hub/m,
+    );
+    // Issue 27: offline, Qwen declared as llama passes.
+    assert.equal(runs.qwenOffline.code, 0, runs.qwenOffline.stdout);
+  });
+
+  test("a model that is what the stack declares: exit 0, the fields compared on one line", () => {
+    const { code, stdout, stderr } = runs.ready;
+    assert.equal(code, 0, stdout + stderr);
+    assert.match(
+      stdout,
+      /^model: tiiuae\/falcon-7b-instruct at main matches its config\.json on the Hub \(architectures FalconForCausalLM, model_type falcon, hidden_size 4544, num_attention_heads 71, num_hidden_layers 32\)$/m,
+    );
+    assert.equal(lastLine(stdout), "check: Pulumi.ready.yaml: 0 problems: deployable");
+    const report = JSON.parse(runs.readyJson.stdout) as { hub: { status: string; url: string } };
+    assert.equal(report.hub.status, "matches");
+    assert.match(report.hub.url, /\/tiiuae\/falcon-7b-instruct\/resolve\/main\/config\.json$/);
+  });
+
+  test("Qwen declared as llama: exit 1 at check, naming model.architecture.family and why no family fits", () => {
+    const { code, stderr } = runs.qwen;
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /^error: model\.architecture\.family = "llama": Qwen\/Qwen2\.5-7B-Instruct at a09a3\w+ is another model: its config\.json on the Hub has architectures = "Qwen2ForCausalLM" \(the stack says "LlamaForCausalLM" or "MistralForCausalLM"\); model_type = "qwen2" \(the stack says "llama" or "mistral"\) .*Fix: no TensorRT-LLM converter this project runs builds it/m,
+    );
+    assert.equal(
+      lastLine(stderr),
+      "check: Pulumi.qwen.yaml: 1 problem: invalid configuration (model.architecture.family)",
+    );
+    const report = JSON.parse(runs.qwenJson.stdout) as {
+      ok: boolean;
+      errors: { key: string }[];
+      hub: { status: string; mismatches: { field: string; found: unknown }[] };
+    };
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.errors.map((error) => error.key),
+      ["model.architecture.family"],
+    );
+    assert.equal(report.hub.status, "mismatch");
+    assert.deepEqual(
+      report.hub.mismatches.map((mismatch) => [mismatch.field, mismatch.found]),
+      [
+        ["architectures", "Qwen2ForCausalLM"],
+        ["model_type", "qwen2"],
+      ],
+    );
+  });
+
+  test("a declared size the model does not have: exit 1, the key and the value config.json holds", () => {
+    const { code, stderr } = runs.heads;
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /^error: model\.architecture\.queryHeads = 32: .*num_attention_heads = 71 \(the stack says 32\).*Fix: pulumi config set --path model\.architecture\.queryHeads 71 \(from config\.json's num_attention_heads\)$/m,
+    );
+  });
+
+  test("a revision the repository does not have: exit 1 on model.revision", () => {
+    const { code, stderr } = runs.badrev;
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /^error: model\.revision = "0{40}": is not a revision of tiiuae\/falcon-7b-instruct on the Hub \(HTTP 404\)/m,
+    );
+  });
+
+  test("a gated model is read with HF_TOKEN; without it, it stays unverified and the verdict stands", () => {
+    const withToken = runs.llamaToken;
+    assert.equal(withToken.code, 0, withToken.stdout + withToken.stderr);
+    assert.match(
+      withToken.stdout,
+      /^model: meta-llama\/Llama-3\.1-8B-Instruct at \w+ matches its config\.json on the Hub/m,
+    );
+    const without = runs.llamaNoToken;
+    assert.equal(without.code, 0, without.stdout + without.stderr);
+    assert.match(
+      without.stdout,
+      /^unverified: model meta-llama\/Llama-3\.1-8B-Instruct at \w+ was not compared with its config\.json: meta-llama\/Llama-3\.1-8B-Instruct is gated and the Hub refused a request without a token \(HF_TOKEN\) \(HTTP 401\)/m,
+    );
+    assert.ok(!(withToken.stdout + withToken.stderr).includes(HUB_TOKEN), "the token was printed");
+  });
+
+  test("a Hub out of reach leaves the model unverified, saying so, and the verdict as it was", () => {
+    const { code, stdout } = runs.unreachable;
+    assert.equal(code, 0, stdout);
+    assert.match(
+      stdout,
+      /^unverified: model tiiuae\/falcon-7b-instruct at main was not compared with its config\.json: could not reach http:\/\/127\.0\.0\.1:\d+\//m,
+    );
+  });
+});
+
+/** An address on this machine where nothing listens. */
+async function closedEndpoint(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}

@@ -292,6 +292,29 @@ describe("what the build host is told", () => {
     assert.match(result, /IMAGE_REF='docker\.io\/x:latest' is invalid/);
   });
 
+  test("a build is told what the model's config.json must say; a re-assembly is not", () => {
+    // The same expectations the build host's tests run with (test/python/build_host.py).
+    const fixture = path.join(
+      PROJECT_DIR,
+      "test",
+      "fixtures",
+      "hub-configs",
+      "expectations--tiiuae--falcon-7b-instruct.json",
+    );
+    assert.deepEqual(JSON.parse(settings.HF_CONFIG_EXPECT), JSON.parse(readFileSync(fixture, "utf8")));
+    const assemble = buildSettings(config, {
+      mode: "assemble",
+      imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
+      ocirRegistry: "us-ashburn-1.ocir.io",
+      bucketName: "bucket",
+      namespace: "ns",
+      engineKey: "e".repeat(64),
+      artifactKey: "a".repeat(64),
+      container,
+    });
+    assert.equal(assemble.HF_CONFIG_EXPECT, undefined);
+  });
+
   test("the settings command writes the file in base64 and holds no newline of its own", () => {
     const command = buildSettingsCommand(settings);
     assert.match(

@@ -15,6 +15,7 @@ import type { ContainerSpec } from "../deployment/container-spec";
 import type { RepositoryEntry } from "../model-repository";
 import { shellQuote } from "../deployment/oci-task-commands";
 import { imageCopySettings } from "../deployment/ocir";
+import { configExpectations } from "./model-config-check";
 
 export const BUILD_HOST_USER = "opc";
 export const REMOTE_BUILD_DIR = `/home/${BUILD_HOST_USER}/engine-build`;
@@ -98,6 +99,9 @@ export function buildSettings(config: StackConfig, input: BuildSettingsInput): R
     HF_MODEL_ID: config.model.huggingFaceId,
     HF_REVISION: config.model.revision,
     MODEL_FAMILY: config.model.resolved.family,
+    // A build compares the model's config.json with these before it pulls or downloads anything
+    // (steps/model-config.sh); the other modes never read the model.
+    ...(input.mode === "build" ? { HF_CONFIG_EXPECT: JSON.stringify(configExpectations(config.model)) } : {}),
     DTYPE: engine.dtype,
     QUANTIZATION: engine.quantization,
     TP: String(engine.tensorParallel),

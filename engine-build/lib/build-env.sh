@@ -49,6 +49,15 @@ load_build_env() {
   require_match HF_MODEL_ID '^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$' "a Hugging Face model id <owner>/<name>"
   require_match HF_REVISION '^[A-Za-z0-9._/-]+$' "a commit sha or tag of the model"
   require_one_of MODEL_FAMILY falcon llama
+  # What steps/model-config.sh compares config.json with; a build downloads the model, the other
+  # modes never read it.
+  if [ "${BUILD_MODE:-}" = build ] && ! jq -e 'type == "array" and length > 0 and all(.[];
+      (.field | type) == "string" and (.stackKey | type) == "string"
+      and (.keys | type == "array" and length > 0 and all(.[]; type == "string"))
+      and (.allowed | type == "array" and length > 0 and all(.[]; type == "string" or type == "number")))' \
+    <<<"${HF_CONFIG_EXPECT:-null}" >/dev/null 2>&1; then
+    env_error "HF_CONFIG_EXPECT='${HF_CONFIG_EXPECT:-}' is invalid: the config.json fields to compare, a JSON array of {field, keys, allowed, stackKey} (components/build/model-config-check.ts)"
+  fi
   require_one_of DTYPE float16 bfloat16
   require_one_of QUANTIZATION none fp8 int8_sq int4_awq int8_weight_only int4_weight_only
   require_one_of TP 1 2 4 8

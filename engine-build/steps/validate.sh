@@ -1,6 +1,17 @@
 # shellcheck shell=bash
 # Step validate: the zip served by Triton from the image exactly as the model deployment runs it,
-# and asked what the deployment's endpoint serves a known-answer question.
+# with no network, and asked through the deployment's endpoint what a client relies on:
+#   whole     the known-answer question (validation-request.json): an answer holding
+#             VALIDATION_EXPECT
+#   streamed  (streaming stacks) the same question streamed: the pieces join to exactly the whole
+#             answer
+#   stop      the same question with VALIDATION_EXPECT as a stop string (streamed on a streaming
+#             stack): the answer is exactly the whole one up to where that text begins
+#   two-rows  (streaming stacks, the only ones that take several rows in one request) the question
+#             twice in one request, streamed: each row answers, told apart by batch_index, and holds
+#             VALIDATION_EXPECT
+# Every request is decoded greedily (top_k 1 in validation-request.json), so the same tokens come
+# back each time. What each answered goes in the manifest (validation.json, lib/manifest.sh).
 
 # Named, so that a resumed run removes the container an interrupted one left running.
 readonly triton_container=engine-build-triton
@@ -14,9 +25,17 @@ stop_triton() {
 }
 
 # The container as the deployment runs it: its entrypoint (the image's own when empty) and command,
-# its environment, its port, the unzipped artifact read-only at /opt/ds/model/deployed_model (a
-# top-level folder of the zip is a path level there). Nothing the deployment does not get: no host
-# network or IPC namespace, no extra shared memory or ulimits; the port is published on loopback.
+# its environment, the unzipped artifact read-only at /opt/ds/model/deployed_model (a top-level
+# folder of the zip is a path level there). Nothing the deployment does not get: no host network or
+# IPC namespace, no extra shared memory or ulimits. And no network at all (`--network none`: the
+# container has a loopback interface only, Docker docs "None network driver"): a deployment may
+# have no way out, so a model that fetches anything while it loads or answers (a tokenizer from the
+# Hub, say) must fail here. A port cannot be published from such a container, so every request
+# runs inside it (in_triton). Triton binds its HTTP port on every interface, loopback included
+# (--http-address defaults to 0.0.0.0, server v2.57.0 src/command_line_parser.h:193); a tensor-
+# parallel server's mpirun keeps the loopback interface when it is the only one (Open MPI
+# orte/mca/oob/tcp/oob_tcp_component.c component_available: "we ignore the loopback interface
+# unless nothing else is available").
 start_triton() {
   local deployed=$1 cmd entrypoint environment=() name value
   mapfile -t cmd < <(jq -r '.[]' <<<"${CONTAINER_CMD}")
@@ -27,17 +46,30 @@ start_triton() {
   local entry=()
   # docker takes one executable as --entrypoint; the entrypoint's other words go before the command.
   [ "${#entrypoint[@]}" -eq 0 ] || entry=(--entrypoint "${entrypoint[0]}")
-  x docker run -d --name "${triton_container}" --gpus all "${entry[@]}" "${environment[@]}" \
-    -p "127.0.0.1:${HTTP_PORT}:${HTTP_PORT}" -v "${deployed}:/opt/ds/model/deployed_model:ro" \
-    "$(build_image)" "${entrypoint[@]:1}" "${cmd[@]}"
+  x docker run -d --name "${triton_container}" --gpus all --network none "${entry[@]}" "${environment[@]}" \
+    -v "${deployed}:/opt/ds/model/deployed_model:ro" "$(build_image)" "${entrypoint[@]:1}" "${cmd[@]}"
+}
+
+# usage: in_triton <curl arguments...> <path>: curl in Triton's container, on its loopback at
+# HTTP_PORT, stdin passed on (`docker exec -i`); exits as curl does (Docker docs, "docker container
+# exec"). The Triton images ship curl: server v2.57.0 build.py:1384-1386 installs it in the common
+# layer (dockerfile_prepare_container_linux) of every image it builds.
+in_triton() {
+  local path=${*: -1}
+  docker exec -i "${triton_container}" curl "${@:1:$#-1}" "http://127.0.0.1:${HTTP_PORT}${path}"
 }
 
 wait_until_ready() {
-  local base=$1 running model code
+  local running model code curl_checked=false
   local deadline=$(($(now) + ${READY_TIMEOUT_SECONDS:-${oci_start_limit_seconds}}))
-  until curl -sf -o /dev/null "${base}/v2/health/ready"; do
+  until in_triton -sf -o /dev/null /v2/health/ready </dev/null 2>/dev/null; do
     running=$(docker inspect -f '{{.State.Running}}' "${triton_container}" 2>/dev/null || echo false)
     [ "${running}" = true ] || die "Triton exited before it was ready: a model failed to load (Triton log below)"
+    if [ "${curl_checked}" = false ]; then
+      docker exec "${triton_container}" curl --version >/dev/null 2>&1 ||
+        die "the serving image has no curl on PATH: the validation asks Triton from inside its container, which runs without a network"
+      curl_checked=true
+    fi
     # With --exit-on-error=false Triton keeps running without the model and is never ready
     # (model_lifecycle.cc logs "failed to load '<model>' version <n>: <reason>").
     if docker logs "${triton_container}" 2>&1 | grep -q "failed to load '"; then
@@ -47,74 +79,128 @@ wait_until_ready() {
       die "Triton was not ready after ${READY_TIMEOUT_SECONDS:-${oci_start_limit_seconds}} s, and OCI gives the deployment ${oci_start_limit_seconds} s (Triton log below)"
     sleep "${poll_seconds}"
   done
-  log "Triton is ready on ${base}"
+  log "Triton is ready on port ${HTTP_PORT} inside its container (no network)"
   # Exactly the models the deployment's command loads.
   for model in $(jq -r '.[] | select(startswith("--load-model=")) | ltrimstr("--load-model=")' <<<"${CONTAINER_CMD}"); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "${base}/v2/models/${model}/ready") || code=000
+    code=$(in_triton -s -o /dev/null -w '%{http_code}' "/v2/models/${model}/ready" </dev/null) || code=000
     [ "${code}" = 200 ] || die "model ${model} is not ready (HTTP ${code}): it failed to load (Triton log below)"
   done
 }
 
-# usage: ask <what> <url> <request file>; prints the answer's text. /generate answers one JSON object,
-# /generate_stream server-sent events (`data: {...}`), whose text_output pieces make the answer.
-# Fails on an HTTP error, an error in the answer, a response without text_output or an empty answer.
+# usage: ask <what> <endpoint path> <request file> [may-be-empty]; prints the answer's responses as
+# one JSON array. /generate answers one JSON object, /generate_stream server-sent events
+# (`data: {...}`), one per response (server v2.57.0 docs/protocol/extension_generate.md). Fails on an
+# HTTP error, an error in the answer, a response without text_output, or no response at all unless
+# `may-be-empty`: a stream whose text is empty has none (tensorrt_llm_bls then sends its final flag
+# alone, which Triton turns into no event: server v2.57.0 src/http_server.cc:4196-4198, 4333-4338).
 ask() {
-  local what=$1 url=$2 request=$3 body events
-  body=$(x curl -sS --max-time 300 -w '\n%{http_code}' -H 'Content-Type: application/json' \
-    --data-binary "@${request}" "${url}") || die "${what}: POST ${url} failed"
-  [ "$(tail -n 1 <<<"${body}")" = 200 ] || die "${what}: POST ${url} answered HTTP $(tail -n 1 <<<"${body}"): $(sed '$d' <<<"${body}")"
+  local what=$1 endpoint=$2 request=$3 empty=${4:-} body events
+  log "${what}: asking ${endpoint}: $(jq -c . "${request}")"
+  body=$(in_triton -sS --max-time 300 -w '\n%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @- "${endpoint}" <"${request}") || die "${what}: POST ${endpoint} failed"
+  [ "$(tail -n 1 <<<"${body}")" = 200 ] || die "${what}: POST ${endpoint} answered HTTP $(tail -n 1 <<<"${body}"): $(sed '$d' <<<"${body}")"
   body=$(sed '$d' <<<"${body}")
-  if [[ ${url} == */generate_stream ]]; then
+  if [[ ${endpoint} == */generate_stream ]]; then
     events=$(sed -n 's/^data: *//p' <<<"${body}" | jq -s -c .) || die "${what}: the events are not JSON: ${body}"
   else
     events=$(jq -s -c . <<<"${body}") || die "${what}: the answer is not JSON: ${body}"
   fi
-  jq -e 'length > 0' <<<"${events}" >/dev/null || die "${what}: no answer came back: ${body}"
+  [ "${empty}" = may-be-empty ] || jq -e 'length > 0' <<<"${events}" >/dev/null || die "${what}: no answer came back: ${body}"
   ! jq -e 'any(.[]; has("error"))' <<<"${events}" >/dev/null || die "${what}: the answer carried an error: ${body}"
   jq -e 'all(.[]; (.text_output | type) == "string")' <<<"${events}" >/dev/null ||
     die "${what}: a response has no text_output: ${body}"
-  jq -r -j 'map(.text_output) | join("")' <<<"${events}"
+  echo "${events}"
 }
 
-# usage: check_answer <what> <answer>
+# usage: text_of <responses JSON>: their text_output pieces joined, as a JSON string. Texts stay JSON
+# strings from here on: a shell variable would lose an answer's trailing newlines.
+text_of() {
+  jq -c 'map(.text_output) | join("")' <<<"$1"
+}
+
+# usage: check_answer <what> <text JSON>: not blank, and holding VALIDATION_EXPECT.
 check_answer() {
-  local what=$1 answer=$2
-  log "${what}: answer: ${answer}"
-  [ -n "${answer//[[:space:]]/}" ] || die "${what}: the answer is empty"
-  [[ ${answer} == *"${VALIDATION_EXPECT}"* ]] ||
-    die "${what}: the answer does not hold '${VALIDATION_EXPECT}' (build.validation.expect): the engine answers wrongly: ${answer}"
+  local what=$1 text=$2
+  log "${what}: answer: $(jq -r . <<<"${text}")"
+  jq -e 'explode | any(.[]; . > 32)' <<<"${text}" >/dev/null || die "${what}: the answer is empty"
+  jq -e --arg expect "${VALIDATION_EXPECT}" 'contains($expect)' <<<"${text}" >/dev/null ||
+    die "${what}: the answer does not hold '${VALIDATION_EXPECT}' (build.validation.expect): the engine answers wrongly: $(jq -r . <<<"${text}")"
+}
+
+# usage: check_same <what> <text JSON> <expected text JSON> <why>
+check_same() {
+  local what=$1 text=$2 expected=$3 why=$4
+  log "${what}: answer: $(jq -r . <<<"${text}")"
+  [ "${text}" = "${expected}" ] || die "${what}: the answer is ${text}, not ${expected}: ${why}"
+}
+
+# usage: check_rows <what> <responses JSON>; prints each row's text as a JSON array, by row. Every
+# response of tensorrt_llm_bls carries batch_index, its request row.
+check_rows() {
+  local what=$1 events=$2 rows
+  rows=$(jq -c 'group_by(.batch_index) | map({row: .[0].batch_index, text: (map(.text_output) | join(""))})' <<<"${events}")
+  [ "$(jq -c 'map(.row)' <<<"${rows}")" = "[0,1]" ] ||
+    die "${what}: two rows were asked and the responses name rows $(jq -c 'map(.row)' <<<"${rows}"), not [0,1]: ${events}"
+  local row
+  for row in 0 1; do
+    check_answer "${what} row ${row}" "$(jq -c ".[${row}].text" <<<"${rows}")"
+  done
+  jq -c 'map(.text)' <<<"${rows}"
 }
 
 step_validate() {
-  local deployed=${work_dir}/deployed base endpoint whole streamed=""
-  base=http://127.0.0.1:${HTTP_PORT}
+  local deployed=${work_dir}/deployed request=${script_dir}/validation-request.json endpoint
+  local whole streamed=null stop_request stop_answer stop_expected two_rows=null
   rm -rf "${deployed}" "${work_dir}/validation.json"
   mkdir -p "${deployed}"
   x unzip -q "${work_dir}/model.zip" -d "${deployed}"
   stop_triton
   trap stop_triton EXIT
   start_triton "${deployed}"
-  wait_until_ready "${base}"
-  # What OCI's /predict (and /predictWithResponseStream) forward to: the ensemble, or on a
-  # streaming stack tensorrt_llm_bls.
+  wait_until_ready
+  # What OCI's /predict (and /predictWithResponseStream) forward to: the ensemble's /generate, or on
+  # a streaming stack tensorrt_llm_bls's /generate_stream, where a request answers once per row
+  # without `stream` and piece by piece with it.
   endpoint=$(jq -r .MODEL_DEPLOY_PREDICT_ENDPOINT <<<"${CONTAINER_ENV}")
-  log "asking ${endpoint}: $(jq -c . "${script_dir}/validation-request.json")"
+
+  whole=$(text_of "$(ask whole "${endpoint}" "${request}")")
+  check_answer whole "${whole}"
+
   if [ "${STREAMING}" = true ]; then
-    jq -c '. + {stream: false}' "${script_dir}/validation-request.json" >"${work_dir}/validation-whole.json"
-    jq -c '. + {stream: true}' "${script_dir}/validation-request.json" >"${work_dir}/validation-streamed.json"
-    whole=$(ask whole "${base}${endpoint}" "${work_dir}/validation-whole.json")
-    check_answer whole "${whole}"
-    streamed=$(ask streamed "${base}${endpoint}" "${work_dir}/validation-streamed.json")
-    check_answer streamed "${streamed}"
-  else
-    whole=$(ask whole "${base}${endpoint}" "${script_dir}/validation-request.json")
-    check_answer whole "${whole}"
+    jq -c '. + {stream: true}' "${request}" >"${work_dir}/validation-streamed.json"
+    streamed=$(text_of "$(ask streamed "${endpoint}" "${work_dir}/validation-streamed.json")")
+    check_same streamed "${streamed}" "${whole}" "the streamed pieces must join to exactly the whole answer"
   fi
-  jq -n -c --arg endpoint "${endpoint}" --slurpfile request "${script_dir}/validation-request.json" \
-    --arg expect "${VALIDATION_EXPECT}" --arg answer "${whole}" --arg streamed "${streamed}" \
-    --argjson streaming "${STREAMING}" \
-    '{endpoint: $endpoint, prompt: $request[0].text_input, expect: $expect, answer: $answer}
-      + (if $streaming then {streamedAnswer: $streamed} else {} end)' >"${work_dir}/validation.json"
+
+  # The answer ends just before the first stop string in its text (docs/serving.md, "Stop and bad
+  # words"): the whole answer up to VALIDATION_EXPECT, which it holds. Streamed where the stack
+  # streams, so that the pieces held back for a possible stop string are checked too.
+  stop_request=${work_dir}/validation-stop.json
+  jq -c --arg stop "${VALIDATION_EXPECT}" --argjson streaming "${STREAMING}" \
+    '. + {stop_words: [$stop]} + (if $streaming then {stream: true} else {} end)' "${request}" >"${stop_request}"
+  stop_expected=$(jq -c --arg stop "${VALIDATION_EXPECT}" 'split($stop)[0]' <<<"${whole}")
+  stop_answer=$(text_of "$(ask stop "${endpoint}" "${stop_request}" "$(jq -r 'if . == "" then "may-be-empty" else "" end' <<<"${stop_expected}")")")
+  check_same stop "${stop_answer}" "${stop_expected}" \
+    "with stop_words [\"${VALIDATION_EXPECT}\"] the answer must end where that text begins in the whole answer"
+
+  if [ "${STREAMING}" = true ]; then
+    # Two rows: each input a two-element list, the whole request's batch (Triton's generate endpoint
+    # fills a batched input's shape [-1, 1] from the list's length, server v2.57.0
+    # src/http_server.cc:3547-3577, and every input of one request must have the same batch size,
+    # core r25.04 src/infer_request.cc:1062-1069). Without stop_words, whose [-1] dims would
+    # take two phrases as one row's.
+    jq -c 'with_entries(.value = [.value, .value]) + {stream: [true, true]}' "${request}" \
+      >"${work_dir}/validation-two-rows.json"
+    two_rows=$(check_rows two-rows "$(ask two-rows "${endpoint}" "${work_dir}/validation-two-rows.json")")
+  fi
+
+  jq -n -c --arg endpoint "${endpoint}" --slurpfile request "${request}" --arg expect "${VALIDATION_EXPECT}" \
+    --argjson answer "${whole}" --argjson streamed "${streamed}" --argjson stopAnswer "${stop_answer}" \
+    --argjson twoRows "${two_rows}" \
+    '{endpoint: $endpoint, network: "none", prompt: $request[0].text_input, expect: $expect, answer: $answer}
+      + (if $streamed == null then {} else {streamedAnswer: $streamed} end)
+      + {stop: {stopWords: [$expect], answer: $stopAnswer}}
+      + (if $twoRows == null then {} else {twoRows: $twoRows} end)' >"${work_dir}/validation.json"
   stop_triton
   trap - EXIT
 }

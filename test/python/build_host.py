@@ -1,8 +1,10 @@
 """The build host of the tests: engine-build/ copied to a temp folder with its settings, and the GPU
 and cloud tools replaced by fakes on PATH that record their argv: docker (which runs "container"
-commands on this machine with the container's own fakes: python3, hf, trtllm-build), nvidia-smi, oci
-(a bucket in a folder), curl (a Triton that answers from a folder) and systemd-run. node and the
-project's packer are real (conftest.py bundles and renders them).
+commands on this machine with the container's own fakes: python3, hf, trtllm-build, and `docker
+exec` commands as if inside the running Triton container), nvidia-smi, oci (a bucket in a folder),
+curl (the Hugging Face Hub's config.json on the host, a Triton that answers from a folder inside its
+container) and systemd-run. node and the project's packer are real (conftest.py bundles and renders
+them).
 """
 
 import json
@@ -15,6 +17,11 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO_ROOT / "engine-build"
+# Real config.json files of the Hub and what the stack expects of Falcon-7B-instruct's (what
+# components/build/model-config-check.ts `configExpectations` gives the dev stack; test/
+# model-config-check.test.ts holds the two equal).
+HUB_CONFIGS = REPO_ROOT / "test" / "fixtures" / "hub-configs"
+FALCON_EXPECTATIONS = (HUB_CONFIGS / "expectations--tiiuae--falcon-7b-instruct.json").read_text()
 
 OCIR_USER = "axaxnpcrorw5/builder@example.com"
 OCIR_TOKEN = "ocir-token-Zx81;Qv"
@@ -85,15 +92,29 @@ case "${sub}" in
   rm) [ "${*: -1}" != engine-build-triton ] || rm -f "${triton}/running" ;;
   inspect) if [ -f "${triton}/running" ]; then echo true; else echo false; fi ;;
   logs) cat "${triton}/log" 2>/dev/null || true ;;
+  exec)
+    # The command runs inside the running Triton container, stdin passed on with -i, and exits as
+    # it does (Docker docs, "docker container exec"); the daemon refuses a stopped container.
+    [ "$1" != -i ] || shift
+    container=$1
+    shift
+    [ -f "${triton}/running" ] || { echo "Error response from daemon: container ${container} is not running" >&2; exit 1; }
+    # An image without the command: docker run's documented status for a command not found (127).
+    if [ "$1" = "${FAKE_IMAGE_LACKS:-}" ]; then
+      echo "OCI runtime exec failed: exec failed: unable to start container process: exec: \"$1\": executable file not found in \$PATH: unknown" >&2
+      exit 127
+    fi
+    FAKE_IN_CONTAINER=1 exec "$@"
+    ;;
   run)
-    detached=false envs=() mount=""
+    detached=false envs=() mount="" network=default
     while [ "$#" -gt 0 ]; do
       case "$1" in
         -d) detached=true; shift ;;
         --rm) shift ;;
         --name | -w | --ulimit | --gpus | --shm-size | -p | --entrypoint) shift 2 ;;
         --ipc=* | --shm-size=*) shift ;;
-        --network) shift 2 ;;
+        --network) network=$2; shift 2 ;;
         -v)
           [[ $2 == *:/opt/ds/model/deployed_model:ro ]] && mount=${2%%:*}
           shift 2
@@ -113,12 +134,23 @@ case "${sub}" in
       printf '%s\0' "${envs[@]}" >"${triton}/environment"
       echo "I1125 model_lifecycle: loading models from ${mount}" >"${triton}/log"
       echo "${mount}" >"${triton}/mount"
+      echo "${network}" >"${triton}/network"
       # never-ready: it runs and loads, but never reports ready.
       if [[ ${FAKE_TRITON:-ok} == load-fails* ]]; then
         echo "E1125 model_lifecycle.cc:654] failed to load 'tensorrt_llm' version 1: engine plan file is generated on an incompatible device" >>"${triton}/log"
       fi
+      # needs-network: a model that loads its tokenizer from the Hub; without a network transformers
+      # cannot reach it (utils/hub.py cached_file's "We couldn't connect to" error) and, as with any
+      # failed load at start-up, Triton exits (--exit-on-error, the default).
+      if [ "${FAKE_TRITON:-ok}" = needs-network ] && [ "${network}" = none ]; then
+        echo "E1125 model_lifecycle.cc:654] failed to load 'preprocessing' version 1: OSError: We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in the cached files." >>"${triton}/log"
+      fi
       # load-fails: Triton exits (--exit-on-error, the default); load-fails-running: it keeps running.
-      [ "${FAKE_TRITON:-ok}" = load-fails ] || touch "${triton}/running"
+      case "${FAKE_TRITON:-ok}" in
+        load-fails) ;;
+        needs-network) [ "${network}" = none ] || touch "${triton}/running" ;;
+        *) touch "${triton}/running" ;;
+      esac
       echo 3f2a9c
     else
       # The image's filesystem: TensorRT-LLM's examples where FAKE_IMAGE_EXAMPLES says.
@@ -167,54 +199,122 @@ case "${verb}" in
 esac
 """,
     "curl": r"""#!/usr/bin/env bash
+# curl as the build calls it: -o, -D (the response headers), -w '%{http_code}', -K - (options such
+# as `header = "..."` read from stdin) and --data-binary @- or @file (curl(1)); exit 7 where nothing
+# listens ("Failed to connect to host"), 6 for a host it cannot resolve (curl(1), EXIT CODES).
 set -uo pipefail
 __RECORD__
 record curl "$@"
-url="" body="" write_out=""
+[ "$1" != --version ] || { echo "curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0"; exit 0; }
+url="" body="" write_out="" out="" dump=/dev/null config=""
 while [ "$#" -gt 0 ]; do
   case "$1" in
-    --data-binary) body=${2#@}; shift 2 ;;
+    --data-binary) body=$2; shift 2 ;;
     -w) write_out=$2; shift 2 ;;
-    -o | -H | --max-time) shift 2 ;;
+    -o) out=$2; shift 2 ;;
+    -D) dump=$2; shift 2 ;;
+    -K) config=$2; shift 2 ;;
+    -H | --max-time | --retry) shift 2 ;;
     http*) url=$1; shift ;;
     *) shift ;;
   esac
 done
-# The instance metadata: created FAKE_PROVISION_SECONDS before the boot that PROC_UPTIME implies.
-if [ "${url}" = "${ENGINE_BUILD_IMDS_URL}" ]; then
-  [ "${FAKE_IMDS:-up}" = up ] || exit 7  # not on OCI: nothing answers at 169.254.169.254
-  uptime=$(cut -d' ' -f1 "${PROC_UPTIME}")
-  printf '{"id": "ocid1.instance.oc1..x", "timeCreated": %s000}' \
-    "$(($(date +%s) - ${uptime%.*} - ${FAKE_PROVISION_SECONDS}))"
-  exit 0
-fi
-triton=${FAKE_DIR}/triton
-[ -f "${triton}/running" ] || exit 7
+if [ "${body}" = @- ]; then body=$(mktemp); cat >"${body}"; else body=${body#@}; fi
+if [ "${config}" = - ]; then config=$(cat); fi
 code=200
+respond() {
+  if [ -n "${out}" ]; then printf '%s' "$1" >"${out}"; else printf '%s' "$1"; fi
+}
+
+# What Triton answers a generate request, from the request itself (server v2.57.0
+# docs/protocol/extension_generate.md): /generate one JSON object, /generate_stream one `data: {...}`
+# event per response. The answer is FAKE_WHOLE (" Paris."), ended before the first of the request's
+# stop_words (docs/serving.md, "Stop and bad words"; FAKE_IGNORE_STOP: a model that does not);
+# tensorrt_llm_bls answers each row of a request (text_input a list) with its batch_index, streamed
+# in pieces when `stream` is true (FAKE_STREAMED: pieces that join to other text), and sends no
+# event for a streamed row with no text (its final flag alone ends the stream). FAKE_ANSWER replaces
+# a whole (non-streamed) response; FAKE_STREAM_ERROR arrives after the first piece; FAKE_ROWS: the
+# number of rows answered.
+triton_answer() {
+  jq -r --arg kind "$1" --arg whole "${FAKE_WHOLE:- Paris.}" --arg streamed "${FAKE_STREAMED:-}" \
+    --arg answer "${FAKE_ANSWER:-}" --arg error "${FAKE_STREAM_ERROR:-}" --arg ignore "${FAKE_IGNORE_STOP:-}" \
+    --arg rows "${FAKE_ROWS:-}" '
+    . as $request
+    | def cut($text): if $ignore != "" then $text else reduce (($request.stop_words // [])[]) as $stop ($text; split($stop)[0]) end;
+      def event: "data: \(tojson)\n";
+      ([$request.stream] | flatten | any) as $stream
+    | (if ($request.text_input | type) == "array" then ($request.text_input | length) else 1 end) as $asked
+    | if $kind == "generate" then
+        (if $answer != "" then $answer else {model_name: "ensemble", model_version: "1", text_output: cut($whole)} | tojson end)
+      elif $stream then
+        [range(0; if $rows != "" then ($rows | tonumber) else $asked end) as $row
+          | cut(if $streamed != "" then $streamed else $whole end) as $text
+          | [range(0; $text | length; 3) as $at | $text[$at:$at + 3]] | to_entries[]
+          | ({model_name: "tensorrt_llm_bls", text_output: .value, batch_index: $row} | event),
+            (if .key == 0 and $error != "" then {error: $error} | event else empty end)]
+        | join("\n")
+      else
+        [range(0; if $rows != "" then ($rows | tonumber) else $asked end) as $row
+          | if $answer != "" then "data: \($answer)\n"
+            else {model_name: "tensorrt_llm_bls", text_output: cut($whole), batch_index: $row} | event end]
+        | join("\n")
+      end' "$2"
+}
+
 case "${url}" in
-  */v2/health/ready) [ "${FAKE_TRITON:-ok}" = ok ] || exit 22 ;;
-  */v2/models/*/ready)
-    model=${url%/ready}
-    model=${model##*/}
-    [ "${FAKE_UNREADY_MODEL:-}" != "${model}" ] || code=400
+  "${ENGINE_BUILD_IMDS_URL}")
+    # The instance metadata: created FAKE_PROVISION_SECONDS before the boot that PROC_UPTIME implies.
+    [ "${FAKE_IMDS:-up}" = up ] || exit 7  # not on OCI: nothing answers at 169.254.169.254
+    uptime=$(cut -d' ' -f1 "${PROC_UPTIME}")
+    respond "$(printf '{"id": "ocid1.instance.oc1..x", "timeCreated": %s000}' \
+      "$(($(date +%s) - ${uptime%.*} - ${FAKE_PROVISION_SECONDS}))")"
+    exit 0
     ;;
-  */generate)
-    # A Triton answering /generate: one JSON object (HTTP 400 and {"error": ...} when it fails).
-    cp "${body}" "${FAKE_DIR}/asked-$(ls "${FAKE_DIR}" | grep -c '^asked-')-generate.json"
-    code=${FAKE_CODE:-200}
-    printf '%s' "${FAKE_ANSWER:-{\"model_name\":\"ensemble\",\"model_version\":\"1\",\"text_output\":\" Paris.\"\}}"
-    ;;
-  */generate_stream)
-    # Server-sent events: one `data: {...}` per response; errors arrive as events inside the 200.
-    cp "${body}" "${FAKE_DIR}/asked-$(ls "${FAKE_DIR}" | grep -c '^asked-')-generate_stream.json"
-    if [ "$(jq -r .stream "${body}")" = true ]; then
-      printf 'data: {"model_name":"tensorrt_llm_bls","text_output":" Par","batch_index":0}\n\n'
-      [ -z "${FAKE_STREAM_ERROR:-}" ] || printf 'data: {"error":"%s"}\n\n' "${FAKE_STREAM_ERROR}"
-      printf 'data: {"model_name":"tensorrt_llm_bls","text_output":"is.","batch_index":0}\n\n'
+  https://huggingface.co/*/resolve/*/config.json)
+    # The Hub: the file (FAKE_HUB_CONFIG) with HTTP 200, or a refusal FAKE_HUB_REFUSAL="<code>
+    # [<X-Error-Code>]" with the error code header huggingface_hub reads (v0.30.2
+    # utils/_http.py:411-448). A gated model (FAKE_HUB_TOKEN set) answers 401 GatedRepo unless the
+    # request carries that token as huggingface_hub sends it (utils/_headers.py:137).
+    [ -z "${FAKE_IN_CONTAINER:-}" ] || exit 6
+    echo "${url}" >>"${FAKE_DIR}/hub-urls"
+    printf '%s' "${config}" >"${FAKE_DIR}/hub-curl-config"
+    [ "${FAKE_HUB:-up}" = up ] || exit 6
+    refusal=${FAKE_HUB_REFUSAL:-}
+    if [ -n "${FAKE_HUB_TOKEN:-}" ] && [ "${config}" != "header = \"Authorization: Bearer ${FAKE_HUB_TOKEN}\"" ]; then
+      refusal="401 GatedRepo"
+    fi
+    if [ -n "${refusal}" ]; then
+      code=${refusal%% *}
+      error=${refusal#"${code}"}
+      printf 'HTTP/2 %s\r\n%scontent-type: application/json\r\n\r\n' "${code}" "${error:+x-error-code:${error}$'\r\n'}" >"${dump}"
+      respond '{"error":"refused"}'
     else
-      printf 'data: %s\n\n' "${FAKE_ANSWER:-{\"model_name\":\"tensorrt_llm_bls\",\"text_output\":\" Paris.\",\"batch_index\":0\}}"
+      printf 'HTTP/2 200\r\ncontent-type: application/json\r\n\r\n' >"${dump}"
+      respond "$(cat "${FAKE_HUB_CONFIG}")"
     fi
     ;;
+  http://127.0.0.1:*)
+    # Triton's container has no network and publishes no port: only a curl inside it (docker exec)
+    # reaches Triton, on the container's loopback.
+    [ -n "${FAKE_IN_CONTAINER:-}" ] || exit 7
+    triton=${FAKE_DIR}/triton
+    [ -f "${triton}/running" ] || exit 7
+    case "${url}" in
+      */v2/health/ready) [ "${FAKE_TRITON:-ok}" = ok ] || exit 22 ;;
+      */v2/models/*/ready)
+        model=${url%/ready}
+        model=${model##*/}
+        [ "${FAKE_UNREADY_MODEL:-}" != "${model}" ] || code=400
+        ;;
+      */generate | */generate_stream)
+        kind=${url##*/}
+        cp "${body}" "${FAKE_DIR}/asked-$(ls "${FAKE_DIR}" | grep -c '^asked-')-${kind}.json"
+        code=${FAKE_CODE:-200}
+        respond "$(triton_answer "${kind}" "${body}")"
+        ;;
+    esac
+    ;;
+  *) exit 6 ;;
 esac
 # curl -w: its variables replaced, escapes like \n interpreted.
 if [ -n "${write_out}" ]; then printf '%b' "${write_out//'%{http_code}'/${code}}"; fi
@@ -351,6 +451,7 @@ def build_env(**overrides):
         "CONTAINER_ENTRYPOINT": "[]",
         "CONTAINER_ENV": json.dumps(CONTAINER_ENV),
         "VALIDATION_EXPECT": "Paris",
+        "HF_CONFIG_EXPECT": json.dumps(json.loads(FALCON_EXPECTATIONS), separators=(",", ":")),
         "BUCKET": "triton-dev-artifacts",
         "NAMESPACE": "axaxnpcrorw5",
         "REGION": "us-ashburn-1",
@@ -423,6 +524,7 @@ class Host:
             "PROC_UPTIME": str(root / "uptime"),
             "ENGINE_BUILD_IMDS_URL": "http://169.254.169.254/opc/v2/instance/",
             "FAKE_PROVISION_SECONDS": "95",
+            "FAKE_HUB_CONFIG": str(HUB_CONFIGS / "tiiuae--falcon-7b-instruct.json"),
         }
 
     def write_env(self, **overrides):

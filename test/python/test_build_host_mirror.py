@@ -44,8 +44,9 @@ def test_a_build_copies_the_image_beside_the_pull_and_the_download(tmp_path, pac
     assert [argv[-1] for argv in host.argvs("docker") if "pull" in argv] == [SOURCE]
     events = status_events(host)
     started = [event[1] for event in events if event[0] == "start"]
-    assert started[0] == "preflight"
-    assert set(started[1:4]) == {"mirror-image", "pull-image", "download"}
+    # The model's config.json is checked first, then the copy joins the pull and the download.
+    assert started[:2] == ["preflight", "model-config"]
+    assert set(started[2:5]) == {"mirror-image", "pull-image", "download"}
     # All three had started before the pull (which takes a second) was done.
     done_pull = events.index(["done", "pull-image"])
     assert ["start", "mirror-image"] in events[:done_pull] and ["start", "download"] in events[:done_pull]

@@ -29,6 +29,17 @@ from build_host import (
 )
 
 
+# What a stack that does not stream records of its validation (test_engine_validation.py).
+VALIDATION = {
+    "endpoint": "/v2/models/ensemble/versions/1/generate",
+    "network": "none",
+    "prompt": "The capital of France is",
+    "expect": "Paris",
+    "answer": " Paris.",
+    "stop": {"stopWords": ["Paris"], "answer": " "},
+}
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, packer, repository):
     """One successful bf16 build, shared by the tests that only read what it did (its bucket too)."""
@@ -70,8 +81,8 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
         "flags": build_flags,
     }
     assert set(manifest["timings"]) == {
-        "preflight", "pull-image", "inspect-image", "download", "convert", "build-engine", "stage", "pack",
-        "validate", "upload-engine",
+        "preflight", "model-config", "pull-image", "inspect-image", "download", "convert", "build-engine", "stage",
+        "pack", "validate", "upload-engine",
     }
     assert manifest["sizes"]["engineBytes"] == sum(
         p.stat().st_size for p in (host.work / "engine").iterdir()
@@ -101,15 +112,11 @@ def test_bf16_build_validates_packs_uploads_and_prints_the_manifest(built):
             "triton/tokenizer/tokenizer.json", "triton/ensemble/config.pbtxt"} <= names
     assert not any("safetensors" in n or "README" in n for n in names)
 
-    # Triton ran on the unzipped artifact and answered the known-answer question (what the
-    # validation checks: test_engine_validation.py); the answer is in the manifest.
+    # Triton ran on the unzipped artifact and answered the known-answer question, whole and with a
+    # stop string (what the validation checks: test_engine_validation.py); the answers are in the
+    # manifest.
     assert (host.fake / "triton" / "mount").read_text().strip() == f"{host.work}/deployed"
-    assert manifest["validation"] == {
-        "endpoint": "/v2/models/ensemble/versions/1/generate",
-        "prompt": "The capital of France is",
-        "expect": "Paris",
-        "answer": " Paris.",
-    }
+    assert manifest["validation"] == VALIDATION
 
     # Uploads: instance principal, multipart and parallel, the artifact manifest last.
     puts = [argv for argv in host.argvs("oci") if "put" in argv]
@@ -142,6 +149,8 @@ def test_secrets_reach_only_docker_login_stdin_and_the_download_on_the_host(buil
     assert result.returncode == 0, result.stderr
     assert (host.fake / "login-stdin").read_text() == OCIR_TOKEN + "\n"
     assert (host.fake / "hf-token-seen").read_text() == HF_TOKEN
+    # config.json's fetch before both (steps/model-config.sh): the token in curl's stdin config.
+    assert (host.fake / "hub-curl-config").read_text() == f'header = "Authorization: Bearer {HF_TOKEN}"'
     login = [argv for argv in host.argvs("docker") if "login" in argv]
     assert login[0][-2:] == ["--password-stdin", "iad.ocir.io"] and login[0][0] == "--config"
     # The download runs on the host (beside the image pull), its token in the CLI's environment only.
@@ -379,8 +388,10 @@ def test_assemble_mode_pulls_the_image_and_validates_the_cached_engine_before_it
     assert started[0] == "preflight"
     assert set(started[1:3]) == {"pull-image", "fetch-engine"}
     assert started[3:] == ["stage", "pack", "validate", "upload-artifact"]
-    # No download, no conversion, no trtllm-build; curl asks the instance metadata and Triton.
+    # No download, no conversion, no trtllm-build, no config.json from the Hub (the cached engine was
+    # built from a checked one); curl asks the instance metadata and Triton.
     assert {tool for tool, _ in assembler.calls()} == {"docker", "nvidia-smi", "oci", "curl"}
+    assert not (assembler.fake / "hub-urls").exists()
     assert [argv[-1] for argv in assembler.argvs("docker") if "pull" in argv] == [IMAGE_REF]
     assert (assembler.fake / "login-stdin").read_text() == OCIR_TOKEN + "\n"
     gets = [argv[argv.index("--name") + 1] for argv in assembler.argvs("oci") if "get" in argv]
@@ -398,12 +409,7 @@ def test_assemble_mode_pulls_the_image_and_validates_the_cached_engine_before_it
 
     # The manifest records the answer as a build's does, and the GPU and driver it was served on.
     assert manifest["mode"] == "assemble"
-    assert manifest["validation"] == manifest_of(build_result)["validation"] == {
-        "endpoint": "/v2/models/ensemble/versions/1/generate",
-        "prompt": "The capital of France is",
-        "expect": "Paris",
-        "answer": " Paris.",
-    }
+    assert manifest["validation"] == manifest_of(build_result)["validation"] == VALIDATION
     assert (manifest["gpu"], manifest["driver"], manifest["trtllmVersion"]) == ("NVIDIA A10", "550.90.07", "0.18.2")
     assert manifest["engine"] == manifest_of(build_result)["engine"]
     assert set(manifest["timings"]) == {"preflight", "pull-image", "fetch-engine", "stage", "pack", "validate"}

@@ -1,7 +1,10 @@
 """The validate step on the build host of build_host.py: Triton runs as the model deployment runs it,
-and the model the deployment's endpoint serves is asked a known-answer question, greedily; an error,
-an empty answer, a response without text_output, a wrong answer or a Triton that does not come up in
-OCI's 10 minutes fails the build before anything is uploaded."""
+with no network, and the model the deployment's endpoint serves is asked a known-answer question
+greedily, then the same streamed (streaming stacks), with the expected text as a stop string, and as
+two rows in one request (streaming stacks). An error, an empty or wrong answer, a stream that does
+not join to the whole answer, a stop string not honoured, a row missing, a model that needs the
+network or a Triton that does not come up in OCI's 10 minutes fails the build before anything is
+uploaded."""
 
 import json
 
@@ -17,6 +20,15 @@ from build_host import (
     manifest_of,
 )
 
+REQUEST = {"text_input": PROMPT, "max_tokens": 16, "top_k": 1, "end_id": 11, "pad_id": 11}
+
+
+def streaming(host):
+    """A streaming stack: its settings, and its validation request as validationRequestBody writes it
+    there (`stream: false`)."""
+    host.write_env(**STREAMING_SETTINGS)
+    (host.dir / "validation-request.json").write_text(json.dumps({**REQUEST, "stream": False}))
+
 
 def triton_run(host):
     (argv,) = [argv for argv in host.argvs("docker") if argv[:2] == ["run", "-d"]]
@@ -31,21 +43,32 @@ def asked(host):
     ]
 
 
-def test_triton_runs_as_the_deployment_runs_it_and_nothing_more(host):
+def test_triton_runs_as_the_deployment_runs_it_without_a_network_and_is_asked_from_inside(host):
     result = host.run()
     assert result.returncode == 0, result.stderr
     argv = triton_run(host)
-    # The deployment's command, on the image the deployment runs, its environment and port, the
-    # artifact where OCI mounts it, read-only.
+    # The deployment's command, on the image the deployment runs, its environment, the artifact
+    # where OCI mounts it, read-only.
     assert argv[-len(CONTAINER_CMD) - 1 :] == [IMAGE_REF, *CONTAINER_CMD]
     assert f"{host.work}/deployed:/opt/ds/model/deployed_model:ro" in argv
-    assert argv[argv.index("-p") + 1] == "127.0.0.1:9000:9000"
     environment = (host.fake / "triton" / "environment").read_bytes().decode().split("\0")[:-1]
     assert dict(entry.split("=", 1) for entry in environment) == CONTAINER_ENV
-    # No host network or IPC namespace, no shared memory or limits the deployment does not get.
-    for option in ("--network", "--ipc=host", "--shm-size", "--shm-size=2g", "--ulimit", "--entrypoint"):
+    # No network at all, so no port published either; no IPC namespace, shared memory or limits the
+    # deployment does not get.
+    assert argv[argv.index("--network") + 1] == "none"
+    for option in ("-p", "--ipc=host", "--shm-size", "--shm-size=2g", "--ulimit", "--entrypoint"):
         assert option not in argv, option
     assert "--gpus" in argv
+    # Every request to Triton is curl inside its container, on its loopback at the deployment's port.
+    execs = [argv for argv in host.argvs("docker") if argv[0] == "exec"]
+    triton_urls = [argv[-1] for argv in execs if argv[-1].startswith("http")]
+    assert triton_urls and all(url.startswith("http://127.0.0.1:9000/v2/") for url in triton_urls)
+    assert all(argv[1:4] == ["-i", "engine-build-triton", "curl"] for argv in execs if argv[-1].startswith("http"))
+    # Every curl of Triton came through docker exec; curl on the host asks the instance metadata
+    # and the Hub only.
+    curl_urls = [argv[-1] for argv in host.argvs("curl")]
+    assert sorted(url for url in curl_urls if "127.0.0.1" in url) == sorted(triton_urls)
+    assert {url.split("/")[2] for url in curl_urls if "127.0.0.1" not in url} == {"169.254.169.254", "huggingface.co"}
 
 
 def test_an_entrypoint_of_the_deployment_is_the_containers_too(host):
@@ -57,34 +80,87 @@ def test_an_entrypoint_of_the_deployment_is_the_containers_too(host):
     assert argv[-len(CONTAINER_CMD) - 2 :] == [IMAGE_REF, "-c", *CONTAINER_CMD]
 
 
-def test_a_stack_that_does_not_stream_asks_the_ensemble_once_greedily_and_records_the_answer(host):
+def test_a_stack_that_does_not_stream_asks_the_ensemble_whole_and_with_a_stop_string(host):
     result = host.run()
     assert result.returncode == 0, result.stderr
     assert asked(host) == [
-        ("generate", {"text_input": PROMPT, "max_tokens": 16, "top_k": 1, "end_id": 11, "pad_id": 11})
+        ("generate", REQUEST),
+        ("generate", {**REQUEST, "stop_words": ["Paris"]}),
     ]
-    (post,) = [argv for argv in host.argvs("curl") if "--data-binary" in argv]
-    assert post[-1] == "http://127.0.0.1:9000/v2/models/ensemble/versions/1/generate"
     log = (host.work / "build.log").read_text()
     assert "whole: answer:  Paris." in log
-    assert manifest_of(result)["validation"]["answer"] == " Paris."
+    # The answer ends where "Paris" begins in the whole answer: the space before it.
+    assert manifest_of(result)["validation"] == {
+        "endpoint": "/v2/models/ensemble/versions/1/generate",
+        "network": "none",
+        "prompt": PROMPT,
+        "expect": "Paris",
+        "answer": " Paris.",
+        "stop": {"stopWords": ["Paris"], "answer": " "},
+    }
 
 
-def test_a_streaming_stack_asks_tensorrt_llm_bls_whole_and_streamed(host):
-    host.write_env(**STREAMING_SETTINGS)
+def test_a_streaming_stack_asks_tensorrt_llm_bls_whole_streamed_with_a_stop_string_and_two_rows(host):
+    streaming(host)
     result = host.run()
     assert result.returncode == 0, result.stderr
-    assert [(kind, body["stream"]) for kind, body in asked(host)] == [
-        ("generate_stream", False),
-        ("generate_stream", True),
+    base = {**REQUEST, "stream": False}
+    assert asked(host) == [
+        ("generate_stream", base),
+        ("generate_stream", {**base, "stream": True}),
+        ("generate_stream", {**base, "stream": True, "stop_words": ["Paris"]}),
+        ("generate_stream", {**{key: [value, value] for key, value in REQUEST.items()}, "stream": [True, True]}),
     ]
-    posts = [argv[-1] for argv in host.argvs("curl") if "--data-binary" in argv]
-    assert posts == ["http://127.0.0.1:9000/v2/models/tensorrt_llm_bls/versions/1/generate_stream"] * 2
-    ready = [argv[-1] for argv in host.argvs("curl") if argv[-1].endswith("/ready")]
+    posts = [argv[-1] for argv in host.argvs("docker") if argv[0] == "exec" and "--data-binary" in argv]
+    assert posts == ["http://127.0.0.1:9000/v2/models/tensorrt_llm_bls/versions/1/generate_stream"] * 4
+    ready = [argv[-1] for argv in host.argvs("docker") if argv[0] == "exec" and argv[-1].endswith("/ready")]
     assert "http://127.0.0.1:9000/v2/models/tensorrt_llm_bls/ready" in ready
+    assert manifest_of(result)["validation"] == {
+        "endpoint": "/v2/models/tensorrt_llm_bls/versions/1/generate_stream",
+        "network": "none",
+        "prompt": PROMPT,
+        "expect": "Paris",
+        "answer": " Paris.",
+        "streamedAnswer": " Paris.",
+        "stop": {"stopWords": ["Paris"], "answer": " "},
+        "twoRows": [" Paris.", " Paris."],
+    }
+
+
+def test_a_stop_string_at_the_very_start_of_a_streamed_answer_leaves_an_empty_stream(host):
+    # Nothing precedes "Paris": the streamed request with it as a stop string sends no event at all.
+    streaming(host)
+    result = host.run(FAKE_WHOLE="Paris, of course.\n")
+    assert result.returncode == 0, result.stderr
     validation = manifest_of(result)["validation"]
-    assert (validation["answer"], validation["streamedAnswer"]) == (" Paris.", " Paris.")
-    assert validation["endpoint"] == "/v2/models/tensorrt_llm_bls/versions/1/generate_stream"
+    assert (validation["answer"], validation["streamedAnswer"]) == ("Paris, of course.\n", "Paris, of course.\n")
+    assert validation["stop"]["answer"] == ""
+
+
+def test_an_answer_ending_in_a_newline_keeps_it_through_every_comparison(host):
+    result = host.run(FAKE_WHOLE=" Lyon, not Paris\n\n")
+    assert result.returncode == 0, result.stderr
+    validation = manifest_of(result)["validation"]
+    assert (validation["answer"], validation["stop"]["answer"]) == (" Lyon, not Paris\n\n", " Lyon, not ")
+
+
+def test_a_model_that_needs_the_network_fails_validation(host):
+    # It loads under a default network (the fake's rule, FAKE_TRITON=needs-network) and does not
+    # without one, as in a deployment that has no way out.
+    result = host.run(FAKE_TRITON="needs-network")
+    assert result.returncode == 1
+    assert "engine build failed in step validate" in result.stderr
+    assert "Triton exited before it was ready" in result.stderr
+    assert "We couldn't connect to 'https://huggingface.co'" in result.stderr
+    assert (host.fake / "triton" / "network").read_text().strip() == "none"
+    assert not host.bucket_dir.exists()
+
+
+def test_an_image_without_curl_cannot_be_asked_and_says_so(host):
+    result = host.run(FAKE_IMAGE_LACKS="curl")
+    assert result.returncode == 1
+    assert "the serving image has no curl on PATH" in result.stderr
+    assert not host.bucket_dir.exists()
 
 
 @pytest.fixture(scope="module")
@@ -101,27 +177,43 @@ def failing(tmp_path_factory, packer, repository):
         ({"FAKE_ANSWER": '{"model_name": "ensemble", "error_detail": "x"}'}, "whole: a response has no text_output"),
         (
             {"FAKE_CODE": "400", "FAKE_ANSWER": '{"error": "max_tokens must be at least 1"}'},
-            "whole: POST http://127.0.0.1:9000/v2/models/ensemble/versions/1/generate answered HTTP 400",
+            "whole: POST /v2/models/ensemble/versions/1/generate answered HTTP 400",
+        ),
+        (
+            {"FAKE_IGNORE_STOP": "1"},
+            'stop: the answer is " Paris.", not " ": with stop_words ["Paris"] the answer must end where',
         ),
         ({"FAKE_TRITON": "load-fails"}, "Triton exited before it was ready: a model failed to load"),
         ({"FAKE_TRITON": "load-fails-running"}, "a model failed to load and Triton will never be ready"),
         ({"FAKE_TRITON": "never-ready"}, "Triton was not ready after 5 s, and OCI gives the deployment 600 s"),
         ({"FAKE_UNREADY_MODEL": "postprocessing"}, "model postprocessing is not ready (HTTP 400)"),
         (
-            {**STREAMING_SETTINGS, "FAKE_STREAM_ERROR": "tensorrt_llm_bls: out of KV cache blocks"},
+            {"streaming": True, "FAKE_STREAM_ERROR": "tensorrt_llm_bls: out of KV cache blocks"},
             "streamed: the answer carried an error",
         ),
         (
-            {**STREAMING_SETTINGS, "FAKE_ANSWER": '{"error": "stop_words on this stack are applied by ..."}'},
+            {"streaming": True, "FAKE_ANSWER": '{"error": "stop_words on this stack are applied by ..."}'},
             "whole: the answer carried an error",
+        ),
+        (
+            {"streaming": True, "FAKE_STREAMED": " Paris!"},
+            'streamed: the answer is " Paris!", not " Paris.": the streamed pieces must join to exactly the whole answer',
+        ),
+        ({"streaming": True, "FAKE_IGNORE_STOP": "1"}, 'stop: the answer is " Paris.", not " "'),
+        (
+            {"streaming": True, "FAKE_ROWS": "1"},
+            "two-rows: two rows were asked and the responses name rows [0], not [0,1]",
         ),
     ],
 )
 def test_validation_fails_the_build_with_the_triton_log(failing, env, message):
     host = failing
     env = dict(env)
-    settings = {key: env.pop(key) for key in list(env) if key in STREAMING_SETTINGS}
-    host.write_env(**settings)
+    if env.pop("streaming", False):
+        streaming(host)
+    else:
+        host.write_env()
+        (host.dir / "validation-request.json").write_text(json.dumps(REQUEST))
     result = host.run(**env)
     assert result.returncode == 1
     assert result.stdout == ""
