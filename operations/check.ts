@@ -166,7 +166,13 @@ async function readHubAnswer(config: StackConfig, url: string, access: HubAccess
       signal: AbortSignal.timeout(HUB_TIMEOUT_MS),
     });
   } catch (error) {
-    return { kind: "unknown", reason: `could not reach ${url}: ${(error as Error).message}` };
+    // Node's fetch says only "fetch failed"; the socket's error (ECONNREFUSED, ENOTFOUND...) is its cause.
+    const { message, cause } = error as Error & { cause?: { code?: string; message?: string } };
+    const detail = cause?.code ?? cause?.message;
+    return {
+      kind: "unknown",
+      reason: `could not reach ${url}: ${message}${detail === undefined ? "" : ` (${detail})`}`,
+    };
   }
   if (response.ok) {
     try {

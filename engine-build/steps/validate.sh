@@ -32,10 +32,11 @@ stop_triton() {
 # have no way out, so a model that fetches anything while it loads or answers (a tokenizer from the
 # Hub, say) must fail here. A port cannot be published from such a container, so every request
 # runs inside it (in_triton). Triton binds its HTTP port on every interface, loopback included
-# (--http-address defaults to 0.0.0.0, server v2.57.0 src/command_line_parser.h:193); a tensor-
-# parallel server's mpirun keeps the loopback interface when it is the only one (Open MPI
-# orte/mca/oob/tcp/oob_tcp_component.c component_available: "we ignore the loopback interface
-# unless nothing else is available").
+# (--http-address defaults to 0.0.0.0, server v2.57.0 src/command_line_parser.h:193). A tensor-
+# parallel server's ranks still find each other: mpirun keeps the loopback interface when it is the
+# only one (Open MPI orte/mca/oob/tcp/oob_tcp_component.c component_available: "we ignore the
+# loopback interface unless nothing else is available"), and so does NCCL's bootstrap (NVIDIA/nccl
+# src/misc/socket.cc ncclFindInterfaces: "Finally look for docker, then lo").
 start_triton() {
   local deployed=$1 cmd entrypoint environment=() name value
   mapfile -t cmd < <(jq -r '.[]' <<<"${CONTAINER_CMD}")
