@@ -1,14 +1,8 @@
 /**
  * What every command-line tool of this project shares: one way to read arguments (node:util
- * parseArgs), `--help`, the same exit code for the same kind of mistake, no stack trace for a user
- * error, relative paths taken from the directory the user ran `npm run` in, and the flags several
- * commands take (`--stack`, counts, the OCI authentication flags).
- *
- *   0  ok
- *   1  invalid configuration or input: the stack file, a folder or a file the command was given
- *   2  usage: an unknown or missing option, or an argument that names nothing
- *   3  not deployable yet (`check` only): the configuration is valid, but `pulumi up` refuses it
- *      until the inputs it names are supplied (placeholder OCIDs, unset secrets, absent folders)
+ * parseArgs), `--help`, one table of exit codes (`EXIT_CODES`, printed at the end of every command's
+ * help), no stack trace for a user error, relative paths taken from the directory the user ran
+ * `npm run` in, and the flags several commands take (`--stack`, counts, the OCI authentication flags).
  *
  * A command, or the operations module it calls, throws `UsageError` or `UserError` (operations/
  * errors.ts) for the two kinds of mistake; a system error (EACCES, ENOSPC...) is the user's to fix
@@ -17,6 +11,7 @@
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { stackNameProblem, suggestStackName } from "../components/config/grammars";
+import { closest } from "../components/config/spelling";
 import { describeError, UsageError, UserError } from "../operations/errors";
 import { AUTH_METHODS, type AuthMethod, type AuthOptions } from "../operations/oci-client";
 import type { OutputSink } from "../operations/output";
@@ -27,6 +22,52 @@ export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_NOT_DEPLOYABLE = 3;
+
+/** The exit status of every command, `check` to `oci-task`: the same code for the same kind of outcome. */
+export const EXIT_CODES: readonly { readonly code: number; readonly meaning: string }[] = [
+  { code: EXIT_OK, meaning: "done (check: deployable, though warnings may remain)" },
+  {
+    code: EXIT_INVALID,
+    meaning:
+      "invalid input or failed work: a stack file, folder or file the command reads is wrong or missing, or what it did failed (an OCI call, an evaluation, a deletion); the message says which",
+  },
+  {
+    code: EXIT_USAGE,
+    meaning:
+      "usage: an unknown or missing option or argument, a value of the wrong form, or a stack or task name that names none; the usage line follows",
+  },
+  {
+    code: EXIT_NOT_DEPLOYABLE,
+    meaning:
+      "valid but not deployable yet (check only): pulumi up refuses the stack until the inputs named are supplied (placeholder OCIDs, unset secrets, folders not on this machine)",
+  },
+];
+
+const HELP_WIDTH = 100;
+
+/** Words of `text` in lines of at most HELP_WIDTH columns, each after `indent`. */
+function wrap(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line].map((text) => `${indent}${text}`);
+}
+
+/** The exit-code table as every command's `--help` ends with it. */
+export function exitCodeHelp(): string {
+  return [
+    "exit status (the same for every command of this project):",
+    ...EXIT_CODES.flatMap(({ code, meaning }) => {
+      const [first, ...rest] = wrap(meaning, "     ");
+      return [`  ${code}  ${first.trimStart()}`, ...rest];
+    }),
+  ].join("\n");
+}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -61,7 +102,8 @@ export function usageLine(spec: { name: string; synopsis: string }): string {
 }
 
 function helpText(spec: CommandSpec<Options>): string {
-  return spec.layout === "full" ? `${usageLine(spec)}\n${spec.help}` : `${usageLine(spec)}\n\n${spec.help}`;
+  const body = `${spec.help}\n\n${exitCodeHelp()}`;
+  return spec.layout === "full" ? `${usageLine(spec)}\n${body}` : `${usageLine(spec)}\n\n${body}`;
 }
 
 /** The terminal a command prints to, and the directory the user typed its relative paths in. */
@@ -104,7 +146,7 @@ export function parseCommandLine<O extends Options>(
   try {
     parsed = parseArgs({ args: [...argv], options: spec.options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw usageErrorOf(error, spec.options);
   }
   if ((parsed.values as { help?: unknown }).help === true) return undefined;
   const expected = spec.positionals ?? 0;
@@ -116,6 +158,52 @@ export function parseCommandLine<O extends Options>(
     );
   }
   return parsed;
+}
+
+/** The name in `candidates` nearest to a misspelt `name`, when it is near enough to be a typo. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  return closest(name, candidates);
+}
+
+/** `--name` for each long option, `-x` for each short one. */
+function flagsOf(options: Options): string[] {
+  return Object.entries(options).flatMap(([name, option]) => [
+    `--${name}`,
+    ...(option.short === undefined ? [] : [`-${option.short}`]),
+  ]);
+}
+
+/**
+ * parseArgs' complaint in this project's words: an unknown option with the option meant, an option
+ * without its value. Anything else parseArgs throws is a bug and keeps its stack.
+ */
+export function usageErrorOf(error: unknown, options: Options): UsageError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const named = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && named !== undefined) {
+    const known = flagsOf(options);
+    // A one-letter flag is a near miss of every other one: only a long option gets a suggestion.
+    const meant = named.startsWith("--")
+      ? closest(
+          named,
+          known.filter((flag) => flag.startsWith("--")),
+        )
+      : undefined;
+    return new UsageError(
+      `unknown option ${named}${meant === undefined ? `; the options are ${known.join(", ")}` : `; did you mean ${meant}?`}`,
+    );
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && named !== undefined) {
+    const option = options[named.replace(/^-+/, "")] as { type?: string } | undefined;
+    return new UsageError(
+      option?.type === "boolean" ? `${named} takes no value` : `${named} needs a value: ${named} <value>`,
+    );
+  }
+  if (error instanceof TypeError && typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
+    return new UsageError(message);
+  }
+  throw error;
 }
 
 function isSystemError(error: unknown): error is NodeJS.ErrnoException {

@@ -12,7 +12,8 @@
  *
  * pick-availability-domain prints the chosen domain alone on stdout (the command's output), each
  * domain's capacity answer on stderr.
- * Exit 0 done (or nothing to do), 1 failed, 2 usage. The tasks are in operations/oci-task.ts.
+ * Exit codes are every command's (cli/args.ts `EXIT_CODES`): 0 done (or nothing to do), 1 failed, 2
+ * usage; `--help` prints them. The tasks are in operations/oci-task.ts.
  * create-catalog-model prints the model's OCID alone on stdout, its progress on stderr.
  * prove-endpoint prints `{answer, latencyMs, firstByteMs, checkedAt}` as one JSON line on stdout, its
  * progress on stderr; a wrong answer or an HTTP error exits 1.
@@ -26,6 +27,15 @@ import {
   runOciTask,
 } from "../operations/oci-task";
 import { UserError } from "../operations/errors";
+import {
+  closestName,
+  EXIT_INVALID,
+  EXIT_OK,
+  EXIT_USAGE,
+  exitCodeHelp,
+  UsageError,
+  usageErrorOf,
+} from "./args";
 
 const USAGE = `usage:
   oci-task.ts upload-artifact --namespace N --bucket B --object O --sha256 S --bytes X --region R [--cache-dir .cache/artifacts] [--profile P]
@@ -36,7 +46,56 @@ const USAGE = `usage:
   oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD [--availability-domain AD ...] --region R [--profile P]
   oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] --region R [--profile P]`;
 
-class UsageError extends Error {}
+const HELP = `${USAGE}\n\n${exitCodeHelp()}`;
+
+/** The tasks `parseOciTask` knows, for the help and the name meant by a misspelt one. */
+export const OCI_TASKS = [
+  "upload-artifact",
+  "terminate-instance",
+  "create-catalog-model",
+  "delete-catalog-model",
+  "wait-for-policies",
+  "pick-availability-domain",
+  "prove-endpoint",
+];
+
+const OPTIONS = {
+  namespace: { type: "string" },
+  bucket: { type: "string" },
+  object: { type: "string" },
+  sha256: { type: "string" },
+  bytes: { type: "string" },
+  region: { type: "string" },
+  profile: { type: "string" },
+  "cache-dir": { type: "string", default: ".cache/artifacts" },
+  "instance-id": { type: "string" },
+  "tenancy-id": { type: "string" },
+  shape: { type: "string" },
+  ocpus: { type: "string" },
+  "memory-gbs": { type: "string" },
+  "availability-domain": { type: "string", multiple: true },
+  "model-id": { type: "string" },
+  "compartment-id": { type: "string" },
+  "project-id": { type: "string" },
+  "display-name": { type: "string" },
+  description: { type: "string" },
+  metadata: { type: "string" },
+  tags: { type: "string" },
+  policy: { type: "string", multiple: true },
+  url: { type: "string" },
+  body: { type: "string" },
+  expect: { type: "string" },
+  stream: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function unknownTask(name: string | undefined): UsageError {
+  if (name === undefined) return new UsageError(`name a task: ${OCI_TASKS.join(", ")}`);
+  const meant = closestName(name, OCI_TASKS);
+  return new UsageError(
+    `unknown task '${name}'${meant === undefined ? `; the tasks are ${OCI_TASKS.join(", ")}` : `; did you mean ${meant}?`}`,
+  );
+}
 
 function positiveInteger(value: string, name: string): number {
   const number = Number(value);
@@ -67,39 +126,13 @@ export type ParsedOciTask =
  * very command lines the stack registers through the same parsing.
  */
 export function parseOciTask(argv: string[]): ParsedOciTask {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      namespace: { type: "string" },
-      bucket: { type: "string" },
-      object: { type: "string" },
-      sha256: { type: "string" },
-      bytes: { type: "string" },
-      region: { type: "string" },
-      profile: { type: "string" },
-      "cache-dir": { type: "string", default: ".cache/artifacts" },
-      "instance-id": { type: "string" },
-      "tenancy-id": { type: "string" },
-      shape: { type: "string" },
-      ocpus: { type: "string" },
-      "memory-gbs": { type: "string" },
-      "availability-domain": { type: "string", multiple: true },
-      "model-id": { type: "string" },
-      "compartment-id": { type: "string" },
-      "project-id": { type: "string" },
-      "display-name": { type: "string" },
-      description: { type: "string" },
-      metadata: { type: "string" },
-      tags: { type: "string" },
-      policy: { type: "string", multiple: true },
-      url: { type: "string" },
-      body: { type: "string" },
-      expect: { type: "string" },
-      stream: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    throw usageErrorOf(error, OPTIONS);
+  }
+  const { values, positionals } = parsed;
   if (values.help) return { help: true };
   const name = positionals[0];
   const region = required(values.region, "region");
@@ -173,7 +206,7 @@ export function parseOciTask(argv: string[]): ParsedOciTask {
       },
     };
   } else {
-    throw new UsageError(name === undefined ? "name a task" : `unknown task '${name}'`);
+    throw unknownTask(name);
   }
   return { help: false, task, target: { region, profile: values.profile } };
 }
@@ -181,24 +214,26 @@ export function parseOciTask(argv: string[]): ParsedOciTask {
 async function main(argv: string[]): Promise<number> {
   const parsed = parseOciTask(argv);
   if (parsed.help) {
-    console.log(USAGE);
-    return 0;
+    console.log(HELP);
+    return EXIT_OK;
   }
   console.log(await runOciTask(parsed.task, parsed.target));
-  return 0;
+  return EXIT_OK;
 }
 
+// Not runCommand: any failure of a task, the OCI SDK's own errors included, is one line and exit 1
+// (its stack only with DEBUG set), since pulumi up shows this output as the resource's error.
 if (require.main === module)
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (error: unknown) => {
-      const usage = error instanceof UsageError || (error instanceof TypeError && "code" in error);
+      const usage = error instanceof UsageError;
       console.error(`oci-task: ${error instanceof Error ? error.message : String(error)}`);
       if (usage) console.error(USAGE);
-      process.exitCode = usage ? 2 : 1;
-      if (!(error instanceof UserError) && !usage && error instanceof Error && process.env.DEBUG)
+      process.exitCode = usage ? EXIT_USAGE : EXIT_INVALID;
+      if (!(error instanceof UserError) && error instanceof Error && process.env.DEBUG)
         console.error(error.stack);
     },
   );

@@ -18,8 +18,6 @@ const spec = {
     "  --stack <name>   the stack (Pulumi.<name>.yaml)",
     "  --out <dir>      where to write; relative to the folder you run the command in",
     "  --dir <dir>      the project folder holding the stack file (default: the project)",
-    "",
-    "exit 0 ok, 1 invalid configuration or an unwritable --out, 2 usage",
   ].join("\n"),
   options: {
     stack: { type: "string" },

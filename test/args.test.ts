@@ -2,6 +2,7 @@
 // either layout with their exit codes, where relative paths start, and the shared flags.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 
@@ -11,9 +12,12 @@ import {
   type CommandMain,
   type CommandSpec,
   commandExitCode,
+  EXIT_CODES,
   EXIT_INVALID,
+  EXIT_NOT_DEPLOYABLE,
   EXIT_OK,
   EXIT_USAGE,
+  exitCodeHelp,
   parseCommandLine,
   positiveInteger,
   positiveNumber,
@@ -64,6 +68,62 @@ describe("parseCommandLine", () => {
   });
 });
 
+describe("usage mistakes in the project's words", () => {
+  // Found in a newcomer run: parseArgs' own text ("Unknown option '--stak'. To specify a positional
+  // argument starting with a '-', ...") and no hint of the option meant.
+  test("an unknown long option gets the option meant; with none near, the options there are", () => {
+    const mistake = (argv: string[]) => {
+      try {
+        parseCommandLine(spec, argv);
+      } catch (error) {
+        assert.ok(error instanceof UsageError);
+        return error.message;
+      }
+      assert.fail(`${argv.join(" ")} parsed`);
+    };
+    assert.equal(mistake(["--stak", "dev", "a"]), "unknown option --stak; did you mean --stack?");
+    assert.equal(mistake(["--stak=dev", "a"]), "unknown option --stak; did you mean --stack?");
+    assert.equal(mistake(["--jsno", "a"]), "unknown option --jsno; did you mean --json?");
+    assert.equal(mistake(["--bogus", "a"]), "unknown option --bogus; the options are --stack, --json");
+    assert.equal(mistake(["-s", "a"]), "unknown option -s; the options are --stack, --json");
+    assert.equal(mistake(["a", "--stack"]), "--stack needs a value: --stack <value>");
+    assert.equal(mistake(["--json=yes", "a"]), "--json takes no value");
+  });
+});
+
+describe("one exit-code table for every command", () => {
+  test("0, 1, 2 and 3, each once, as the constants the commands return", () => {
+    assert.deepEqual(
+      EXIT_CODES.map((row) => row.code),
+      [EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_NOT_DEPLOYABLE],
+    );
+    assert.deepEqual([EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_NOT_DEPLOYABLE], [0, 1, 2, 3]);
+  });
+
+  test("docs/configuration.md shows the same table", () => {
+    const docs = readFileSync(path.join(__dirname, "..", "docs", "configuration.md"), "utf8");
+    const rows = [...docs.matchAll(/^\| (\d) \| (.+?) \| .+ \|$/gm)].map(([, code, meaning]) => ({
+      code: Number(code),
+      meaning: meaning.replace(/`/g, ""),
+    }));
+    assert.deepEqual(rows, EXIT_CODES);
+  });
+
+  test("the help's table: one entry a code, lines within 100 columns, every word of each meaning", () => {
+    const lines = exitCodeHelp().split("\n");
+    assert.equal(lines[0], "exit status (the same for every command of this project):");
+    for (const line of lines) assert.ok(line.length <= 100, line);
+    const entries = lines
+      .slice(1)
+      .join("\n")
+      .split(/\n(?= {2}\d {2})/);
+    assert.equal(entries.length, EXIT_CODES.length);
+    EXIT_CODES.forEach(({ code, meaning }, i) => {
+      assert.equal(entries[i].replace(/\s+/g, " ").trim(), `${code} ${meaning}`);
+    });
+  });
+});
+
 describe("userPath", () => {
   test("a relative path starts in INIT_CWD (where the user ran npm), else the working directory", () => {
     assert.equal(userPath("out/a.zip", userCwd({ INIT_CWD: "/home/me/work" })), "/home/me/work/out/a.zip");
@@ -98,7 +158,7 @@ describe("commandExitCode: help, mistakes and exit codes in both layouts", () =>
   test("short: help after a blank line, `<name>: <message>`, the usage line and a pointer to --help", async () => {
     assert.deepEqual(await run(short, ["--bogus", "-h"]), {
       code: EXIT_OK,
-      out: "usage: npm run -s demo -- --stack <name> <file>\n\ndemo\n",
+      out: `usage: npm run -s demo -- --stack <name> <file>\n\ndemo\n\n${exitCodeHelp()}\n`,
       err: "",
     });
     const usage = await run(short, ["--stack", "dev"], refuse(new UsageError("--out is required")));
@@ -115,8 +175,7 @@ describe("commandExitCode: help, mistakes and exit codes in both layouts", () =>
   });
 
   test("full: help is the usage and the options, a usage mistake prints both, `error: <message>`", async () => {
-    const helpText =
-      "usage: npm run -s demo -- --stack <name>\n  --stack <name>  the stack\n  --help          this text";
+    const helpText = `usage: npm run -s demo -- --stack <name>\n  --stack <name>  the stack\n  --help          this text\n\n${exitCodeHelp()}`;
     assert.deepEqual(await run(full, ["--help"]), { code: EXIT_OK, out: `${helpText}\n`, err: "" });
     const unknownShort = await run(full, ["-h"]);
     assert.equal(unknownShort.code, EXIT_USAGE, "-h is not an option of a full-layout command");

@@ -217,7 +217,10 @@ describe("check CLI", () => {
     const lines = stderr.split("\n").filter((line) => line.startsWith("error: "));
     assert.equal(lines.length, 4, stderr);
     assert.match(stderr, /^error: compartmentId = "my-compartment": .*Fix: /m);
-    assert.match(stderr, /^error: engine\.dtype = "fp32": .*Fix: use one of: float16, bfloat16/m);
+    assert.match(
+      stderr,
+      /^error: engine\.dtype = "fp32": .*\(float16, bfloat16\)\. Fix: use one of float16, bfloat16: /m,
+    );
     assert.match(stderr, /^error: engine\.maxBatchSise = 8: .*did you mean 'engine\.maxBatchSize'/m);
     assert.match(stderr, /^error: deployment\.httpPort = "port": /m);
     assert.equal(

@@ -1,12 +1,15 @@
 // Every command-line tool given garbage or hostile input, run as a process: it exits 1 (invalid
 // input) or 2 (usage) as cli/args.ts defines, prints one message and never a stack trace, and shows
-// a hostile value quoted rather than acting on it. The runs start together in `before`.
+// a hostile value quoted rather than acting on it; a misspelt option or task gets the one meant. The
+// runs start together in `before`. Then each command's --help, which ends with the shared exit codes.
 
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { before, describe, test } from "node:test";
 
+import { exitCodeHelp, UsageError } from "../cli/args";
+import { OCI_TASKS, parseOciTask } from "../cli/oci-task";
 import { type CliRun, runCli } from "./support/run-cli";
 import { scratchDir } from "./support/scratch";
 import { COMPARTMENT_ID, TENANCY_ID } from "./support/stack-fixtures";
@@ -46,7 +49,7 @@ const CASES: readonly Case[] = [
     script: "cli/check.ts",
     args: ["--bogus"],
     code: 2,
-    says: /Unknown option/,
+    says: /unknown option --bogus; the options are /,
   },
   {
     name: "check: a stack name with a space gets the name meant",
@@ -116,14 +119,14 @@ const CASES: readonly Case[] = [
     script: "cli/pr-comment.ts",
     args: ["--bogus"],
     code: 2,
-    says: /Unknown option/,
+    says: /unknown option --bogus; the options are /,
   },
   {
     name: "invoke: unknown option",
     script: "cli/invoke.ts",
     args: ["--bogus"],
     code: 2,
-    says: /Unknown option/,
+    says: /unknown option --bogus; the options are /,
   },
   {
     name: "invoke: a stack name with a space",
@@ -139,7 +142,41 @@ const CASES: readonly Case[] = [
     code: 2,
     says: /not a Pulumi stack name/,
   },
-  { name: "reap: unknown option", script: "cli/reap.ts", args: ["--bogus"], code: 2, says: /Unknown option/ },
+  {
+    name: "reap: unknown option",
+    script: "cli/reap.ts",
+    args: ["--bogus"],
+    code: 2,
+    says: /unknown option --bogus; the options are /,
+  },
+  {
+    name: "check: a misspelt option gets the option meant",
+    script: "cli/check.ts",
+    args: ["--stak", "dev"],
+    code: 2,
+    says: /^check: unknown option --stak; did you mean --stack\?$/m,
+  },
+  {
+    name: "evaluate: a misspelt option gets the option meant",
+    script: "cli/evaluate.ts",
+    args: ["--stack", "dev", "--concurency", "2"],
+    code: 2,
+    says: /^unknown option --concurency; did you mean --concurrency\?$/m,
+  },
+  {
+    name: "oci-task: a misspelt task gets the task meant",
+    script: "cli/oci-task.ts",
+    args: ["terminate-instnce", "--region", "us-ashburn-1"],
+    code: 2,
+    says: /unknown task 'terminate-instnce'; did you mean terminate-instance\?/,
+  },
+  {
+    name: "oci-task: a misspelt option gets the option meant",
+    script: "cli/oci-task.ts",
+    args: ["terminate-instance", "--instance-ids", "x", "--region", "us-ashburn-1"],
+    code: 2,
+    says: /unknown option --instance-ids; did you mean --instance-id\?/,
+  },
   {
     name: "oci-task: unknown task",
     script: "cli/oci-task.ts",
@@ -185,5 +222,50 @@ describe("command-line tools on bad input", { timeout: 180_000 }, () => {
       assert.match(printed, new RegExp(`^error: ${key.replace(".", "\\.")} = "`, "m"), printed);
     }
     assert.match(printed, /did you mean "us-ashburn-1"/);
+  });
+});
+
+// Found in a newcomer run: each command printed its own exit codes, and oci-task none. Every
+// command's --help ends with the one table cli/args.ts holds, and exits 0.
+describe("every command's --help shows the one exit-code table", { timeout: 180_000 }, () => {
+  const scripts = readdirSync(path.join(__dirname, "..", "cli"))
+    .filter((name) => name.endsWith(".ts") && name !== "args.ts")
+    .map((name) => `cli/${name}`)
+    .sort();
+  const runs = new Map<string, CliRun>();
+  before(async () => {
+    const results = await Promise.all(scripts.map((script) => runCli(script, ["--help"])));
+    scripts.forEach((script, i) => runs.set(script, results[i]));
+  });
+
+  test("every command of cli/ is run, oci-task included", () => {
+    assert.ok(scripts.includes("cli/oci-task.ts") && scripts.includes("cli/check.ts"), scripts.join(", "));
+    assert.ok(scripts.length >= 8, scripts.join(", "));
+  });
+
+  test("each prints help ending with the table, exit 0, and no exit list of its own", () => {
+    for (const script of scripts) {
+      const run = runs.get(script);
+      assert.ok(run);
+      assert.equal(run.code, 0, `${script}: ${run.stderr}`);
+      assert.ok(run.stdout.trimEnd().endsWith(exitCodeHelp()), `${script}:\n${run.stdout}`);
+      const own = run.stdout.replace(exitCodeHelp(), "");
+      assert.doesNotMatch(own, /^\s*(exit|Exit codes)\b.*\b2\b/m, script);
+    }
+  });
+});
+
+describe("oci-task's task names", () => {
+  test("every task the suggestion knows is one the parser runs", () => {
+    for (const task of OCI_TASKS) {
+      // With only --region, a known task parses or misses an option of its own, never its name.
+      try {
+        parseOciTask([task, "--region", "us-ashburn-1"]);
+      } catch (error) {
+        assert.ok(error instanceof UsageError, task);
+        assert.doesNotMatch(error.message, /unknown task/, task);
+      }
+    }
+    assert.throws(() => parseOciTask(["no-such-task", "--region", "r"]), /unknown task 'no-such-task'/);
   });
 });

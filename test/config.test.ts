@@ -128,6 +128,29 @@ describe("model.huggingFaceId", () => {
   });
 });
 
+// Found in a newcomer run: `oci:region = "us-ashburm-1": ... did you mean "us-ashburn-1"?. Fix: ...`.
+describe("a suggestion in a message never reads `?.`", () => {
+  test("the region meant, in parentheses, for oci:region and iam.homeRegion alike", () => {
+    const result = parse({ "iam.homeRegion": "eu-frankfrut-1" }, { region: "us-ashburm-1" });
+    const lines = result.errors.map(formatConfigError);
+    assert.ok(
+      lines.includes(
+        'oci:region = "us-ashburm-1": is not an OCI region identifier (did you mean "us-ashburn-1"?). Fix: pulumi config set oci:region us-ashburn-1',
+      ),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((line) =>
+        line.startsWith(
+          'iam.homeRegion = "eu-frankfrut-1": is not an OCI region identifier (did you mean "eu-frankfurt-1"?). Fix: ',
+        ),
+      ),
+      lines.join("\n"),
+    );
+    for (const line of lines) assert.doesNotMatch(line, /\?\./, line);
+  });
+});
+
 describe("enums", () => {
   const cases: [string, string, RegExp][] = [
     ["engine.dtype", "float32", /float16, bfloat16/],
@@ -136,9 +159,38 @@ describe("enums", () => {
   ];
   for (const [key, bad, allowed] of cases) {
     test(`${key} rejects '${bad}' and lists the supported values`, () => {
-      expectError(parse({ [key]: bad }).errors, key, { value: bad, fix: [allowed] });
+      expectError(parse({ [key]: bad }).errors, key, { value: bad, message: [allowed] });
     });
   }
+
+  // Found in a newcomer run: `bf16` got the list, not the value meant.
+  test("a near miss or an abbreviation gets the value meant, with the command that sets it", () => {
+    const near: [string, string, string][] = [
+      ["engine.dtype", "bf16", "bfloat16"],
+      ["engine.dtype", "BFloat16", "bfloat16"],
+      ["engine.quantization", "int4-awq", "int4_awq"],
+      ["serving.batchSchedulerPolicy", "max-util", "max_utilization"],
+      ["image.mirror", "locl", "local"],
+    ];
+    for (const [key, bad, meant] of near) {
+      const error = expectError(parse({ [key]: bad }).errors, key, { value: bad });
+      assert.equal(error.fix, `did you mean "${meant}"? pulumi config set --path ${key} ${meant}`, bad);
+    }
+  });
+
+  test("a value near none of them gets the list and the command, no guess", () => {
+    const error = expectError(
+      parse({ "serving.batchSchedulerPolicy": "fifo" }).errors,
+      "serving.batchSchedulerPolicy",
+      {
+        value: "fifo",
+      },
+    );
+    assert.equal(
+      error.fix,
+      "use one of guaranteed_no_evict, max_utilization: pulumi config set --path serving.batchSchedulerPolicy <value>",
+    );
+  });
 
   test("accepted values pass through", () => {
     const config = validConfig({
@@ -238,6 +290,16 @@ describe("unknown keys", () => {
     assert.equal(closest("shpe", ["shape", "streaming"]), "shape");
     assert.equal(closest("HTTPPORT", ["httpPort", "shape"]), "httpPort");
     assert.equal(closest("gpuDriver", ["shape", "streaming", "httpPort"]), undefined);
+  });
+
+  test("closest() takes an abbreviation of exactly one candidate, from its first letter", () => {
+    assert.equal(closest("bf16", ["float16", "bfloat16"]), "bfloat16");
+    assert.equal(closest("max-util", ["guaranteed_no_evict", "max_utilization"]), "max_utilization");
+    // Two candidates it abbreviates, a different first letter, one letter or the whole word: no guess.
+    assert.equal(closest("int4", ["int4_awq", "int4_weight_only"]), undefined);
+    assert.equal(closest("xf16", ["float16", "bfloat16"]), undefined);
+    assert.equal(closest("b", ["bfloat16"]), undefined);
+    assert.equal(closest("fifo", ["guaranteed_no_evict", "max_utilization"]), undefined);
   });
 });
 
@@ -538,7 +600,7 @@ describe("messages", () => {
     assert.equal(validConfig({ "image.mirror": "local" }).image.mirror, "local");
     expectError(parse({ "image.mirror": "docker" }).errors, "image.mirror", {
       value: "docker",
-      message: [/not one of the supported values/],
+      message: [/not one of the supported values \(oci, local\)/],
       fix: [/oci, local/],
     });
   });

@@ -1,11 +1,15 @@
 // The pull-request comment: rendered from the real `check --json` output of the committed stacks, and
-// the thin CLI the workflow runs over the preview jobs' artifacts.
+// the thin CLI the workflow runs over the preview jobs' artifacts; and the preview job's check step,
+// whose files the comment reads.
 
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parse } from "yaml";
 
 import { codeBlock, inlineCode } from "../operations/markdown";
 import {
@@ -52,7 +56,13 @@ describe("comment body from the committed stacks' check --json", { timeout: 120_
   before(async () => {
     for (const stack of ["dev", "prod"]) {
       const result = await run("cli/check.ts", ["--stack", stack, "--json"]);
-      assert.equal(result.code, 0, `check --stack ${stack}: ${result.stderr}`);
+      // The committed stacks hold the example's placeholder OCIDs and no secrets: valid, not
+      // deployable yet, exit 3, with the whole report on stdout as for any valid stack.
+      assert.equal(result.code, 3, `check --stack ${stack}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        new RegExp(`^check: Pulumi\\.${stack}\\.yaml: \\d+ problems: not deployable `),
+      );
       reports.set(stack, parseCheckReport(result.stdout, `check --stack ${stack}`));
     }
   });
@@ -265,5 +275,80 @@ describe("pr-comment CLI", { timeout: 120_000 }, () => {
     assert.match(runs.usage.stderr, /--dir is required/);
     assert.equal(runs.help.code, 0);
     assert.match(runs.help.stdout, /preview\.outcome/);
+  });
+});
+
+// Found when check began to exit 3 for a valid stack that is not deployable yet: the step's
+// `|| exit 1` failed the committed stacks, whose placeholder OCIDs a preview is meant to show.
+describe("the preview job's check step", { timeout: 120_000 }, () => {
+  const projectDir = path.resolve(__dirname, "..");
+  const workflow = parse(readFileSync(path.join(projectDir, ".github/workflows/preview.yml"), "utf8")) as {
+    jobs: Record<string, { steps: { id?: string; run?: string }[] }>;
+  };
+  const script = workflow.jobs["preview"].steps.find((step) => step.id === "check")?.run ?? "";
+  let scratch: string;
+  const runs: Record<string, { code: number | null; out: string; report: string }> = {};
+
+  // The step as GitHub's bash runs it (-e, pipefail), in a folder of its own; `npm run -s check --`
+  // is the project's check CLI on a copy of the stack files plus one broken stack.
+  const runStep = (stack: string) =>
+    new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], {
+        cwd: scratch,
+        env: { PATH: `${path.join(scratch, "bin")}:${process.env.PATH ?? ""}`, STACK: stack },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, out }));
+    });
+
+  before(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), "preview-check-"));
+    const stacks = path.join(scratch, "stacks");
+    await mkdir(path.join(scratch, "bin"), { recursive: true });
+    await mkdir(stacks, { recursive: true });
+    copyFileSync(path.join(projectDir, "Pulumi.dev.yaml"), path.join(stacks, "Pulumi.dev.yaml"));
+    await writeFile(
+      path.join(stacks, "Pulumi.broken.yaml"),
+      "config:\n  triton-trtllm-oci:engine:\n    dtype: fp32\n",
+    );
+    const npm = path.join(scratch, "bin", "npm");
+    await writeFile(
+      npm,
+      [
+        "#!/bin/sh",
+        '[ "$1 $2 $3 $4" = "run -s check --" ] || { echo "unexpected npm $*" >&2; exit 99; }',
+        "shift 4",
+        // The step's redirections are already open: check runs from the project as npm runs it.
+        `cd "${projectDir}" && exec "${process.execPath}" --import tsx cli/check.ts "$@" --dir "${stacks}"`,
+        "",
+      ].join("\n"),
+    );
+    chmodSync(npm, 0o755);
+    for (const stack of ["dev", "broken", "nosuch"]) {
+      const result = await runStep(stack);
+      const file = path.join(scratch, "previews", stack, "check.json");
+      runs[stack] = { ...result, report: await readFile(file, "utf8").catch(() => "") };
+    }
+  });
+  after(() => rm(scratch, { recursive: true, force: true }));
+
+  test("a valid stack that is not deployable yet (exit 3) passes, so its preview runs; the report is kept", () => {
+    assert.equal(runs.dev.code, 0, runs.dev.out);
+    assert.equal(runs.dev.out, "");
+    const report = parseCheckReport(runs.dev.report, "dev check.json");
+    assert.equal(report.ok, true);
+    assert.equal(report.summary?.deploymentShape, "VM.GPU.A10.1");
+  });
+
+  test("an invalid stack (exit 1) and a usage mistake (exit 2) fail the step and show check's stderr", () => {
+    assert.equal(runs.broken.code, 1);
+    assert.match(runs.broken.out, /engine\.dtype/);
+    assert.equal(parseCheckReport(runs.broken.report, "broken check.json").ok, false);
+    assert.equal(runs.nosuch.code, 1);
+    assert.match(runs.nosuch.out, /Pulumi\.nosuch\.yaml does not exist/);
   });
 });

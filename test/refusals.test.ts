@@ -198,6 +198,30 @@ const INVENTORY: readonly Refusal[] = [
     line: /fail\(/,
     raisedBy: { kind: "not-config", why: "the hashing worker thread failing" },
   },
+  {
+    file: "components/build/dial-budget.ts",
+    line: /throw new RangeError\(/,
+    raisedBy: {
+      kind: "not-config",
+      why: "our own invariants: the dial budgets and timeouts the build plan computes are whole, non-negative numbers",
+    },
+  },
+  {
+    file: "components/build/shape-limits.ts",
+    line: /throw new Error\(/,
+    raisedBy: {
+      kind: "not-config",
+      why: "a pick-availability-domain task line for a flexible shape without --ocpus (the oci-task command line, not the stack file)",
+    },
+  },
+  {
+    file: "components/deployment/endpoint-proof.ts",
+    line: /not its JSON record/,
+    raisedBy: {
+      kind: "not-config",
+      why: "what the deployed endpoint's proof command printed during pulumi up",
+    },
+  },
   ...["walk.ts", "zip-writer.ts", "zip-paths.ts", "packer.ts", "pack-error.ts"].map((file) => ({
     file: `components/artifact/${file}`,
     line: /throw new PackError/,

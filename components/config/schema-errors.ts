@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { type ConfigError, stackSchema } from "./schema";
-import { shellWord } from "./quoting";
+import { quoted, shellWord } from "./quoting";
 import { closest } from "./spelling";
 
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -28,9 +28,18 @@ const KEY_HINTS: Readonly<Record<string, string>> = {
     "e.g. ssh://opc@10.0.0.5, tcp://10.0.0.5:2376 or unix:///var/run/docker.sock; remove it to use the local daemon",
 };
 
+// A grammar's problem may end by asking `; did you mean "x"?`, and a printed error ends its message
+// with a period (`formatConfigError`): the question goes in parentheses, so the line never reads `?.`.
+const TRAILING_QUESTION = /; (did you mean [^;]*\?)$/;
+
+/**
+ * An error as it is reported: the key's own advice added to its fix, a trailing "did you mean"
+ * question put in parentheses.
+ */
 export function withHint(error: ConfigError): ConfigError {
   const hint = KEY_HINTS[error.key];
-  return hint === undefined ? error : { ...error, fix: `${error.fix}; ${hint}` };
+  const message = error.message.replace(TRAILING_QUESTION, " ($1)");
+  return { ...error, message, fix: hint === undefined ? error.fix : `${error.fix}; ${hint}` };
 }
 
 export function schemaIssueToError(issue: z.core.$ZodIssue, values: unknown): ConfigError[] {
@@ -51,15 +60,21 @@ export function schemaIssueToError(issue: z.core.$ZodIssue, values: unknown): Co
             : `remove it with 'pulumi config rm --path ${shellWord(fullKey)}'; known keys here: ${siblings.join(", ")}`,
         };
       });
-    case "invalid_value":
+    case "invalid_value": {
+      const allowed = issue.values.map(String);
+      const meant = typeof value === "string" ? closest(value, allowed) : undefined;
       return [
         {
           key,
           value,
-          message: `is not one of the supported values`,
-          fix: `use one of: ${issue.values.map(String).join(", ")}`,
+          message: `is not one of the supported values (${allowed.join(", ")})`,
+          fix:
+            meant === undefined
+              ? `use one of ${allowed.join(", ")}: ${setCommand(key)}`
+              : `did you mean ${quoted(meant)}? pulumi config set --path ${shellWord(key)} ${shellWord(meant)}`,
         },
       ];
+    }
     case "invalid_type":
       return [
         value === undefined

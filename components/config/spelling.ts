@@ -1,6 +1,10 @@
-/** Suggestions for misspelt keys and namespaces. */
+/** Suggestions for misspelt keys, namespaces, values and options. */
 
-/** The known key nearest to a misspelt one, when it is near enough to be a typo. */
+/**
+ * The known word nearest to a misspelt one, when it is near enough to be a typo: a few letters off
+ * (by edit distance), or else an abbreviation of exactly one candidate (its letters and digits in
+ * order, from the first: `bf16` for `bfloat16`, `max-util` for `max_utilization`).
+ */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -11,7 +15,27 @@ export function closest(word: string, candidates: readonly string[]): string | u
       bestDistance = distance;
     }
   }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (bestDistance <= Math.max(2, Math.floor(word.length / 3))) return best;
+  const abbreviated = candidates.filter((candidate) => abbreviates(word, candidate));
+  return abbreviated.length === 1 ? abbreviated[0] : undefined;
+}
+
+/** Letters and digits only, lower case: `max-util` and `max_utilization` compare as `maxutil...`. */
+function plain(word: string): string {
+  return word.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/** Whether `word` is `candidate` with letters left out: same first letter, the rest in order. */
+function abbreviates(word: string, candidate: string): boolean {
+  const short = plain(word);
+  const long = plain(candidate);
+  if (short.length < 2 || short.length >= long.length || short[0] !== long[0]) return false;
+  let at = 0;
+  for (const letter of long) {
+    if (letter === short[at]) at++;
+    if (at === short.length) return true;
+  }
+  return false;
 }
 
 function editDistance(a: string, b: string): number {
