@@ -10,7 +10,7 @@
  *    (tensorrtllm_backend v0.18.2 docs/model_config.md:123). TensorRT-LLM reads the free memory
  *    once, multiplies it by the fraction and divides by the bytes of one token's K and V
  *    (cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, `calculateFreeMemBytes` and
- *    `calculateMaxNumBlocks`).
+ *    `calculateMaxNumBlocks`, read at commit 002ba6a; the backend's 0.18.2 docs above say the same).
  * 3. Requests take blocks of that cache; the scheduler admits one only while there are blocks for
  *    it, and under `guaranteed_no_evict` a started request is never paused (model_config.md:158). So
  *    the cache need not hold every sequence of the batch at full length: it must hold one (a shorter
@@ -60,7 +60,7 @@ export interface MemoryBudget {
   readonly sequenceTokens: number;
   /** How many sequences at full length the cache holds at once. */
   readonly fullLengthSequences: number;
-  /** The least GPU memory that serves: the engine, and a cache of one full-length sequence at the fraction. */
+  /** The least GPU memory that serves: the engine, and a cache of one full-length sequence. */
   readonly minimumBytes: number;
   readonly fits: boolean;
 }
@@ -86,7 +86,7 @@ const RUNTIME_RESERVE_BYTES = 1.5 * GIB;
 export const DEFAULT_MAX_NUM_TOKENS = 8192;
 
 // The backend's default `kv_cache_free_gpu_mem_fraction` (tensorrtllm_backend v0.18.2
-// docs/model_config.md:123, "default=0.9"), also the schema's default for serving.kvCacheFreeGpuMemFraction.
+// docs/model_config.md:123, "default=0.9"), also the schema's for serving.kvCacheFreeGpuMemFraction.
 export const DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION = 0.9;
 
 export function headDim(model: ModelArchitecture): number {

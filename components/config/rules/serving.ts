@@ -12,9 +12,11 @@ import type { Rule } from "../schema";
  * executor refuses the request up front rather than truncate it on restart ("Request sequence length
  * is potentially greater than max input length. This cannot be run unless streaming is disabled,
  * context chunking is enabled or the GUARANTEED_NO_EVICT scheduling policy is used": TensorRT-LLM
- * cpp/tensorrt_llm/executor/executorImpl.cpp, `Executor::Impl::fetchNewRequests`). The backend hands
- * the executor `batch_scheduler_policy` and `enable_chunked_context` from the model's config.pbtxt
- * (tensorrtllm_backend v0.18.2 inflight_batcher_llm/src/model_instance_state.cc:329-357, 448-465).
+ * cpp/tensorrt_llm/executor/executorImpl.cpp, `Executor::Impl::fetchNewRequests`, read at commit
+ * 036a60f; issue 27 reports the same refusal from the 0.18.2 executor of the 25.04 image). The
+ * backend hands the executor `batch_scheduler_policy` and `enable_chunked_context` from the model's
+ * config.pbtxt (tensorrtllm_backend v0.18.2 inflight_batcher_llm/src/model_instance_state.cc:329-357,
+ * 448-465).
  * The build host's own check never meets it: it asks 16 tokens of a short prompt.
  *
  * Refused rather than mended: turning chunked context on changes the engine (it is built with
