@@ -2,7 +2,7 @@
  * `npm run -s evaluate -- --stack <name>`: up, wait until the deployment answers, run the prompt
  * set, report, destroy (unless --keep). The evaluation is operations/evaluate.ts.
  */
-import { DEFAULT_PROMPTS, evaluate, type EvaluateOptions } from "../operations/evaluate";
+import { DEFAULT_PROMPTS, evaluate, type EvaluateOptions, hubCacheDir } from "../operations/evaluate";
 import { automationBackend } from "../operations/stacks";
 import {
   authOptions,
@@ -29,6 +29,8 @@ export const evaluateCommand = {
   --ready-timeout <minutes> how long to wait for the deployment to answer after up (default 60)
   --poll-seconds <s>        interval between readiness checks (default 15)
   --out <dir>               where the JSON and Markdown reports go (default reports/)
+  --tokenizer <path>        the model's tokenizer.json (or its folder) to count output tokens with
+                            (default: model.localDir's, else the Hugging Face cache's snapshot of the model)
   --auth, --profile, --config-file, --control-plane-endpoint   as for invoke
   --dir <path>              project folder (default: the current folder)
   --help                    this text`,
@@ -41,6 +43,7 @@ export const evaluateCommand = {
     "ready-timeout": { type: "string" },
     "poll-seconds": { type: "string" },
     out: { type: "string", default: "reports" },
+    tokenizer: { type: "string" },
     auth: { type: "string", default: "api_key" },
     profile: { type: "string" },
     "config-file": { type: "string" },
@@ -71,6 +74,8 @@ export function evaluateOptions(
     promptsFile: values.prompts === undefined ? DEFAULT_PROMPTS : userPath(values.prompts, cwd),
     auth: authOptions(values, cwd),
     outDir: userPath(values.out, cwd),
+    tokenizer: values.tokenizer === undefined ? undefined : userPath(values.tokenizer, cwd),
+    hubCache: hubCacheDir(process.env),
     controlPlaneEndpoint: values["control-plane-endpoint"],
   };
 }

@@ -22,6 +22,8 @@ export const invokeCommand = {
   help: `  --stack <name>            call the stack's predictUrl (read through Pulumi); the body uses its config
   --endpoint <url>          call this deployment URL instead (with --stack, only the URL changes)
   --model <huggingFaceId>   without --stack: the catalogue model whose end/pad ids to send (default tiiuae/falcon-7b-instruct)
+  --chat                    an OpenAI chat completion on <deployment>/predict/v1/chat/completions; a stack whose api output is openai gets one anyway
+  --openai-model <name>     with --chat: the model the OpenAI frontend serves (default: the stack's openaiModel output)
   --auth <method>           api_key (default), instance_principal, resource_principal, security_token
   --profile <name>          OCI config profile (default: $OCI_CLI_PROFILE, else DEFAULT)
   --config-file <path>      OCI config file (default: $OCI_CLI_CONFIG_FILE, else ~/.oci/config)
@@ -35,6 +37,8 @@ export const invokeCommand = {
     stack: { type: "string" },
     endpoint: { type: "string" },
     model: { type: "string", default: "tiiuae/falcon-7b-instruct" },
+    chat: { type: "boolean", default: false },
+    "openai-model": { type: "string" },
     auth: { type: "string", default: "api_key" },
     profile: { type: "string" },
     "config-file": { type: "string" },
@@ -63,6 +67,8 @@ export function invokeOptions(
     stack: values.stack === undefined ? undefined : stackArgument(values.stack),
     endpoint: values.endpoint,
     model: values.model,
+    chat: values.chat,
+    openaiModel: values["openai-model"],
     prompt: positionals[0],
     maxTokens:
       values["max-tokens"] === undefined

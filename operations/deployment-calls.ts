@@ -1,6 +1,7 @@
 /**
- * What `evaluate` asks of a running deployment: wait until it answers, then one measured prompt.
- * Errors that no later call can escape (a refused signature, a vanished endpoint) stop the run.
+ * What `evaluate` asks of a running deployment: wait until it answers, then one measured prompt,
+ * whose output tokens the model's tokenizer counts (tokenizer.ts). Errors that no later call can
+ * escape (a refused signature, a vanished endpoint) stop the run.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { callGenerate } from "./call";
@@ -85,7 +86,13 @@ function explainedError(client: DeploymentClient, error: unknown, state?: Deploy
   return new UserError(
     explainInvokeError(
       error,
-      { target: client.target, bodyBytes: 0, auth: client.auth, attempts: PREDICT_BACKOFF.attempts },
+      {
+        target: client.target,
+        api: client.api,
+        bodyBytes: 0,
+        auth: client.auth,
+        attempts: PREDICT_BACKOFF.attempts,
+      },
       state,
     ),
   );
@@ -98,6 +105,7 @@ export async function runOnePrompt(
   stream: boolean,
   signal: AbortSignal,
   log: (line: string) => void,
+  countTokens: (text: string) => number,
 ): Promise<PromptResult> {
   try {
     const result = await callGenerate(client, body, {
@@ -109,12 +117,12 @@ export async function runOnePrompt(
           `prompt ${promptCase.id}: HTTP ${httpStatus(error)}, retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${nextAttempt})`,
         ),
     });
-    const tokens = result.outputTokens === undefined ? "" : `, ${result.outputTokens} tokens`;
+    const outputTokens = countTokens(result.text);
     const ttft =
       result.timeToFirstTokenMs === undefined
         ? ""
         : `, first token ${Math.round(result.timeToFirstTokenMs)} ms`;
-    log(`prompt ${promptCase.id}: ${Math.round(result.latencyMs)} ms${tokens}${ttft}`);
+    log(`prompt ${promptCase.id}: ${Math.round(result.latencyMs)} ms, ${outputTokens} tokens${ttft}`);
     return {
       id: promptCase.id,
       ok: true,
@@ -122,7 +130,7 @@ export async function runOnePrompt(
       ...(result.timeToFirstTokenMs === undefined
         ? {}
         : { timeToFirstTokenMs: Math.round(result.timeToFirstTokenMs * 10) / 10 }),
-      ...(result.outputTokens === undefined ? {} : { outputTokens: result.outputTokens }),
+      outputTokens,
       attempts: result.attempts,
       outputPreview: result.text.slice(0, 80),
     };

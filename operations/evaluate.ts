@@ -4,7 +4,7 @@
  * A forgotten A10 costs 2 USD an hour and an H100.8 about 80, so the teardown is the point.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { sizingSummary } from "../components/config/summary";
 import { UserError } from "./errors";
 import {
@@ -18,6 +18,7 @@ import {
   summarize,
   type Teardown,
 } from "./evaluation";
+import { CHAT_ROUTE, chatRequestBody } from "./chat";
 import { runOnePrompt, waitUntilReady } from "./deployment-calls";
 import { createDeploymentClient, parseDeploymentUrl } from "./deployment-client";
 import { type AuthOptions, createAuthProvider, errorMessage } from "./oci-client";
@@ -25,6 +26,10 @@ import type { OutputSink } from "./output";
 import { loadStackConfig, stackRequestBody } from "./request-body";
 import { type BackoffPolicy, withRetry } from "./retry";
 import { type DeploymentOutputs, deploymentOutputs, type StackBackend } from "./stacks";
+import { findTokenCounter } from "./tokenizer";
+
+/** Where the Hugging Face hub cache is for an environment; cli/evaluate.ts passes the process's. */
+export { hubCacheDir } from "./tokenizer";
 
 export const DEFAULT_PROMPTS = join(__dirname, "prompts.jsonl");
 
@@ -43,6 +48,13 @@ export interface EvaluateOptions {
   readonly pollMs: number;
   /** Where the JSON and Markdown reports go; created when missing. */
   readonly outDir: string;
+  /**
+   * The model's tokenizer.json, or the folder holding it, to count output tokens with; unset: the
+   * one in `model.localDir`, else the Hugging Face cache's snapshot of the model (tokenizer.ts).
+   */
+  readonly tokenizer?: string;
+  /** The Hugging Face hub cache folder, searched when `tokenizer` is unset. */
+  readonly hubCache: string;
   /** The project folder holding the stack files. */
   readonly projectDir: string;
   readonly auth: AuthOptions;
@@ -102,6 +114,15 @@ export async function evaluate(options: EvaluateOptions, deps: EvaluateDeps): Pr
   const cases = parsePrompts(promptsText, options.promptsFile);
   const config = loadStackConfig(options.projectDir, stack);
   const usdPerHour = sizingSummary(config).cost.deploymentUsdPerHour;
+  // Before `up`: a run that could not count its tokens is refused while it costs nothing yet.
+  const tokens = findTokenCounter({
+    explicit: options.tokenizer,
+    modelDir:
+      config.model.localDir === undefined ? undefined : resolve(options.projectDir, config.model.localDir),
+    huggingFaceId: config.model.huggingFaceId,
+    revision: config.model.revision,
+    hubCache: options.hubCache,
+  });
   const provider = await createAuthProvider(auth);
   const outDir = options.outDir;
   try {
@@ -176,9 +197,13 @@ export async function evaluate(options: EvaluateOptions, deps: EvaluateDeps): Pr
     );
     const client = createDeploymentClient(provider, auth, target, {
       controlPlaneEndpoint: options.controlPlaneEndpoint,
+      api: outputs.api,
     });
-    const body = (prompt: string, tokens: number | undefined) =>
-      stackRequestBody(config, { prompt, maxTokens: tokens, stream: streaming });
+    const { openaiModel } = outputs;
+    const body = (prompt: string, maxTokens: number | undefined) =>
+      openaiModel === undefined
+        ? stackRequestBody(config, { prompt, maxTokens, stream: streaming })
+        : chatRequestBody(openaiModel, { prompt, maxTokens, stream: streaming });
     await phase("ready", () =>
       waitUntilReady(client, body("Hello", 1), streaming, {
         readyTimeoutMs,
@@ -201,6 +226,7 @@ export async function evaluate(options: EvaluateOptions, deps: EvaluateDeps): Pr
               streaming,
               interrupt.signal,
               log,
+              tokens.count,
             ),
           measured,
           interrupt.signal,
@@ -248,10 +274,12 @@ export async function evaluate(options: EvaluateOptions, deps: EvaluateDeps): Pr
     stack,
     startedAt,
     finishedAt: new Date(finished).toISOString(),
-    endpoint: outputs?.predictStreamUrl ?? outputs?.predictUrl,
+    endpoint: endpointOf(outputs),
     modelDeploymentId: outputs?.modelDeploymentId,
     shape: config.deployment.shape,
     usdPerHour,
+    api: outputs?.api ?? "triton",
+    tokenizer: tokens.source,
     streaming,
     concurrency,
     phases,
@@ -267,6 +295,13 @@ export async function evaluate(options: EvaluateOptions, deps: EvaluateDeps): Pr
   io.write(`report: ${base}.json, ${base}.md\n`);
   if (destroyError) throw destroyError;
   return failure === undefined;
+}
+
+/** The URL the prompts went to: the stream route when the stack streams, the chat route on an OpenAI stack. */
+function endpointOf(outputs: DeploymentOutputs | undefined): string | undefined {
+  if (outputs === undefined) return undefined;
+  const url = outputs.predictStreamUrl ?? outputs.predictUrl;
+  return outputs.api === "openai" ? `${url.replace(/\/$/, "")}${CHAT_ROUTE}` : url;
 }
 
 /** Writes `<base>.json` and `<base>.md`; returns the base path. */
@@ -286,7 +321,7 @@ function printSummary(io: OutputSink, report: EvaluationReport): void {
       ...(s.timeToFirstTokenMs
         ? [`first token  p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms`]
         : []),
-      `tokens       ${s.outputTokens === null ? "- (counted only when streaming)" : `${s.outputTokens} output, ${s.outputTokensPerSecond} tokens/s`}`,
+      `tokens       ${s.outputTokens === null ? "-" : `${s.outputTokens} output, ${s.outputTokensPerSecond} tokens/s (${report.tokenizer})`}`,
       `cost         ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd.toFixed(2)} USD`,
       `teardown     ${report.teardown}`,
       "",

@@ -3,6 +3,7 @@
  * concurrency, the figures (latency percentiles, time to first token, output tokens per second, run
  * cost) and the report as JSON and Markdown.
  */
+import { CHAT_ROUTE, type DeploymentApi } from "./chat";
 import { UserError } from "./errors";
 
 export interface PromptCase {
@@ -62,6 +63,7 @@ export interface PromptResult {
   readonly ok: boolean;
   readonly latencyMs?: number;
   readonly timeToFirstTokenMs?: number;
+  /** The answer's tokens by the model's tokenizer (tokenizer.ts), streamed or not. */
   readonly outputTokens?: number;
   readonly attempts?: number;
   readonly outputPreview?: string;
@@ -131,7 +133,7 @@ export interface EvaluationSummary {
   readonly latencyMs: Distribution | null;
   /** Streaming only. */
   readonly timeToFirstTokenMs: Distribution | null;
-  /** Null without streaming: Triton's non-streamed answer carries text, not a token count. */
+  /** Tokens of every answer that came back, by the model's tokenizer; null when none did. */
   readonly outputTokens: number | null;
   /** Output tokens over the prompt phase's wall-clock time: the deployment's throughput. */
   readonly outputTokensPerSecond: number | null;
@@ -175,6 +177,10 @@ export interface EvaluationReport {
   readonly modelDeploymentId?: string;
   readonly shape?: string;
   readonly usdPerHour: number;
+  /** The API the prompts went through (the stack's `api` output). */
+  readonly api: DeploymentApi;
+  /** The tokenizer.json the output tokens were counted with. */
+  readonly tokenizer: string;
   readonly streaming: boolean;
   readonly concurrency: number;
   readonly phases: readonly Phase[];
@@ -207,10 +213,8 @@ export function renderMarkdown(report: EvaluationReport): string {
   const ttft = s.timeToFirstTokenMs
     ? `p50 ${s.timeToFirstTokenMs.p50} ms, p95 ${s.timeToFirstTokenMs.p95} ms`
     : "- (not streamed)";
-  const tokens =
-    s.outputTokens === null
-      ? "- (counted only when streaming)"
-      : `${s.outputTokens} (${s.outputTokensPerSecond} tokens/s)`;
+  const tokens = s.outputTokens === null ? "-" : `${s.outputTokens} (${s.outputTokensPerSecond} tokens/s)`;
+  const route = `${report.streaming ? "/predictWithResponseStream" : "/predict"}${report.api === "openai" ? CHAT_ROUTE : ""}`;
   const lines = [
     `# Evaluation of stack \`${report.stack}\``,
     "",
@@ -220,11 +224,12 @@ export function renderMarkdown(report: EvaluationReport): string {
     "| --- | --- |",
     `| endpoint | ${cell(report.endpoint)} |`,
     `| shape | ${cell(report.shape)} (${report.usdPerHour} USD/h) |`,
-    `| calls | ${report.streaming ? "/predictWithResponseStream" : "/predict"}, concurrency ${report.concurrency} |`,
+    `| calls | ${route}, concurrency ${report.concurrency} |`,
     `| prompts | ${s.succeeded} ok, ${s.failed} failed of ${s.prompts} |`,
     `| latency | ${latency} |`,
     `| time to first token | ${ttft} |`,
     `| output tokens | ${tokens} |`,
+    `| tokenizer | ${cell(report.tokenizer)} |`,
     `| run cost | ${report.cost.elapsedHours} h x ${report.usdPerHour} USD/h = ${report.cost.usd.toFixed(2)} USD |`,
     `| teardown | ${report.teardown} |`,
     ...(report.error ? [`| error | ${cell(report.error)} |`] : []),

@@ -1,9 +1,12 @@
 /**
- * `invoke`: one signed generate call to a stack's deployment (or any deployment URL), printing the
- * text as it arrives, or the whole answer with its latency as JSON. cli/invoke.ts reads the flags.
+ * `invoke`: one signed call to a stack's deployment (or any deployment URL), printing the text as
+ * it arrives, or the whole answer with its latency as JSON. The call is Triton's generate request,
+ * or on a stack that serves the OpenAI frontend (its `api` output) and with `--chat` a chat
+ * completion (chat.ts). cli/invoke.ts reads the flags.
  */
 import { callGenerate } from "./call";
-import { UserError } from "./errors";
+import { chatRequestBody, type DeploymentApi } from "./chat";
+import { UsageError, UserError } from "./errors";
 import {
   createDeploymentClient,
   explainInvokeError,
@@ -23,6 +26,13 @@ export interface InvokeOptions {
   readonly endpoint?: string;
   /** Without a stack: the catalogue model whose end/pad ids the body carries. */
   readonly model: string;
+  /**
+   * Call the OpenAI chat route with a chat body. With `stack` alone the stack's `api` output decides
+   * and this only checks it; with `endpoint` it picks the route.
+   */
+  readonly chat: boolean;
+  /** The model name the OpenAI frontend serves; unset: the stack's `openaiModel` output. */
+  readonly openaiModel?: string;
   readonly prompt: string;
   /** Tokens to generate; unset: the stack's example body, else 64. */
   readonly maxTokens?: number;
@@ -49,8 +59,17 @@ export async function invoke(options: InvokeOptions, deps: InvokeDeps): Promise<
   const call = { prompt: options.prompt, maxTokens: options.maxTokens, stream: options.stream };
 
   let url = options.endpoint;
+  let api: DeploymentApi = options.chat ? "openai" : "triton";
+  let openaiModel = options.openaiModel;
   if (url === undefined && options.stack !== undefined) {
     const outputs = deploymentOutputs(options.stack, await deps.backend.outputs(options.stack));
+    if (options.chat && outputs.api !== "openai") {
+      throw new UserError(
+        `stack '${options.stack}' serves Triton's generate API (its api output is ${outputs.api}), not the OpenAI chat route. Fix: call without --chat, or deploy the OpenAI frontend (deployment.api openai) and pulumi up`,
+      );
+    }
+    api = outputs.api;
+    openaiModel ??= outputs.openaiModel;
     if (options.stream && outputs.predictStreamUrl === undefined) {
       throw new UserError(
         `stack '${options.stack}' does not stream: it exports no predictStreamUrl. Fix: pulumi config set --path deployment.streaming true, then pulumi up; or call without --stream`,
@@ -62,12 +81,25 @@ export async function invoke(options: InvokeOptions, deps: InvokeDeps): Promise<
     url ?? "",
     options.endpoint === undefined ? "the stack's predictUrl" : "--endpoint",
   );
+  if (api === "openai" && openaiModel === undefined) {
+    throw new UsageError(
+      "--chat with --endpoint needs --openai-model <name>: the model the deployment's OpenAI frontend serves ('pulumi stack output openaiModel')",
+    );
+  }
+  if (api === "triton" && options.openaiModel !== undefined) {
+    throw new UsageError(
+      "--openai-model names the model of a chat call: add --chat, or leave it out for Triton's generate API",
+    );
+  }
   const body =
-    options.stack === undefined
-      ? catalogueRequestBody(options.model, call)
-      : stackRequestBody(loadStackConfig(options.projectDir, options.stack), call);
+    openaiModel !== undefined && api === "openai"
+      ? chatRequestBody(openaiModel, call)
+      : options.stack === undefined
+        ? catalogueRequestBody(options.model, call)
+        : stackRequestBody(loadStackConfig(options.projectDir, options.stack), call);
   const client = createDeploymentClient(await createAuthProvider(auth), auth, target, {
     controlPlaneEndpoint: options.controlPlaneEndpoint,
+    api,
   });
 
   const bodyBytes = Buffer.byteLength(JSON.stringify(body));
@@ -83,13 +115,13 @@ export async function invoke(options: InvokeOptions, deps: InvokeDeps): Promise<
     });
     if (options.json) {
       const report = {
-        text_output: result.text,
+        ...(api === "openai" ? { content: result.text } : { text_output: result.text }),
         answer: result.answer,
         latencyMs: Math.round(result.latencyMs),
         ...(result.timeToFirstTokenMs === undefined
           ? {}
           : { timeToFirstTokenMs: Math.round(result.timeToFirstTokenMs) }),
-        ...(result.outputTokens === undefined ? {} : { outputTokens: result.outputTokens }),
+        ...(result.events === undefined ? {} : { events: result.events }),
         attempts: result.attempts,
       };
       output.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -99,7 +131,7 @@ export async function invoke(options: InvokeOptions, deps: InvokeDeps): Promise<
   } catch (error) {
     const state = await stateAfterFailure(client, error);
     throw new UserError(
-      explainInvokeError(error, { target, bodyBytes, auth, attempts: PREDICT_BACKOFF.attempts }, state),
+      explainInvokeError(error, { target, api, bodyBytes, auth, attempts: PREDICT_BACKOFF.attempts }, state),
     );
   }
 }

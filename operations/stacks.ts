@@ -4,6 +4,7 @@
  * Automation API over the project in `projectDir`; tests drive the commands with a stand-in.
  */
 import { LocalWorkspace, type OutputMap, type Stack } from "@pulumi/pulumi/automation";
+import { DEPLOYMENT_APIS, type DeploymentApi } from "./chat";
 import { UserError } from "./errors";
 
 /** Output name -> plain value (secret outputs come back as values; they are never printed). */
@@ -97,6 +98,10 @@ export function automationBackend(projectDir: string): StackBackend {
 export interface DeploymentOutputs {
   readonly predictUrl: string;
   readonly predictStreamUrl?: string;
+  /** The API the container serves; a stack that exports no `api` output serves Triton's generate. */
+  readonly api: DeploymentApi;
+  /** With `api: openai`: the model name the OpenAI frontend serves, which every request names. */
+  readonly openaiModel?: string;
   readonly modelDeploymentId?: string;
   readonly expiresAt?: string;
   /**
@@ -132,9 +137,23 @@ export function deploymentOutputs(stack: string, outputs: StackOutputs): Deploym
       `stack '${stack}' has no predictUrl output: it is not deployed. Fix: 'pulumi up --stack ${stack}' (or 'npm run -s evaluate -- --stack ${stack}')`,
     );
   }
+  const api = optionalString(outputs, "api") ?? "triton";
+  if (!DEPLOYMENT_APIS.includes(api as DeploymentApi)) {
+    throw new UserError(
+      `stack '${stack}' exports api '${api}', which this command does not know (${DEPLOYMENT_APIS.join(", ")}). Fix: update this checkout (git pull) to the commit that deployed it`,
+    );
+  }
+  const openaiModel = optionalString(outputs, "openaiModel");
+  if (api === "openai" && openaiModel === undefined) {
+    throw new UserError(
+      `stack '${stack}' exports api 'openai' but no openaiModel: the model name its OpenAI frontend serves is unknown. Fix: 'pulumi up --stack ${stack}' with this checkout, which exports it`,
+    );
+  }
   return {
     predictUrl,
     predictStreamUrl: optionalString(outputs, "predictStreamUrl"),
+    api: api as DeploymentApi,
+    ...(openaiModel === undefined ? {} : { openaiModel }),
     modelDeploymentId: optionalString(outputs, "modelDeploymentId"),
     expiresAt: optionalString(outputs, "expiresAt"),
     buildPhaseMinutes: phaseMinutes(outputs),

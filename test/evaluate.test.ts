@@ -6,12 +6,19 @@ import { describe, it } from "node:test";
 import { commandExitCode, parseCommandLine } from "../cli/args";
 import { evaluateCommand, evaluateMain, evaluateOptions } from "../cli/evaluate";
 import { UserError } from "../operations/errors";
-import { DEFAULT_PROMPTS, evaluate, type EvaluateDeps, type EvaluateOptions } from "../operations/evaluate";
+import {
+  DEFAULT_PROMPTS,
+  evaluate,
+  type EvaluateDeps,
+  type EvaluateOptions,
+  hubCacheDir,
+} from "../operations/evaluate";
 import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluation";
 import { captureIo } from "./support/capture-io";
-import { devEvaluation, FAST_DESTROY_BACKOFF } from "./support/dev-evaluation";
+import { devEvaluation, FAST_DESTROY_BACKOFF, TEST_TOKENIZER_DIR } from "./support/dev-evaluation";
 import {
   type Behaviour,
+  chatChunks,
   DEPLOYMENT_ID,
   type FakeDeployment,
   fakeDeploymentPool,
@@ -165,10 +172,14 @@ describe("evaluate", () => {
         ["destroy", true],
       ],
     );
+    // Llama-3.1's tokenizer splits every piece " wK" into " w" and "K": the tokenizer counts two
+    // tokens for each of the n events, which counting events would have called one
     assert.deepEqual(
       report.prompts.map((prompt) => [prompt.id, prompt.ok, prompt.outputTokens]),
-      counts.map((n, i) => [`p${i + 1}`, true, n]),
+      counts.map((n, i) => [`p${i + 1}`, true, 2 * n]),
     );
+    assert.equal(report.tokenizer, join(TEST_TOKENIZER_DIR, "tokenizer.json"));
+    assert.equal(report.api, "triton");
     assert.equal(report.prompts[2].outputPreview, " w0 w1 w2 w3 w4 w5 w6 w7");
     for (const [i, prompt] of report.prompts.entries()) {
       // the stand-in sends n pieces 15 ms apart, so the call lasts at least (n - 1) x 15 ms; when
@@ -179,12 +190,12 @@ describe("evaluate", () => {
     const latencies = report.prompts.map((prompt) => prompt.latencyMs ?? 0).sort((a, b) => a - b);
     assert.equal(report.summary.latencyMs?.p50, Math.round(latencies[1]));
     assert.equal(report.summary.latencyMs?.p95, Math.round(latencies[3]));
-    assert.equal(report.summary.outputTokens, 20);
+    assert.equal(report.summary.outputTokens, 40);
     assert.equal(report.summary.succeeded, 4);
     const promptSeconds = report.phases[2].seconds;
     assert.ok(
-      Math.abs((report.summary.outputTokensPerSecond ?? 0) - 20 / promptSeconds) <
-        0.05 * (20 / promptSeconds),
+      Math.abs((report.summary.outputTokensPerSecond ?? 0) - 40 / promptSeconds) <
+        0.05 * (40 / promptSeconds),
     );
     const elapsedMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
     assert.ok(Math.abs(report.cost.usd - (elapsedMs / 3_600_000) * 2) < 0.01);
@@ -197,18 +208,94 @@ describe("evaluate", () => {
       prompts.every((request) => JSON.parse(request.body).stream === true && request.path.endsWith("Stream")),
     );
     assert.match(run.markdown ?? "", /\| teardown \| destroyed \|/);
-    assert.match(run.markdown ?? "", /\| p3 \| \d+ \| \d+ \| 8 \| 1 \| {2}w0 w1/);
+    assert.match(run.markdown ?? "", /\| p3 \| \d+ \| \d+ \| 16 \| 1 \| {2}w0 w1/);
+    assert.match(run.markdown ?? "", /\| tokenizer \| .*tokenizer-llama3_1\/models\/tokenizer\.json \|/);
     assert.match(run.out, /teardown {5}destroyed\n/);
   });
 
-  it("without streaming, latencies are reported and tokens say they need streaming", async () => {
+  it("without streaming, the tokenizer still counts the tokens of each whole answer", async () => {
     const server = await serve({ predict: () => ({ status: 200, json: tritonAnswer("Paris.") }) });
     const run = await runEvaluation(server, { promptsFile: promptsFile([1, 1]) }, { streaming: false });
     assert.equal(run.succeeded, true, run.out);
-    assert.equal(run.report?.summary.outputTokens, null);
+    // "Paris" and "." are one token each in Llama-3.1's vocabulary
+    assert.deepEqual(
+      run.report?.prompts.map((prompt) => prompt.outputTokens),
+      [2, 2],
+    );
+    assert.equal(run.report?.summary.outputTokens, 4);
     assert.equal(run.report?.summary.timeToFirstTokenMs, null);
     assert.equal(run.report?.summary.succeeded, 2);
     assert.ok(server.requests.filter((r) => r.method === "POST").every((r) => r.path.endsWith("/predict")));
+  });
+
+  it("an OpenAI stack: chat bodies naming openaiModel to the chat route, tokens counted from the joined deltas", async () => {
+    const model = "tensorrt_llm_bls";
+    const server = await serve({
+      predict: (request) => ({
+        status: 200,
+        sse: chatChunks(
+          piecesFor(JSON.stringify({ text_input: JSON.parse(request.body).messages[0].content })),
+          model,
+        ),
+        done: true,
+      }),
+      lifecycle: () => "ACTIVE",
+    });
+    const outputs = {
+      predictUrl: server.predictUrl,
+      predictStreamUrl: server.predictStreamUrl,
+      modelDeploymentId: DEPLOYMENT_ID,
+      api: "openai",
+      openaiModel: model,
+    };
+    const run = await runEvaluation(
+      server,
+      { promptsFile: promptsFile([2, 3]) },
+      { streaming: true, stacks: { upOutputs: outputs } },
+    );
+    assert.equal(run.succeeded, true, run.out);
+    const posts = server.requests.filter((request) => request.method === "POST");
+    assert.ok(
+      posts.every(
+        (request) =>
+          request.path === `/${DEPLOYMENT_ID}/predictWithResponseStream/v1/chat/completions` &&
+          request.signatureProblem === undefined,
+      ),
+    );
+    const probe = JSON.parse(posts[0].body);
+    assert.deepEqual(probe, {
+      model,
+      messages: [{ role: "user", content: "Hello" }],
+      max_tokens: 1,
+      stream: true,
+    });
+    assert.deepEqual(
+      run.report?.prompts.map((prompt) => [prompt.outputTokens, prompt.outputPreview]),
+      [
+        [4, " w0 w1"],
+        [6, " w0 w1 w2"],
+      ],
+    );
+    assert.equal(run.report?.api, "openai");
+    assert.equal(run.report?.endpoint, `${server.predictStreamUrl}/v1/chat/completions`);
+    assert.match(
+      run.markdown ?? "",
+      /\| calls \| \/predictWithResponseStream\/v1\/chat\/completions, concurrency 2 \|/,
+    );
+  });
+
+  it("no tokenizer to count with is refused before anything is created, naming where it looked", async () => {
+    const server = await serve({});
+    const hubCache = scratchDir("hub-cache-");
+    const run = await runEvaluation(server, { tokenizer: undefined, hubCache }, { streaming: false });
+    assert.deepEqual(run.stacks.calls, []);
+    assert.equal(run.report, undefined);
+    assert.match(
+      run.error ?? "",
+      new RegExp(
+        `^no tokenizer of tiiuae/falcon-7b-instruct to count output tokens with \\(looked for .*/models/falcon-7b-instruct/tokenizer\\.json, ${hubCache}/models--tiiuae--falcon-7b-instruct/snapshots/main/tokenizer\\.json\\)\\. Fix: huggingface-cli download tiiuae/falcon-7b-instruct tokenizer\\.json tokenizer_config\\.json --revision main, or pass --tokenizer`,
+      ),
+    );
   });
 
   it("a failure mid-run still destroys the stack and exits 1 naming the failure", async () => {
@@ -440,7 +527,7 @@ describe("evaluate: the command line (cli/evaluate.ts)", () => {
     assert.equal(noStack.code, 2);
     assert.match(
       noStack.err,
-      /^Option '--stack <value>' argument missing\nusage: npm run -s evaluate -- --stack <name> \[options\]\n/,
+      /^--stack needs a value: --stack <value>\nusage: npm run -s evaluate -- --stack <name> \[options\]\n/,
     );
     const badConcurrency = await commandLine(["--stack", "dev", "--concurrency", "0"]);
     assert.equal(badConcurrency.code, 2);
@@ -495,6 +582,16 @@ describe("evaluate: the command line (cli/evaluate.ts)", () => {
     assert.ok(defaults);
     assert.equal(evaluateOptions(defaults, "/x").promptsFile, DEFAULT_PROMPTS);
     assert.equal(evaluateOptions(defaults, "/x").concurrency, 2);
+    assert.equal(evaluateOptions(defaults, "/x").tokenizer, undefined);
+    assert.equal(evaluateOptions(defaults, "/x").hubCache, hubCacheDir(process.env));
+    const tokenizer = parseCommandLine(evaluateCommand, [
+      "--stack",
+      "dev",
+      "--tokenizer",
+      "snap/tokenizer.json",
+    ]);
+    assert.ok(tokenizer);
+    assert.equal(evaluateOptions(tokenizer, "/home/me/work").tokenizer, "/home/me/work/snap/tokenizer.json");
   });
 });
 

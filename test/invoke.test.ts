@@ -12,6 +12,8 @@ import { backoffDelayMs, withRetry } from "../operations/retry";
 import type { StackBackend } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import {
+  chatChunks,
+  chatCompletion,
   DEPLOYMENT_ID,
   signatureProblem,
   fakeDeploymentPool,
@@ -44,6 +46,7 @@ async function call(
   const io = captureIo(ROOT);
   const defaults: Omit<InvokeOptions, "prompt"> = {
     model: "tiiuae/falcon-7b-instruct",
+    chat: false,
     stream: false,
     json: false,
     projectDir: ROOT,
@@ -128,7 +131,7 @@ describe("invoke", () => {
     assert.equal(JSON.parse(server.requests[0].body).max_tokens, 8);
   });
 
-  it("--stream prints server-sent pieces as they arrive and counts them", async () => {
+  it("--stream prints server-sent pieces as they arrive and counts the events", async () => {
     const pieces = ["Par", "is", " is", " the", " capital", "."];
     const server = await serve({
       predict: () => ({ status: 200, sse: pieces.map(tritonAnswer), gapMs: 10 }),
@@ -146,7 +149,8 @@ describe("invoke", () => {
     });
     const printed = JSON.parse(json.out);
     assert.equal(printed.text_output, "Paris is the capital.");
-    assert.equal(printed.outputTokens, pieces.length);
+    assert.equal(printed.events, pieces.length);
+    assert.equal(printed.outputTokens, undefined, "events are not tokens: invoke does not call them so");
     assert.ok(printed.timeToFirstTokenMs <= printed.latencyMs);
     assert.ok(printed.latencyMs >= 45, "the stand-in sends the pieces 10 ms apart");
   });
@@ -320,6 +324,155 @@ describe("invoke", () => {
   });
 });
 
+describe("invoke --chat: a stack serving Triton's OpenAI frontend", () => {
+  const MODEL = "tensorrt_llm_bls";
+  const CHAT_PATH = `/${DEPLOYMENT_ID}/predict/v1/chat/completions`;
+  const CHAT_STREAM_PATH = `/${DEPLOYMENT_ID}/predictWithResponseStream/v1/chat/completions`;
+  const openaiStack = (server: { predictUrl: string; predictStreamUrl: string }, streams = true) =>
+    new FakeStacks({
+      stacks: {
+        dev: {
+          predictUrl: server.predictUrl,
+          ...(streams ? { predictStreamUrl: server.predictStreamUrl } : {}),
+          api: "openai",
+          openaiModel: MODEL,
+        },
+      },
+    });
+
+  it("posts a signed chat body to <deployment>/predict/v1/chat/completions and prints the message", async () => {
+    const server = await serve({
+      predict: () => ({ status: 200, json: chatCompletion("Paris is the capital.", MODEL) }),
+    });
+    const result = await call({
+      endpoint: server.predictUrl,
+      chat: true,
+      openaiModel: MODEL,
+      maxTokens: 12,
+      prompt: "What is the capital of France?",
+    });
+    assert.equal(result.error, undefined);
+    assert.equal(result.out, "Paris is the capital.\n");
+    const [request] = server.requests;
+    assert.equal(request.path, CHAT_PATH);
+    assert.equal(request.signatureProblem, undefined, "the signature covers the chat route's path");
+    assert.deepEqual(JSON.parse(request.body), {
+      model: MODEL,
+      messages: [{ role: "user", content: "What is the capital of France?" }],
+      max_tokens: 12,
+      stream: false,
+    });
+  });
+
+  it("max_tokens is always sent: the 25.04 frontend would stop at 16", async () => {
+    const server = await serve({ predict: () => ({ status: 200, json: chatCompletion("Paris.", MODEL) }) });
+    await call({ endpoint: server.predictUrl, chat: true, openaiModel: MODEL, prompt: "Capital?" });
+    assert.equal(JSON.parse(server.requests[0].body).max_tokens, 64);
+  });
+
+  it("a stack whose api output is openai gets the chat call with its openaiModel, streamed through predictWithResponseStream", async () => {
+    const pieces = ["Par", "is", " is the capital", "."];
+    const server = await serve({
+      predict: () => ({ status: 200, sse: chatChunks(pieces, MODEL), done: true, gapMs: 5 }),
+    });
+    const stacks = openaiStack(server);
+    const plain = await call({ stack: "dev", stream: true, prompt: "Capital?" }, stacks);
+    assert.equal(plain.error, undefined);
+    assert.equal(plain.out, "Paris is the capital.\n");
+    assert.equal(server.requests[0].path, CHAT_STREAM_PATH);
+    assert.equal(server.requests[0].signatureProblem, undefined);
+    const body = JSON.parse(server.requests[0].body);
+    assert.equal(body.model, MODEL);
+    assert.equal(body.stream, true);
+    assert.equal(body.text_input, undefined, "no Triton input on the chat route");
+
+    const json = await call({ stack: "dev", stream: true, json: true, prompt: "Capital?" }, stacks);
+    const printed = JSON.parse(json.out);
+    assert.equal(printed.content, "Paris is the capital.");
+    assert.equal(printed.text_output, undefined);
+    assert.equal(printed.events, pieces.length, "the role chunk carries no text");
+    assert.equal(printed.answer.choices[0].finish_reason, "stop");
+  });
+
+  it("a stream cut before data: [DONE] fails instead of passing a short answer off as whole", async () => {
+    const server = await serve({
+      predict: () => ({ status: 200, sse: chatChunks(["Par", "is"], MODEL).slice(0, 2) }),
+    });
+    const result = await call({ stack: "dev", stream: true, prompt: "Capital?" }, openaiStack(server));
+    assert.match(result.error ?? "", /^the deployment's stream ended before its final "data: \[DONE\]"/);
+  });
+
+  it("the frontend's FastAPI errors come through in its own words", async () => {
+    const server = await serve({
+      predict: (_, index) =>
+        index === 0
+          ? { status: 400, json: { detail: "Unknown model: odsc-llm" } }
+          : {
+              status: 422,
+              json: {
+                detail: [
+                  {
+                    type: "extra_forbidden",
+                    loc: ["body", "max_completion_tokens"],
+                    msg: "Extra inputs are not permitted",
+                    input: 5,
+                  },
+                ],
+              },
+            },
+    });
+    const options = { endpoint: server.predictUrl, chat: true, openaiModel: "odsc-llm", prompt: "hi" };
+    assert.equal((await call(options)).error, "400 Unknown model: odsc-llm");
+    assert.equal((await call(options)).error, "422 max_completion_tokens: Extra inputs are not permitted");
+  });
+
+  it("--chat on a stack that serves Triton's generate API is refused, naming the stack's api", async () => {
+    const stacks = new FakeStacks({ stacks: { dev: { predictUrl: `https://h/${DEPLOYMENT_ID}/predict` } } });
+    const result = await call({ stack: "dev", chat: true, prompt: "Capital?" }, stacks);
+    assert.match(
+      result.error ?? "",
+      /^stack 'dev' serves Triton's generate API \(its api output is triton\)/,
+    );
+  });
+
+  it("a stack that exports api openai without openaiModel, or an api it does not know, is refused", async () => {
+    const url = `https://h/${DEPLOYMENT_ID}/predict`;
+    const noModel = await call(
+      { stack: "dev", prompt: "hi" },
+      new FakeStacks({ stacks: { dev: { predictUrl: url, api: "openai" } } }),
+    );
+    assert.match(noModel.error ?? "", /exports api 'openai' but no openaiModel/);
+    const unknown = await call(
+      { stack: "dev", prompt: "hi" },
+      new FakeStacks({ stacks: { dev: { predictUrl: url, api: "grpc" } } }),
+    );
+    assert.match(
+      unknown.error ?? "",
+      /exports api 'grpc', which this command does not know \(triton, openai\)/,
+    );
+  });
+
+  it("--chat with --endpoint needs the model name; --openai-model alone is a usage mistake", async () => {
+    const endpoint = `https://example.invalid/${DEPLOYMENT_ID}/predict`;
+    const noModel = await call({ endpoint, chat: true, prompt: "hi" });
+    assert.match(noModel.error ?? "", /^--chat with --endpoint needs --openai-model <name>/);
+    const noChat = await call({ endpoint, openaiModel: MODEL, prompt: "hi" });
+    assert.match(noChat.error ?? "", /^--openai-model names the model of a chat call/);
+  });
+
+  it("a URL that already names the chat route is the same deployment", async () => {
+    const server = await serve({ predict: () => ({ status: 200, json: chatCompletion("ok", MODEL) }) });
+    const result = await call({
+      endpoint: `${server.predictUrl}/v1/chat/completions`,
+      chat: true,
+      openaiModel: MODEL,
+      prompt: "hi",
+    });
+    assert.equal(result.error, undefined);
+    assert.equal(server.requests[0].path, CHAT_PATH);
+  });
+});
+
 describe("invoke: the command line (cli/invoke.ts)", () => {
   it("usage mistakes exit 2 with the usage line", async () => {
     for (const argv of [
@@ -373,6 +526,8 @@ describe("invoke: the command line (cli/invoke.ts)", () => {
         stack: "dev",
         endpoint: undefined,
         model: "tiiuae/falcon-7b-instruct",
+        chat: false,
+        openaiModel: undefined,
         prompt: "Tell",
         maxTokens: 128,
         stream: true,
@@ -386,6 +541,9 @@ describe("invoke: the command line (cli/invoke.ts)", () => {
         controlPlaneEndpoint: undefined,
       },
     );
+    const chat = parse(["--endpoint", "https://h/x", "--chat", "--openai-model", "ensemble", "hi"]);
+    assert.equal(chat.chat, true);
+    assert.equal(chat.openaiModel, "ensemble");
     const endpoint = parse(["--endpoint", "https://h/x", "--dir", "p", "--auth", "security_token", "hi"]);
     assert.equal(endpoint.endpoint, "https://h/x");
     assert.equal(endpoint.projectDir, "/home/me/work/p");

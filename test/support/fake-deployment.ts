@@ -3,7 +3,9 @@
  * OCI request signature of every call with the public half of a key pair the test generated
  * (draft-cavage HTTP signatures as OCI uses them: the signed headers, `(request-target)`, host,
  * date, and for a body its length, type and SHA-256), then answers like Triton's `/generate` and
- * `/generate_stream`. It closes itself after `lifetimeMs`, so a failed test never leaves it running.
+ * `/generate_stream`, or on the chat route (`/predict/v1/chat/completions`,
+ * `/predictWithResponseStream/v1/chat/completions`) like Triton's OpenAI frontend. It closes itself
+ * after `lifetimeMs`, so a failed test never leaves it running.
  */
 import { after } from "node:test";
 import { createHash, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
@@ -50,7 +52,13 @@ export interface RecordedRequest {
 export type Reply =
   | { readonly status: number; readonly json: unknown }
   | { readonly status: number; readonly text: string }
-  | { readonly status: 200; readonly sse: readonly unknown[]; readonly gapMs?: number }
+  | {
+      readonly status: 200;
+      readonly sse: readonly unknown[];
+      readonly gapMs?: number;
+      /** End with `data: [DONE]`, as the OpenAI frontend does. */
+      readonly done?: boolean;
+    }
   | { readonly hang: true };
 
 export interface Behaviour {
@@ -121,14 +129,14 @@ function answer(response: ServerResponse, reply: Reply): void {
   if ("hang" in reply) return;
   if ("sse" in reply) {
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    const events = [...reply.sse];
+    const events = [...reply.sse.map((event) => JSON.stringify(event)), ...(reply.done ? ["[DONE]"] : [])];
     const next = () => {
       const event = events.shift();
       if (event === undefined) {
         response.end();
         return;
       }
-      response.write(`data: ${JSON.stringify(event)}\n\n`);
+      response.write(`data: ${event}\n\n`);
       setTimeout(next, reply.gapMs ?? 5);
     };
     next();
@@ -146,6 +154,58 @@ function answer(response: ServerResponse, reply: Reply): void {
 /** Triton's /generate answer (flat JSON: triton-inference-server/server docs/protocol/extension_generate.md). */
 export function tritonAnswer(text: string): Record<string, unknown> {
   return { model_name: "ensemble", model_version: "1", text_output: text };
+}
+
+/**
+ * The OpenAI frontend's whole chat answer (Triton server v2.57.0, python/openai/openai_frontend/
+ * engine/triton_engine.py:155-171, serialised through its response model with `usage` null).
+ */
+export function chatCompletion(text: string, model: string): Record<string, unknown> {
+  return {
+    id: "cmpl-fake",
+    choices: [
+      {
+        finish_reason: "stop",
+        index: 0,
+        message: { content: text, tool_calls: null, role: "assistant", function_call: null },
+        logprobs: null,
+      },
+    ],
+    created: 1_700_000_000,
+    model,
+    system_fingerprint: null,
+    object: "chat.completion",
+    usage: null,
+  };
+}
+
+/**
+ * The OpenAI frontend's streamed chunks for `pieces`: first the role with empty content, then one
+ * chunk per Triton response, the last with finish_reason "stop" (engine/triton_engine.py:285-341,
+ * `model_dump_json(exclude_unset=True)`); the reply adds `data: [DONE]` with `done: true`.
+ */
+export function chatChunks(pieces: readonly string[], model: string): Record<string, unknown>[] {
+  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
+    id: "cmpl-fake",
+    choices: [{ delta, logprobs: null, finish_reason: finish, index: 0 }],
+    created: 1_700_000_000,
+    model,
+    system_fingerprint: null,
+    object: "chat.completion.chunk",
+  });
+  return [
+    chunk({ content: "", function_call: null, role: "assistant" }, null),
+    ...pieces.map((piece, index) =>
+      chunk({ content: piece, function_call: null, role: null }, index === pieces.length - 1 ? "stop" : null),
+    ),
+  ];
+}
+
+/** The paths OCI forwards to the container: the two predict routes, bare or followed by the chat route. */
+function predictPath(path: string): boolean {
+  return [`/${DEPLOYMENT_ID}/predict`, `/${DEPLOYMENT_ID}/predictWithResponseStream`].some(
+    (route) => path === route || path === `${route}/v1/chat/completions`,
+  );
 }
 
 export async function startFakeDeployment(
@@ -186,10 +246,7 @@ export async function startFakeDeployment(
         });
         return;
       }
-      if (
-        method === "POST" &&
-        (path === `/${DEPLOYMENT_ID}/predict` || path === `/${DEPLOYMENT_ID}/predictWithResponseStream`)
-      ) {
+      if (method === "POST" && predictPath(path)) {
         const reply = behaviour.predict?.(recorded, predictCalls++) ?? {
           status: 200,
           json: tritonAnswer("ok"),
