@@ -85,6 +85,7 @@ function withOwnValues(stackFile: string): string {
   return `${stackFile
     .replace(COMPARTMENT_ID, OWN_COMPARTMENT)
     .replace(TENANCY_ID, OWN_TENANCY)
+    .replace("oncall@example.com", "oncall@ops.acme.io")
     .replace(/\n*$/, "\n")}${OWN_SECRETS}`;
 }
 
@@ -314,9 +315,13 @@ describe("check CLI", () => {
     assert.match(stderr, /^error: engine\.prebuiltDir = "\.\/engine\.tar": is a file/m);
     assert.match(
       stderr,
-      /^error: triton-trtllm-oc:deployment = .*did you mean "triton-trtllm-oci:deployment"/m,
+      /^error: triton-trtllm-oc:deployment: is in namespace .*did you mean "triton-trtllm-oci:deployment"/m,
     );
-    assert.match(stderr, /^error: oci:regoin = .*did you mean 'oci:region'/m);
+    assert.match(
+      stderr,
+      /^error: oci:regoin: is not a setting of the OCI provider.*did you mean 'oci:region'/m,
+    );
+    assert.doesNotMatch(stderr, /oci:regoin = /, "the key's own name is not shown as its value");
     assert.match(stdout, /^note .*model\.localDir = "\.\/models\/nowhere": is not on this machine/m);
   });
 

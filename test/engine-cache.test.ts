@@ -392,8 +392,8 @@ describe("estimates", () => {
     // once, at the pull's minutes. 3 + 12 + 8.5 + 0.8 (pack) + 7.3 (validate) + 1.2 (upload) = 32.8.
     assert.equal(assemble.totalMinutes, 33);
     assert.equal(assemble.usd, 1.1);
-    // The unpacked image beside four copies of the engine: 50 + 42.5 + 4 x 13.8 GB, up to 150.
-    assert.equal(assemble.bootVolumeGB, 150);
+    // The unpacked image beside four copies of the engine: 50 + 42.5 + 4 x 14.43 GB, up to 160.
+    assert.equal(assemble.bootVolumeGB, 160);
     assert.ok(assemble.totalMinutes < build.totalMinutes && assemble.usd < build.usd);
   });
 

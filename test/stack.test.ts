@@ -285,7 +285,7 @@ describe("cache hits and the run after a build", { timeout: TIMEOUT_MS * 6 }, ()
     const source = instance.inputs.sourceDetails as { sourceId: string; bootVolumeSizeInGbs: string };
     assert.equal(source.sourceId, GPU_IMAGE_ID);
     // The unpacked image and four copies of the engine (build-estimate.ts assembleBootVolumeGB).
-    assert.equal(source.bootVolumeSizeInGbs, "150");
+    assert.equal(source.bootVolumeSizeInGbs, "160");
     const engine = stackOutputs(result).engine as {
       source: string;
       estimate: { shape: string; mode: string };

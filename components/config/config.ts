@@ -192,5 +192,7 @@ export function parseStackConfig(raw: RawStackConfig): ParseResult {
 
 /** One line per problem: key, value, what is wrong, how to fix it. */
 export function formatConfigError(error: ConfigError): string {
-  return `${displayKey(error.key)} = ${quoted(error.value)}: ${error.message}. Fix: ${error.fix}`;
+  const subject =
+    error.keyOnly === true ? displayKey(error.key) : `${displayKey(error.key)} = ${quoted(error.value)}`;
+  return `${subject}: ${error.message}. Fix: ${error.fix}`;
 }

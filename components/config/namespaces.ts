@@ -50,7 +50,8 @@ export function otherKeyErrors(otherKeys: readonly string[]): ConfigError[] {
       const guess = closest(namespace, KNOWN_NAMESPACES);
       errors.push({
         key: fullKey,
-        value: namespace,
+        value: undefined,
+        keyOnly: true,
         message: `is in namespace ${quoted(namespace)}, which nothing in this stack reads: the setting would be ignored`,
         fix: guess
           ? `did you mean ${quoted(`${guess}:${name}`)}? pulumi config rm ${shellWord(fullKey)} and set it again under ${guess}:`
@@ -60,7 +61,8 @@ export function otherKeyErrors(otherKeys: readonly string[]): ConfigError[] {
       const guess = closest(name, OCI_PROVIDER_KEYS);
       errors.push({
         key: fullKey,
-        value: name,
+        value: undefined,
+        keyOnly: true,
         message: "is not a setting of the OCI provider: it would be ignored",
         fix: guess
           ? `did you mean 'oci:${guess}'? pulumi config rm ${shellWord(fullKey)}; pulumi config set oci:${guess} <value>`

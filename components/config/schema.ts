@@ -16,6 +16,7 @@ import {
   revisionProblem,
 } from "./grammars";
 import { imageMirrorSchema } from "./image-mirror";
+import { productionDeploymentKeys } from "./production-schema";
 
 export const PROJECT = "triton-trtllm-oci";
 
@@ -26,6 +27,8 @@ export interface ConfigError {
   readonly value: unknown;
   readonly message: string;
   readonly fix: string;
+  /** The error is about the key itself (a namespace or name nothing reads): no value is shown. */
+  readonly keyOnly?: boolean;
 }
 
 export const SECRET_KEYS = ["ocirUsername", "ocirAuthToken", "hfToken"] as const;
@@ -166,6 +169,8 @@ export const stackSchema = z.strictObject({
       storageSizeInGBs: integer(50, 16384).default(500),
       streaming: flag.default(false),
       environment: z.record(z.string(), grammar(environmentValueProblem)).default({}),
+      // autoscaling, access, privateSubnetId, alerts: a production endpoint (production-schema.ts).
+      ...productionDeploymentKeys,
     })
     .prefault({}),
   serving: z
