@@ -8,10 +8,11 @@ On a host without node: `--render-to DIR` renders the repository on one that has
 
 The streaming stack's repository is rendered by cli/render.ts (engine.maxBatchSize --max-batch-size,
 default 64); its tensorrt_llm_bls and preprocessing run in this process under the python_backend
-stand-in of test/python/triton_python_backend_utils.py, in the mode that serves the parent's side of
-each call from threads (`use_process_threads`), on the stub's event loop (`StubLoop`: an event loop
-on its own thread, execute scheduled and not awaited, as pb_stub.cc:703-709 and 910-938 of
-python_backend r25.04 do). The loop's default executor has 32 threads: asyncio's default,
+stand-in of test/python/triton_python_backend_utils.py, in the mode where each call waits as it
+would for the Triton process (`use_process_model`: a round trip of --ipc-us, an assumption, and no
+more calls at once than the backend's threads for them serve), on the stub's event loop
+(`StubLoop`: an event loop on its own thread, execute scheduled and not awaited, as pb_stub.cc:
+703-709 and 910-938 of python_backend r25.04 do). The loop's default executor has 32 threads: asyncio's default,
 min(32, CPUs + 4), on any host of 28 CPUs or more (every GPU shape this stack deploys to), whatever
 this host has.
 
@@ -228,7 +229,7 @@ class ClientSender(pb_utils.InferenceResponseSender):
         elif response.has_error():
             kind = response.error().message()
         else:
-            kind = "piece" if support.outputs(response)["text_output"][0, 0] != b"" else "empty"
+            kind = "piece" if pb_utils.get_output_tensor_by_name(response, "text_output").as_numpy()[0, 0] else "empty"
         super()._record(kind, flags)
 
 
@@ -248,12 +249,12 @@ class ClientRequest(pb_utils.InferenceRequest):
         return self.sender
 
 
-def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
+def measure(streams, pieces, step_s, max_batch_size, cancels, repository, round_trip_s):
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
         root, configs = read_repository(repository) if repository else render(Path(scratch), max_batch_size)
         support.RENDERED["root"] = root
         tokenizer = fake_transformers.FakeTokenizer()
-        pb_utils.use_process_threads()
+        pb_utils.use_process_model(round_trip_s)
         preprocessing, _ = support.load_model("preprocessing", tokenizer, configs["preprocessing"])
         bls, _ = support.load_model("tensorrt_llm_bls", tokenizer, configs["tensorrt_llm_bls"])
     engine = PacedEngine(configs["tensorrt_llm"], step_s, pieces)
@@ -276,6 +277,11 @@ def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
     # as Python objects (python_backend keeps them in C++, pb_response_iterator.cc:92), and in this
     # small process they made a full collection pause everything for 14 to 35 ms every second or
     # two. Reference cycles the run leaves are counted after it instead.
+    # What the round trip's sleep takes on this host.
+    calibration = time.perf_counter()
+    for _ in range(200):
+        time.sleep(round_trip_s)
+    sleep_s = (time.perf_counter() - calibration) / 200
     gc.collect()
     gc.freeze()
     gc.disable()
@@ -364,6 +370,7 @@ def measure(streams, pieces, step_s, max_batch_size, cancels, repository):
         "check_ms": engine.check_s * 1000,
         "max_rows": engine.max_rows,
         "wall_s": time.perf_counter() - started,
+        "round_trip_us": round(sleep_s * 1e6, 1),
     }
 
 
@@ -374,6 +381,7 @@ def main():
     parser.add_argument("--step-ms", type=float, default=25.0, help="the engine's step")
     parser.add_argument("--max-batch-size", type=int, default=64, help="engine.maxBatchSize of the rendered stack")
     parser.add_argument("--cancels", type=int, default=None, help="streams cancelled (default one in 16)")
+    parser.add_argument("--ipc-us", type=float, default=20.0, help="round trip to the Triton process, assumed")
     parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     parser.add_argument("--render-to", type=Path, help="only render the repository into DIR/out, for --repository")
     parser.add_argument("--repository", type=Path, help="run a repository rendered before (DIR/out/triton)")
@@ -387,9 +395,12 @@ def main():
     if cancels >= args.streams:
         parser.error("--cancels must leave at least one stream that is not cancelled")
     repository = args.repository.resolve() / "out" / "triton" if args.repository else None
-    result = measure(args.streams, args.pieces, args.step_ms / 1000, args.max_batch_size, cancels, repository)
+    result = measure(
+        args.streams, args.pieces, args.step_ms / 1000, args.max_batch_size, cancels, repository, args.ipc_us / 1e6
+    )
     figures = result["figures"]
     print(f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; wall {result['wall_s']:.1f} s")
+    print(f"round trip to the Triton process: {args.ipc_us} us assumed, {result['round_trip_us']} us slept")
     print(
         f"{figures['streams']} streams x {args.pieces} pieces, engine step {args.step_ms} ms, "
         f"max batch {result['max_rows']}, engine cancellation check every {result['check_ms']:.0f} ms"

@@ -64,7 +64,7 @@ def test_cancel_reaches_the_called_model_unless_the_iterator_is_finished():
 
 
 def test_exec_returns_with_the_first_response_and_next_waits_for_a_delivery():
-    pb_utils.use_process_threads()
+    pb_utils.use_process_model()
     pb_utils.BLS_MODELS["engine"] = lambda request, decoupled: None
     request = pb_utils.InferenceRequest(model_name="engine")
     returned = threading.Event()

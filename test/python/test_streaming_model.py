@@ -463,7 +463,7 @@ def test_streams_served_together_on_the_stub_s_loop_with_the_backend_s_threads(r
     clients = [serve(configs, tokenizer, engine, **ask(prompt, stream=True))[0] for prompt in ["Hello"] + ["Hi"] * 5]
     _, bls = serve(configs, tokenizer, engine)
     clients[0].get_response_sender().cancelled_after = 0
-    pb_utils.use_process_threads()
+    pb_utils.use_process_model()
     stub = pb_utils.StubLoop()
     try:
         for future in [stub.execute(bls, [client]) for client in clients]:

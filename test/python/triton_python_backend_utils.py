@@ -52,17 +52,22 @@ What the real backend does and the models rely on (src/ at r25.04):
   a time through its single parent-to-stub thread (pb_stub.cc:1331-1353, 1490-1569), the sending
   thread waiting until the stub has taken each (python_be.cc:1739-1746).
 
-By default the parent's side of each call runs in the calling thread, so unit tests are
-deterministic. `use_process_threads()` puts it on threads of the kinds listed in the last two points
-(one for cancel and is_cancelled, a pool of 32 for sends and BLS calls, one for deliveries), for the
-concurrency tests and the serving benchmark; how long a real round trip between the two processes
-takes is not modelled beyond the cost of handing work to another thread.
+By default the parent's side of each call runs in the calling thread at once, so unit tests are
+deterministic. `use_process_model(round_trip_s)`, for the concurrency tests and the serving
+benchmark, makes each call wait as it would for the other process: a round trip of `round_trip_s`
+(an assumption, not read anywhere: the order of two futex wake-ups between processes), with the GIL
+released, and only as many at once as the threads listed in the last two points serve (one for
+cancel and is_cancelled, a pool of 32 for sends and BLS calls, one for deliveries). The work of
+those threads runs in the calling thread: real ones belong to the other process or run C++ without
+the stub's GIL, and Python threads standing in for them would compete for the GIL as they do not.
 """
 
 import asyncio
 import collections
+import ctypes
 import itertools
 import json
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +77,8 @@ import numpy as np
 TRITONSERVER_RESPONSE_COMPLETE_FINAL = 1
 # The parent's thread pool: python_be.cc:2019 (default of the backend's thread-pool-size option).
 PARENT_THREAD_POOL_SIZE = 32
+# prctl(2) option: the slack, in nanoseconds, the kernel may add to the thread's timed sleeps.
+PR_SET_TIMERSLACK = 29
 
 # Model name -> handler(request, decoupled); see the module docstring for what it returns.
 BLS_MODELS = {}
@@ -136,47 +143,57 @@ class _InCallingThread:
         pass
 
 
-class _ProcessThreads:
-    """Threads standing in for those that serve the calls in the real backend: `serial` the stub's
-    stub-to-parent thread with the parent's message thread, `pool` the parent's thread pool,
-    `deliver` the stub's parent-to-stub thread. The caller waits on a future, which releases the GIL
-    as the real calls do."""
+class _OtherProcess:
+    """The parent's side of each call as the other process serves it: `serial` one at a time (the
+    stub's stub-to-parent thread with the parent's message thread), `pool` on one of the parent's
+    pool threads, `deliver` one at a time (the stub's parent-to-stub thread); each after a round
+    trip. Clear's cleanup is enqueued without waiting (pb_response_iterator.cc:137): one thread runs
+    those."""
 
-    def __init__(self, pool_size=PARENT_THREAD_POOL_SIZE):
-        self._serial = ThreadPoolExecutor(1, thread_name_prefix="stub-to-parent")
-        self._pool = ThreadPoolExecutor(pool_size, thread_name_prefix="parent-pool")
-        self._deliver = ThreadPoolExecutor(1, thread_name_prefix="parent-to-stub")
+    def __init__(self, round_trip_s, pool_size=PARENT_THREAD_POOL_SIZE):
+        self._round_trip_s = round_trip_s
+        self._serial = threading.Lock()
+        self._pool = threading.BoundedSemaphore(pool_size)
+        self._deliver = threading.Lock()
+        self._cleanups = ThreadPoolExecutor(1, thread_name_prefix="stub-cleanups")
+
+    def _answered(self, slot, call):
+        with slot:
+            time.sleep(self._round_trip_s)
+            return call()
 
     def serial(self, call):
-        return self._serial.submit(call).result()
+        return self._answered(self._serial, call)
 
     def pool(self, call):
-        return self._pool.submit(call).result()
+        return self._answered(self._pool, call)
 
     def deliver(self, call):
-        return self._deliver.submit(call).result()
+        return self._answered(self._deliver, call)
 
     def post_serial(self, call):
-        """Enqueued without waiting, as Clear enqueues its cleanup (pb_response_iterator.cc:137)."""
-        self._serial.submit(call)
+        self._cleanups.submit(self.serial, call)
 
     def settle(self):
-        """Waits until what was posted to the serial thread has run."""
-        self._serial.submit(lambda: None).result()
+        """Waits until the cleanups enqueued so far have run."""
+        self._cleanups.submit(lambda: None).result()
 
     def close(self):
-        for executor in (self._serial, self._pool, self._deliver):
-            executor.shutdown(wait=True)
+        self._cleanups.shutdown(wait=True)
 
 
 PROCESS = _InCallingThread()
 
 
-def use_process_threads(pool_size=PARENT_THREAD_POOL_SIZE):
-    """Serve the parent's side of every call from threads (see the module docstring)."""
+def use_process_model(round_trip_s=20e-6, pool_size=PARENT_THREAD_POOL_SIZE):
+    """Serve the parent's side of every call as the other process would (see the module docstring).
+    Sleeps that short need the thread's timer slack (50 us by default on Linux) lowered: set here
+    for this thread, which the threads it starts afterwards inherit."""
     global PROCESS
     PROCESS.close()
-    PROCESS = _ProcessThreads(pool_size)
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0)
+    PROCESS = _OtherProcess(round_trip_s, pool_size)
 
 
 def use_calling_thread():
