@@ -22,18 +22,23 @@ import { PROJECT } from "./components/config/config";
 import { containerSpecInput } from "./components/config/rules";
 import { stackNames } from "./components/config/stack-names";
 import { sizingSummary } from "./components/config/summary";
+import { alertPlan } from "./components/deployment/alerts";
+import { autoscalingPlan, scalingPolicyInput } from "./components/deployment/autoscaling";
 import { containerSpec } from "./components/deployment/container-spec";
 import { expiryCommand } from "./components/deployment/expiry";
 import { modelProvenance } from "./components/deployment/model-metadata";
 import { imageRepositoryName } from "./components/deployment/ocir";
 import { signedCallCommand, validationRequestBody } from "./components/deployment/stack-outputs";
+import { DeploymentAlerts } from "./components/deployment-alerts";
 import type { EngineBuild } from "./components/engine-build";
 import { Iam } from "./components/iam";
 import { imageMirrorOutput } from "./components/registry/image-mirror";
 import { ModelArtifact } from "./components/model-artifact";
 import { modelRepositorySpec, renderModelRepository } from "./components/model-repository";
 import { OcirImage } from "./components/ocir-image";
+import { PrivateAccess } from "./components/private-access";
 import { TritonDeployment } from "./components/triton-deployment";
+import { checkEndpointFacts } from "./program/endpoint-lookups";
 import { buildEngine, builtManifest } from "./program/engine-build";
 import { identityProvider } from "./program/identity-provider";
 import { lookUpMirror } from "./program/image-mirror";
@@ -81,6 +86,9 @@ async function main(): Promise<Record<string, unknown>> {
   const copyOnlyHost = buildMode === undefined && copyImageFrom !== undefined;
   if (copyOnlyHost) validatedConfig({ kind: "looked-up", mode: "mirror", bucket: bucketFacts });
   pulumi.log.info(`engine: ${describeEngineSource(engineSource)}`);
+  // A production endpoint's subnet and quota, from the tenancy, still before any resource.
+  await checkEndpointFacts(config);
+  const autoscaling = autoscalingPlan(config);
   const homeRegionProvider = await identityProvider(config);
 
   const ttlHours = config.evaluation.ttlHours;
@@ -185,6 +193,7 @@ async function main(): Promise<Record<string, unknown>> {
     freeformTags: tags,
     provider: homeRegionProvider,
     ociProfile,
+    autoscaling: autoscaling !== undefined,
   });
 
   const model = new CatalogModel("model", {
@@ -205,6 +214,16 @@ async function main(): Promise<Record<string, unknown>> {
     ociProfile,
   });
 
+  const access =
+    config.deployment.access === "private" && config.deployment.privateSubnetId !== undefined
+      ? new PrivateAccess("access", {
+          compartmentId: config.compartmentId,
+          subnetId: config.deployment.privateSubnetId,
+          displayName: `${baseName}-private`,
+          freeformTags: tags,
+        })
+      : undefined;
+
   const deployment = new TritonDeployment("triton", {
     compartmentId: config.compartmentId,
     projectId: model.projectId,
@@ -215,6 +234,13 @@ async function main(): Promise<Record<string, unknown>> {
     shape: config.deployment.shape,
     instanceCount: config.deployment.instanceCount,
     bandwidthMbps: config.deployment.bandwidthMbps,
+    ...(autoscaling === undefined
+      ? {}
+      : {
+          scalingPolicy: scalingPolicyInput(autoscaling, config.deployment.instanceCount),
+          maximumBandwidthMbps: autoscaling.bandwidth.maxMbps,
+        }),
+    ...(access === undefined ? {} : { privateEndpoint: { id: access.privateEndpointId, fqdn: access.fqdn } }),
     displayName: baseName,
     expiresAt,
     // A copy-only host must have put the image in OCIR before the deployment pulls it.
@@ -229,6 +255,18 @@ async function main(): Promise<Record<string, unknown>> {
       ociProfile,
     },
   });
+
+  const alerts = alertPlan(config.deployment.alerts);
+  const deploymentAlerts =
+    alerts === undefined
+      ? undefined
+      : new DeploymentAlerts("alerts", {
+          compartmentId: config.compartmentId,
+          modelDeploymentId: deployment.modelDeploymentId,
+          plan: alerts,
+          baseName,
+          freeformTags: tags,
+        });
 
   const sizing = sizingSummary(config);
   return {
@@ -270,7 +308,17 @@ async function main(): Promise<Record<string, unknown>> {
     },
     iamStatements: config.iam.create ? undefined : iam.statements,
     sizing,
-    estimatedUsdPerHour: sizing.cost.deploymentUsdPerHour,
+    // With autoscaling, what the deployment costs at its fewest instances; `autoscaling` has the range.
+    estimatedUsdPerHour: autoscaling?.usdPerHour.min ?? sizing.cost.deploymentUsdPerHour,
+    autoscaling,
+    access:
+      access === undefined
+        ? undefined
+        : { mode: "private", privateEndpointId: access.privateEndpointId, fqdn: access.fqdn },
+    alerts:
+      deploymentAlerts === undefined
+        ? undefined
+        : { topicId: deploymentAlerts.topicId, alarmIds: deploymentAlerts.alarmIds },
   };
 }
 

@@ -30,6 +30,8 @@ export interface IamArgs {
   readonly provider?: pulumi.ProviderResource;
   /** OCI CLI profile of the local command that waits for the policies, as the provider uses it. */
   readonly ociProfile?: string;
+  /** The deployment autoscales: a third policy lets its alarms manage and read what they need. */
+  readonly autoscaling?: boolean;
 }
 
 export class Iam extends pulumi.ComponentResource {
@@ -51,7 +53,7 @@ export class Iam extends pulumi.ComponentResource {
     this.statements = pulumi
       .all([args.compartmentId, args.dynamicGroupName, args.bucketName, args.region])
       .apply(([compartmentId, dynamicGroupName, bucketName, region]) =>
-        iamStatements({ compartmentId, dynamicGroupName, bucketName, region }),
+        iamStatements({ compartmentId, dynamicGroupName, bucketName, region, autoscaling: args.autoscaling }),
       );
 
     if (tenancyId === undefined) {
@@ -97,6 +99,26 @@ export class Iam extends pulumi.ComponentResource {
       { parent: this, provider: args.provider },
     );
 
+    // Only an autoscaling stack has it: the others keep the policies (and the URNs) they had.
+    const autoscalingPolicy = args.autoscaling
+      ? new oci.identity.Policy(
+          `${name}-autoscaling`,
+          {
+            compartmentId: args.compartmentId,
+            name: pulumi.interpolate`${args.dynamicGroupName}-autoscaling`,
+            description: "Model deployments: the alarms their autoscaling evaluates",
+            statements: this.statements.apply((s) => s.autoscalingStatements ?? []),
+            freeformTags: args.freeformTags,
+          },
+          { parent: this, provider: args.provider, dependsOn: [dynamicGroup] },
+        )
+      : undefined;
+    const policies = [
+      deploymentPolicy,
+      servicePolicy,
+      ...(autoscalingPolicy === undefined ? [] : [autoscalingPolicy]),
+    ];
+
     // New grants take minutes to be in force, longer outside the home region: what depends on them
     // (the export, the image pull) waits until the stack's region serves them, for minutes at most.
     const propagated = new command.local.Command(
@@ -104,18 +126,12 @@ export class Iam extends pulumi.ComponentResource {
       {
         create: pulumi
           .all([
-            deploymentPolicy.id,
-            deploymentPolicy.statements,
-            servicePolicy.id,
-            servicePolicy.statements,
+            pulumi.all(policies.map((policy) => pulumi.all([policy.id, policy.statements]))),
             args.region,
           ])
-          .apply(([deploymentId, deploymentStatements, serviceId, serviceStatements, region]) =>
+          .apply(([written, region]) =>
             waitForPoliciesCommand({
-              policies: [
-                { id: deploymentId, statements: deploymentStatements },
-                { id: serviceId, statements: serviceStatements },
-              ],
+              policies: written.map(([id, statements]) => ({ id, statements })),
               region,
               profile: args.ociProfile,
             }),
@@ -124,7 +140,7 @@ export class Iam extends pulumi.ComponentResource {
       { parent: this, customTimeouts: { create: "20m", update: "20m" } },
     );
 
-    this.resources = [dynamicGroup, deploymentPolicy, servicePolicy, propagated];
+    this.resources = [dynamicGroup, ...policies, propagated];
     this.registerOutputs({ statements: this.statements });
   }
 }

@@ -15,6 +15,8 @@ import {
   deploymentTags,
   LOG_RETENTION_DAYS,
   logName,
+  PRIVATE_ENDPOINT_PATH,
+  privateDeploymentUrl,
   streamingEnabled,
 } from "./deployment/model-deployment";
 import { proveEndpointCommand } from "./deployment/oci-task-commands";
@@ -55,6 +57,15 @@ export interface TritonDeploymentArgs {
   readonly freeformTags?: Record<string, string>;
   /** The request that proves the deployment answers, and what its answer must hold. */
   readonly proof: EndpointProofArgs;
+  /**
+   * Autoscaling (`scalingPolicyInput` of components/deployment/autoscaling.ts); unset, the
+   * deployment runs a fixed `instanceCount`.
+   */
+  readonly scalingPolicy?: pulumi.Input<oci.types.input.DataScience.ModelDeploymentModelDeploymentConfigurationDetailsModelConfigurationDetailsScalingPolicy>;
+  /** The load balancer's maximum, where its bandwidth scales from `bandwidthMbps` (at most twice it). */
+  readonly maximumBandwidthMbps?: pulumi.Input<number>;
+  /** A Data Science private endpoint (`PrivateAccess`): the deployment is reached through it only. */
+  readonly privateEndpoint?: { readonly id: pulumi.Input<string>; readonly fqdn: pulumi.Input<string> };
 }
 
 export class TritonDeployment extends pulumi.ComponentResource {
@@ -109,8 +120,17 @@ export class TritonDeployment extends pulumi.ComponentResource {
           modelConfigurationDetails: {
             modelId: args.modelId,
             bandwidthMbps: args.bandwidthMbps,
-            instanceConfiguration: { instanceShapeName: args.shape },
-            scalingPolicy: { policyType: "FIXED_SIZE", instanceCount: args.instanceCount },
+            ...(args.maximumBandwidthMbps === undefined
+              ? {}
+              : { maximumBandwidthMbps: args.maximumBandwidthMbps }),
+            instanceConfiguration: {
+              instanceShapeName: args.shape,
+              ...(args.privateEndpoint === undefined ? {} : { privateEndpointId: args.privateEndpoint.id }),
+            },
+            scalingPolicy: args.scalingPolicy ?? {
+              policyType: "FIXED_SIZE",
+              instanceCount: args.instanceCount,
+            },
           },
           environmentConfigurationDetails: {
             environmentConfigurationType: "OCIR_CONTAINER",
@@ -145,7 +165,7 @@ export class TritonDeployment extends pulumi.ComponentResource {
         // one, which OCI refuses (CONTAINER_REPLACE_PATHS cites both). `projectId` replaces it too
         // (ForceNew: terraform-provider-oci v8.28.0
         // internal/service/datascience/datascience_model_deployment_resource.go:900-904).
-        replaceOnChanges: [...CONTAINER_REPLACE_PATHS],
+        replaceOnChanges: [...CONTAINER_REPLACE_PATHS, PRIVATE_ENDPOINT_PATH],
         // No deleteBeforeReplace: a replacement is then create-before-delete, Pulumi's default
         // (pulumi v3.248.0 pkg/resource/deploy/step_generator.go:1909-1926). The new deployment is
         // created and ACTIVE (the provider waits for its work request), and proven by the command
@@ -161,11 +181,18 @@ export class TritonDeployment extends pulumi.ComponentResource {
     );
 
     this.modelDeploymentId = deployment.id;
-    this.modelDeploymentUrl = deployment.modelDeploymentUrl;
-    this.predictUrl = pulumi.interpolate`${deployment.modelDeploymentUrl}/predict`;
+    // A private deployment answers on its private endpoint's host only, inside the VCN.
+    const { privateEndpoint } = args;
+    this.modelDeploymentUrl =
+      privateEndpoint === undefined
+        ? deployment.modelDeploymentUrl
+        : pulumi
+            .all([deployment.modelDeploymentUrl, privateEndpoint.fqdn])
+            .apply(([url, fqdn]) => privateDeploymentUrl(url, fqdn));
+    this.predictUrl = pulumi.interpolate`${this.modelDeploymentUrl}/predict`;
     const streaming = streamingEnabled(container);
     if (streaming) {
-      this.predictStreamUrl = pulumi.interpolate`${deployment.modelDeploymentUrl}/predictWithResponseStream`;
+      this.predictStreamUrl = pulumi.interpolate`${this.modelDeploymentUrl}/predictWithResponseStream`;
     }
     this.expiresAt = deployment.freeformTags.apply((tags) => tags?.[EXPIRES_AT_TAG]);
 

@@ -28,6 +28,8 @@ import {
 } from "../components/config/stack-file";
 import { formatSizingSummary, type SizingSummary, sizingSummary } from "../components/config/summary";
 import { type StackValidation, validateStack } from "../components/config/validate";
+import { alertPlan, describeAlerts } from "../components/deployment/alerts";
+import { autoscalingPlan, describeAutoscaling } from "../components/deployment/autoscaling";
 import { formatIamStatements } from "../components/deployment/iam-statements";
 import { UsageError, UserError } from "./errors";
 
@@ -320,6 +322,8 @@ export function checkReportJson(check: StackCheck): string {
       iamStatements: validation.iamHandover,
       hub: check.hub,
       summary: check.summary,
+      // A production endpoint's scaling (queries, cost range), for the pull-request comment.
+      autoscaling: validation.config && autoscalingPlan(validation.config),
     },
     null,
     2,
@@ -361,5 +365,9 @@ export function printCheckReport(check: StackCheck, out: Pick<Console, "log" | "
     );
   }
   if (summary) out.log(formatSizingSummary(summary));
+  const autoscaling = validation.config && autoscalingPlan(validation.config);
+  if (autoscaling) out.log(describeAutoscaling(autoscaling).join("\n"));
+  const alerts = validation.config && alertPlan(validation.config.deployment.alerts);
+  if (alerts) out.log(describeAlerts(alerts));
   out.log(checkSummary(check));
 }

@@ -62,6 +62,16 @@ const checkReportSchema = z.object({
         .optional(),
     })
     .optional(),
+  // A production endpoint's autoscaling (components/deployment/autoscaling.ts AutoscalingPlan).
+  autoscaling: z
+    .object({
+      minInstances: z.number(),
+      maxInstances: z.number(),
+      usdPerHour: z.object({ min: z.number(), max: z.number() }),
+      scaleOut: z.object({ query: z.string() }),
+      scaleIn: z.object({ query: z.string() }),
+    })
+    .optional(),
 });
 
 export type CheckIssue = z.infer<typeof issueSchema>;
@@ -191,7 +201,10 @@ function summaryRow(stack: StackPreview): string {
     ? [
         `${markdownText(s.deploymentShape)} (${markdownText(s.gpu)}), TP ${s.tensorParallel}`,
         `${s.perGpuGiB.required} of ${s.perGpuGiB.available} (headroom ${s.perGpuGiB.headroom})`,
-        `${s.cost.deploymentUsdPerHour}`,
+        // With autoscaling, the range from its fewest to its most instances.
+        stack.check.autoscaling === undefined
+          ? `${s.cost.deploymentUsdPerHour}`
+          : `${stack.check.autoscaling.usdPerHour.min} to ${stack.check.autoscaling.usdPerHour.max}`,
         s.cost.evaluationUsd === undefined ? "no TTL" : `${s.cost.evaluationUsd} USD`,
       ]
     : ["-", "-", "-", "-"];
@@ -225,6 +238,14 @@ function stackHeader(stack: StackPreview): string[] {
           ? ""
           : ` Engine build if the bucket's cache misses: about ${s.build.onMiss.totalMinutes} min on ${markdownText(s.build.onMiss.shape)}, ` +
             `about ${s.build.onMiss.usd} USD (only serving settings changed: about ${s.build.onEngineHit.usd} USD on ${markdownText(s.build.onEngineHit.shape)}; nothing on a hit).`),
+      "",
+    );
+  }
+  const scaling = stack.check.autoscaling;
+  if (scaling !== undefined) {
+    lines.push(
+      `Autoscaling: ${scaling.minInstances} to ${scaling.maxInstances} instances, **${scaling.usdPerHour.min} to ${scaling.usdPerHour.max} USD/h**; ` +
+        `scale out when ${inlineCode(scaling.scaleOut.query)}, scale in when ${inlineCode(scaling.scaleIn.query)}.`,
       "",
     );
   }

@@ -8,6 +8,7 @@ import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/p
 import { validateResourceOfType } from "@pulumi/policy";
 
 import { EXPIRES_AT_TAG } from "../components/deployment/expiry";
+import { DEFAULT_INSTANCE_CAPS, instanceCapProblem, type InstanceCaps } from "./instances";
 import { decodeUserData, findSecretsInText, secretReason } from "./secrets";
 
 /** Stacks that may run GPUs without an expiry; the rest are evaluation stacks. */
@@ -173,6 +174,28 @@ export const policies: ResourceValidationPolicy[] = [
       if (isProductionStack(args.urn, args.getConfig<ExpiryConfig>())) return;
       const problem = expiryProblem(deployment.freeformTags);
       if (problem) report(`${describeResource(args)} ${problem}. ${expiryFix(args.urn)}`);
+    }),
+  },
+  {
+    name: "model-deployment-max-instances",
+    description:
+      "Model deployments run at most the instances their environment allows (instanceCount, or autoscaling's maximum).",
+    enforcementLevel: "mandatory",
+    configSchema: {
+      properties: {
+        instanceCaps: {
+          type: "object" as const,
+          additionalProperties: { type: "integer" as const, minimum: 1 },
+          default: { ...DEFAULT_INSTANCE_CAPS },
+          description: "Most instances per stack name; '*' for every stack not named.",
+        },
+      },
+    },
+    validateResource: validateResourceOfType(oci.datascience.ModelDeployment, (deployment, args, report) => {
+      const { instanceCaps } = args.getConfig<{ instanceCaps?: InstanceCaps }>();
+      const policy = deployment.modelDeploymentConfigurationDetails.modelConfigurationDetails?.scalingPolicy;
+      const problem = instanceCapProblem(stackFromUrn(args.urn), policy, instanceCaps);
+      if (problem) report(`${describeResource(args)} ${problem}`);
     }),
   },
   {

@@ -15,6 +15,13 @@ import { destroyStack, launchOptions, projectRefreshes, TENANCY_OCIDS, upDev } f
 const DEPLOYMENT = "oci:DataScience/modelDeployment:ModelDeployment";
 const SESSION = "oci:Bastion/session:Session";
 const INSTANCE = "oci:Core/instance:Instance";
+const ALARM = "oci:Monitoring/alarm:Alarm";
+const TOPIC = "oci:Ons/notificationTopic:NotificationTopic";
+const SUBSCRIPTION = "oci:Ons/subscription:Subscription";
+const PRIVATE_ENDPOINT = "oci:DataScience/privateEndpoint:PrivateEndpoint";
+// The address `pulumi config set --path deployment.alerts.email` leaves in place of the example's.
+const ON_CALL = "oncall@ops.acme.io";
+const SUBNET = "ocid1.subnet.oc1.iad.aaaaaaaastandinsubnetstandinsubnetstandin";
 
 function explain(result: RunResult, cloud: Cloud): string {
   const steps = result.steps.map((s) => `  ${s.at} ${s.kind} ${s.type} ${s.name} ${s.paths.join(",")}`);
@@ -32,6 +39,46 @@ function stepsOf(result: RunResult, type: string): Step[] {
 
 function kinds(result: RunResult, type: string): string[] {
   return stepsOf(result, type).map((step) => step.kind);
+}
+
+/**
+ * `pulumi up` of the committed prod stack as CI runs it (its own file, the tenancy's OCIDs, the
+ * on-call address set), with these `deployment` settings over the committed ones.
+ */
+async function upProd(state: StackState, cloud: Cloud, deployment: Record<string, unknown> = {}) {
+  const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, "prod", DEV_SECRET_STAND_INS);
+  const key = `${PROJECT}:deployment`;
+  const committed = JSON.parse(config[key]) as Record<string, unknown>;
+  const settings = { ...committed, alerts: { email: ON_CALL }, ...deployment };
+  return up(state, {
+    cloud,
+    refresh: projectRefreshes(),
+    launch: async (c) => ({
+      ...(await launchOptions("prod", {}, c)),
+      config: { ...config, ...TENANCY_OCIDS, [key]: JSON.stringify(settings) },
+      secretKeys,
+    }),
+  });
+}
+
+function modelConfiguration(deployment: { configuration: Record<string, unknown> }) {
+  return deployment.configuration["modelConfigurationDetails"] as {
+    scalingPolicy: {
+      policyType: string;
+      autoScalingPolicies: {
+        minimumInstanceCount: number;
+        maximumInstanceCount: number;
+        rules: { scaleOutConfiguration: { query: string }; scaleInConfiguration: { query: string } }[];
+      }[];
+    };
+    bandwidthMbps: number;
+    maximumBandwidthMbps?: number;
+    instanceConfiguration: { privateEndpointId?: string };
+  };
+}
+
+function liveOf(cloud: Cloud, type: string) {
+  return [...cloud.generic.values()].filter((held) => held.type === type && !held.deleted);
 }
 
 /** A new tenancy and the dev stack's first `up` there: a cache miss, so a build. */
@@ -305,23 +352,105 @@ describe("a stack's life across runs", { concurrency: 3, timeout: 900_000 }, () 
 
   test("10. the committed prod stack deploys as CI runs it: its own files, no local folders", async () => {
     const cloud = new Cloud();
-    const { config, secretKeys } = await loadStackConfig(PROJECT_DIR, "prod", DEV_SECRET_STAND_INS);
-    const result = await up(emptyStack("prod"), {
-      cloud,
-      refresh: projectRefreshes(),
-      launch: async (c) => ({
-        ...(await launchOptions("prod", {}, c)),
-        config: { ...config, ...TENANCY_OCIDS },
-        secretKeys,
-      }),
-    });
+    const { config } = await loadStackConfig(PROJECT_DIR, "prod", DEV_SECRET_STAND_INS);
+    const result = await upProd(emptyStack("prod"), cloud);
     succeeded(result, cloud);
     const [deployment] = cloud.liveDeployments();
-    const scaling = (deployment.configuration["modelConfigurationDetails"] as Record<string, unknown>)[
-      "scalingPolicy"
-    ] as { instanceCount: number };
-    assert.equal(scaling.instanceCount, 2);
+    const [policy] = modelConfiguration(deployment).scalingPolicy.autoScalingPolicies;
+    assert.deepEqual([policy.minimumInstanceCount, policy.maximumInstanceCount], [2, 4]);
     assert.equal(deployment.tags["stack"], "prod");
     assert.ok(!(`${PROJECT}:engine` in config && JSON.parse(config[`${PROJECT}:engine`]).prebuiltDir));
+  });
+
+  test("15. prod autoscales and pages: a new maxInstances is an update of the live deployment, destroy takes the alarms", async () => {
+    const cloud = new Cloud();
+    const first = await upProd(emptyStack("prod"), cloud);
+    const state = succeeded(first, cloud);
+    const [deployment] = cloud.liveDeployments();
+    const model = modelConfiguration(deployment);
+    assert.equal(model.scalingPolicy.policyType, "AUTOSCALING");
+    const [rule] = model.scalingPolicy.autoScalingPolicies[0].rules;
+    assert.match(
+      rule.scaleOutConfiguration.query,
+      /^PredictLatency\[1m\]\{resourceId = "MODEL_DEPLOYMENT_OCID"\}/,
+    );
+    assert.match(rule.scaleInConfiguration.query, /\.absent\(\) == 1 \|\| /, "no traffic scales in");
+    assert.deepEqual([model.bandwidthMbps, model.maximumBandwidthMbps], [100, 200]);
+    // The alarms watch this deployment and notify the topic the on-call address is subscribed to.
+    const [topic] = liveOf(cloud, TOPIC);
+    assert.deepEqual(
+      liveOf(cloud, SUBSCRIPTION).map((held) => held.inputs["endpoint"]),
+      [ON_CALL],
+    );
+    const alarms = liveOf(cloud, ALARM);
+    assert.equal(alarms.length, 2);
+    for (const alarm of alarms) {
+      assert.deepEqual(alarm.inputs["destinations"], [topic.id]);
+      assert.ok(String(alarm.inputs["query"]).includes(`resourceId = "${deployment.id}"`));
+    }
+    const policies = liveOf(cloud, "oci:Identity/policy:Policy").map((held) => String(held.inputs["name"]));
+    assert.ok(
+      policies.some((name) => name.endsWith("-autoscaling")),
+      policies.join(", "),
+    );
+    const outputs = first.state.outputs as { autoscaling: { usdPerHour: { min: number; max: number } } };
+    assert.deepEqual(outputs.autoscaling.usdPerHour, { min: 4, max: 8 });
+
+    cloud.advanceHours(3);
+    const committed = JSON.parse(
+      (await loadStackConfig(PROJECT_DIR, "prod", DEV_SECRET_STAND_INS)).config[`${PROJECT}:deployment`],
+    ) as { autoscaling: Record<string, unknown> };
+    const change = await upProd(state, cloud, { autoscaling: { ...committed.autoscaling, maxInstances: 3 } });
+    const changed = succeeded(change, cloud);
+    const [step] = stepsOf(change, DEPLOYMENT);
+    assert.equal(step.kind, "update", explain(change, cloud));
+    assert.deepEqual(step.paths, [
+      "modelDeploymentConfigurationDetails.modelConfigurationDetails.scalingPolicy.autoScalingPolicies",
+    ]);
+    const [after] = cloud.liveDeployments();
+    assert.equal(after.id, deployment.id, "same deployment, same URL");
+    assert.equal(modelConfiguration(after).scalingPolicy.autoScalingPolicies[0].maximumInstanceCount, 3);
+    assert.ok(
+      change.steps.every((s) => s.type === DEPLOYMENT || !["create", "update", "replace"].includes(s.kind)),
+      `only the deployment changes:\n${explain(change, cloud)}`,
+    );
+
+    cloud.advanceHours(1);
+    succeeded(await destroyStack(changed, cloud), cloud);
+    assert.deepEqual(cloud.liveDeployments(), []);
+    for (const type of [ALARM, SUBSCRIPTION, TOPIC]) assert.deepEqual(liveOf(cloud, type), [], type);
+  });
+
+  test("16. private access: the endpoint in the customer's subnet, the proof through its host, destroyed after the deployment", async () => {
+    const cloud = new Cloud();
+    cloud.subnets.set(SUBNET, {
+      compartmentId: TENANCY_OCIDS[`${PROJECT}:compartmentId`],
+      state: "AVAILABLE",
+    });
+    const result = await upDev(emptyStack("dev"), cloud, {
+      deployment: { access: "private", privateSubnetId: SUBNET },
+    });
+    const state = succeeded(result, cloud);
+    const [endpoint] = liveOf(cloud, PRIVATE_ENDPOINT);
+    assert.equal(endpoint.inputs["subnetId"], SUBNET);
+    const [deployment] = cloud.liveDeployments();
+    assert.equal(modelConfiguration(deployment).instanceConfiguration.privateEndpointId, endpoint.id);
+    const outputs = result.state.outputs as { predictUrl: string; endpointProof?: { answer: string } };
+    assert.match(
+      outputs.predictUrl,
+      new RegExp(`^https://[^/]+\\.datascience\\.oci\\.oraclecloud\\.com/${deployment.id}/predict$`),
+    );
+    assert.match(outputs.endpointProof?.answer ?? "", /Paris/, "proven through the private host");
+    // A subnet of another compartment is refused at preview, naming the key, before anything changes.
+    cloud.subnets.set(SUBNET, {
+      compartmentId: "ocid1.compartment.oc1..aaaaaaaaothercompartmentothercompartment",
+      state: "AVAILABLE",
+    });
+    const refused = await upDev(state, cloud, { deployment: { access: "private", privateSubnetId: SUBNET } });
+    assert.equal(refused.ok, false);
+    assert.match(refused.error ?? "", /deployment\.privateSubnetId/);
+    assert.ok(refused.steps.every((s) => !["create", "update", "replace", "delete"].includes(s.kind)));
+    succeeded(await destroyStack(state, cloud), cloud);
+    assert.deepEqual(liveOf(cloud, PRIVATE_ENDPOINT), []);
   });
 });

@@ -89,8 +89,17 @@ describe("comment body from the committed stacks' check --json", { timeout: 120_
       assert.ok(s);
       assert.ok(row.includes(`${s.deploymentShape} (${s.gpu})`), row);
       assert.ok(row.includes(`${s.perGpuGiB.required} of ${s.perGpuGiB.available}`), row);
-      assert.ok(row.includes(`| ${s.cost.deploymentUsdPerHour} |`), row);
+      // An autoscaling stack shows its range, from its fewest to its most instances.
+      const usd = report.autoscaling
+        ? `${report.autoscaling.usdPerHour.min} to ${report.autoscaling.usdPerHour.max}`
+        : `${s.cost.deploymentUsdPerHour}`;
+      assert.ok(row.includes(`| ${usd} |`), row);
     }
+    assert.ok(rows[1].includes("| 4 to 8 |"), `prod autoscales on two to four A10s: ${rows[1]}`);
+    assert.match(
+      body,
+      /Autoscaling: 2 to 4 instances, \*\*4 to 8 USD\/h\*\*; scale out when `PredictLatency\[1m\]/,
+    );
     assert.ok(rows[0].includes(`${dev.summary.cost.evaluationUsd} USD`), "dev shows its evaluation cost");
     assert.ok(rows[1].includes("no TTL"), "prod has no TTL");
     const devSection = body.indexOf("### `dev`");

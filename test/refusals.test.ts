@@ -165,6 +165,14 @@ const INVENTORY: readonly Refusal[] = [
     },
   },
   {
+    file: "program/endpoint-lookups.ts",
+    line: /if \(errors\.length > 0\) fail\(errors\)/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the tenancy's answers at preview: the private subnet's region, compartment and state, the Data Science limit of the shape (check judges the OCID alone)",
+    },
+  },
+  {
     file: "program/engine-build.ts",
     line: /throw new Error\("an image-copy instance has no build manifest"\)/,
     raisedBy: {

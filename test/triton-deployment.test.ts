@@ -291,7 +291,7 @@ describe("TritonDeployment", () => {
     });
   });
 
-  test("a container change replaces the deployment, create-before-delete; shape, count and model do not", async () => {
+  test("a container or access change replaces the deployment, create-before-delete; shape, count, model and scaling do not", async () => {
     const { recorder } = await deploy("replace");
     const opts = recorder.get(MD_TYPE).opts;
     const container = "modelDeploymentConfigurationDetails.environmentConfigurationDetails";
@@ -303,10 +303,15 @@ describe("TritonDeployment", () => {
       `${container}.environmentVariables`,
       `${container}.serverPort`,
       `${container}.healthCheckPort`,
+      "modelDeploymentConfigurationDetails.modelConfigurationDetails.instanceConfiguration.privateEndpointId",
     ]);
     assert.equal("deleteBeforeReplace" in opts, false, "Pulumi's default: the new one first");
     assert.equal(
-      opts.replaceOnChanges?.some((path) => path.includes("modelConfigurationDetails")),
+      opts.replaceOnChanges?.some((path) =>
+        /instanceShapeName|instanceCount|modelId|bandwidthMbps|scalingPolicy|maximumBandwidthMbps/i.test(
+          path,
+        ),
+      ),
       false,
       "what OCI updates on an ACTIVE deployment stays an update",
     );
@@ -316,6 +321,8 @@ describe("TritonDeployment", () => {
     const base = spec.containerSpec(containerInput());
     const { md, recorder } = await deploy("paths", {
       container: { ...base, entrypoints: ["/opt/nvidia/nvidia_entrypoint.sh"] },
+      // A private stack sends the private endpoint the access path names.
+      privateEndpoint: { id: "ocid1.datascienceprivateendpoint.oc1.iad.x", fqdn: "md.private.example" },
     });
     for (const path of recorder.get(MD_TYPE).opts.replaceOnChanges ?? []) {
       const value = path.split(".").reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], md);

@@ -347,10 +347,14 @@ describe("deploy.yml (push to main)", () => {
       /\|\||;|\bexit 0\b|\|\s*tee/,
       "the exit status is check's own",
     );
-    // Run for real on the committed prod stack: its placeholder OCIDs and unset secrets stop it.
+    // Run for real on the committed prod stack: its placeholder OCIDs, alert address and unset
+    // secrets stop it.
     const prod = await shell(job.steps[checkAt].run ?? "", { STACK: "prod", HOME: tmpdir() }, PROJECT_DIR);
     assert.equal(prod.code, 3, prod.out);
-    assert.match(prod.out, /^check: Pulumi\.prod\.yaml: 4 problems: not deployable \(.*\)$/m);
+    assert.match(
+      prod.out,
+      /^check: Pulumi\.prod\.yaml: 5 problems: not deployable \(.*deployment\.alerts\.email placeholder.*\)$/m,
+    );
   });
 });
 

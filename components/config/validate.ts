@@ -10,6 +10,7 @@ import { parseStackConfig, type ConfigError, type RawStackConfig, type StackConf
 import { servingImageProblem } from "./image-catalog";
 import { checkLocalInputsOf } from "./local-inputs";
 import { type BucketFacts, type BuildMode, buildRefusals } from "./rules/build";
+import { alertPlaceholders } from "./rules/production";
 import { stackNames } from "./stack-names";
 
 export type { BucketFacts, BuildMode } from "./rules/build";
@@ -99,7 +100,8 @@ export function validateStack(raw: RawStackConfig, context: ValidationContext): 
     config,
     errors,
     warnings: parsed.warnings,
-    placeholders: parsed.placeholders,
+    // The example alert address is a placeholder like the example OCIDs (rules/production.ts).
+    placeholders: [...parsed.placeholders, ...(judged === undefined ? [] : alertPlaceholders(judged))],
     missingInputs,
     absentFolders: local.absent,
     assumptions,
@@ -111,6 +113,7 @@ export function validateStack(raw: RawStackConfig, context: ValidationContext): 
             dynamicGroupName: names.dynamicGroupName,
             bucketName: names.bucketName,
             region: config.region,
+            autoscaling: config.deployment.autoscaling !== undefined,
           }),
   };
 }

@@ -40,12 +40,20 @@ export interface DeploymentTimeoutInput {
   readonly artifactBytes: number;
 }
 
-export function deploymentTimeoutMinutes(input: DeploymentTimeoutInput): number {
+/**
+ * Minutes from the launch of an instance to Triton serving on it, at the planning rates above: what
+ * a new deployment takes, and what an instance added by autoscaling takes before it serves.
+ */
+export function expectedStartMinutes(input: DeploymentTimeoutInput): number {
   const seconds =
     (input.imageCompressedGB * GB) / IMAGE_BYTES_PER_SECOND +
     input.artifactBytes / ARTIFACT_BYTES_PER_SECOND +
     input.artifactBytes / LOAD_BYTES_PER_SECOND;
-  const minutes = (PROVISION_MINUTES + TRITON_START_MINUTES + seconds / 60) * SAFETY_FACTOR;
+  return PROVISION_MINUTES + TRITON_START_MINUTES + seconds / 60;
+}
+
+export function deploymentTimeoutMinutes(input: DeploymentTimeoutInput): number {
+  const minutes = expectedStartMinutes(input) * SAFETY_FACTOR;
   const rounded = Math.ceil(minutes / 5) * 5;
   return Math.min(MAX_DEPLOYMENT_TIMEOUT_MINUTES, Math.max(MIN_DEPLOYMENT_TIMEOUT_MINUTES, rounded));
 }

@@ -9,6 +9,8 @@ export interface IamStatementsInput {
   readonly bucketName: string;
   /** Region identifier, e.g. `us-ashburn-1`: Object Storage acts as `objectstorage-<region>`. */
   readonly region: string;
+  /** The deployment autoscales: its own alarms on its metrics (`autoscalingStatements`). */
+  readonly autoscaling?: boolean;
 }
 
 export interface IamStatements {
@@ -18,6 +20,23 @@ export interface IamStatements {
   readonly policyStatements: string[];
   /** Grants to the OCI services that export the artifact from the bucket into the catalog. */
   readonly servicePolicyStatements: string[];
+  /** With autoscaling: grants to the deployments' dynamic group for the alarms it scales by. */
+  readonly autoscalingStatements?: string[];
+}
+
+/**
+ * Autoscaling evaluates the scaling queries as Monitoring alarms on the deployment's metrics, made
+ * for the deployment (@pulumi/oci 4.20 types/input.d.ts, the rule's query: "The Monitoring Query
+ * Language (MQL) expression to evaluate for the alarm"), and OCI's "Model Deployment Autoscaling"
+ * page requires a policy for it. The deployments' resource principal gets what those alarms need in
+ * the compartment: to manage the alarms and read the metrics they evaluate. *Inference* from how the
+ * autoscaling works, not a statement copied from OCI: docs/live-acceptance.md checks it.
+ */
+function autoscalingGrants(group: string, inCompartment: string): string[] {
+  return [
+    `allow dynamic-group ${group} to manage alarms ${inCompartment}`,
+    `allow dynamic-group ${group} to read metrics ${inCompartment}`,
+  ];
 }
 
 export function iamStatements(input: IamStatementsInput): IamStatements {
@@ -36,6 +55,7 @@ export function iamStatements(input: IamStatementsInput): IamStatements {
       `allow service datascience to manage object-family ${inBucket}`,
       `allow service objectstorage-${region} to manage object-family ${inBucket}`,
     ],
+    ...(input.autoscaling === true ? { autoscalingStatements: autoscalingGrants(group, inCompartment) } : {}),
   };
 }
 
@@ -48,5 +68,11 @@ export function formatIamStatements(statements: IamStatements): string {
     ...statements.policyStatements.map((line) => `  ${line}`),
     "policy for the artifact export (in the compartment):",
     ...statements.servicePolicyStatements.map((line) => `  ${line}`),
+    ...(statements.autoscalingStatements === undefined
+      ? []
+      : [
+          "policy for the autoscaling (in the compartment):",
+          ...statements.autoscalingStatements.map((line) => `  ${line}`),
+        ]),
   ].join("\n");
 }

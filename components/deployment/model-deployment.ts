@@ -67,3 +67,24 @@ export const CONTAINER_REPLACE_PATHS: readonly string[] = [
   "serverPort",
   "healthCheckPort",
 ].map((field) => `modelDeploymentConfigurationDetails.environmentConfigurationDetails.${field}`);
+
+/**
+ * The private endpoint the deployment is reached through, as a Pulumi property path. OCI takes it
+ * only while the deployment is INACTIVE (on an ACTIVE one: shape, instance count and model id, and
+ * on their own the load balancer and logs; oci-datascience lib/client.d.ts:2372-2376), the provider
+ * does not mark it ForceNew (datascience_model_deployment_resource.go:663-667, Optional and
+ * Computed) and it sends an empty one as none (:2080-2085): like a container change, a change of
+ * access replaces the deployment, create-before-delete, with a new URL.
+ */
+export const PRIVATE_ENDPOINT_PATH =
+  "modelDeploymentConfigurationDetails.modelConfigurationDetails.instanceConfiguration.privateEndpointId";
+
+/**
+ * The deployment's URL inside the VCN: its own path (`/<deployment OCID>`) on the private endpoint's
+ * FQDN, the host a private deployment's HTTP endpoint carries (OCI docs "Invoking a Model
+ * Deployment"). Where OCI already reports that host, the URL is the same.
+ */
+export function privateDeploymentUrl(modelDeploymentUrl: string, fqdn: string): string {
+  const { pathname } = new URL(modelDeploymentUrl);
+  return `https://${fqdn}${pathname.replace(/\/+$/, "")}`;
+}

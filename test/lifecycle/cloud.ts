@@ -108,6 +108,8 @@ export interface Behaviour {
   answer: string;
   /** Minutes a model deployment takes to become ACTIVE (image pull + Triton load). */
   deploymentStartMinutes: number;
+  /** The tenancy's Data Science GPU limit of the A10 family (`ds-gpu-a10-count`) in the region. */
+  dataScienceA10Gpus: number;
   domains: DomainOffer[];
 }
 
@@ -126,6 +128,8 @@ export class Cloud {
   /** `bucket/object` → text (manifests) or a size (zips). */
   readonly objects = new Map<string, string | number>();
   readonly buckets = new Set<string>();
+  /** The customer's own subnets (a private endpoint's), by OCID: where they are and their state. */
+  readonly subnets = new Map<string, { compartmentId: string; state: string }>();
   /** OCIR repositories by display name, and the digests each holds. */
   readonly repositories = new Map<string, { id: string; digests: Set<string> }>();
   /** What happened, in order: the scenarios' evidence when one fails. */
@@ -137,6 +141,7 @@ export class Cloud {
     bootMinutes: 6,
     cloudInitMinutes: 5,
     deploymentStartMinutes: 25,
+    dataScienceA10Gpus: 8,
     answer: " Paris. It is also the largest city in France.",
     domains: [
       { name: "Uocm:US-ASHBURN-AD-1", capacity: true, gpus: 2, ocpus: 16 },

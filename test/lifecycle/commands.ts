@@ -179,10 +179,22 @@ async function runTask(cloud: Cloud, task: OciTask): Promise<string> {
     case "prove-endpoint": {
       const target = parseDeploymentUrl(task.url, "--url");
       const deployment = cloud.deployments.get(target.modelDeploymentId);
+      // A private deployment answers on its private endpoint's host only (production-providers.ts
+      // names those hosts *.datascience.oci.oraclecloud.com), a public one on OCI's public host.
+      const privateDeployment =
+        typeof (
+          (deployment?.configuration["modelConfigurationDetails"] as Record<string, unknown> | undefined)?.[
+            "instanceConfiguration"
+          ] as Record<string, unknown> | undefined
+        )?.["privateEndpointId"] === "string";
+      const privateHost = new URL(target.endpoint).hostname.endsWith(".datascience.oci.oraclecloud.com");
       const answer = (): Record<string, unknown> => {
         // OCI's predict route answers 404 for a deployment that is not there or not serving.
-        if (deployment === undefined || deployment.state !== "ACTIVE")
-          throw new OciError(404, `NotFound: no serving model deployment ${target.modelDeploymentId}`);
+        if (deployment === undefined || deployment.state !== "ACTIVE" || privateDeployment !== privateHost)
+          throw new OciError(
+            404,
+            `NotFound: no serving model deployment ${target.modelDeploymentId} at ${target.endpoint}`,
+          );
         return { model_name: "ensemble", model_version: "1", text_output: cloud.behaviour.answer };
       };
       const proof = await proveEndpoint(

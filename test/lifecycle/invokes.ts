@@ -66,6 +66,36 @@ export function cloudInvokes(cloud: Cloud): Record<string, InvokeHandler> {
         containerRepositoryCollections: [{ items, repositoryCount: items.length }],
       };
     },
+    // The Data Science limit of the A10 family, counted in GPUs: what the live deployments hold
+    // (a fixed count, or an autoscaling deployment's initial instances) is used, the rest available.
+    "oci:Limits/getResourceAvailability:getResourceAvailability": (args) => {
+      if (args["limitName"] !== "ds-gpu-a10-count")
+        throw new OciError(404, `no limit ${String(args["limitName"])}`);
+      const used = cloud.liveDeployments().reduce((sum, deployment) => {
+        const scaling = (deployment.configuration["modelConfigurationDetails"] as Record<string, unknown>)[
+          "scalingPolicy"
+        ] as { instanceCount?: number; autoScalingPolicies?: { initialInstanceCount: number }[] };
+        return sum + (scaling.instanceCount ?? scaling.autoScalingPolicies?.[0]?.initialInstanceCount ?? 0);
+      }, 0);
+      const limit = cloud.behaviour.dataScienceA10Gpus;
+      return {
+        id: "availability",
+        compartmentId: args["compartmentId"],
+        serviceName: args["serviceName"],
+        limitName: args["limitName"],
+        used: String(used),
+        available: String(Math.max(0, limit - used)),
+        effectiveQuotaValue: limit,
+        fractionalAvailability: Math.max(0, limit - used),
+        fractionalUsage: used,
+      };
+    },
+    "oci:Core/getSubnet:getSubnet": (args) => {
+      const subnetId = String(args["subnetId"]);
+      const held = cloud.subnets.get(subnetId);
+      if (held === undefined) throw new OciError(404, `NotAuthorizedOrNotFound: subnet ${subnetId}`);
+      return { id: subnetId, subnetId, compartmentId: held.compartmentId, state: held.state };
+    },
     "oci:Artifacts/getContainerImages:getContainerImages": (args) => {
       const held = cloud.repositories.get(String(args["repositoryName"]));
       const digest = String(args["imageDigest"]);

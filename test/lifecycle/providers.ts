@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { limitUse, type Cloud } from "./cloud";
 import { OciError, runLocal, runRemote, terminate } from "./commands";
 import type { StateResource, StepContext } from "./engine";
+import { PRIVATE_ENDPOINT, PRODUCTION_PROVIDERS } from "./production-providers";
 
 export interface Created {
   readonly id: string;
@@ -294,17 +295,50 @@ const privateKey: ProviderBehaviour = {
 // datascience_model_deployment_resource.go v8.28.0: project_id is ForceNew (903); Update (1408-1475)
 // sends the whole configuration. oci-datascience lib/client.d.ts 2373-2376 (UpdateModelDeployment):
 // while ACTIVE only instanceShapeName, instanceCount and modelId (and the load balancer and the log
-// details) change without downtime; all fields only while INACTIVE.
+// details) change without downtime; all fields only while INACTIVE. The autoscaling policy too
+// changes while ACTIVE, on its own: "For model deployments in an Active state, note that
+// modifications to the Autoscaling Scaling Policy fields must occur independently, without
+// simultaneous changes to other configurations. However, updates to fields such as Display name,
+// Description, Tags [...] are allowed" (OCI docs "Updating an Existing Model Deployment with
+// Autoscaling"); the provider maps scaling_policy, maximum_bandwidth_mbps and the rest of
+// model_configuration_details into that one UpdateModelDeployment (2640-2685).
+const SCALING_POLICY = "modelDeploymentConfigurationDetails.modelConfigurationDetails.scalingPolicy";
 const ACTIVE_UPDATABLE = [
   "modelDeploymentConfigurationDetails.modelConfigurationDetails.instanceConfiguration.instanceShapeName",
   "modelDeploymentConfigurationDetails.modelConfigurationDetails.scalingPolicy.instanceCount",
   "modelDeploymentConfigurationDetails.modelConfigurationDetails.modelId",
   "modelDeploymentConfigurationDetails.modelConfigurationDetails.bandwidthMbps",
+  "modelDeploymentConfigurationDetails.modelConfigurationDetails.maximumBandwidthMbps",
+  SCALING_POLICY,
   "categoryLogDetails",
   "displayName",
   "description",
   "freeformTags",
 ];
+
+// OCI's own checks of a deployment's configuration that the stack relies on: a custom scaling
+// query must name the deployment by its placeholder (OCI docs "Custom Scaling Metric Type to
+// Configure Autoscaling"), and a private endpoint must exist to be reached through.
+function configurationRefusal(cloud: Cloud, configuration: Record<string, unknown>): string | undefined {
+  const model = record(configuration["modelConfigurationDetails"]);
+  const endpointId = record(model["instanceConfiguration"])["privateEndpointId"];
+  if (typeof endpointId === "string") {
+    const held = cloud.generic.get(endpointId);
+    if (held === undefined || held.deleted || held.type !== PRIVATE_ENDPOINT)
+      return `NotAuthorizedOrNotFound: private endpoint ${endpointId}`;
+  }
+  const policies = (record(model["scalingPolicy"])["autoScalingPolicies"] as unknown[] | undefined) ?? [];
+  for (const policy of policies) {
+    for (const rule of (record(policy)["rules"] as unknown[] | undefined) ?? []) {
+      for (const direction of ["scaleInConfiguration", "scaleOutConfiguration"]) {
+        const query = record(record(rule)[direction])["query"];
+        if (typeof query === "string" && !query.includes('resourceId = "MODEL_DEPLOYMENT_OCID"'))
+          return `InvalidParameter: the ${direction} query does not name MODEL_DEPLOYMENT_OCID`;
+      }
+    }
+  }
+  return undefined;
+}
 
 const modelDeployment: ProviderBehaviour = {
   replaceOn: ["projectId"],
@@ -314,6 +348,8 @@ const modelDeployment: ProviderBehaviour = {
     const model = cloud.models.get(modelId);
     if (model === undefined || model.state !== "ACTIVE")
       throw new OciError(404, `no catalog model ${modelId}`);
+    const refusal = configurationRefusal(cloud, configuration);
+    if (refusal !== undefined) throw new OciError(400, refusal);
     const id = cloud.newId("datasciencemodeldeployment");
     const url = `https://modeldeployment.us-ashburn-1.oci.customer-oci.com/${id}`;
     cloud.advanceMinutes(cloud.behaviour.deploymentStartMinutes);
@@ -341,7 +377,19 @@ const modelDeployment: ProviderBehaviour = {
         `InvalidParameter: an ACTIVE model deployment updates only its shape, instance count, model and load balancer; not ${refused.join(", ")}`,
       );
     }
+    const scaling = paths.filter((path) => path.startsWith(SCALING_POLICY));
+    const others = paths.filter(
+      (path) => path.startsWith("modelDeploymentConfigurationDetails.") && !path.startsWith(SCALING_POLICY),
+    );
+    if (held.state === "ACTIVE" && scaling.length > 0 && others.length > 0) {
+      throw new OciError(
+        400,
+        `InvalidParameter: on an ACTIVE model deployment the scaling policy changes on its own, not with ${others.join(", ")}`,
+      );
+    }
     const configuration = record(inputs["modelDeploymentConfigurationDetails"]);
+    const refusal = configurationRefusal(cloud, configuration);
+    if (refusal !== undefined) throw new OciError(400, refusal);
     const modelId = String(record(configuration["modelConfigurationDetails"])["modelId"]);
     const model = cloud.models.get(modelId);
     if (model === undefined || model.state !== "ACTIVE")
@@ -484,6 +532,7 @@ const PROVIDERS: Record<string, ProviderBehaviour> = {
   "oci:Logging/log:Log": generic("log", "oci:Logging/log:Log", ["logType", "configuration"]),
   "oci:Logging/logGroup:LogGroup": generic("loggroup", "oci:Logging/logGroup:LogGroup", []),
   "oci:DataScience/project:Project": generic("datascienceproject", "oci:DataScience/project:Project", []),
+  ...PRODUCTION_PROVIDERS,
 };
 
 export function providerFor(type: string): ProviderBehaviour {

@@ -15,6 +15,7 @@ import {
 import { unusedDockerHostWarning } from "./image-mirror";
 import { artifactSourcesRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
+import { PRODUCTION_RULES, productionWarnings } from "./production";
 import { streamingEvictionRule } from "./serving";
 import { deprecatedSshCidrWarning, idleGpusWarning, movingImageTagWarning } from "./warnings";
 
@@ -35,6 +36,8 @@ export const RULES: readonly Rule[] = [
   httpPortRule,
   environmentNamesRule,
   containerSizeRule,
+  // A production endpoint: autoscaling, private access, alerts (rules/production.ts).
+  ...PRODUCTION_RULES,
 ];
 
 /** Advice that does not stop a deployment but costs money or reproducibility. */
@@ -43,4 +46,5 @@ export const WARNING_RULES: readonly Rule[] = [
   movingImageTagWarning,
   deprecatedSshCidrWarning,
   unusedDockerHostWarning,
+  productionWarnings,
 ];
