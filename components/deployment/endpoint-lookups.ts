@@ -82,9 +82,9 @@ export const DATA_SCIENCE_LIMITS_SERVICE = "data-science";
 /**
  * The Data Science service limit a deployment shape draws on, as Oracle's own tools name it:
  * `ds-gpu-a10-count` for VM.GPU.A10.1 and VM.GPU.A10.2, `ds-gpu4-count` for BM.GPU4.8
- * (oracle/accelerated-data-science tests/unitary/with_extras/aqua, DEPLOYMENT_SHAPE_NAMES and
- * LIMIT_NAMES; its `get_resource_availability(limit_name="ds-gpu-a10-count")` under the service
- * "data-science"). Counted in GPUs, as the Compute limits of the same families are
+ * (oracle/accelerated-data-science tests/unitary/with_extras/aqua/test_ui.py, TestDataset's
+ * DEPLOYMENT_SHAPE_NAMES and LIMIT_NAMES, which its AquaUIApp reads through the Limits API under
+ * the service "data-science"). Counted in GPUs, as the Compute limits of the same families are
  * (components/build/shape-limits.ts): *inference* from those names. Other shapes have no known
  * limit name: their quota is not known here and nothing is refused for them.
  */
