@@ -383,7 +383,8 @@ export function explainInvokeError(error: unknown, context: InvokeContext, state
   if (/timeout/i.test(message)) {
     return `no answer from ${context.target.endpoint} within the call timeout (OCI ends a call after 60 s). Fix: lower --max-tokens`;
   }
-  return `cannot reach ${context.target.endpoint}: ${message}. Fix: check the URL and the network (proxy, VPN)`;
+  // A private deployment (deployment.access private) answers only inside its VCN.
+  return `cannot reach ${context.target.endpoint}: ${message}. Fix: check the URL and the network (proxy, VPN); a private deployment answers only from inside its VCN: run the call there, or through a Bastion port forward (docs/production.md#private-access)`;
 }
 
 /** Best effort: the lifecycle state explains a 404 or 503 from a deployment that is not ACTIVE. */

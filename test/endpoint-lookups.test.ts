@@ -11,6 +11,7 @@ import {
   subnetRegionProblem,
 } from "../components/deployment/endpoint-lookups";
 import { privateDeploymentUrl } from "../components/deployment/model-deployment";
+import { explainInvokeError } from "../operations/deployment-client";
 import { expectError } from "./support/stack-fixtures";
 
 const COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaastackstackstackstackstack";
@@ -72,6 +73,22 @@ describe("the private subnet", () => {
       "a URL already on the private host stays as it is",
     );
   });
+});
+
+test("a call that reaches no host says a private deployment answers only from inside its VCN", () => {
+  const id = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaax";
+  const text = explainInvokeError(
+    { code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND md-1.private.example" },
+    {
+      target: { endpoint: "https://md-1.private.example", modelDeploymentId: id },
+      bodyBytes: 64,
+      auth: { method: "api_key" },
+      attempts: 1,
+    },
+  );
+  assert.match(text, /^cannot reach https:\/\/md-1\.private\.example: getaddrinfo ENOTFOUND/);
+  assert.match(text, /only from inside its VCN/);
+  assert.match(text, /docs\/production\.md#private-access/);
 });
 
 describe("the Data Science limit of the shape", () => {
