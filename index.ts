@@ -272,6 +272,9 @@ async function main(): Promise<Record<string, unknown>> {
   return {
     predictUrl: deployment.predictUrl,
     predictStreamUrl: deployment.predictStreamUrl,
+    // Which API the endpoint speaks, and on an OpenAI stack the `model` its requests name.
+    api: deployment.api,
+    openaiModel: deployment.openaiModel,
     exampleSignedCall: deployment.predictUrl.apply((url) => signedCallCommand(url, config)),
     modelDeploymentId: deployment.modelDeploymentId,
     endpointProof: deployment.endpointProof,

@@ -8,7 +8,7 @@
  *   node --import tsx cli/oci-task.ts delete-catalog-model --model-id ID --region R [--profile P]
  *   node --import tsx cli/oci-task.ts wait-for-policies --policy JSON [--policy JSON ...] --region R [--profile P]
  *   node --import tsx cli/oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD... --region R [--profile P]
- *   node --import tsx cli/oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] --region R [--profile P]
+ *   node --import tsx cli/oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] [--api openai] --region R [--profile P]
  *
  * pick-availability-domain prints the chosen domain alone on stdout (the command's output), each
  * domain's capacity answer on stderr.
@@ -44,7 +44,7 @@ const USAGE = `usage:
   oci-task.ts delete-catalog-model --model-id ID --region R [--profile P]
   oci-task.ts wait-for-policies --policy '{"id":...,"statements":[...]}' [--policy ...] --region R [--profile P]
   oci-task.ts pick-availability-domain --tenancy-id T --shape S [--ocpus N --memory-gbs M] --availability-domain AD [--availability-domain AD ...] --region R [--profile P]
-  oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] --region R [--profile P]`;
+  oci-task.ts prove-endpoint --url PREDICT_URL --body JSON --expect TEXT [--stream] [--api openai] --region R [--profile P]`;
 
 const HELP = `${USAGE}\n\n${exitCodeHelp()}`;
 
@@ -86,6 +86,7 @@ const OPTIONS = {
   body: { type: "string" },
   expect: { type: "string" },
   stream: { type: "boolean" },
+  api: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -102,6 +103,15 @@ function positiveInteger(value: string, name: string): number {
   if (!Number.isSafeInteger(number) || number <= 0)
     throw new UsageError(`--${name} must be a positive whole number`);
   return number;
+}
+
+/** `--api`: the chat route of an OpenAI stack's frontend; without it, Triton's generate endpoint. */
+function proofApi(value: string): "openai" {
+  if (value !== "openai")
+    throw new UsageError(
+      `--api must be openai (leave it out for Triton's generate endpoint), not '${value}'`,
+    );
+  return value;
 }
 
 function json(value: string, name: string): unknown {
@@ -203,6 +213,7 @@ export function parseOciTask(argv: string[]): ParsedOciTask {
         body: body as Record<string, unknown>,
         expect: required(values.expect, "expect"),
         stream: values.stream ?? false,
+        ...(values.api === undefined ? {} : { api: proofApi(values.api) }),
       },
     };
   } else {

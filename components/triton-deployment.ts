@@ -20,6 +20,7 @@ import {
   streamingEnabled,
 } from "./deployment/model-deployment";
 import { proveEndpointCommand } from "./deployment/oci-task-commands";
+import { type DeploymentApi, OPENAI_CHAT_ROUTE, OPENAI_MODEL } from "./deployment/openai-frontend";
 
 /** The known-answer request `pulumi up` ends with, sent through the deployment's own route. */
 export interface EndpointProofArgs {
@@ -79,6 +80,10 @@ export class TritonDeployment extends pulumi.ComponentResource {
   public readonly expiresAt: pulumi.Output<string | undefined>;
   /** The last known-answer proof: answer, latency, time to the first byte, when. */
   public readonly endpointProof: pulumi.Output<EndpointProof | undefined>;
+  /** The API the container serves: Triton's generate endpoint, or the OpenAI frontend. */
+  public readonly api: DeploymentApi;
+  /** On an OpenAI stack, the model every OpenAI request names (the frontend's one served model). */
+  public readonly openaiModel?: string;
 
   constructor(name: string, args: TritonDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("triton-trtllm-oci:deployment:TritonDeployment", name, {}, opts);
@@ -108,6 +113,8 @@ export class TritonDeployment extends pulumi.ComponentResource {
     const predictLog = log("predict");
 
     const { container } = args;
+    this.api = container.predictApiSpecification === "openai" ? "openai" : "triton";
+    if (this.api === "openai") this.openaiModel = OPENAI_MODEL;
     const deployment = new oci.datascience.ModelDeployment(
       `${name}-md`,
       {
@@ -142,6 +149,10 @@ export class TritonDeployment extends pulumi.ComponentResource {
             environmentVariables: container.environment,
             serverPort: container.port,
             healthCheckPort: container.port,
+            // An OpenAI stack: OCI forwards the OpenAI routes under /predict to the frontend.
+            ...(container.predictApiSpecification === undefined
+              ? {}
+              : { predictApiSpecification: container.predictApiSpecification }),
           },
         },
         categoryLogDetails: {
@@ -203,18 +214,25 @@ export class TritonDeployment extends pulumi.ComponentResource {
     // changed command line is an update, which runs `create` again: pulumi-command v1.2.1
     // provider/pkg/provider/local/commandController.go:79-88; a changed trigger replaces it,
     // @pulumi/command 1.2.1 local/command.js:155-156); not on an `up` that changes none of these.
+    // An OpenAI stack is asked through the frontend's chat route under `/predict`, for a whole chat
+    // completion (JSON, which `/predict` passes on).
     const { proof: proofArgs } = args;
+    const openai = this.api === "openai";
+    const proofUrl = openai
+      ? pulumi.interpolate`${this.predictUrl}${OPENAI_CHAT_ROUTE}`
+      : (this.predictStreamUrl ?? this.predictUrl);
     const proof = new command.local.Command(
       `${name}-proof`,
       {
-        create: (this.predictStreamUrl ?? this.predictUrl).apply((url) =>
+        create: proofUrl.apply((url) =>
           proveEndpointCommand({
             url,
             body: proofArgs.body,
             expect: proofArgs.expect,
-            stream: streaming,
+            stream: streaming && !openai,
             region: proofArgs.region,
             profile: proofArgs.ociProfile,
+            ...(openai ? { api: "openai" as const } : {}),
           }),
         ),
         triggers: [deployment.id, args.modelId, args.imageDigest],

@@ -5,18 +5,21 @@
  */
 import { type EndpointProof, knownAnswerProblem } from "../components/deployment/endpoint-proof";
 import { callGenerate, type CallResult } from "./call";
+import type { DeploymentApi } from "./chat";
 import { type DeploymentClient, explainInvokeError, stateAfterFailure } from "./deployment-client";
 import { UserError } from "./errors";
 import { httpStatus } from "./oci-client";
 import { type BackoffPolicy, PREDICT_BACKOFF } from "./retry";
 
 export interface EndpointProofRequest {
-  /** The generate body: the build's validation request (components/deployment/stack-outputs.ts). */
+  /** The build's validation request (components/deployment/stack-outputs.ts): generate or chat. */
   readonly body: Record<string, unknown>;
   /** Text the answer must hold (`build.validation.expect`). */
   readonly expect: string;
   /** Read server-sent events from `/predictWithResponseStream` (a streaming stack). */
   readonly stream: boolean;
+  /** `openai`: a chat request to the frontend's chat route (the client's `api`), answered in chat form. */
+  readonly api?: DeploymentApi;
 }
 
 export interface EndpointProofDeps {
@@ -48,15 +51,25 @@ function proofFailed(client: DeploymentClient, what: string): UserError {
 
 /**
  * What the build host's `ask` also refuses (engine-build/steps/validate.sh:58-77): an answer that
- * carries an error, or none in `text_output`.
+ * carries an error, or none in `text_output`. A chat completion without its text is refused where
+ * it is read (operations/chat.ts, chatAnswerText), and the frontend answers errors with an HTTP
+ * status, which the call throws.
  */
-function answerProblem(result: CallResult): string | undefined {
+function answerProblem(result: CallResult, api: DeploymentApi): string | undefined {
+  if (api === "openai") return undefined;
   const { answer } = result;
   if (typeof answer.error === "string") return `the answer carried an error: ${answer.error}`;
   if (typeof answer.text_output !== "string") {
     return `the answer has no text_output: ${JSON.stringify(answer).slice(0, 200)}`;
   }
   return undefined;
+}
+
+/** The last message's content of a chat body: the question it asks. */
+function chatQuestion(body: Record<string, unknown>): unknown {
+  const messages = body.messages;
+  const last: unknown = Array.isArray(messages) ? messages[messages.length - 1] : undefined;
+  return typeof last === "object" && last !== null ? (last as Record<string, unknown>).content : undefined;
 }
 
 /** Sends the request, checks the answer; resolves to the proof, or rejects with a UserError. */
@@ -67,8 +80,10 @@ export async function proveEndpoint(
 ): Promise<EndpointProof> {
   const policy = deps.policy ?? PREDICT_BACKOFF;
   const { target } = client;
+  const api = request.api ?? "triton";
+  const question = api === "openai" ? chatQuestion(request.body) : request.body.text_input;
   deps.log(
-    `asking model deployment ${target.modelDeploymentId} ${JSON.stringify(request.body.text_input)}; expecting '${request.expect}'`,
+    `asking model deployment ${target.modelDeploymentId} ${JSON.stringify(question)}; expecting '${request.expect}'`,
   );
   let result: CallResult;
   try {
@@ -91,7 +106,7 @@ export async function proveEndpoint(
     };
     throw proofFailed(client, explainInvokeError(error, context, state));
   }
-  const problem = answerProblem(result) ?? knownAnswerProblem(result.text, request.expect);
+  const problem = answerProblem(result, api) ?? knownAnswerProblem(result.text, request.expect);
   if (problem !== undefined) throw proofFailed(client, problem);
   const proof: EndpointProof = {
     answer: result.text,

@@ -204,8 +204,10 @@ export async function runOciTask(task: OciTask, target: OciTaskTarget): Promise<
       // The lifecycle read that explains a failed call goes to the stack region's Data Science API,
       // as the SDK resolves it for that region.
       const controlPlaneEndpoint = createSdkClient(datascience.DataScienceClient, provider, where).endpoint;
+      // On an OpenAI stack the URL ends with the chat route, which the client adds to every call.
       const client = createDeploymentClient(provider, auth, parseDeploymentUrl(task.url, "--url"), {
         controlPlaneEndpoint,
+        ...(task.proof.api === undefined ? {} : { api: task.proof.api }),
       });
       // Progress on stderr: stdout is the proof alone, one JSON line the stack output parses.
       const proof = await proveEndpoint(client, task.proof, { log: (line) => console.error(line) });

@@ -73,7 +73,7 @@ export function renderStack(
     io.log(`wrote ${target}${entry.kind === "directory" ? "/" : ""}`);
   }
   io.log(
-    `not rendered: put the engine (rank<N>.engine, config.json) in ${join(out, engineFolder(repository.repositoryFolder))}/ ` +
+    `not rendered: put the engine (rank<N>.engine, config.json) in ${join(out, engineFolder(repository.repositoryFolder, repository.api))}/ ` +
       `and the tokenizer files in ${join(out, tokenizerFolder(repository.repositoryFolder))}/`,
   );
   return true;

@@ -20,6 +20,7 @@ import { type AuthOptions, createAuthProvider } from "../operations/oci-client";
 import { PROJECT_DIR } from "./support/dev-stack";
 import {
   type Behaviour,
+  chatCompletion,
   DEPLOYMENT_ID,
   type FakeDeployment,
   fakeDeploymentPool,
@@ -45,13 +46,17 @@ function ticking(stepMs: number): () => number {
 /** Proves the stand-in deployment that answers as `behaviour` says, through `/predict` or the stream route. */
 async function prove(behaviour: Behaviour, request: EndpointProofRequest = WHOLE, lines: string[] = []) {
   const server = await serve(behaviour);
-  const url = request.stream ? server.predictStreamUrl : server.predictUrl;
+  // An OpenAI stack's proof is given `/predict` followed by the chat route (TritonDeployment).
+  const url = request.stream
+    ? server.predictStreamUrl
+    : `${server.predictUrl}${request.api === "openai" ? "/v1/chat/completions" : ""}`;
   const client = createDeploymentClient(
     await createAuthProvider(AUTH),
     AUTH,
     parseDeploymentUrl(url, "--url"),
     {
       controlPlaneEndpoint: server.controlPlaneEndpoint,
+      ...(request.api === undefined ? {} : { api: request.api }),
     },
   );
   const deps = {
@@ -173,6 +178,46 @@ describe("the endpoint proof", () => {
   });
 });
 
+describe("the endpoint proof of an OpenAI stack", () => {
+  const CHAT: EndpointProofRequest = {
+    body: validationRequestBody(validConfig({ "deployment.api": "openai" })),
+    expect: "Paris",
+    stream: false,
+    api: "openai",
+  };
+
+  test("asks the chat route under /predict with the chat body and checks the completion's text", async () => {
+    const lines: string[] = [];
+    const { server, result } = await prove(
+      { predict: () => ({ status: 200, json: chatCompletion(" Paris.", "odsc-llm") }) },
+      CHAT,
+      lines,
+    );
+    assert.equal((await result).answer, " Paris.");
+    const [call] = predictCalls(server);
+    assert.equal(call.path, `/${DEPLOYMENT_ID}/predict/v1/chat/completions`);
+    assert.equal(call.signatureProblem, undefined);
+    assert.deepEqual(JSON.parse(call.body), CHAT.body);
+    assert.match(
+      lines.join("\n"),
+      /asking model deployment .* "The capital of France is"; expecting 'Paris'/,
+    );
+  });
+
+  test("a wrong or empty chat answer fails like the build host's check", async () => {
+    for (const [text, what] of [
+      [" Lyon.", /the answer does not hold 'Paris'/],
+      ["", /the answer is empty/],
+    ] as const) {
+      const { result } = await prove(
+        { predict: () => ({ status: 200, json: chatCompletion(text, "odsc-llm") }) },
+        CHAT,
+      );
+      await assert.rejects(result, failsWithWayBack(what));
+    }
+  });
+});
+
 describe("the known-answer rule and the recorded proof", () => {
   test("the build host's rule: not blank, and holding the expected text as written", () => {
     assert.equal(knownAnswerProblem(" Paris.", "Paris"), undefined);
@@ -217,6 +262,12 @@ describe("prove-endpoint on the command line", () => {
     assert.equal(list.code, 2);
     assert.match(list.stderr, /--body must be a JSON object/);
     assert.match(run({}, [...base, "--body", "{}"]).stderr, /--expect is required/);
+    const api = run({}, [...base, "--body", "{}", "--expect", "Paris", "--api", "vllm"]);
+    assert.equal(api.code, 2);
+    assert.match(
+      api.stderr,
+      /--api must be openai \(leave it out for Triton's generate endpoint\), not 'vllm'/,
+    );
   });
 
   test("the command the deployment component runs parses: an absent profile is its only problem", () => {

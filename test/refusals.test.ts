@@ -95,6 +95,14 @@ const INVENTORY: readonly Refusal[] = [
     },
   },
   {
+    file: "components/config/chat-templates.ts",
+    line: /throw new Error\(/,
+    raisedBy: {
+      kind: "not-config",
+      why: "the local model snapshot's tokenizer_config.json of a deployment.api openai stack, read when its artifact is packed",
+    },
+  },
+  {
     file: "components/model-repository/model-config.ts",
     line: /is not a whole number >= /,
     raisedBy: { kind: "guard", reachedBy: { "engine.maxBatchSize": 0 }, key: "engine.maxBatchSize" },

@@ -303,6 +303,7 @@ describe("TritonDeployment", () => {
       `${container}.environmentVariables`,
       `${container}.serverPort`,
       `${container}.healthCheckPort`,
+      `${container}.predictApiSpecification`,
       "modelDeploymentConfigurationDetails.modelConfigurationDetails.instanceConfiguration.privateEndpointId",
     ]);
     assert.equal("deleteBeforeReplace" in opts, false, "Pulumi's default: the new one first");
@@ -318,7 +319,8 @@ describe("TritonDeployment", () => {
   });
 
   test("every replaceOnChanges path names an input the deployment sends", async () => {
-    const base = spec.containerSpec(containerInput());
+    // An OpenAI stack's container, which also sends predictApiSpecification.
+    const base = spec.containerSpec(containerInput({ api: "openai" }));
     const { md, recorder } = await deploy("paths", {
       container: { ...base, entrypoints: ["/opt/nvidia/nvidia_entrypoint.sh"] },
       // A private stack sends the private endpoint the access path names.
@@ -357,6 +359,44 @@ describe("TritonDeployment", () => {
       String(proof.inputs.create),
       /--url 'https:\/\/modeldeployment\.us-ashburn-1\.oci\.customer-oci\.com\/sproof-md_id\/predictWithResponseStream' .* --expect 'Paris' --stream --region/,
     );
+  });
+
+  test("an OpenAI stack's deployment routes the OpenAI API to the frontend and is proven through the chat route", async () => {
+    const body = {
+      model: "odsc-llm",
+      messages: [{ role: "user", content: "The capital of France is" }],
+      max_tokens: 16,
+      top_p: 1e-6,
+      stream: false,
+    };
+    const { md, deployment } = await deploy("oai", { proof: { ...PROOF_ARGS, body } }, { api: "openai" });
+    const environment = md.modelDeploymentConfigurationDetails.environmentConfigurationDetails;
+    assert.equal(environment.predictApiSpecification, "openai");
+    assert.equal(environment.environmentVariables.MODEL_DEPLOY_HEALTH_ENDPOINT, "/health/ready");
+    assert.equal(environment.environmentVariables.MODEL_DEPLOY_PREDICT_ENDPOINT, undefined);
+    assert.equal(environment.cmds[0], "python3");
+    assert.equal(deployment.api, "openai");
+    assert.equal(deployment.openaiModel, "odsc-llm");
+    // Streams through /predictWithResponseStream whenever a client asks.
+    assert.ok(deployment.predictStreamUrl);
+    assert.match(await promiseOf(deployment.predictStreamUrl), /\/predictWithResponseStream$/);
+    const proof = record.resources.find((r) => r.type === LOCAL_COMMAND && r.name === "oai-proof");
+    assert.ok(proof);
+    const url = await promiseOf(deployment.predictUrl);
+    // A whole chat completion from the chat route under /predict, read as a chat answer.
+    assert.equal(
+      proof.inputs.create,
+      `node --import tsx cli/oci-task.ts prove-endpoint --url '${url}/v1/chat/completions'` +
+        ` --body '${JSON.stringify(body)}' --expect 'Paris' --api openai --region 'us-ashburn-1' --profile 'TRITON'`,
+    );
+  });
+
+  test("a Triton stack sends no predictApiSpecification and exports no OpenAI model", async () => {
+    const { md, deployment } = await deploy("tri");
+    const environment = md.modelDeploymentConfigurationDetails.environmentConfigurationDetails;
+    assert.equal("predictApiSpecification" in environment, false);
+    assert.equal(deployment.api, "triton");
+    assert.equal(deployment.openaiModel, undefined);
   });
 
   test("without a TTL there is no expiry tag", async () => {

@@ -168,6 +168,10 @@ export const stackSchema = z.strictObject({
       httpPort: integer(0, 65535).default(9000),
       storageSizeInGBs: integer(50, 16384).default(500),
       streaming: flag.default(false),
+      // triton: Triton's generate endpoint; openai: the image's OpenAI frontend (deployment/openai-frontend.ts).
+      api: z.enum(["triton", "openai"]).default("triton"),
+      // openai: tokens to generate for a request that sets no max_tokens; unset, engine.maxOutputLen.
+      defaultMaxTokens: integer(1).optional(),
       environment: z.record(z.string(), grammar(environmentValueProblem)).default({}),
       // autoscaling, access, privateSubnetId, alerts: a production endpoint (production-schema.ts).
       ...productionDeploymentKeys,

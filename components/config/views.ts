@@ -17,6 +17,19 @@ export function shapes(config: StackConfig): { deployment: GpuShape; build: GpuS
 }
 
 /**
+ * Whether the served model is decoupled and streams: on a streaming stack, and on every OpenAI stack
+ * (the frontend serves `stream: true` from the same model, tensorrt_llm_bls, as whole answers).
+ */
+export function decoupledServing(config: StackConfig): boolean {
+  return config.deployment.streaming || config.deployment.api === "openai";
+}
+
+/** What the OpenAI frontend's served model generates for a request that sets no max_tokens. */
+export function defaultMaxTokens(config: StackConfig): number {
+  return config.deployment.defaultMaxTokens ?? config.engine.maxOutputLen;
+}
+
+/**
  * The container's settings, each read from the configuration only when used: a rule that needs
  * a few of them (the managed variable names) then does not depend on the others being valid.
  */
@@ -33,6 +46,9 @@ export function containerSpecInput(config: StackConfig): ContainerSpecInput {
     },
     get streaming() {
       return config.deployment.streaming;
+    },
+    get api() {
+      return config.deployment.api;
     },
     get storageSizeInGBs() {
       return config.deployment.storageSizeInGBs;

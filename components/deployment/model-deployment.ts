@@ -57,6 +57,11 @@ export function streamingEnabled(container: ContainerSpec): boolean {
  * (pulumi v3.248.0 pkg/resource/deploy/step_generator.go:2911-2949, `PropertyPath.Contains` in
  * sdk/go/common/resource/properties_path.go:310-314), and one such entry replaces the resource
  * (sdk/go/common/resource/plugin/provider.go:814-821), so a changed list element or variable counts.
+ * `predictApiSpecification` (an OpenAI stack's) is one of them: the provider marks it Optional and
+ * Computed, not ForceNew (datascience_model_deployment_resource.go:155-159), and sends it in the
+ * update like the rest (:3200-3203), which OCI takes only while the deployment is INACTIVE. A
+ * switch of `deployment.api` changes the command too, and so always replaces the deployment; the new
+ * one is created with the field, or, switching back to triton, without it (OCI's default).
  */
 export const CONTAINER_REPLACE_PATHS: readonly string[] = [
   "image",
@@ -66,6 +71,7 @@ export const CONTAINER_REPLACE_PATHS: readonly string[] = [
   "environmentVariables",
   "serverPort",
   "healthCheckPort",
+  "predictApiSpecification",
 ].map((field) => `modelDeploymentConfigurationDetails.environmentConfigurationDetails.${field}`);
 
 /**

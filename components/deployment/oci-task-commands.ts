@@ -146,9 +146,12 @@ export function pickAvailabilityDomainCommand(args: {
 
 /** What the endpoint proof asks and of which route (see `proveEndpointCommand`). */
 export interface EndpointProofSpec {
-  /** The deployment's `/predict`, or its `/predictWithResponseStream` on a streaming stack. */
+  /**
+   * The deployment's `/predict`, or its `/predictWithResponseStream` on a streaming stack; on an
+   * OpenAI stack `/predict` followed by the chat route.
+   */
   readonly url: string;
-  /** The generate body: the build's validation request (`validationRequestBody`). */
+  /** The build's validation request (`validationRequestBody`): a generate or a chat body. */
   readonly body: Readonly<Record<string, unknown>>;
   /** Text the answer must hold (`build.validation.expect`). */
   readonly expect: string;
@@ -156,6 +159,8 @@ export interface EndpointProofSpec {
   readonly stream: boolean;
   readonly region: string;
   readonly profile?: string;
+  /** `openai`: `url` is the chat route, `body` a chat request, the answer a chat completion. */
+  readonly api?: "openai";
 }
 
 /**
@@ -167,7 +172,7 @@ export function proveEndpointCommand(spec: EndpointProofSpec): string {
   return ociTaskCommand(
     "prove-endpoint",
     `--url ${shellQuote(spec.url)} --body ${shellQuote(JSON.stringify(spec.body))}` +
-      ` --expect ${shellQuote(spec.expect)}${spec.stream ? " --stream" : ""}`,
+      ` --expect ${shellQuote(spec.expect)}${spec.stream ? " --stream" : ""}${spec.api === undefined ? "" : ` --api ${spec.api}`}`,
     spec.region,
     spec.profile,
   );

@@ -1,6 +1,7 @@
 /** Pure builders for what the stack records and exports beside resource outputs. */
 import type { StackConfig } from "../config/config";
 import { requireServingImage, type RequestTensorNames } from "../config/image-catalog";
+import { GREEDY_TOP_P, OPENAI_CHAT_ROUTE, OPENAI_MODEL } from "./openai-frontend";
 
 /** What a client asks for; `generateRequestBody` turns it into the JSON the deployment reads. */
 export interface GenerateRequest {
@@ -75,12 +76,35 @@ export function exampleRequestBody(config: StackConfig): Record<string, unknown>
 }
 
 /**
+ * An OpenAI chat request of an OpenAI stack (`deployment.api: openai`): one user message to the
+ * model the frontend serves. Only fields its schema declares (it refuses others,
+ * python/openai/openai_frontend/schemas/openai.py:823-825 of server v2.57.0).
+ */
+export function chatRequestBody(
+  prompt: string,
+  options: { readonly maxTokens: number; readonly topP?: number; readonly temperature?: number },
+): Record<string, unknown> {
+  return {
+    model: OPENAI_MODEL,
+    messages: [{ role: "user", content: prompt }],
+    max_tokens: options.maxTokens,
+    ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+    ...(options.topP === undefined ? {} : { top_p: options.topP }),
+    stream: false,
+  };
+}
+
+/**
  * What the build host asks the served model before anything is uploaded: the known-answer prompt
  * (`build.validation`), decoded greedily (top_k 1: the engine takes the most likely token every
  * step, so the answer does not depend on luck), a few tokens. On a streaming stack the host asks it
- * twice, with `stream` false and true.
+ * twice, with `stream` false and true. On an OpenAI stack it is the same question as a chat message
+ * through the frontend, greedy through `top_p` (GREEDY_TOP_P says why).
  */
 export function validationRequestBody(config: StackConfig): Record<string, unknown> {
+  if (config.deployment.api === "openai") {
+    return chatRequestBody(config.build.validation.prompt, { maxTokens: 16, topP: GREEDY_TOP_P });
+  }
   return generateRequestBody(config, {
     prompt: config.build.validation.prompt,
     maxTokens: 16,
@@ -89,8 +113,18 @@ export function validationRequestBody(config: StackConfig): Record<string, unkno
   });
 }
 
-/** A pasteable, signed call with the OCI CLI (request signing from the caller's OCI profile). */
+/**
+ * A pasteable, signed call with the OCI CLI (request signing from the caller's OCI profile); on an
+ * OpenAI stack a chat request to the chat route under `/predict`, sampling as the generate example
+ * does.
+ */
 export function signedCallCommand(predictUrl: string, config: StackConfig): string {
-  const body = JSON.stringify(exampleRequestBody(config));
-  return `oci raw-request --http-method POST --target-uri ${predictUrl} --request-body '${body}'`;
+  const [uri, request] =
+    config.deployment.api === "openai"
+      ? [
+          `${predictUrl}${OPENAI_CHAT_ROUTE}`,
+          chatRequestBody("What is the capital of France?", { maxTokens: 64, temperature: 0.7, topP: 0.9 }),
+        ]
+      : [predictUrl, exampleRequestBody(config)];
+  return `oci raw-request --http-method POST --target-uri ${uri} --request-body '${JSON.stringify(request)}'`;
 }

@@ -8,8 +8,22 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { chatFormat } from "../config/chat-templates";
 import type { StackConfig } from "../config/config";
-import { repositoryPath, STREAMING_MODEL } from "../deployment/container-spec";
+import { decoupledServing, defaultMaxTokens } from "../config/views";
+import {
+  modelRepositoryPath,
+  repositoryPath,
+  STREAMING_MODEL,
+  TOKENIZER_FOLDER,
+} from "../deployment/container-spec";
+import {
+  CHAT_TEMPLATE_FILE,
+  type DeploymentApi,
+  OPENAI_LAUNCHER,
+  OPENAI_MODEL,
+  OPENAI_MODELS_FOLDER,
+} from "../deployment/openai-frontend";
 import { requireServingImage } from "../config/image-catalog";
 import { toTextFormat } from "./model-config";
 import { repositoryModels, type ModelRepositorySpec } from "./models";
@@ -21,14 +35,22 @@ export type { ModelConfig } from "./model-config";
 export { repositoryModels, type ModelRepositorySpec } from "./models";
 export { requestInputs, samplingKnobs, type SamplingKnob } from "./request-interface";
 
+/**
+ * Folder of the Triton models, relative to the artifact root: the artifact's folder itself, or on an
+ * OpenAI stack its models/ subfolder, since the frontend loads every model its repository holds.
+ */
+export function modelsFolder(repositoryFolder: string, api: DeploymentApi = "triton"): string {
+  return api === "openai" ? `${repositoryFolder}/${OPENAI_MODELS_FOLDER}` : repositoryFolder;
+}
+
 /** Folder of the engine (`rank<N>.engine` + `config.json`), relative to the artifact root. */
-export function engineFolder(repositoryFolder: string): string {
-  return `${repositoryFolder}/tensorrt_llm/1`;
+export function engineFolder(repositoryFolder: string, api: DeploymentApi = "triton"): string {
+  return `${modelsFolder(repositoryFolder, api)}/tensorrt_llm/1`;
 }
 
 /** Folder of the tokenizer files, relative to the artifact root. */
 export function tokenizerFolder(repositoryFolder: string): string {
-  return `${repositoryFolder}/tokenizer`;
+  return `${repositoryFolder}/${TOKENIZER_FOLDER}`;
 }
 
 /**
@@ -39,16 +61,19 @@ export function modelRepositorySpec(config: StackConfig): ModelRepositorySpec {
   const folder = config.serving.repositoryFolder;
   const mount = repositoryPath(folder);
   const image = requireServingImage(config.image.source);
+  const { api } = config.deployment;
+  const format = chatFormat(config.model.huggingFaceId);
   return {
     repositoryFolder: folder,
+    api,
     maxBatchSize: config.engine.maxBatchSize,
     maxInputLen: config.engine.maxInputLen,
-    decoupled: config.deployment.streaming,
+    decoupled: decoupledServing(config),
     requestNames: image.requestNames,
     endId: config.model.resolved.eosTokenId,
     padId: config.model.resolved.padTokenId,
-    tokenizerDir: `${mount}/tokenizer`,
-    engineDir: `${mount}/tensorrt_llm/1`,
+    tokenizerDir: `${mount}/${TOKENIZER_FOLDER}`,
+    engineDir: `${modelRepositoryPath(folder, api)}/tensorrt_llm/1`,
     kvCacheFreeGpuMemFraction: config.serving.kvCacheFreeGpuMemFraction,
     batchSchedulerPolicy: config.serving.batchSchedulerPolicy,
     enableChunkedContext: config.serving.enableChunkedContext,
@@ -57,15 +82,39 @@ export function modelRepositorySpec(config: StackConfig): ModelRepositorySpec {
     preprocessingInstances: config.serving.preprocessingInstances,
     postprocessingInstances: config.serving.postprocessingInstances,
     // Hugging Face's own defaults: a raw prompt gets the model's BOS (Llama needs it, Falcon has
-    // none to add), and the completion comes back without eos or other control tokens.
-    addSpecialTokens: true,
+    // none to add), and the completion comes back without eos or other control tokens. On an OpenAI
+    // stack the prompt is a chat template's text, which holds the BOS already where the model has
+    // one (Llama 3.1's and Mistral's templates begin with it): encoded as it is, not given a second.
+    addSpecialTokens: api !== "openai",
     skipSpecialTokens: true,
+    ...(api === "openai"
+      ? {
+          defaultMaxTokens: defaultMaxTokens(config),
+          ...(format?.kind === "written" ? { chatTemplate: format.template } : {}),
+        }
+      : {}),
   };
 }
 
 export type RepositoryEntry =
   | { readonly kind: "file"; readonly path: string; readonly contents: string; readonly mode: number }
   | { readonly kind: "directory"; readonly path: string; readonly mode: number };
+
+/** The API a rendered repository is laid out for: an OpenAI stack's holds the frontend's launcher. */
+export function repositoryApi(entries: readonly RepositoryEntry[], repositoryFolder: string): DeploymentApi {
+  const launcher = `${repositoryFolder}/${OPENAI_LAUNCHER}`;
+  return entries.some((entry) => entry.path === launcher) ? "openai" : "triton";
+}
+
+/** The chat template an OpenAI stack's repository carries for its tokenizer, if this stack writes one. */
+export function writtenChatTemplate(
+  entries: readonly RepositoryEntry[],
+  repositoryFolder: string,
+): string | undefined {
+  const file = `${repositoryFolder}/${CHAT_TEMPLATE_FILE}`;
+  const entry = entries.find((candidate) => candidate.path === file);
+  return entry?.kind === "file" ? entry.contents : undefined;
+}
 
 /**
  * The Python files each model runs from its version folder, and where they live beside this file.
@@ -86,6 +135,14 @@ const PYTHON_FILES: Readonly<Record<string, Readonly<Record<string, string>>>> =
     "word_lists.py": "shared/word_lists.py",
   },
 };
+// The OpenAI frontend's served model is tensorrt_llm_bls under the name clients send.
+const MODEL_FILES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  ...PYTHON_FILES,
+  [OPENAI_MODEL]: PYTHON_FILES[STREAMING_MODEL],
+};
+
+/** The OpenAI frontend's launcher, shipped at the top of an OpenAI stack's artifact folder. */
+const LAUNCHER_SOURCE = "launcher/openai_frontend.py";
 
 /** A Python file as shipped in this package, byte for byte (`<folder>/<file>` under python/). */
 export function pythonSource(relativePath: string): string {
@@ -94,7 +151,7 @@ export function pythonSource(relativePath: string): string {
 
 /** The model.py of a Python model as shipped in this package. */
 export function pythonModelSource(model: string): string {
-  const files = PYTHON_FILES[model];
+  const files = MODEL_FILES[model];
   if (files === undefined) throw new Error(`'${model}' is not a Python model of the repository`);
   return pythonSource(files["model.py"]);
 }
@@ -103,7 +160,8 @@ export function pythonModelSource(model: string): string {
  * Every file of the repository except the engine and the tokenizer, which the packer adds under
  * `engineFolder` and `tokenizerFolder`. The version folders that hold no rendered file are listed
  * as directory entries so a writer creates them: Triton skips a model without a version folder.
- * Entries are sorted by path.
+ * An OpenAI stack's models go under models/, with the frontend's launcher and the chat template this
+ * stack writes (where the model has none) beside them. Entries are sorted by path.
  */
 export function renderModelRepository(spec: ModelRepositorySpec): RepositoryEntry[] {
   const models = repositoryModels(spec);
@@ -112,23 +170,42 @@ export function renderModelRepository(spec: ModelRepositorySpec): RepositoryEntr
     throw new Error(`the rendered model repository is miswired:\n${problems.join("\n")}`);
   }
   const root = spec.repositoryFolder;
+  const modelsRoot = modelsFolder(root, spec.api);
   const entries: RepositoryEntry[] = models.map((model) => ({
     kind: "file",
-    path: `${root}/${model.name}/config.pbtxt`,
+    path: `${modelsRoot}/${model.name}/config.pbtxt`,
     contents: toTextFormat(model),
     mode: 0o644,
   }));
   for (const model of models) {
-    for (const [file, source] of Object.entries(PYTHON_FILES[model.name] ?? {})) {
+    for (const [file, source] of Object.entries(MODEL_FILES[model.name] ?? {})) {
       entries.push({
         kind: "file",
-        path: `${root}/${model.name}/1/${file}`,
+        path: `${modelsRoot}/${model.name}/1/${file}`,
         contents: pythonSource(source),
         mode: 0o644,
       });
     }
   }
-  entries.push({ kind: "directory", path: `${root}/ensemble/1`, mode: 0o755 });
-  entries.push({ kind: "directory", path: engineFolder(root), mode: 0o755 });
+  if (models.some((model) => model.name === "ensemble")) {
+    entries.push({ kind: "directory", path: `${modelsRoot}/ensemble/1`, mode: 0o755 });
+  }
+  entries.push({ kind: "directory", path: engineFolder(root, spec.api), mode: 0o755 });
+  if (spec.api === "openai") {
+    entries.push({
+      kind: "file",
+      path: `${root}/${OPENAI_LAUNCHER}`,
+      contents: pythonSource(LAUNCHER_SOURCE),
+      mode: 0o644,
+    });
+    if (spec.chatTemplate !== undefined) {
+      entries.push({
+        kind: "file",
+        path: `${root}/${CHAT_TEMPLATE_FILE}`,
+        contents: spec.chatTemplate,
+        mode: 0o644,
+      });
+    }
+  }
   return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -4,6 +4,7 @@
  * `tensorrt_llm_bls` model that streams exact text and applies stop strings. Pure.
  */
 import { STREAMING_MODEL } from "../deployment/container-spec";
+import { type DeploymentApi, OPENAI_MODEL } from "../deployment/openai-frontend";
 import type { RequestTensorNames } from "../config/image-catalog";
 import type { DataType, ModelConfig, ModelInput, ModelOutput } from "./model-config";
 import {
@@ -18,6 +19,11 @@ import {
 /** Everything the rendered repository depends on; built from the stack by `modelRepositorySpec`. */
 export interface ModelRepositorySpec {
   readonly repositoryFolder: string;
+  /**
+   * `openai`: the repository the image's OpenAI frontend loads whole (deployment/openai-frontend.ts):
+   * preprocessing, tensorrt_llm and the streaming model under the name clients send, nothing else.
+   */
+  readonly api: DeploymentApi;
   /** The engine's own max batch size: it wins at run time, so every model must agree with it. */
   readonly maxBatchSize: number;
   /** Longest prompt the engine accepts; preprocessing rejects longer ones with a clear message. */
@@ -41,6 +47,13 @@ export interface ModelRepositorySpec {
   readonly postprocessingInstances: number;
   readonly addSpecialTokens: boolean;
   readonly skipSpecialTokens: boolean;
+  /**
+   * OpenAI stacks: tokens to generate for a request that sends no max_tokens (the frontend sends none
+   * when the client sets none, python/launcher/openai_frontend.py says why).
+   */
+  readonly defaultMaxTokens?: number;
+  /** OpenAI stacks whose model has no chat template: the one this stack writes (config/chat-templates.ts). */
+  readonly chatTemplate?: string;
 }
 
 /** The same tensor as the tensorrt_llm backend reads it: one value per request, not a vector. */
@@ -110,7 +123,7 @@ function preprocessing(spec: ModelRepositorySpec): ModelConfig {
       // What a streaming stack serves instead of the ensemble (stream, stop_words); empty when the
       // stack does not stream, and then a request of several rows is refused (the engine is not
       // decoupled).
-      streaming_model: spec.decoupled ? STREAMING_MODEL : "",
+      streaming_model: spec.decoupled ? servedStreamingModel(spec) : "",
     },
   };
 }
@@ -268,20 +281,35 @@ function ensemble(spec: ModelRepositorySpec): ModelConfig {
   };
 }
 
+/** The decoupled model the stack serves: tensorrt_llm_bls, named as OpenAI clients name it there. */
+function servedStreamingModel(spec: ModelRepositorySpec): string {
+  return spec.api === "openai" ? OPENAI_MODEL : STREAMING_MODEL;
+}
+
 /**
  * The decoupled BLS model a streaming stack serves (`/predict` and `/predictWithResponseStream`
  * alike): it calls preprocessing and tensorrt_llm itself, re-decodes the tokens generated so far,
  * ends the answer at a stop string and sends only new text that can no longer change, so the
- * streamed pieces add up to exactly the whole answer.
+ * streamed pieces add up to exactly the whole answer. On an OpenAI stack it is the frontend's one
+ * model, which takes every input the frontend sends with the type it sends it in
+ * (engine/utils/triton.py:81-106 of server v2.57.0: text_input and stream always; max_tokens,
+ * stop_words, top_p, temperature, frequency_penalty, presence_penalty, random_seed when set), and
+ * `max_tokens` is optional there: the frontend sends none for a client that set none, and the model
+ * then generates `default_max_tokens`.
  */
 function streamingModel(spec: ModelRepositorySpec): ModelConfig {
   const knobs = samplingKnobs(spec.requestNames);
+  const inputs = requestInputs(spec.requestNames);
+  const { defaultMaxTokens } = spec;
   return {
-    name: STREAMING_MODEL,
+    name: servedStreamingModel(spec),
     backend: "python",
     maxBatchSize: spec.maxBatchSize,
     decoupled: true,
-    input: requestInputs(spec.requestNames),
+    input:
+      defaultMaxTokens === undefined
+        ? inputs
+        : inputs.map((input) => (input.name === "max_tokens" ? { ...input, optional: true } : input)),
     output: [TEXT_OUTPUT, BATCH_INDEX],
     instanceGroup: [{ count: 1, kind: "KIND_CPU" }],
     parameters: {
@@ -289,12 +317,18 @@ function streamingModel(spec: ModelRepositorySpec): ModelConfig {
       skip_special_tokens: String(spec.skipSpecialTokens),
       // Request knob -> engine input, from the image catalogue.
       engine_inputs: JSON.stringify(Object.fromEntries(knobs.map((knob) => [knob.request, knob.engine]))),
+      ...(defaultMaxTokens === undefined ? {} : { default_max_tokens: String(defaultMaxTokens) }),
     },
   };
 }
 
-/** The model configurations, in the order Triton loads them (the ensemble after its steps). */
+/**
+ * The model configurations, in the order Triton loads them (the ensemble after its steps). An
+ * OpenAI stack's repository holds what its served model calls and that model alone: the frontend
+ * loads and lists every model it finds.
+ */
 export function repositoryModels(spec: ModelRepositorySpec): ModelConfig[] {
+  if (spec.api === "openai") return [preprocessing(spec), tensorrtLlm(spec), streamingModel(spec)];
   const models = [preprocessing(spec), tensorrtLlm(spec), postprocessing(spec), ensemble(spec)];
   return spec.decoupled ? [...models, streamingModel(spec)] : models;
 }

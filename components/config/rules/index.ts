@@ -15,6 +15,7 @@ import {
 import { unusedDockerHostWarning } from "./image-mirror";
 import { artifactSourcesRule, iamRule } from "./inputs";
 import { containerSizeRule, environmentNamesRule, httpPortRule } from "./oci-limits";
+import { chatFormatRule, defaultMaxTokensRule } from "./openai";
 import { PRODUCTION_RULES, productionWarnings } from "./production";
 import { streamingEvictionRule } from "./serving";
 import { deprecatedSshCidrWarning, idleGpusWarning, movingImageTagWarning } from "./warnings";
@@ -32,6 +33,8 @@ export const RULES: readonly Rule[] = [
   memoryRule,
   gpuArchitectureRule,
   streamingEvictionRule,
+  chatFormatRule,
+  defaultMaxTokensRule,
   // Apart, so a bad setting one of them reads does not silence the others.
   httpPortRule,
   environmentNamesRule,

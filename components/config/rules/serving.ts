@@ -3,6 +3,7 @@
  * only as refused requests after the deployment is up.
  */
 import type { Rule } from "../schema";
+import { decoupledServing } from "../views";
 
 /**
  * Streaming with `max_utilization` and no chunked context: every streamed request whose prompt +
@@ -24,7 +25,8 @@ import type { Rule } from "../schema";
  */
 export const streamingEvictionRule: Rule = (config) => {
   const { batchSchedulerPolicy, enableChunkedContext } = config.serving;
-  if (batchSchedulerPolicy !== "max_utilization" || enableChunkedContext || !config.deployment.streaming)
+  // An OpenAI stack serves the decoupled model that streams from the engine, as a streaming stack does.
+  if (batchSchedulerPolicy !== "max_utilization" || enableChunkedContext || !decoupledServing(config))
     return [];
   const { maxInputLen, maxOutputLen } = config.engine;
   // The longest request the engine takes is maxInputLen + maxOutputLen tokens; it passes only when
@@ -35,9 +37,9 @@ export const streamingEvictionRule: Rule = (config) => {
       key: "serving.batchSchedulerPolicy",
       value: batchSchedulerPolicy,
       message:
-        `with deployment.streaming true and serving.enableChunkedContext false, TensorRT-LLM refuses every streamed request whose prompt + max_tokens - 1 exceeds engine.maxInputLen (${maxInputLen}):` +
+        `with ${config.deployment.api === "openai" ? "deployment.api openai" : "deployment.streaming true"} and serving.enableChunkedContext false, TensorRT-LLM refuses every streamed request whose prompt + max_tokens - 1 exceeds engine.maxInputLen (${maxInputLen}):` +
         ` max_utilization may evict a request and re-run its context, which must then fit engine.maxInputLen, so a ${maxInputLen}-token prompt could ask for 1 token and a 1-token prompt for ${maxInputLen}, not the ${maxOutputLen} engine.maxOutputLen allows`,
-      fix: "pulumi config set --path serving.batchSchedulerPolicy guaranteed_no_evict (the default); or pulumi config set --path serving.enableChunkedContext true (the engine is rebuilt with paged context FMHA); or set deployment.streaming false",
+      fix: `pulumi config set --path serving.batchSchedulerPolicy guaranteed_no_evict (the default); or pulumi config set --path serving.enableChunkedContext true (the engine is rebuilt with paged context FMHA)${config.deployment.api === "openai" ? "" : "; or set deployment.streaming false"}`,
     },
   ];
 };

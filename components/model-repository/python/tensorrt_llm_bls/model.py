@@ -15,6 +15,9 @@ apply them to the text. Parameters (config.pbtxt):
 - skip_special_tokens: drop eos and other control tokens from the text (default true).
 - engine_inputs: JSON object, request knob name -> tensorrt_llm input name (from the stack's image
   catalogue: the names the serving image's TensorRT-LLM backend reads).
+- default_max_tokens: tokens to generate for a request that sends no max_tokens; set only where the
+  config declares max_tokens optional (an OpenAI stack, whose frontend sends none for a client that
+  set none), elsewhere Triton refuses a request without it.
 And max_batch_size, the engine's: how many request rows are sent to the engine at once (below).
 
 What the engine answers (tensorrtllm_backend v0.18.2 inflight_batcher_llm/src/model_instance_state.cc,
@@ -189,6 +192,8 @@ class TritonPythonModel:
         engine_inputs = _parameter(model_config, "engine_inputs")
         if engine_inputs is None:
             raise pb_utils.TritonModelException("tensorrt_llm_bls: parameter engine_inputs is not set")
+        default_max_tokens = _parameter(model_config, "default_max_tokens")
+        self.default_max_tokens = None if default_max_tokens is None else int(default_max_tokens)
         max_batch_size = int(model_config.get("max_batch_size", 0))
         if max_batch_size < 1:
             raise pb_utils.TritonModelException("tensorrt_llm_bls: max_batch_size must be the engine's (at least 1)")
@@ -320,6 +325,10 @@ class TritonPythonModel:
             for tensor in (pb_utils.get_input_tensor_by_name(request, name) for name in PREPROCESSING_INPUTS)
             if tensor is not None
         ]
+        if pb_utils.get_input_tensor_by_name(request, "max_tokens") is None:
+            # Only where max_tokens is optional, and default_max_tokens then set (module docstring).
+            rows = pb_utils.get_input_tensor_by_name(request, "text_input").as_numpy().shape[0]
+            inputs.append(pb_utils.Tensor("max_tokens", np.full((rows, 1), self.default_max_tokens, dtype=np.int32)))
         response = await pb_utils.InferenceRequest(
             model_name="preprocessing",
             inputs=inputs,
