@@ -58,6 +58,29 @@ STACKS = {
   triton-trtllm-oci:deployment:
     streaming: true
 """,
+    # deployment.api openai: the repository the image's OpenAI frontend loads, under models/.
+    "openai": """
+  triton-trtllm-oci:model:
+    huggingFaceId: tiiuae/falcon-7b-instruct
+    localDir: ./models/falcon
+  triton-trtllm-oci:engine:
+    prebuiltDir: ./engines/falcon
+    maxBatchSize: 8
+  triton-trtllm-oci:deployment:
+    api: openai
+    defaultMaxTokens: 48
+""",
+    "openai-llama": """
+  triton-trtllm-oci:model:
+    huggingFaceId: meta-llama/Llama-3.1-8B-Instruct
+    localDir: ./models/llama
+  triton-trtllm-oci:engine:
+    prebuiltDir: ./engines/llama
+    tensorParallel: 2
+  triton-trtllm-oci:deployment:
+    shape: VM.GPU.A10.2
+    api: openai
+""",
 }
 
 
@@ -84,11 +107,15 @@ def rendered(tmp_path_factory):
             timeout=120,
         )
         assert result.returncode == 0, result.stderr
+        # An OpenAI stack's models are under models/ (components/deployment/openai-frontend.ts).
         configs[name] = {
-            config.parent.name: pbtxt.parse(config.read_text()) for config in (out / "triton").glob("*/config.pbtxt")
+            config.parent.name: pbtxt.parse(config.read_text())
+            for config in (out / "triton").glob("**/config.pbtxt")
         }
         if name == "streaming":
             support.RENDERED["root"] = out / "triton"
+        if name == "openai":
+            support.RENDERED["openai"] = out / "triton"
     return configs
 
 

@@ -32,10 +32,11 @@ RENDERED = {}
 NEIGHBOUR_MODULES = ("word_lists", "incremental_text", "stop_strings")
 
 
-def load_model(name, tokenizer, model_config):
-    """<name>/1/model.py of the rendered repository, initialized with `model_config` (a dict)."""
+def load_model(name, tokenizer, model_config, models=None):
+    """<name>/1/model.py of the rendered repository (the streaming stack's, or the models folder
+    `models`), initialized with `model_config` (a dict)."""
     loader = fake_transformers.install(tokenizer)
-    folder = RENDERED["root"] / name / "1"
+    folder = (models or RENDERED["root"]) / name / "1"
     for neighbour in NEIGHBOUR_MODULES:
         sys.modules.pop(neighbour, None)
     sys.path.insert(0, str(folder))
