@@ -43,8 +43,6 @@ readonly poll_seconds=${POLL_SECONDS:-5}
 readonly STILL_RUNNING_EXIT=3
 # How long `run` waits for the detached pipeline to take its secrets before calling it not started.
 readonly secrets_handover_seconds=60
-# The Triton models the rendered repository holds; each must report ready.
-readonly triton_models=(ensemble preprocessing postprocessing tensorrt_llm)
 # The steps of each mode, in order. Step <name> is steps/<name>.sh's step_<name> (dashes as
 # underscores); a finished step leaves steps/<name>.done in WORK_DIR holding its seconds. Steps
 # joined by `+` run at the same time: the image pull and the weight download share nothing (the

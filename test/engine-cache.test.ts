@@ -23,6 +23,7 @@ import {
   stageBuildHostFiles,
 } from "../components/build/host-plan";
 import { expiryCommand } from "../components/deployment/expiry";
+import { validationRequestBody } from "../components/deployment/stack-outputs";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
 import { containerSpecInput } from "../components/config/rules";
 import { PROJECT_DIR } from "./support/dev-stack";
@@ -290,6 +291,64 @@ describe("what the build host is told", () => {
     );
     assert.match(result, /MAX_BATCH_SIZE='lots' is invalid/);
     assert.match(result, /IMAGE_REF='docker\.io\/x:latest' is invalid/);
+  });
+
+  test("an OpenAI stack's build.env names the API and the served model, and build-host.sh accepts it", () => {
+    const openai = validConfig({ ...BASE, "deployment.api": "openai" });
+    const openaiContainer = containerSpec(containerSpecInput(openai));
+    const openaiSettings = buildSettings(openai, {
+      mode: "build",
+      imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
+      ocirRegistry: "us-ashburn-1.ocir.io",
+      bucketName: "bucket",
+      namespace: "ns",
+      engineKey: "e".repeat(64),
+      artifactKey: "a".repeat(64),
+      container: openaiContainer,
+    });
+    assert.equal(openaiSettings.API, "openai");
+    assert.equal(openaiSettings.OPENAI_MODEL, "odsc-llm");
+    assert.equal("API" in settings, false, "a Triton stack's settings are as they were");
+    const dir = mkdtempSync(path.join(tmpdir(), "build-env-openai-"));
+    const staged = stageBuildHostFiles(
+      buildHostFiles({
+        projectDir: PROJECT_DIR,
+        repository: renderModelRepository(modelRepositorySpec(openai)),
+        validationRequest: validationRequestBody(openai),
+        packerBundle: "// bundle",
+      }),
+      dir,
+      dir,
+    );
+    const check = (env: Record<string, string>): string => {
+      writeFileSync(path.join(dir, "build.env"), renderBuildEnv(env));
+      try {
+        execFileSync("bash", [path.join(dir, staged, "build-host.sh"), "pipeline"], {
+          env: {
+            PATH: "/usr/bin:/bin",
+            BUILD_ENV: path.join(dir, "build.env"),
+            WORK_DIR: path.join(dir, "work"),
+            SECRETS_DIR: path.join(dir, "secrets"),
+            ENGINE_BUILD_LAUNCHER: "foreground",
+          },
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        return "";
+      } catch (error) {
+        return String((error as { stderr?: string }).stderr ?? "");
+      }
+    };
+    const accepted = check(openaiSettings);
+    assert.doesNotMatch(accepted, /build\.env: /, accepted);
+    const refused = check({ ...openaiSettings, API: "vllm", OPENAI_MODEL: "" });
+    assert.match(refused, /API='vllm' is invalid: use one of triton openai/);
+    const triton = check({
+      ...openaiSettings,
+      API: "openai",
+      CONTAINER_ENV: JSON.stringify({ STORAGE_SIZE_IN_GB: "500" }),
+    });
+    assert.match(triton, /MODEL_DEPLOY_HEALTH_ENDPOINT=\/health\/ready \(API=openai\)/);
   });
 
   test("a build is told what the model's config.json must say; a re-assembly is not", () => {

@@ -15,6 +15,7 @@ import type { ContainerSpec } from "../deployment/container-spec";
 import type { RepositoryEntry } from "../model-repository";
 import { shellQuote } from "../deployment/oci-task-commands";
 import { imageCopySettings } from "../deployment/ocir";
+import { OPENAI_MODEL } from "../deployment/openai-frontend";
 import { configExpectations } from "./model-config-check";
 
 export const BUILD_HOST_USER = "opc";
@@ -113,6 +114,9 @@ export function buildSettings(config: StackConfig, input: BuildSettingsInput): R
     REPOSITORY_FOLDER: config.serving.repositoryFolder,
     HTTP_PORT: String(config.deployment.httpPort),
     STREAMING: String(config.deployment.streaming),
+    // An OpenAI stack's validation asks the image's OpenAI frontend (steps/validate.sh); a Triton
+    // stack's settings stay as they were.
+    ...(config.deployment.api === "openai" ? { API: "openai", OPENAI_MODEL } : {}),
     CONTAINER_CMD: JSON.stringify(input.container.cmds),
     CONTAINER_ENTRYPOINT: JSON.stringify(input.container.entrypoints),
     CONTAINER_ENV: JSON.stringify(input.container.environment),

@@ -71,6 +71,10 @@ load_build_env() {
     env_error "HTTP_PORT='${HTTP_PORT}' is out of range: use 1024-65535"
   fi
   require_one_of STREAMING true false
+  # Unset on a Triton stack; openai: the container runs the image's OpenAI frontend (validate.sh).
+  API=${API:-triton}
+  require_one_of API triton openai
+  [ "${API}" != openai ] || require_match OPENAI_MODEL "${name}" "the model the OpenAI frontend serves, like odsc-llm"
   require_one_of CHUNKED_CONTEXT true false
   [ "${QUANTIZATION:-}" != int4_awq ] || require_one_of AWQ_BLOCK_SIZE 64 128
   if ! jq -e 'type == "array" and length > 0 and all(.[]; type == "string" and (contains("\n") | not))' \
@@ -80,7 +84,13 @@ load_build_env() {
   if ! jq -e 'type == "array" and all(.[]; type == "string")' <<<"${CONTAINER_ENTRYPOINT:-null}" >/dev/null 2>&1; then
     env_error "CONTAINER_ENTRYPOINT='${CONTAINER_ENTRYPOINT:-}' is invalid: a JSON array of strings, [] for the image's own"
   fi
-  if ! jq -e 'type == "object" and all(.[]; type == "string") and (.MODEL_DEPLOY_PREDICT_ENDPOINT | type == "string" and startswith("/v2/models/"))' \
+  if [ "${API}" = openai ]; then
+    # OCI forwards the OpenAI routes themselves: no predict endpoint, the frontend's health route.
+    if ! jq -e 'type == "object" and all(.[]; type == "string") and .MODEL_DEPLOY_HEALTH_ENDPOINT == "/health/ready"' \
+      <<<"${CONTAINER_ENV:-null}" >/dev/null 2>&1; then
+      env_error "CONTAINER_ENV='${CONTAINER_ENV:-}' is invalid: the deployment's environment as a JSON object of strings, with MODEL_DEPLOY_HEALTH_ENDPOINT=/health/ready (API=openai)"
+    fi
+  elif ! jq -e 'type == "object" and all(.[]; type == "string") and (.MODEL_DEPLOY_PREDICT_ENDPOINT | type == "string" and startswith("/v2/models/"))' \
     <<<"${CONTAINER_ENV:-null}" >/dev/null 2>&1; then
     env_error "CONTAINER_ENV='${CONTAINER_ENV:-}' is invalid: the deployment's environment as a JSON object of strings, with MODEL_DEPLOY_PREDICT_ENDPOINT=/v2/models/..."
   fi
@@ -108,8 +118,14 @@ load_build_env() {
   if [[ ${REPOSITORY_FOLDER:-} =~ ${name} ]] && [ ! -d "${script_dir}/repository/${REPOSITORY_FOLDER}" ]; then
     env_error "REPOSITORY_FOLDER='${REPOSITORY_FOLDER}' but ${script_dir}/repository/${REPOSITORY_FOLDER}/ does not exist: copy the rendered model repository there"
   fi
-  jq -e '.text_input | type == "string"' "${script_dir}/validation-request.json" >/dev/null 2>&1 ||
-    env_error "${script_dir}/validation-request.json is missing or has no text_input: copy the validation request there"
+  if [ "${API}" = openai ]; then
+    jq -e --arg model "${OPENAI_MODEL:-}" '.model == $model and (.messages[-1].content | type == "string")' \
+      "${script_dir}/validation-request.json" >/dev/null 2>&1 ||
+      env_error "${script_dir}/validation-request.json is missing or is not a chat request to ${OPENAI_MODEL:-OPENAI_MODEL}: copy the validation request there"
+  else
+    jq -e '.text_input | type == "string"' "${script_dir}/validation-request.json" >/dev/null 2>&1 ||
+      env_error "${script_dir}/validation-request.json is missing or has no text_input: copy the validation request there"
+  fi
   [ -f "${script_dir}/package-artifact.cjs" ] || env_error "${script_dir}/package-artifact.cjs is missing: copy the bundled packer there"
   if [ "${#env_errors[@]}" -gt 0 ]; then
     printf '%s\n' "${env_errors[@]}" >&2

@@ -12,6 +12,13 @@
 #             VALIDATION_EXPECT
 # Every request is decoded greedily (top_k 1 in validation-request.json), so the same tokens come
 # back each time. What each answered goes in the manifest (validation.json, lib/manifest.sh).
+#
+# An OpenAI stack (API=openai) runs the image's OpenAI frontend through the artifact's launcher
+# instead, and is asked through its chat route, as OCI forwards clients' requests to it: the models
+# it lists (exactly the repository's three), then the question as one chat message (greedy through
+# top_p, components/deployment/openai-frontend.ts GREEDY_TOP_P) whole, streamed (the deltas join to
+# exactly the whole answer) and streamed with VALIDATION_EXPECT as a stop string. An image without
+# the frontend or its Python packages fails here, naming the image and deployment.api.
 
 # Named, so that a resumed run removes the container an interrupted one left running.
 readonly triton_container=engine-build-triton
@@ -60,12 +67,29 @@ in_triton() {
   docker exec -i "${triton_container}" curl "${@:1:$#-1}" "http://127.0.0.1:${HTTP_PORT}${path}"
 }
 
+# The launcher's line when the image lacks the frontend (python/launcher/openai_frontend.py).
+readonly launcher_refusal="openai_frontend.py: "
+
+# usage: frontend_missing: dies naming the image and deployment.api when the container's log holds
+# the launcher's refusal.
+frontend_missing() {
+  local line
+  line=$(docker logs "${triton_container}" 2>&1 | grep -m 1 "^${launcher_refusal}") || return 0
+  die "the serving image $(build_image) cannot run Triton's OpenAI frontend, which deployment.api openai serves through: ${line#"${launcher_refusal}"}. Fix: serve an image that ships it with its Python packages (image.source; it is at /opt/tritonserver/python/openai since 24.12), or set deployment.api triton"
+}
+
 wait_until_ready() {
-  local running model code curl_checked=false
+  local running model code curl_checked=false health=/v2/health/ready
   local deadline=$(($(now) + ${READY_TIMEOUT_SECONDS:-${oci_start_limit_seconds}}))
-  until in_triton -sf -o /dev/null /v2/health/ready </dev/null 2>/dev/null; do
+  # The frontend answers its own readiness route once the Triton it runs is ready
+  # (frontend/fastapi/routers/observability.py:38-49 of server v2.57.0).
+  [ "${API}" != openai ] || health=/health/ready
+  until in_triton -sf -o /dev/null "${health}" </dev/null 2>/dev/null; do
     running=$(docker inspect -f '{{.State.Running}}' "${triton_container}" 2>/dev/null || echo false)
-    [ "${running}" = true ] || die "Triton exited before it was ready: a model failed to load (Triton log below)"
+    if [ "${running}" != true ]; then
+      [ "${API}" != openai ] || frontend_missing
+      die "Triton exited before it was ready: a model failed to load (Triton log below)"
+    fi
     if [ "${curl_checked}" = false ]; then
       docker exec "${triton_container}" curl --version >/dev/null 2>&1 ||
         die "the serving image has no curl on PATH: the validation asks Triton from inside its container, which runs without a network"
@@ -81,6 +105,7 @@ wait_until_ready() {
     sleep "${poll_seconds}"
   done
   log "Triton is ready on port ${HTTP_PORT} inside its container (no network)"
+  [ "${API}" != openai ] || return 0
   # Exactly the models the deployment's command loads.
   for model in $(jq -r '.[] | select(startswith("--load-model=")) | ltrimstr("--load-model=")' <<<"${CONTAINER_CMD}"); do
     code=$(in_triton -s -o /dev/null -w '%{http_code}' "/v2/models/${model}/ready" </dev/null) || code=000
@@ -149,6 +174,66 @@ check_rows() {
   jq -c 'map(.text)' <<<"${rows}"
 }
 
+# usage: frontend_models: the models the OpenAI frontend lists (GET /v1/models,
+# frontend/fastapi/routers/models.py:38-50), sorted, as a JSON array; it must list exactly the
+# repository's, since it serves every model it loaded.
+frontend_models() {
+  local body models expected
+  body=$(in_triton -sS --max-time 60 /v1/models </dev/null) || die "GET /v1/models failed"
+  models=$(jq -c '[.data[].id] | sort' <<<"${body}") || die "GET /v1/models answered ${body}, not a model list"
+  expected=$(jq -c -n --arg model "${OPENAI_MODEL}" '["preprocessing", "tensorrt_llm", $model] | sort')
+  [ "${models}" = "${expected}" ] ||
+    die "the OpenAI frontend lists the models ${models}, not ${expected}: it serves every model of its repository"
+  echo "${models}"
+}
+
+# usage: ask_chat <what> <request file>; prints the answer's text as a JSON string. The frontend's
+# chat route answers a whole request with one chat completion, its text in choices[0].message.content
+# (engine/triton_engine.py:155-171), and a streamed one with server-sent events: a chunk with the
+# role, one per response with its text in choices[0].delta.content, then `data: [DONE]`
+# (:324-343). An error is an HTTP status with {"detail": ...} (frontend/fastapi/routers/chat.py:47-53).
+ask_chat() {
+  local what=$1 request=$2 route=/v1/chat/completions body events
+  log "${what}: asking ${route}: $(jq -c . "${request}")"
+  body=$(in_triton -sS --max-time 300 -w '\n%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @- "${route}" <"${request}") || die "${what}: POST ${route} failed"
+  [ "$(tail -n 1 <<<"${body}")" = 200 ] || die "${what}: POST ${route} answered HTTP $(tail -n 1 <<<"${body}"): $(sed '$d' <<<"${body}")"
+  body=$(sed '$d' <<<"${body}")
+  if jq -e '.stream == true' "${request}" >/dev/null; then
+    events=$(sed -n 's/^data: *//p' <<<"${body}")
+    [ "$(tail -n 1 <<<"${events}")" = "[DONE]" ] || die "${what}: the stream did not end with data: [DONE]: ${body}"
+    sed '$d' <<<"${events}" | jq -s -c 'map(.choices[0].delta.content // "") | join("")' ||
+      die "${what}: the events are not chat completion chunks: ${body}"
+  else
+    jq -e -c '.choices[0].message.content | strings' <<<"${body}" ||
+      die "${what}: the answer is not a chat completion with choices[0].message.content: ${body}"
+  fi
+}
+
+# usage: validate_chat <request file>: an OpenAI stack's checks (the header above); writes validation.json.
+validate_chat() {
+  local request=$1 models whole streamed stop_request stop_expected stop_answer
+  models=$(frontend_models)
+  whole=$(ask_chat whole "${request}")
+  check_answer whole "${whole}"
+  jq -c '. + {stream: true}' "${request}" >"${work_dir}/validation-streamed.json"
+  streamed=$(ask_chat streamed "${work_dir}/validation-streamed.json")
+  check_same streamed "${streamed}" "${whole}" "the streamed deltas must join to exactly the whole answer"
+  # OpenAI's stop: the answer ends just before the stop string (docs/serving.md, "Stop and bad words").
+  stop_request=${work_dir}/validation-stop.json
+  jq -c --arg stop "${VALIDATION_EXPECT}" '. + {stop: [$stop], stream: true}' "${request}" >"${stop_request}"
+  stop_expected=$(jq -c --arg stop "${VALIDATION_EXPECT}" 'split($stop)[0]' <<<"${whole}")
+  stop_answer=$(ask_chat stop "${stop_request}")
+  check_same stop "${stop_answer}" "${stop_expected}" \
+    "with stop [\"${VALIDATION_EXPECT}\"] the answer must end where that text begins in the whole answer"
+  jq -n -c --arg model "${OPENAI_MODEL}" --argjson models "${models}" --slurpfile request "${request}" \
+    --arg expect "${VALIDATION_EXPECT}" --argjson answer "${whole}" --argjson streamed "${streamed}" \
+    --argjson stopAnswer "${stop_answer}" \
+    '{api: "openai", endpoint: "/v1/chat/completions", model: $model, models: $models, network: "none",
+      prompt: $request[0].messages[-1].content, expect: $expect, answer: $answer, streamedAnswer: $streamed,
+      stop: {stopWords: [$expect], answer: $stopAnswer}}' >"${work_dir}/validation.json"
+}
+
 step_validate() {
   local deployed=${work_dir}/deployed request=${script_dir}/validation-request.json endpoint
   local whole streamed=null stop_request stop_answer stop_expected two_rows=null
@@ -159,6 +244,12 @@ step_validate() {
   trap stop_triton EXIT
   start_triton "${deployed}"
   wait_until_ready
+  if [ "${API}" = openai ]; then
+    validate_chat "${request}"
+    stop_triton
+    trap - EXIT
+    return 0
+  fi
   # What OCI's /predict (and /predictWithResponseStream) forward to: the ensemble's /generate, or on
   # a streaming stack tensorrt_llm_bls's /generate_stream, where a request answers once per row
   # without `stream` and piece by piece with it.

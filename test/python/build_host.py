@@ -57,6 +57,42 @@ STREAMING_SETTINGS = {
     ),
 }
 
+# What an OpenAI stack's deployment runs (deployment.api openai, components/deployment/container-spec.ts):
+# the image's OpenAI frontend through the artifact's launcher, and the environment OCI reads for it.
+OPENAI_MODEL = "odsc-llm"
+OPENAI_CMD = [
+    "python3",
+    "/opt/ds/model/deployed_model/triton/openai_frontend.py",
+    "--model-repository",
+    "/opt/ds/model/deployed_model/triton/models",
+    "--tokenizer",
+    "/opt/ds/model/deployed_model/triton/tokenizer",
+    "--openai-port",
+    "9000",
+    "--host",
+    "0.0.0.0",
+]
+OPENAI_SETTINGS = {
+    "API": "openai",
+    "OPENAI_MODEL": OPENAI_MODEL,
+    "CONTAINER_CMD": json.dumps(OPENAI_CMD, separators=(",", ":")),
+    "CONTAINER_ENV": json.dumps(
+        {
+            "MODEL_DEPLOY_HEALTH_ENDPOINT": "/health/ready",
+            "STORAGE_SIZE_IN_GB": "500",
+            "MODEL_DEPLOY_ENABLE_STREAMING": "true",
+        }
+    ),
+}
+# Its validation request (validationRequestBody, components/deployment/stack-outputs.ts).
+CHAT_REQUEST = {
+    "model": OPENAI_MODEL,
+    "messages": [{"role": "user", "content": PROMPT}],
+    "max_tokens": 16,
+    "top_p": 1e-6,
+    "stream": False,
+}
+
 # Recorded calls: one file per call, argv NUL-separated, named so that sorting gives call order.
 RECORD = r"""
 record() {
@@ -145,9 +181,14 @@ case "${sub}" in
       if [ "${FAKE_TRITON:-ok}" = needs-network ] && [ "${network}" = none ]; then
         echo "E1125 model_lifecycle.cc:654] failed to load 'preprocessing' version 1: OSError: We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in the cached files." >>"${triton}/log"
       fi
+      # openai-missing: an image without the OpenAI frontend; the launcher says so and exits 3
+      # (components/model-repository/python/launcher/openai_frontend.py).
+      if [ "${FAKE_TRITON:-ok}" = openai-missing ]; then
+        echo "openai_frontend.py: the image has no OpenAI frontend: /opt/tritonserver/python/openai/openai_frontend/main.py does not exist" >>"${triton}/log"
+      fi
       # load-fails: Triton exits (--exit-on-error, the default); load-fails-running: it keeps running.
       case "${FAKE_TRITON:-ok}" in
-        load-fails) ;;
+        load-fails | openai-missing) ;;
         needs-network) [ "${network}" = none ] || touch "${triton}/running" ;;
         *) touch "${triton}/running" ;;
       esac
@@ -261,6 +302,38 @@ triton_answer() {
       end' "$2"
 }
 
+# What the image's OpenAI frontend answers a chat request (server v2.57.0
+# python/openai/openai_frontend/engine/triton_engine.py): a whole request one chat completion, its
+# text in choices[0].message.content (:155-171); a streamed one a chunk with the role and content "",
+# one chunk per response of the model, the last with finish_reason "stop", then `data: [DONE]`
+# (:285-343), each event `data: <json>` and a blank line. The text is FAKE_WHOLE (" Paris.") ended
+# before the first of the request's `stop` strings (FAKE_IGNORE_STOP: a model that does not); a
+# stream of no text is the final response alone, one chunk with "" (FAKE_STREAMED: pieces that join
+# to other text; FAKE_NO_DONE: a stream cut before its end). FAKE_ANSWER replaces the body.
+chat_answer() {
+  jq -r --arg whole "${FAKE_WHOLE:- Paris.}" --arg streamed "${FAKE_STREAMED:-}" --arg answer "${FAKE_ANSWER:-}" \
+    --arg ignore "${FAKE_IGNORE_STOP:-}" --arg nodone "${FAKE_NO_DONE:-}" '
+    . as $request
+    | def cut($text): if $ignore != "" then $text else reduce ([$request.stop // empty] | flatten | .[]) as $stop ($text; split($stop)[0]) end;
+      def chunk($delta; $finish): {id: "cmpl-fake", choices: [{index: 0, delta: $delta, logprobs: null, finish_reason: $finish}],
+        created: 0, model: $request.model, system_fingerprint: null, object: "chat.completion.chunk"};
+      def event: "data: \(tojson)\n";
+    if $answer != "" then $answer
+    elif $request.stream then
+      cut(if $streamed != "" then $streamed else $whole end) as $text
+      | ([range(0; $text | length; 3) as $at | $text[$at:$at + 3]] | if length == 0 then [""] else . end) as $pieces
+      | ([chunk({role: "assistant", content: "", function_call: null}; null) | event]
+        + [$pieces | to_entries[] | chunk({role: null, content: .value, function_call: null};
+            if .key == ($pieces | length) - 1 then "stop" else null end) | event]
+        + (if $nodone != "" then [] else ["data: [DONE]\n"] end))
+      | join("\n")
+    else
+      {id: "cmpl-fake", choices: [{finish_reason: "stop", index: 0, logprobs: null,
+        message: {content: cut($whole), tool_calls: null, role: "assistant", function_call: null}}],
+       created: 0, model: $request.model, system_fingerprint: null, object: "chat.completion", usage: null} | tojson
+    end' "$1"
+}
+
 case "${url}" in
   "${ENGINE_BUILD_IMDS_URL}")
     # The instance metadata: created FAKE_PROVISION_SECONDS before the boot that PROC_UPTIME implies.
@@ -311,6 +384,18 @@ case "${url}" in
         cp "${body}" "${FAKE_DIR}/asked-$(ls "${FAKE_DIR}" | grep -c '^asked-')-${kind}.json"
         code=${FAKE_CODE:-200}
         respond "$(triton_answer "${kind}" "${body}")"
+        ;;
+      # The OpenAI frontend's routes (frontend/fastapi/routers/ of server v2.57.0): readiness,
+      # the models it loaded (FAKE_MODELS), chat completions.
+      */health/ready) [ "${FAKE_TRITON:-ok}" = ok ] || exit 22 ;;
+      */v1/models)
+        respond "$(printf '%s\n' ${FAKE_MODELS:-preprocessing tensorrt_llm odsc-llm} |
+          jq -R -s -c '{object: "list", data: [split("\n")[] | select(. != "") | {id: ., object: "model", created: 0, owned_by: "Triton Inference Server"}]}')"
+        ;;
+      */v1/chat/completions)
+        cp "${body}" "${FAKE_DIR}/asked-$(ls "${FAKE_DIR}" | grep -c '^asked-')-chat.json"
+        code=${FAKE_CODE:-200}
+        respond "$(chat_answer "${body}")"
         ;;
     esac
     ;;
@@ -381,6 +466,11 @@ mkdir -p "${dir}"
 for f in tokenizer.json tokenizer_config.json special_tokens_map.json generation_config.json; do
   echo "{\"file\": \"${f}\"}" >"${dir}/${f}"
 done
+# A model whose tokenizer_config.json carries its own chat template (as Llama 3.1's does).
+if [ -n "${FAKE_OWN_CHAT_TEMPLATE:-}" ]; then
+  jq -c --arg t "${FAKE_OWN_CHAT_TEMPLATE}" '. + {chat_template: $t}' "${dir}/tokenizer_config.json" >"${dir}/t.json"
+  mv "${dir}/t.json" "${dir}/tokenizer_config.json"
+fi
 # Falcon-7B's config.json, as far as the build reads it.
 echo '{"architectures": ["FalconForCausalLM"], "hidden_size": 4544}' >"${dir}/config.json"
 # The weights of the format the download did not exclude.
@@ -468,7 +558,7 @@ def build_env(**overrides):
 class Host:
     """A build host in a temp folder: the copied build files, WORK_DIR, the fakes and their records."""
 
-    def __init__(self, root, packer, repository, bucket=None):
+    def __init__(self, root, packer, repository, bucket=None, validation_request=None):
         self.root = root
         self.dir = root / "engine-build"
         self.work = root / "work"
@@ -490,7 +580,9 @@ class Host:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
         (self.dir / "validation-request.json").write_text(
-            json.dumps({"text_input": PROMPT, "max_tokens": 16, "top_k": 1, "end_id": 11, "pad_id": 11})
+            json.dumps(
+                validation_request or {"text_input": PROMPT, "max_tokens": 16, "top_k": 1, "end_id": 11, "pad_id": 11}
+            )
         )
         self.write_env()
         write_fakes(root / "bin", FAKES)

@@ -7,18 +7,24 @@ network or a Triton that does not come up in OCI's 10 minutes fails the build be
 uploaded."""
 
 import json
+import tarfile
+import zipfile
 
 import pytest
 
 from build_host import (
+    CHAT_REQUEST,
     CONTAINER_CMD,
     CONTAINER_ENV,
     IMAGE_REF,
+    OPENAI_CMD,
+    OPENAI_SETTINGS,
     PROMPT,
     STREAMING_SETTINGS,
     Host,
     manifest_of,
 )
+from support import RENDERED
 
 REQUEST = {"text_input": PROMPT, "max_tokens": 16, "top_k": 1, "end_id": 11, "pad_id": 11}
 
@@ -226,3 +232,135 @@ def test_validation_fails_the_build_with_the_triton_log(failing, env, message):
     assert not (host.fake / "triton" / "running").exists()  # the container was stopped
     assert not host.bucket_dir.exists()  # nothing uploaded
     assert len(host.argvs("trtllm-build")) == 1  # later cases resumed at validate
+
+
+# An OpenAI stack (deployment.api openai): the image's OpenAI frontend, asked through its chat route.
+@pytest.fixture
+def openai_host(tmp_path, packer, rendered):
+    host = Host(tmp_path, packer, RENDERED["openai"], validation_request=CHAT_REQUEST)
+    host.write_env(**OPENAI_SETTINGS)
+    return host
+
+
+def test_an_openai_stack_runs_the_frontend_as_deployed_and_asks_its_chat_route_whole_streamed_and_with_a_stop(
+    openai_host,
+):
+    host = openai_host
+    result = host.run()
+    assert result.returncode == 0, result.stderr
+    argv = triton_run(host)
+    # The launcher as the deployment runs it, no network, the artifact where OCI mounts it.
+    assert argv[-len(OPENAI_CMD) - 1 :] == [IMAGE_REF, *OPENAI_CMD]
+    assert argv[argv.index("--network") + 1] == "none"
+    urls = [argv[-1] for argv in host.argvs("docker") if argv[0] == "exec" and argv[-1].startswith("http")]
+    assert "http://127.0.0.1:9000/health/ready" in urls and "http://127.0.0.1:9000/v1/models" in urls
+    assert not any("/v2/" in url for url in urls), "Triton's own endpoints are not what the deployment serves"
+    assert asked(host) == [
+        ("chat", CHAT_REQUEST),
+        ("chat", {**CHAT_REQUEST, "stream": True}),
+        ("chat", {**CHAT_REQUEST, "stream": True, "stop": ["Paris"]}),
+    ]
+    assert manifest_of(result)["validation"] == {
+        "api": "openai",
+        "endpoint": "/v1/chat/completions",
+        "model": "odsc-llm",
+        "models": ["odsc-llm", "preprocessing", "tensorrt_llm"],
+        "network": "none",
+        "prompt": PROMPT,
+        "expect": "Paris",
+        "answer": " Paris.",
+        "streamedAnswer": " Paris.",
+        "stop": {"stopWords": ["Paris"], "answer": " "},
+    }
+
+
+def test_an_openai_artifact_holds_the_models_under_models_and_the_written_chat_template(openai_host):
+    host = openai_host
+    result = host.run()
+    assert result.returncode == 0, result.stderr
+    archive = zipfile.ZipFile(host.work / "model.zip")
+    names = set(archive.namelist())
+    assert {
+        "triton/openai_frontend.py",
+        "triton/models/tensorrt_llm/1/rank0.engine",
+        "triton/models/odsc-llm/1/model.py",
+        "triton/models/preprocessing/config.pbtxt",
+        "triton/tokenizer/tokenizer.json",
+    } <= names
+    assert {name.split("/")[2] for name in names if name.startswith("triton/models/") and name != "triton/models/"} == {
+        "odsc-llm",
+        "preprocessing",
+        "tensorrt_llm",
+    }
+    template = (RENDERED["openai"] / "chat_template.jinja").read_text()
+    shipped = json.loads(archive.read("triton/tokenizer/tokenizer_config.json"))
+    assert shipped == {"file": "tokenizer_config.json", "chat_template": template}
+    assert "chat template: triton/chat_template.jinja written into tokenizer_config.json" in result.stderr + (
+        host.work / "build.log"
+    ).read_text()
+    # The snapshot and the engine cache keep the model's own file: the cached engine serves either API.
+    assert json.loads((host.work / "model" / "tokenizer_config.json").read_text()) == {"file": "tokenizer_config.json"}
+    engine_tar = tarfile.open(host.bucket(f"engines/{'e1a2b3' * 10}e1a2/engine.tar"))
+    assert json.loads(engine_tar.extractfile("tokenizer/tokenizer_config.json").read()) == {"file": "tokenizer_config.json"}
+
+
+def test_a_models_own_chat_template_is_kept(openai_host):
+    result = openai_host.run(FAKE_OWN_CHAT_TEMPLATE="{{ bos_token }}{{ messages[0]['content'] }}")
+    assert result.returncode == 0, result.stderr
+    shipped = json.loads(zipfile.ZipFile(openai_host.work / "model.zip").read("triton/tokenizer/tokenizer_config.json"))
+    assert shipped["chat_template"] == "{{ bos_token }}{{ messages[0]['content'] }}"
+    assert "chat template: the model's own" in (openai_host.work / "build.log").read_text()
+
+
+def test_a_model_without_a_chat_template_and_none_written_fails_before_validation(openai_host):
+    (openai_host.dir / "repository" / "triton" / "chat_template.jinja").unlink()
+    result = openai_host.run()
+    assert result.returncode == 1
+    assert "engine build failed in step stage" in result.stderr
+    assert "tokenizer_config.json of tiiuae/falcon-7b-instruct has no chat_template" in result.stderr
+    assert "deployment.api triton" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def openai_failing(tmp_path_factory, packer, rendered):
+    """An OpenAI stack's host whose builds fail at validation: after the first, each resumes there."""
+    return Host(tmp_path_factory.mktemp("openai-failing"), packer, RENDERED["openai"], validation_request=CHAT_REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"FAKE_TRITON": "openai-missing"},
+            f"the serving image {IMAGE_REF} cannot run Triton's OpenAI frontend, which deployment.api openai serves"
+            " through: the image has no OpenAI frontend: /opt/tritonserver/python/openai/openai_frontend/main.py"
+            " does not exist. Fix: serve an image that ships it",
+        ),
+        (
+            {"FAKE_MODELS": "ensemble preprocessing tensorrt_llm odsc-llm"},
+            'the OpenAI frontend lists the models ["ensemble","odsc-llm","preprocessing","tensorrt_llm"]',
+        ),
+        ({"FAKE_ANSWER": '{"choices": [{"text": " Paris."}]}'}, "whole: the answer is not a chat completion"),
+        (
+            {"FAKE_CODE": "400", "FAKE_ANSWER": '{"detail": "Unknown model: odsc-llm"}'},
+            'whole: POST /v1/chat/completions answered HTTP 400: {"detail": "Unknown model: odsc-llm"}',
+        ),
+        ({"FAKE_WHOLE": " \n "}, "whole: the answer is empty"),
+        (
+            {"FAKE_STREAMED": " Paris!"},
+            'streamed: the answer is " Paris!", not " Paris.": the streamed deltas must join to exactly the whole answer',
+        ),
+        ({"FAKE_NO_DONE": "1"}, "streamed: the stream did not end with data: [DONE]"),
+        ({"FAKE_IGNORE_STOP": "1"}, 'stop: the answer is " Paris.", not " "'),
+    ],
+)
+def test_an_openai_validation_fails_the_build_with_the_log(openai_failing, env, message):
+    host = openai_failing
+    host.write_env(**OPENAI_SETTINGS)
+    result = host.run(**env)
+    assert result.returncode == 1
+    assert "engine build failed in step validate" in result.stderr
+    assert message in result.stderr
+    assert "last lines of the Triton log" in result.stderr
+    assert not (host.fake / "triton" / "running").exists()
+    assert not host.bucket_dir.exists()
