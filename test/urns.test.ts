@@ -8,7 +8,8 @@
 // ModelArtifactExport and the verify command, and added the wait for the policies to be in force
 // (iam-propagated). Issue 25 added the endpoint proof `up` ends with (triton-proof, a local command
 // under the TritonDeployment) and a Bastion session of its own for the build's first link
-// (engine-session-1): new resources, no URN moved.
+// (engine-session-1): new resources, no URN moved; issue 27's tensorrt_llm_bls renamed the build
+// instance again (its name follows the artifact key, by design).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
