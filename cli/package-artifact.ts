@@ -15,7 +15,9 @@ const spec = {
   help: [
     "Packs a complete model repository (ensemble, preprocessing, postprocessing, tensorrt_llm with",
     "its rank<N>.engine and config.json, tokenizer/) into a deterministic zip named <out.zip>, whose",
-    'top folder is named after <modelRepoDir>. Prints {"sha256","bytes","entries"} as one JSON line.',
+    "top folder is named after <modelRepoDir>. A folder holding openai_frontend.py is an OpenAI stack's:",
+    "models/ with preprocessing, tensorrt_llm and odsc-llm alone, tokenizer/ with tokenizer_config.json.",
+    'Prints {"sha256","bytes","entries"} as one JSON line.',
     "Paths are relative to the folder you run the command in. An incomplete repository or an I/O",
     "error exits 1, naming the file.",
   ].join("\n"),

@@ -1,11 +1,11 @@
 """A stand-in for Triton's OpenAI-compatible frontend of the 25.04 image (server v2.57.0,
-python/openai/openai_frontend/, in /work/.mirror/triton-inference-server+server at tag v2.57.0),
+python/openai/openai_frontend/ of triton-inference-server/server at tag v2.57.0),
 with the in-process Triton it drives (core r25.04 python/tritonserver/_api/ and src/). Only the
 chat path to a TensorRT-LLM, Python or ensemble model, the one an OpenAI stack serves, with the
 same request and response shapes:
 
 - The request (schemas/openai.py, CreateChatCompletionRequest, :823-923): unknown fields refused
-  (`extra="forbid"`, :825); defaults frequency_penalty 0 (:837-840), max_tokens 16 (:858-861),
+  (`extra="forbid"`, :825), which FastAPI answers with HTTP 422 before the route runs; defaults frequency_penalty 0 (:837-840), max_tokens 16 (:858-861),
   n 1 (:867-871), presence_penalty 0 (:872-875), seed None (:880-883), stop None (:884-887),
   stream False (:888-891), temperature 0.7 (:892-896), top_p 1 (:897-901), logprobs False
   (:849-852), logit_bias None (:845-848). `model_fields_set` is pydantic's: the fields the request
@@ -97,7 +97,12 @@ _NUMPY_TO_TRITON = {
 
 
 class FrontendError(Exception):
-    """What the router answers with HTTP 400 and `{"detail": str(error)}`."""
+    """A refusal: HTTP 422 for a body the schema refuses, 400 with `{"detail": str(error)}` for what
+    the engine raises (chat.py:47-53)."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
 
 
 class ChatRequest:
@@ -106,10 +111,10 @@ class ChatRequest:
     def __init__(self, body):
         unknown = sorted(set(body) - CHAT_FIELDS)
         if unknown:
-            raise FrontendError(f"Extra inputs are not permitted: {', '.join(unknown)}")
+            raise FrontendError(f"Extra inputs are not permitted: {', '.join(unknown)}", status=422)
         for required in ("messages", "model"):
             if required not in body:
-                raise FrontendError(f"Field required: {required}")
+                raise FrontendError(f"Field required: {required}", status=422)
         self.model_fields_set = set(body)
         self.messages = body["messages"]
         self.model = body["model"]

@@ -155,10 +155,12 @@ def test_the_triton_stacks_streaming_model_would_refuse_a_request_without_max_to
 
 def test_unknown_fields_and_other_models_are_refused_by_the_frontend(rendered, launched):
     served = Served(rendered["openai"], FakeTokenizer(), None, falcon_template())
-    with pytest.raises(frontend.FrontendError, match="Extra inputs are not permitted: top_k"):
+    with pytest.raises(frontend.FrontendError, match="Extra inputs are not permitted: top_k") as refused:
         served.chat(top_k=1)
-    with pytest.raises(frontend.FrontendError, match="Unknown model: tensorrt_llm_bls"):
+    assert refused.value.status == 422
+    with pytest.raises(frontend.FrontendError, match="Unknown model: tensorrt_llm_bls") as unknown:
         served.chat(model="tensorrt_llm_bls")
+    assert unknown.value.status == 400
 
 
 def falcon_answer(tokenizer, text="Paris, the capital of France."):
