@@ -15,6 +15,7 @@ import { before, describe, test } from "node:test";
 import {
   type BucketContents,
   DEV_SECRET_STAND_INS,
+  devStackConfig,
   devStackLaunchOptions,
   devStackWorkspace,
   GPU_IMAGE_ID,
@@ -729,5 +730,41 @@ describe("dev stack with several errors", { timeout: TIMEOUT_MS * 2 }, () => {
       result.resources.map((r) => r.type),
       ["pulumi:pulumi:Stack"],
     );
+  });
+});
+
+describe("an OpenAI stack (deployment.api openai)", { timeout: TIMEOUT_MS * 3 }, () => {
+  test("reuses the dev stack's cached engine, re-assembles its own artifact, and serves and exports the OpenAI API", async () => {
+    const triton = await preview();
+    const keys = engineKeys(triton);
+    assert.equal(stackOutputs(triton).api, "triton");
+    assert.equal(stackOutputs(triton).openaiModel, undefined);
+    const { config } = await devStackConfig();
+    const deployment = JSON.parse(config[`${PROJECT}:deployment`]) as Record<string, unknown>;
+    const openai = await preview(
+      {
+        exists: true,
+        objects: { [`engines/${keys.engineKey}/manifest.json`]: JSON.stringify(manifestFor(keys)) },
+      },
+      { [`${PROJECT}:deployment`]: JSON.stringify({ ...deployment, api: "openai" }) },
+    );
+    const openaiKeys = engineKeys(openai);
+    // The same engine serves either API; the artifact around it is the OpenAI stack's own.
+    assert.equal(openaiKeys.engineKey, keys.engineKey);
+    assert.notEqual(openaiKeys.artifactKey, keys.artifactKey);
+    assert.equal((stackOutputs(openai).engine as { source: string }).source, "engine-hit");
+    const md = one(openai, "oci:DataScience/modelDeployment:ModelDeployment");
+    const environment = (
+      md.inputs.modelDeploymentConfigurationDetails as {
+        environmentConfigurationDetails: Record<string, unknown>;
+      }
+    ).environmentConfigurationDetails;
+    assert.equal(environment.predictApiSpecification, "openai");
+    assert.deepEqual((environment.cmds as string[]).slice(0, 2), [
+      "python3",
+      "/opt/ds/model/deployed_model/triton/openai_frontend.py",
+    ]);
+    assert.equal(stackOutputs(openai).api, "openai");
+    assert.equal(stackOutputs(openai).openaiModel, "odsc-llm");
   });
 });
