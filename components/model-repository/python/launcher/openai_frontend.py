@@ -16,8 +16,9 @@ ChatOCIModelDeployment does not by default) would get 16 tokens whatever the mod
 option to change that (main.py:85-157; --default-max-tokens came with a later frontend). So before
 main.py runs, the request converter the frontend gives every TensorRT-LLM, Python and ensemble model
 (engine/triton_engine.py:224-235, which reads it from its own module's globals when the engine
-lists the models at start, :244-267) is wrapped: where the client did not set max_tokens (pydantic's
-model_fields_set holds the fields a request was given, the schema's defaults are not among them),
+lists the models at start, :244-267) is wrapped: where the client did not set max_tokens (pydantic
+v2's BaseModel.model_fields_set: "the set of fields that have been explicitly set on this model
+instance, i.e. that were not filled from defaults", docs.pydantic.dev API reference, BaseModel),
 max_tokens is cleared, the converter then sends none (triton.py:87), and the served model generates
 its own default_max_tokens (deployment.defaultMaxTokens). A client's own max_tokens is sent exactly
 as the frontend sends it. Nothing else changes.
