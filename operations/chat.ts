@@ -7,18 +7,11 @@
 import { UserError } from "./errors";
 import { DEFAULT_MAX_TOKENS } from "./request-body";
 
-/** Which API the deployment's container serves: Triton's generate endpoint, or the OpenAI frontend. */
-export type DeploymentApi = "triton" | "openai";
-
-export const DEPLOYMENT_APIS: readonly DeploymentApi[] = ["triton", "openai"];
-
-/**
- * The frontend's chat route (frontend/fastapi/routers/chat.py:34-35). OCI routes
- * `<deployment>/predict/v1/chat/completions` and `<deployment>/predictWithResponseStream/v1/chat/completions`
- * to it on a deployment whose `predictApiSpecification` is `openai`
- * (oracle-samples/oci-data-science-ai-samples model-deployment/multiple_inference_endpoints/README.md:17-18).
- */
-export const CHAT_ROUTE = "/v1/chat/completions";
+export {
+  DEPLOYMENT_APIS,
+  OPENAI_CHAT_ROUTE as CHAT_ROUTE,
+  type DeploymentApi,
+} from "../components/deployment/openai-frontend";
 
 export interface ChatCall {
   readonly prompt: string;
