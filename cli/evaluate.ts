@@ -1,8 +1,13 @@
 /**
  * `npm run -s evaluate -- --stack <name>`: up, wait until the deployment answers, run the prompt
- * set, report, destroy (unless --keep). The evaluation is operations/evaluate.ts.
+ * set, report, destroy (unless --keep). The evaluation is operations/evaluate/evaluate.ts.
  */
-import { DEFAULT_PROMPTS, evaluate, type EvaluateOptions, hubCacheDir } from "../operations/evaluate";
+import {
+  DEFAULT_PROMPTS,
+  evaluate,
+  type EvaluateOptions,
+  hubCacheDir,
+} from "../operations/evaluate/evaluate";
 import { automationBackend } from "../operations/stacks";
 import {
   authOptions,
@@ -23,7 +28,7 @@ export const evaluateCommand = {
   synopsis: "--stack <name> [options]",
   help: `  --stack <name>            the stack to bring up, evaluate and destroy
   --keep                    leave the stack running afterwards (it keeps costing its hourly rate)
-  --prompts <file.jsonl>    prompt set, one {"id", "prompt", "maxTokens"?} a line (default: operations/prompts.jsonl)
+  --prompts <file.jsonl>    prompt set, one {"id", "prompt", "maxTokens"?} a line (default: operations/evaluate/prompts.jsonl)
   --concurrency <n>         prompts in flight at once (default 2)
   --max-tokens <n>          tokens per answer when a prompt sets none (default: the stack's example body)
   --ready-timeout <minutes> how long to wait for the deployment to answer after up (default 60)

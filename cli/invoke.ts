@@ -1,8 +1,8 @@
 /**
  * `npm run -s invoke -- --stack <name> "<prompt>"`: one signed call to the stack's deployment
- * through the OCI SDK. The call is operations/invoke.ts.
+ * through the OCI SDK. The call is operations/endpoint/invoke.ts.
  */
-import { invoke, type InvokeOptions } from "../operations/invoke";
+import { invoke, type InvokeOptions } from "../operations/endpoint/invoke";
 import { automationBackend } from "../operations/stacks";
 import {
   authOptions,

@@ -13,7 +13,7 @@
  * pick-availability-domain prints the chosen domain alone on stdout (the command's output), each
  * domain's capacity answer on stderr.
  * Exit codes are every command's (cli/args.ts `EXIT_CODES`): 0 done (or nothing to do), 1 failed, 2
- * usage; `--help` prints them. The tasks are in operations/oci-task.ts.
+ * usage; `--help` prints them. The tasks are in operations/up-tasks/run-task.ts.
  * create-catalog-model prints the model's OCID alone on stdout, its progress on stderr.
  * prove-endpoint prints `{answer, latencyMs, firstByteMs, checkedAt}` as one JSON line on stdout, its
  * progress on stderr; a wrong answer or an HTTP error exits 1.
@@ -25,7 +25,7 @@ import {
   type OciTaskTarget,
   type PolicyExpectation,
   runOciTask,
-} from "../operations/oci-task";
+} from "../operations/up-tasks/run-task";
 import { UserError } from "../operations/errors";
 import {
   closestName,

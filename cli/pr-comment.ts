@@ -4,9 +4,9 @@
  * `<previews>/<stack>/check.json` is `check --json` output (and `check.stderr` its stderr, shown
  * when it printed no report); beside it, when the preview ran,
  * `preview.log` (its output) and `preview.outcome` (the step outcome). Prints the body to stdout.
- * The folder is read and the body rendered by operations/pr-comment.ts.
+ * The folder is read and the body rendered by operations/pr/pr-comment.ts.
  */
-import { commentFromPreviews } from "../operations/pr-comment";
+import { commentFromPreviews } from "../operations/pr/pr-comment";
 import { EXIT_OK, runCommand, UsageError, userPath } from "./args";
 
 const spec = {

@@ -2,9 +2,9 @@
  * `npm run -s reap -- [--yes] [--stacks <glob>]`: lists this project's stacks whose `expiresAt` has
  * passed and the build hosts' expired resources; with `--yes`, destroys and deletes them. Nothing is
  * destroyed without `--yes`, so a bare run, or one copied from a doc, is always safe. `--dry-run`
- * is still accepted and means the default. The reaping is operations/reap.ts.
+ * is still accepted and means the default. The reaping is operations/reap/reap.ts.
  */
-import { reap, type ReapOptions } from "../operations/reap";
+import { reap, type ReapOptions } from "../operations/reap/reap";
 import { automationBackend } from "../operations/stacks";
 import {
   authOptions,

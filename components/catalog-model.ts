@@ -31,7 +31,7 @@ export interface CatalogModelArgs {
 }
 
 // Creating the model, exporting a 15 GB zip and waiting for a new service policy to take effect
-// (operations/catalog-model.ts retries the export for up to 15 minutes) takes minutes, not seconds.
+// (operations/up-tasks/catalog-model.ts retries the export for up to 15 minutes) takes minutes, not seconds.
 export const CATALOG_MODEL_TIMEOUTS: pulumi.CustomTimeouts = { create: "90m", update: "90m", delete: "20m" };
 
 /**

@@ -4,7 +4,7 @@
  * Automation API over the project in `projectDir`; tests drive the commands with a stand-in.
  */
 import { LocalWorkspace, type OutputMap, type Stack } from "@pulumi/pulumi/automation";
-import { DEPLOYMENT_APIS, type DeploymentApi } from "./chat";
+import { DEPLOYMENT_APIS, type DeploymentApi } from "./endpoint/chat";
 import { UserError } from "./errors";
 
 /** Output name -> plain value (secret outputs come back as values; they are never printed). */

@@ -1,4 +1,4 @@
-// The catalog model as `pulumi up` makes it (operations/catalog-model.ts): created with no artifact,
+// The catalog model as `pulumi up` makes it (operations/up-tasks/catalog-model.ts): created with no artifact,
 // the zip exported from the bucket, the work request waited for, the artifact checked; deleted again
 // when any of that fails; deleted idempotently. The OCI API is a stand-in written from the SDK's
 // typings (oci-datascience 2.139.1: createModel, exportModelArtifact, getWorkRequest,
@@ -13,7 +13,7 @@ import {
   type DataScienceApi,
   deleteCatalogModel,
   type ObjectHeadApi,
-} from "../operations/catalog-model";
+} from "../operations/up-tasks/catalog-model";
 
 const MODEL = "ocid1.datasciencemodel.oc1.iad.amaaaaaanewmodel";
 const FAST = { pollMs: 1, policyWaitMs: 60_000, retryMs: 1 };

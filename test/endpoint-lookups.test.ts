@@ -11,7 +11,7 @@ import {
   subnetRegionProblem,
 } from "../components/deployment/endpoint-lookups";
 import { privateDeploymentUrl } from "../components/deployment/model-deployment";
-import { explainInvokeError } from "../operations/deployment-client";
+import { explainInvokeError } from "../operations/endpoint/deployment-client";
 import { expectError } from "./support/stack-fixtures";
 
 const COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaastackstackstackstackstack";

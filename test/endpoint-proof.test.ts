@@ -1,7 +1,7 @@
-// The known-answer proof `pulumi up` ends with (operations/endpoint-proof.ts, run by
+// The known-answer proof `pulumi up` ends with (operations/up-tasks/endpoint-proof.ts, run by
 // `cli/oci-task.ts prove-endpoint`): the answer checked with the build host's rule, the timings it
 // records, and the failures that stop `up` with a way back. The proof signs its request with the
-// project's one deployment client (operations/deployment-client.ts); OCI's predict and Data Science
+// project's one deployment client (operations/endpoint/deployment-client.ts); OCI's predict and Data Science
 // APIs are the 127.0.0.1 stand-in of support/fake-deployment.ts, which checks every signature.
 
 import assert from "node:assert/strict";
@@ -14,8 +14,8 @@ import { describe, test } from "node:test";
 import { knownAnswerProblem, parseEndpointProof } from "../components/deployment/endpoint-proof";
 import { proveEndpointCommand } from "../components/deployment/oci-task-commands";
 import { validationRequestBody } from "../components/deployment/stack-outputs";
-import { createDeploymentClient, parseDeploymentUrl } from "../operations/deployment-client";
-import { type EndpointProofRequest, proveEndpoint } from "../operations/endpoint-proof";
+import { createDeploymentClient, parseDeploymentUrl } from "../operations/endpoint/deployment-client";
+import { type EndpointProofRequest, proveEndpoint } from "../operations/up-tasks/endpoint-proof";
 import { type AuthOptions, createAuthProvider } from "../operations/oci-client";
 import { PROJECT_DIR } from "./support/dev-stack";
 import {

@@ -12,8 +12,8 @@ import {
   type EvaluateDeps,
   type EvaluateOptions,
   hubCacheDir,
-} from "../operations/evaluate";
-import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluation";
+} from "../operations/evaluate/evaluate";
+import { type EvaluationReport, parsePrompts, percentile, summarize } from "../operations/evaluate/figures";
 import { captureIo } from "./support/capture-io";
 import { devEvaluation, FAST_DESTROY_BACKOFF, TEST_TOKENIZER_DIR } from "./support/dev-evaluation";
 import {
@@ -624,7 +624,10 @@ describe("evaluation figures", () => {
   });
 
   it("the shipped prompt set parses", () => {
-    const cases = parsePrompts(readFileSync(join(ROOT, "operations/prompts.jsonl"), "utf8"), "prompts.jsonl");
+    const cases = parsePrompts(
+      readFileSync(join(ROOT, "operations/evaluate/prompts.jsonl"), "utf8"),
+      "prompts.jsonl",
+    );
     assert.ok(cases.length >= 5);
     assert.equal(new Set(cases.map((c) => c.id)).size, cases.length);
   });

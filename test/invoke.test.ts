@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { commandExitCode, parseCommandLine } from "../cli/args";
 import { invokeCommand, invokeMain, invokeOptions } from "../cli/invoke";
 import { UserError } from "../operations/errors";
-import { invoke, type InvokeOptions } from "../operations/invoke";
+import { invoke, type InvokeOptions } from "../operations/endpoint/invoke";
 import { backoffDelayMs, withRetry } from "../operations/retry";
 import type { StackBackend } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";

@@ -217,7 +217,7 @@ describe("dependency direction", () => {
           e.to === "oci-common" &&
           e.from.startsWith("operations/") &&
           e.from !== "operations/oci-client.ts" &&
-          e.from !== "operations/deployment-client.ts",
+          e.from !== "operations/endpoint/deployment-client.ts",
       ),
       [],
     );

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { codeBlock, inlineCode, markdownText, tableCell } from "../operations/markdown";
+import { codeBlock, inlineCode, markdownText, tableCell } from "../operations/pr/markdown";
 
 const WORD_JOINER = "\u2060";
 

@@ -19,7 +19,7 @@ import {
   pickAvailabilityDomain,
   terminateInstance,
   uploadArtifact,
-} from "../operations/oci-tasks";
+} from "../operations/up-tasks/build-tasks";
 import { PROJECT_DIR } from "./support/dev-stack";
 
 const SHA = "c".repeat(64);

@@ -1,11 +1,11 @@
 // The wait before the export and the deployment: until the stack's region serves each new policy with
-// its statements (operations/policy-propagation.ts), against a stand-in identity API written from
+// its statements (operations/up-tasks/policy-propagation.ts), against a stand-in identity API written from
 // oci-identity 2.139.1 (`getPolicy`, lib/model/policy.d.ts).
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { type IdentityApi, waitForPolicies } from "../operations/policy-propagation";
+import { type IdentityApi, waitForPolicies } from "../operations/up-tasks/policy-propagation";
 
 const DEPLOYMENT = {
   id: "ocid1.policy.oc1..d",

@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 
-import { codeBlock, inlineCode } from "../operations/markdown";
+import { codeBlock, inlineCode } from "../operations/pr/markdown";
 import {
   COMMENT_MARKER,
   CommentInputError,
@@ -21,7 +21,7 @@ import {
   stripAnsi,
   tailWithin,
   type CheckReport,
-} from "../operations/pr-comment";
+} from "../operations/pr/pr-comment";
 import { type CliRun, runCli } from "./support/run-cli";
 
 const run = runCli;

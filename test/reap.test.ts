@@ -3,13 +3,13 @@ import { describe, it } from "node:test";
 import { type AuthOptions } from "../operations/oci-client";
 import { commandExitCode, parseCommandLine } from "../cli/args";
 import { reapCommand, reapMain, reapOptions } from "../cli/reap";
-import { expiry, reap, type ReapOptions } from "../operations/reap";
+import { expiry, reap, type ReapOptions } from "../operations/reap/reap";
 import {
   type CloudResources,
   iamPolicyQuery,
   reapQuery,
   type TaggedResource,
-} from "../operations/reap-resources";
+} from "../operations/reap/build-resources";
 import { pulumiFailure } from "../operations/stacks";
 import { captureIo } from "./support/capture-io";
 import { scratchDir } from "./support/scratch";

@@ -576,8 +576,8 @@ describe("the catalog model at up", { timeout: TIMEOUT_MS * 3 }, () => {
         objects: { [`artifacts/${keys.artifactKey}/manifest.json`]: JSON.stringify(manifest) },
       })),
       dryRun: false,
-      // The command's stdout is the model's OCID alone (operations/catalog-model.ts); the proof's
-      // is its one JSON line (operations/endpoint-proof.ts).
+      // The command's stdout is the model's OCID alone (operations/up-tasks/catalog-model.ts); the proof's
+      // is its one JSON line (operations/up-tasks/endpoint-proof.ts).
       resourceOutputs: upOutputs("", (name) =>
         name === "model-model"
           ? { stdout: MODEL_ID }

@@ -9,7 +9,7 @@ import {
   hubCacheDir,
   loadTokenCounter,
   type TokenizerSearch,
-} from "../operations/tokenizer";
+} from "../operations/evaluate/tokenizer";
 import { TEST_TOKENIZER_DIR } from "./support/dev-evaluation";
 import { scratchDir } from "./support/scratch";
 

@@ -31,7 +31,7 @@ export function pickPlatformImage(
   return match.id;
 }
 
-/** One availability domain's answers at `up`, as `operations/oci-tasks.ts` reads them. */
+/** One availability domain's answers at `up`, as `operations/up-tasks/build-tasks.ts` reads them. */
 export interface DomainCapacity {
   readonly availabilityDomain: string;
   /** `availabilityStatus` of each shape availability: AVAILABLE, OUT_OF_HOST_CAPACITY, ... */

@@ -2,7 +2,7 @@
  * The Compute service limit each build shape draws on, as data. A capacity report only says whether
  * OCI has hosts for a shape in an availability domain; the tenancy's service limit for the shape's
  * family is counted per availability domain too, and a domain with hosts but no free limit fails the
- * launch all the same. The pick at `up` (operations/oci-tasks.ts) asks both.
+ * launch all the same. The pick at `up` (operations/up-tasks/build-tasks.ts) asks both.
  *
  * The names are those of OCI's "Compute Quotas" page
  * (https://docs.oracle.com/en-us/iaas/Content/Quotas/Concepts/resourcequotas_topic-Compute_Quotas.htm,

@@ -65,7 +65,7 @@ const GPU_MEMORY_BYTES_PER_SECOND: Readonly<Record<string, number>> = {
 };
 const SLOWEST_GPU_BYTES_PER_SECOND = 600e9;
 
-// OCI ends a /predict call after 60 seconds (FACTS section 4; operations/deployment-client.ts): a
+// OCI ends a /predict call after 60 seconds (FACTS section 4; operations/endpoint/deployment-client.ts): a
 // latency threshold at or past it can never be measured on an answered call.
 export const PREDICT_TIMEOUT_MS = 60_000;
 // The latency default stays well inside that limit: at 45 s a request still answers.

@@ -1,7 +1,7 @@
 /**
  * The proof `pulumi up` ends with: one signed known-answer request through the deployment's own
  * route (TritonDeployment's `-proof` command, `cli/oci-task.ts prove-endpoint`,
- * operations/endpoint-proof.ts), what it checks, and what the stack outputs record of it.
+ * operations/up-tasks/endpoint-proof.ts), what it checks, and what the stack outputs record of it.
  */
 
 /** What the `endpointProof` stack output records of the last proof. */

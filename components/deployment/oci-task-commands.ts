@@ -1,6 +1,6 @@
 /**
  * The local commands `pulumi up` runs for what it does through the OCI SDK rather than a provider
- * resource (`cli/oci-task.ts`, logic in `operations/oci-tasks.ts`): one builder per task, each
+ * resource (`cli/oci-task.ts`, logic in `operations/up-tasks/build-tasks.ts`): one builder per task, each
  * followed by the region and the OCI CLI profile the OCI provider uses. The argument names here are
  * the ones `cli/oci-task.ts` parses.
  */
@@ -57,7 +57,7 @@ export interface CatalogModelSpec {
 /**
  * The command that creates the catalog model with no artifact, exports the zip into it from the
  * bucket, waits for the export's work request and checks the size the catalog then reports; it
- * prints the model's OCID alone on stdout (operations/catalog-model.ts says why this replaces the
+ * prints the model's OCID alone on stdout (operations/up-tasks/catalog-model.ts says why this replaces the
  * provider's Model + ModelArtifactExport).
  */
 export function createCatalogModelCommand(spec: CatalogModelSpec): string {
@@ -166,7 +166,7 @@ export interface EndpointProofSpec {
 /**
  * The command that sends one signed known-answer request to the deployment, checks the answer as
  * the build host does, and prints `{answer, latencyMs, firstByteMs, checkedAt}` as one JSON line on
- * stdout (operations/endpoint-proof.ts); a wrong answer or an HTTP error exits 1.
+ * stdout (operations/up-tasks/endpoint-proof.ts); a wrong answer or an HTTP error exits 1.
  */
 export function proveEndpointCommand(spec: EndpointProofSpec): string {
   return ociTaskCommand(

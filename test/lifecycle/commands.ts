@@ -11,12 +11,16 @@ import * as common from "oci-common";
 import { parseOciTask } from "../../cli/oci-task";
 import { CLOUD_INIT_WAIT_COMMAND, REMOTE_BUILD_DIR } from "../../components/build/host-plan";
 import { STILL_RUNNING_EXIT } from "../../components/build/bastion-plan";
-import { createCatalogModel, deleteCatalogModel, type DataScienceApi } from "../../operations/catalog-model";
-import type { OciTask } from "../../operations/oci-task";
-import { parseDeploymentUrl } from "../../operations/deployment-client";
-import { proveEndpoint } from "../../operations/endpoint-proof";
-import { pickAvailabilityDomain, terminateInstance } from "../../operations/oci-tasks";
-import { waitForPolicies } from "../../operations/policy-propagation";
+import {
+  createCatalogModel,
+  deleteCatalogModel,
+  type DataScienceApi,
+} from "../../operations/up-tasks/catalog-model";
+import type { OciTask } from "../../operations/up-tasks/run-task";
+import { parseDeploymentUrl } from "../../operations/endpoint/deployment-client";
+import { proveEndpoint } from "../../operations/up-tasks/endpoint-proof";
+import { pickAvailabilityDomain, terminateInstance } from "../../operations/up-tasks/build-tasks";
+import { waitForPolicies } from "../../operations/up-tasks/policy-propagation";
 import { splitArgs } from "../support/pulumi-host";
 import type { Cloud, Instance, Session } from "./cloud";
 
@@ -99,7 +103,7 @@ function dataScience(cloud: Cloud): DataScienceApi {
     async deleteModel({ modelId }) {
       const model = cloud.models.get(modelId);
       if (model === undefined || model.state === "DELETED") throw new OciError(404, `no model ${modelId}`);
-      // OCI refuses to delete a model a live deployment serves (operations/catalog-model.ts
+      // OCI refuses to delete a model a live deployment serves (operations/up-tasks/catalog-model.ts
       // deleteCatalogModel; OCI Data Science docs, "Deleting a Model").
       const serving = cloud.liveDeployments().find((deployment) => deployment.modelId === modelId);
       if (serving !== undefined)

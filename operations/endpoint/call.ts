@@ -5,7 +5,7 @@
  */
 import { chatAnswerText, chatChunkText, type DeploymentApi } from "./chat";
 import { type DeploymentClient, type GenerateAnswer, isRetryableStatus } from "./deployment-client";
-import { type BackoffPolicy, withRetry } from "./retry";
+import { type BackoffPolicy, withRetry } from "../retry";
 
 export interface CallResult {
   readonly text: string;

@@ -9,8 +9,8 @@
  * (lib/client.d.ts `getPolicy`, lib/model/policy.d.ts); the real client satisfies it as it is.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { UserError } from "./errors";
-import { unlessNotFound } from "./oci-client";
+import { UserError } from "../errors";
+import { unlessNotFound } from "../oci-client";
 
 export interface IdentityApi {
   getPolicy(request: {

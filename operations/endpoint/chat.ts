@@ -4,14 +4,14 @@
  * streamed chunk. Shapes as the 25.04 frontend (Triton server v2.57.0) writes and reads them, in
  * python/openai/openai_frontend/ of triton-inference-server/server.
  */
-import { UserError } from "./errors";
+import { UserError } from "../errors";
 import { DEFAULT_MAX_TOKENS } from "./request-body";
 
 export {
   DEPLOYMENT_APIS,
   OPENAI_CHAT_ROUTE as CHAT_ROUTE,
   type DeploymentApi,
-} from "../components/deployment/openai-frontend";
+} from "../../components/deployment/openai-frontend";
 
 export interface ChatCall {
   readonly prompt: string;

@@ -3,19 +3,19 @@
  * `expiresAt` (production: no `evaluation.ttlHours`) are never touched, nor are stacks whose
  * outputs cannot be read. Then it deletes the build hosts' resources (instances, bastions, networks,
  * and their dynamic group and policy) whose own `expires-at` tag has passed, whatever their stack
- * (reap-resources.ts). Unless told to act (`dryRun: false`, the CLI's `--yes`), it only lists what
+ * (build-resources.ts). Unless told to act (`dryRun: false`, the CLI's `--yes`), it only lists what
  * it would destroy and delete. cli/reap.ts reads the flags.
  */
 import { minimatch } from "minimatch";
-import { type AuthOptions, createAuthProvider, errorMessage } from "./oci-client";
-import type { OutputSink } from "./output";
+import { type AuthOptions, createAuthProvider, errorMessage } from "../oci-client";
+import type { OutputSink } from "../output";
 import {
   type CloudResources,
   ociCloudResources,
   reapResources,
   type ResourceDecision,
-} from "./reap-resources";
-import type { StackBackend, StackOutputs } from "./stacks";
+} from "./build-resources";
+import type { StackBackend, StackOutputs } from "../stacks";
 
 /** Where the build resources are searched and deleted: the OCI side of `reap`. */
 export type CloudConnector = (auth: AuthOptions, region: string | undefined) => Promise<CloudResources>;

@@ -4,9 +4,9 @@
  * escape (a refused signature, a vanished endpoint) stop the run.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { callGenerate } from "./call";
-import { UserError } from "./errors";
-import { FatalRunError, type PromptCase, type PromptResult } from "./evaluation";
+import { callGenerate } from "../endpoint/call";
+import { UserError } from "../errors";
+import { FatalRunError, type PromptCase, type PromptResult } from "./figures";
 import {
   type DeploymentClient,
   type DeploymentState,
@@ -14,9 +14,9 @@ import {
   isRetryableStatus,
   stateAfterFailure,
   StreamError,
-} from "./deployment-client";
-import { errorMessage, httpStatus } from "./oci-client";
-import { PREDICT_BACKOFF } from "./retry";
+} from "../endpoint/deployment-client";
+import { errorMessage, httpStatus } from "../oci-client";
+import { PREDICT_BACKOFF } from "../retry";
 
 export interface ReadyOptions {
   readonly readyTimeoutMs: number;

@@ -12,13 +12,13 @@
  * - choosing the build instance's availability domain from compute capacity reports and the
  *   shape's service limit in each domain.
  *
- * The SDK clients are passed in (oci-task.ts builds them), so the tests stand in for the OCI API only.
+ * The SDK clients are passed in (run-task.ts builds them), so the tests stand in for the OCI API only.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { chooseAvailabilityDomain, type DomainCapacity, domainFits } from "../components/build/inputs";
-import { type LimitNeed, limitNeed } from "../components/build/shape-limits";
-import { UserError } from "./errors";
+import { chooseAvailabilityDomain, type DomainCapacity, domainFits } from "../../components/build/inputs";
+import { type LimitNeed, limitNeed } from "../../components/build/shape-limits";
+import { UserError } from "../errors";
 
 /** The slice of `ObjectStorageClient` + `UploadManager` the upload needs. */
 export interface ObjectStore {

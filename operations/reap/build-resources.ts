@@ -25,11 +25,11 @@ import type * as common from "oci-common";
 import * as core from "oci-core";
 import * as identity from "oci-identity";
 import * as resourcesearch from "oci-resourcesearch";
-import { homeRegionOf } from "../components/deployment/home-region";
-import { BUILD_TTL_HOURS, EXPIRES_AT_TAG } from "../components/deployment/expiry";
-import { PROJECT } from "../components/config/schema";
-import { UserError } from "./errors";
-import { type ClientTarget, createSdkClient, errorMessage, unlessNotFound } from "./oci-client";
+import { homeRegionOf } from "../../components/deployment/home-region";
+import { BUILD_TTL_HOURS, EXPIRES_AT_TAG } from "../../components/deployment/expiry";
+import { PROJECT } from "../../components/config/schema";
+import { UserError } from "../errors";
+import { type ClientTarget, createSdkClient, errorMessage, unlessNotFound } from "../oci-client";
 
 /**
  * The build instance's IAM, in the order it can be deleted: the policy's statements name the

@@ -15,9 +15,9 @@
  * clients satisfy them as they are, and the tests stand in for the OCI API behind them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { CatalogModelSpec } from "../components/deployment/oci-task-commands";
-import { UserError } from "./errors";
-import { errorMessage } from "./oci-client";
+import type { CatalogModelSpec } from "../../components/deployment/oci-task-commands";
+import { UserError } from "../errors";
+import { errorMessage } from "../oci-client";
 
 /** The `DataScienceClient` methods the catalog model needs, with the fields read here. */
 export interface DataScienceApi {

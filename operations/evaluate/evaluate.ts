@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { sizingSummary } from "../components/config/summary";
-import { UserError } from "./errors";
+import { sizingSummary } from "../../components/config/summary";
+import { UserError } from "../errors";
 import {
   type EvaluationReport,
   parsePrompts,
@@ -17,15 +17,15 @@ import {
   runPrompts,
   summarize,
   type Teardown,
-} from "./evaluation";
-import { CHAT_ROUTE, chatRequestBody } from "./chat";
+} from "./figures";
+import { CHAT_ROUTE, chatRequestBody } from "../endpoint/chat";
 import { runOnePrompt, waitUntilReady } from "./deployment-calls";
-import { createDeploymentClient, parseDeploymentUrl } from "./deployment-client";
-import { type AuthOptions, createAuthProvider, errorMessage } from "./oci-client";
-import type { OutputSink } from "./output";
-import { loadStackConfig, stackRequestBody } from "./request-body";
-import { type BackoffPolicy, withRetry } from "./retry";
-import { type DeploymentOutputs, deploymentOutputs, type StackBackend } from "./stacks";
+import { createDeploymentClient, parseDeploymentUrl } from "../endpoint/deployment-client";
+import { type AuthOptions, createAuthProvider, errorMessage } from "../oci-client";
+import type { OutputSink } from "../output";
+import { loadStackConfig, stackRequestBody } from "../endpoint/request-body";
+import { type BackoffPolicy, withRetry } from "../retry";
+import { type DeploymentOutputs, deploymentOutputs, type StackBackend } from "../stacks";
 import { findTokenCounter } from "./tokenizer";
 
 /** Where the Hugging Face hub cache is for an environment; cli/evaluate.ts passes the process's. */

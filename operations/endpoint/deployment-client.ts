@@ -10,7 +10,7 @@ import { DataScienceClient } from "oci-datascience";
 import { ModelDeploymentClient } from "oci-modeldeployment";
 import { createParser } from "eventsource-parser";
 import { CHAT_ROUTE, type DeploymentApi, STREAM_DONE } from "./chat";
-import { UsageError, UserError } from "./errors";
+import { UsageError, UserError } from "../errors";
 import {
   type AuthOptions,
   createSdkClient,
@@ -19,7 +19,7 @@ import {
   httpStatus,
   noRetryConfiguration,
   sdkMessage,
-} from "./oci-client";
+} from "../oci-client";
 
 export interface DeploymentTarget {
   /** Scheme, host and any path prefix before the deployment OCID. */

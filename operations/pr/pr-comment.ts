@@ -7,9 +7,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { UserError } from "./errors";
+import { UserError } from "../errors";
 
-import { displayKey, quoted } from "../components/config/quoting";
+import { displayKey, quoted } from "../../components/config/quoting";
 import { codeBlock, inlineCode, markdownText, tableCell } from "./markdown";
 
 /** Marks the comment as ours, so it is found and edited in place rather than posted again. */

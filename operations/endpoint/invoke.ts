@@ -6,18 +6,18 @@
  */
 import { callGenerate } from "./call";
 import { chatRequestBody, type DeploymentApi } from "./chat";
-import { UsageError, UserError } from "./errors";
+import { UsageError, UserError } from "../errors";
 import {
   createDeploymentClient,
   explainInvokeError,
   parseDeploymentUrl,
   stateAfterFailure,
 } from "./deployment-client";
-import { type AuthOptions, createAuthProvider, httpStatus } from "./oci-client";
-import type { OutputSink } from "./output";
+import { type AuthOptions, createAuthProvider, httpStatus } from "../oci-client";
+import type { OutputSink } from "../output";
 import { catalogueRequestBody, loadStackConfig, stackRequestBody } from "./request-body";
-import { PREDICT_BACKOFF } from "./retry";
-import { deploymentOutputs, type StackBackend } from "./stacks";
+import { PREDICT_BACKOFF } from "../retry";
+import { deploymentOutputs, type StackBackend } from "../stacks";
 
 export interface InvokeOptions {
   /** The stack whose predictUrl (unless `endpoint` is given) and configuration the call uses. */

@@ -3,13 +3,13 @@
  * known-answer request through the deployment's own OCI route, the answer checked with the build
  * host's rule, and its timings, which the stack outputs record as `endpointProof`.
  */
-import { type EndpointProof, knownAnswerProblem } from "../components/deployment/endpoint-proof";
-import { callGenerate, type CallResult } from "./call";
-import type { DeploymentApi } from "./chat";
-import { type DeploymentClient, explainInvokeError, stateAfterFailure } from "./deployment-client";
-import { UserError } from "./errors";
-import { httpStatus } from "./oci-client";
-import { type BackoffPolicy, PREDICT_BACKOFF } from "./retry";
+import { type EndpointProof, knownAnswerProblem } from "../../components/deployment/endpoint-proof";
+import { callGenerate, type CallResult } from "../endpoint/call";
+import type { DeploymentApi } from "../endpoint/chat";
+import { type DeploymentClient, explainInvokeError, stateAfterFailure } from "../endpoint/deployment-client";
+import { UserError } from "../errors";
+import { httpStatus } from "../oci-client";
+import { type BackoffPolicy, PREDICT_BACKOFF } from "../retry";
 
 export interface EndpointProofRequest {
   /** The build's validation request (components/deployment/stack-outputs.ts): generate or chat. */
@@ -52,7 +52,7 @@ function proofFailed(client: DeploymentClient, what: string): UserError {
 /**
  * What the build host's `ask` also refuses (engine-build/steps/validate.sh:58-77): an answer that
  * carries an error, or none in `text_output`. A chat completion without its text is refused where
- * it is read (operations/chat.ts, chatAnswerText), and the frontend answers errors with an HTTP
+ * it is read (operations/endpoint/chat.ts, chatAnswerText), and the frontend answers errors with an HTTP
  * status, which the call throws.
  */
 function answerProblem(result: CallResult, api: DeploymentApi): string | undefined {

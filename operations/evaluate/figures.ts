@@ -3,8 +3,8 @@
  * concurrency, the figures (latency percentiles, time to first token, output tokens per second, run
  * cost) and the report as JSON and Markdown.
  */
-import { CHAT_ROUTE, type DeploymentApi } from "./chat";
-import { UserError } from "./errors";
+import { CHAT_ROUTE, type DeploymentApi } from "../endpoint/chat";
+import { UserError } from "../errors";
 
 export interface PromptCase {
   readonly id: string;

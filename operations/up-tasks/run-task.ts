@@ -1,7 +1,7 @@
 /**
  * What `pulumi up` runs through `@pulumi/command` local commands (`cli/oci-task.ts`): one task, signed
  * with the caller's OCI profile (the same config file and profile the OCI provider reads), against
- * the SDK clients the idempotent task logic (oci-tasks.ts) needs.
+ * the SDK clients the idempotent task logic (build-tasks.ts) needs.
  */
 import * as core from "oci-core";
 import * as datascience from "oci-datascience";
@@ -15,9 +15,9 @@ import {
   deleteCatalogModel,
   type ObjectHeadApi,
 } from "./catalog-model";
-import { createDeploymentClient, parseDeploymentUrl } from "./deployment-client";
+import { createDeploymentClient, parseDeploymentUrl } from "../endpoint/deployment-client";
 import { type EndpointProofRequest, proveEndpoint } from "./endpoint-proof";
-import { configFileAuth, createAuthProvider, createSdkClient, unlessNotFound } from "./oci-client";
+import { configFileAuth, createAuthProvider, createSdkClient, unlessNotFound } from "../oci-client";
 import {
   type Compute,
   type ObjectStore,
@@ -27,7 +27,7 @@ import {
   terminateInstance,
   type UploadArtifactArgs,
   uploadArtifact,
-} from "./oci-tasks";
+} from "./build-tasks";
 import { type IdentityApi, type PolicyExpectation, waitForPolicies } from "./policy-propagation";
 
 export type { EndpointProofRequest } from "./endpoint-proof";
