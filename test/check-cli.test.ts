@@ -3,7 +3,6 @@
 // the results.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -345,20 +344,7 @@ describe("check CLI", () => {
 
 /** `check` with environment variables of its own (HF_ENDPOINT, HF_TOKEN), as a user runs it. */
 function checkWith(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/check.ts", ...args], {
-      cwd: PROJECT_DIR,
-      env: { ...process.env, HF_TOKEN: "", HF_ENDPOINT: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli("cli/check.ts", args, { HF_TOKEN: "", HF_ENDPOINT: "", ...env });
 }
 
 const HUB_TOKEN = "hf_standInToken91";

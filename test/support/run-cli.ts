@@ -12,10 +12,16 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export function runCli(script: string, args: readonly string[]): Promise<CliRun> {
+/** `env`: variables set (or, as "", emptied) over this process's environment, as a user's shell has them. */
+export function runCli(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
       cwd: PROJECT_DIR,
+      env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
       timeout: 60_000,
     });
