@@ -17,7 +17,6 @@ import { pickPlatformImage } from "../components/build/inputs";
 import { buildRefusals } from "../components/config/rules/build";
 import {
   buildHostFiles,
-  buildSettings,
   buildSettingsCommand,
   renderBuildEnv,
   stageBuildHostFiles,
@@ -27,7 +26,7 @@ import { validationRequestBody } from "../components/deployment/stack-outputs";
 import { modelRepositorySpec, renderModelRepository } from "../components/model-repository";
 import { containerSpecInput } from "../components/config/rules";
 import { PROJECT_DIR } from "./support/dev-stack";
-import { configWith, validConfig } from "./support/stack-fixtures";
+import { configWith, standinBuildSettings, validConfig } from "./support/stack-fixtures";
 
 const BASE = { "engine.prebuiltDir": undefined, "model.localDir": undefined };
 const base = () => validConfig(BASE);
@@ -222,16 +221,7 @@ describe("what the build host is told", () => {
     "deployment.environment": { GREETING: 'it\'s "quoted" $HOME' },
   });
   const container = containerSpec(containerSpecInput(config));
-  const settings = buildSettings(config, {
-    mode: "build",
-    imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
-    ocirRegistry: "us-ashburn-1.ocir.io",
-    bucketName: "bucket",
-    namespace: "ns",
-    engineKey: "e".repeat(64),
-    artifactKey: "a".repeat(64),
-    container,
-  });
+  const settings = standinBuildSettings(config);
 
   test("build.env round-trips through bash's source, quotes, dollars and backticks included", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "build-env-"));
@@ -295,17 +285,7 @@ describe("what the build host is told", () => {
 
   test("an OpenAI stack's build.env names the API and the served model, and build-host.sh accepts it", () => {
     const openai = validConfig({ ...BASE, "deployment.api": "openai" });
-    const openaiContainer = containerSpec(containerSpecInput(openai));
-    const openaiSettings = buildSettings(openai, {
-      mode: "build",
-      imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
-      ocirRegistry: "us-ashburn-1.ocir.io",
-      bucketName: "bucket",
-      namespace: "ns",
-      engineKey: "e".repeat(64),
-      artifactKey: "a".repeat(64),
-      container: openaiContainer,
-    });
+    const openaiSettings = standinBuildSettings(openai);
     assert.equal(openaiSettings.API, "openai");
     assert.equal(openaiSettings.OPENAI_MODEL, "odsc-llm");
     assert.equal("API" in settings, false, "a Triton stack's settings are as they were");
@@ -361,16 +341,7 @@ describe("what the build host is told", () => {
       "expectations--tiiuae--falcon-7b-instruct.json",
     );
     assert.deepEqual(JSON.parse(settings.HF_CONFIG_EXPECT), JSON.parse(readFileSync(fixture, "utf8")));
-    const assemble = buildSettings(config, {
-      mode: "assemble",
-      imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
-      ocirRegistry: "us-ashburn-1.ocir.io",
-      bucketName: "bucket",
-      namespace: "ns",
-      engineKey: "e".repeat(64),
-      artifactKey: "a".repeat(64),
-      container,
-    });
+    const assemble = standinBuildSettings(config, "assemble");
     assert.equal(assemble.HF_CONFIG_EXPECT, undefined);
   });
 

@@ -6,28 +6,23 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { engineKey, engineKeyInputs } from "../components/artifact/cache-keys";
-import { buildSettings } from "../components/build/host-plan";
 import { FAMILY_KNOWN_ANSWERS, MODELS } from "../components/config/catalog";
 import { awqBlockSize, awqBlockSizeRule } from "../components/config/rules/awq";
-import { containerSpec } from "../components/deployment/container-spec";
 import { validationRequestBody } from "../components/deployment/stack-outputs";
-import { containerSpecInput } from "../components/config/rules";
-import { configWith, expectError, parse, validConfig, type Overrides } from "./support/stack-fixtures";
+import {
+  configWith,
+  expectError,
+  parse,
+  standinBuildSettings,
+  validConfig,
+  type Overrides,
+} from "./support/stack-fixtures";
 
 const BUILT = { "engine.prebuiltDir": undefined, "model.localDir": undefined };
 
 function settingsOf(overrides: Overrides) {
   const config = validConfig({ ...BUILT, ...overrides });
-  return buildSettings(config, {
-    mode: "build",
-    imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
-    ocirRegistry: "us-ashburn-1.ocir.io",
-    bucketName: "bucket",
-    namespace: "ns",
-    engineKey: "e".repeat(64),
-    artifactKey: "a".repeat(64),
-    container: containerSpec(containerSpecInput(config)),
-  });
+  return standinBuildSettings(config);
 }
 
 describe("AWQ block size", () => {

@@ -5,7 +5,10 @@
 
 import assert from "node:assert/strict";
 
+import { buildSettings } from "../../components/build/host-plan";
 import { MODELS } from "../../components/config/catalog";
+import { containerSpecInput } from "../../components/config/rules";
+import { containerSpec } from "../../components/deployment/container-spec";
 import {
   formatConfigError,
   parseStackConfig,
@@ -162,4 +165,21 @@ export function expectError(
 
 export function keys(errors: readonly ConfigError[]): string[] {
   return errors.map((error) => error.key).sort();
+}
+
+/**
+ * The build host's settings (`build.env`) for a configuration, with stand-in image, bucket and keys:
+ * what the settings tests vary is the configuration and the mode.
+ */
+export function standinBuildSettings(config: StackConfig, mode: "build" | "assemble" = "build") {
+  return buildSettings(config, {
+    mode,
+    imageRef: `us-ashburn-1.ocir.io/ns/repo:25.04@sha256:${"1".repeat(64)}`,
+    ocirRegistry: "us-ashburn-1.ocir.io",
+    bucketName: "bucket",
+    namespace: "ns",
+    engineKey: "e".repeat(64),
+    artifactKey: "a".repeat(64),
+    container: containerSpec(containerSpecInput(config)),
+  });
 }
