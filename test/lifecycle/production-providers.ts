@@ -5,18 +5,8 @@
 
 import type { Cloud } from "./cloud";
 import { OciError } from "./commands";
+import { generic, live, record } from "./generic-provider";
 import type { ProviderBehaviour } from "./providers";
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-function live(cloud: Cloud, id: string, type: string): boolean {
-  const held = cloud.generic.get(id);
-  return held !== undefined && !held.deleted && held.type === type;
-}
 
 export const PRIVATE_ENDPOINT = "oci:DataScience/privateEndpoint:PrivateEndpoint";
 export const TOPIC = "oci:Ons/notificationTopic:NotificationTopic";
@@ -36,51 +26,13 @@ function deploymentsThrough(cloud: Cloud, endpointId: string): string[] {
     .map((deployment) => deployment.id);
 }
 
-function simple(
-  kind: string,
-  type: string,
-  replaceOn: readonly string[],
-  checks: {
-    create?: (cloud: Cloud, inputs: Record<string, unknown>) => Record<string, unknown>;
-    delete?: (cloud: Cloud, id: string) => void;
-  } = {},
-): ProviderBehaviour {
-  return {
-    replaceOn,
-    async create({ cloud }, inputs) {
-      const extra = checks.create?.(cloud, inputs) ?? {};
-      const id = cloud.newId(kind);
-      cloud.generic.set(id, { id, type, inputs, deleted: false, createdAt: cloud.now() });
-      cloud.note(`${type} ${id} created`);
-      return { id, outputs: { id, ...extra } };
-    },
-    async update({ cloud }, old, inputs) {
-      const held = cloud.generic.get(old.id ?? "");
-      if (held === undefined || held.deleted) throw new OciError(404, `${type} ${old.id} does not exist`);
-      held.inputs = inputs;
-      return old.outputs;
-    },
-    exists({ cloud }, old) {
-      return live(cloud, old.id ?? "", type);
-    },
-    async delete({ cloud }, old) {
-      const held = cloud.generic.get(old.id ?? "");
-      // A 404 on delete voids the state (internal/tfresource/errors.go 186-226).
-      if (held === undefined || held.deleted) return;
-      checks.delete?.(cloud, held.id);
-      held.deleted = true;
-      cloud.note(`${type} ${held.id} deleted`);
-    },
-  };
-}
-
 export const PRODUCTION_PROVIDERS: Record<string, ProviderBehaviour> = {
   // datascience_data_science_private_endpoint_resource.go: data_science_resource_type (39-43),
   // subnet_id (44-48) and sub_domain (83-88) are ForceNew; fqdn is computed (95-98). The subnet
   // must be one the tenancy has. An endpoint still attached to a Data Science resource cannot be
   // deleted (OCI docs "Deleting a Private Endpoint": "only if it's not attached to any Data Science
   // resource").
-  [PRIVATE_ENDPOINT]: simple(
+  [PRIVATE_ENDPOINT]: generic(
     "datascienceprivateendpoint",
     PRIVATE_ENDPOINT,
     ["dataScienceResourceType", "subnetId", "subDomain"],
@@ -102,7 +54,7 @@ export const PRODUCTION_PROVIDERS: Record<string, ProviderBehaviour> = {
   ),
   // ons_notification_topic_resource.go: name is ForceNew (40-44); the name is unique across the
   // tenancy (OCI docs "Creating a Topic": "must be unique across the tenancy").
-  [TOPIC]: simple("onstopic", TOPIC, ["name"], {
+  [TOPIC]: generic("onstopic", TOPIC, ["name"], {
     create(cloud, inputs) {
       const name = String(inputs["name"]);
       const taken = [...cloud.generic.values()].some(
@@ -114,7 +66,7 @@ export const PRODUCTION_PROVIDERS: Record<string, ProviderBehaviour> = {
   }),
   // ons_subscription_resource.go: endpoint (36-40), protocol (41-45) and topic_id (46-50) are
   // ForceNew; a create ends PENDING or ACTIVE (138-143): an email subscription waits for its confirmation.
-  [SUBSCRIPTION]: simple("onssubscription", SUBSCRIPTION, ["endpoint", "protocol", "topicId"], {
+  [SUBSCRIPTION]: generic("onssubscription", SUBSCRIPTION, ["endpoint", "protocol", "topicId"], {
     create(cloud, inputs) {
       const topicId = String(inputs["topicId"]);
       if (!live(cloud, topicId, TOPIC)) throw new OciError(404, `NotAuthorizedOrNotFound: topic ${topicId}`);
@@ -123,7 +75,7 @@ export const PRODUCTION_PROVIDERS: Record<string, ProviderBehaviour> = {
   }),
   // monitoring_alarm_resource.go: no field is ForceNew (30-66): every change is an update. Its
   // destinations must be topics that exist.
-  [ALARM]: simple("alarm", ALARM, [], {
+  [ALARM]: generic("alarm", ALARM, [], {
     create(cloud, inputs) {
       for (const destination of (inputs["destinations"] as string[] | undefined) ?? []) {
         if (!live(cloud, destination, TOPIC))

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 
 import { limitUse, type Cloud } from "./cloud";
 import { OciError, runLocal, runRemote, terminate } from "./commands";
+import { generic, record } from "./generic-provider";
 import type { StateResource, StepContext } from "./engine";
 import { PRIVATE_ENDPOINT, PRODUCTION_PROVIDERS } from "./production-providers";
 
@@ -34,40 +35,6 @@ export interface ProviderBehaviour {
   exists(context: StepContext, old: StateResource): boolean;
   /** The `import` resource option on a resource the state lacks: read it, or fail when it is not there. */
   importExisting?(context: StepContext, id: string): Promise<Created>;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-/** An OCI resource with nothing modelled beyond existing: created, updated in place, deleted. */
-function generic(kind: string, type: string, replaceOn: readonly string[]): ProviderBehaviour {
-  return {
-    replaceOn,
-    async create({ cloud }, inputs) {
-      const id = cloud.newId(kind);
-      cloud.generic.set(id, { id, type, inputs, deleted: false, createdAt: cloud.now() });
-      return { id, outputs: { id, state: "ACTIVE" } };
-    },
-    async update({ cloud }, old, inputs) {
-      const held = cloud.generic.get(old.id ?? "");
-      if (held === undefined || held.deleted) throw new OciError(404, `${type} ${old.id} does not exist`);
-      held.inputs = inputs;
-      return old.outputs;
-    },
-    exists({ cloud }, old) {
-      const held = cloud.generic.get(old.id ?? "");
-      return held !== undefined && !held.deleted;
-    },
-    async delete({ cloud }, old) {
-      const held = cloud.generic.get(old.id ?? "");
-      // A 404 on delete voids the state (terraform-provider-oci internal/tfresource/errors.go
-      // 186-226, handleMissingResourceError).
-      if (held !== undefined) held.deleted = true;
-    },
-  };
 }
 
 // terraform-provider-oci v8.28.0 internal/service/bastion/bastion_session_resource.go: bastion_id
